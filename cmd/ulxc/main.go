@@ -1,0 +1,220 @@
+// Command ulxc runs LXC-style system containers without root.
+//
+// main only dispatches: the verbs live one per file (checkconfig.go,
+// usernsexec.go, ...), each turning its flags into the Options of one library
+// call. The hidden child entry points that ulxc re-executes itself into (see
+// package userns) are dispatched here explicitly, before any flag parsing.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// env is what every verb gets: the streams and the global flags.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	globals
+}
+
+// globals are the flags LXC accepts on every command. They may stand before
+// the verb (`ulxc -P DIR start web`) or among the verb's own flags.
+type globals struct {
+	lxcPath     string // -P: container directory; default store.DefaultPath()
+	logFile     string
+	logPriority string
+	quiet       bool
+	debug       bool
+}
+
+func (g *globals) register(fs *pflag.FlagSet) {
+	fs.StringVarP(&g.lxcPath, "lxcpath", "P", g.lxcPath, "directory that holds the containers")
+	// Long names only: LXC's -o and -l mean other things to copy and create.
+	fs.StringVar(&g.logFile, "logfile", g.logFile, "also write the log to `FILE`")
+	fs.StringVar(&g.logPriority, "logpriority", g.logPriority, "log level: TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, CRIT, ALERT, FATAL")
+	fs.BoolVarP(&g.quiet, "quiet", "q", g.quiet, "print nothing but errors")
+	fs.BoolVar(&g.debug, "debug", g.debug, "print debug messages")
+}
+
+// verb is one subcommand.
+type verb struct {
+	name    string
+	summary string
+	run     func(e *env, args []string) error
+}
+
+// verbs is the whole command table, in the order `ulxc help` lists it.
+var verbs = []verb{
+	{"checkconfig", "check this machine for rootless containers", cmdCheckconfig},
+	{"usernsexec", "run a command in a mapped user namespace", cmdUsernsexec},
+}
+
+// childEntries are the hidden verbs ulxc re-executes itself into inside a new
+// user namespace. They are never shown and take no global flags.
+var childEntries = map[string]func(args []string) int{}
+
+// usageError makes the command exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// exitError carries the exit status of a process that ran (a container's
+// command, usernsexec's command): ulxc exits with it and prints nothing.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	if len(os.Args) > 1 {
+		if child, ok := childEntries[os.Args[1]]; ok {
+			os.Exit(child(os.Args[2:]))
+		}
+	}
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes one ulxc command line and returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	fs := pflag.NewFlagSet("ulxc", pflag.ContinueOnError)
+	fs.SetInterspersed(false)
+	fs.SetOutput(io.Discard)
+	e.register(fs)
+	showVersion := fs.Bool("version", false, "print the version")
+	help := fs.BoolP("help", "h", false, "show help")
+	if err := fs.Parse(args); err != nil {
+		return e.fail(usagef("%v", err))
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "ulxc", version)
+		return 0
+	}
+	rest := fs.Args()
+	if *help || len(rest) == 0 || rest[0] == "help" {
+		if len(rest) > 1 {
+			rest = []string{rest[1], "--help"}
+		} else {
+			printUsage(stdout)
+			return 0
+		}
+	}
+	v, ok := lookupVerb(rest[0])
+	if !ok {
+		return e.fail(usagef("unknown command %q (see 'ulxc help')", rest[0]))
+	}
+	return e.fail(v.run(e, rest[1:]))
+}
+
+func lookupVerb(name string) (verb, bool) {
+	name = strings.TrimPrefix(name, "lxc-") // `ulxc lxc-ls` is a habit worth forgiving
+	for _, v := range verbs {
+		if v.name == name {
+			return v, true
+		}
+	}
+	return verb{}, false
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `ulxc runs LXC-style system containers as an unprivileged user.
+
+Usage:
+  ulxc [-P LXCPATH] COMMAND [OPTIONS] [NAME] [-- ARGS...]
+
+Commands:
+`)
+	for _, v := range verbs {
+		fmt.Fprintf(w, "  %-14s %s\n", v.name, v.summary)
+	}
+	fmt.Fprint(w, `
+Run 'ulxc COMMAND --help' for the options of one command.
+
+Examples:
+  ulxc checkconfig
+  ulxc usernsexec -- id
+`)
+}
+
+// fail reports err the LXC way and returns the exit status for it.
+func (e *env) fail(err error) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, pflag.ErrHelp) {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintf(e.stderr, "ulxc: error: %v\n", err)
+	for _, h := range hints(err) {
+		fmt.Fprintf(e.stderr, "ulxc: hint: %s\n", h)
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// warnf prints a warning; warnings are never silenced by -q.
+func (e *env) warnf(format string, a ...any) {
+	fmt.Fprintf(e.stderr, "ulxc: warning: "+format+"\n", a...)
+}
+
+// infof prints progress for humans unless -q.
+func (e *env) infof(format string, a ...any) {
+	if !e.quiet {
+		fmt.Fprintf(e.stderr, format+"\n", a...)
+	}
+}
+
+// logger returns the slog logger the flags ask for (debug to stderr).
+func (e *env) logger() *slog.Logger {
+	level := slog.LevelWarn
+	if e.debug {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// newFlagSet returns a verb's flag set with the global flags registered and
+// usage text written by hand.
+func (e *env) newFlagSet(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("ulxc "+name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	e.register(fs)
+	fs.Usage = func() {}
+	fs.BoolP("help", "h", false, "show help")
+	fs.Lookup("help").Hidden = true
+	fs.SetInterspersed(true)
+	fs.SortFlags = false
+	return fs
+}
+
+// parse parses a verb's flags, printing its usage for --help.
+func (e *env) parse(fs *pflag.FlagSet, usage string, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return usagef("%s: %v (see 'ulxc %s --help')", strings.TrimPrefix(fs.Name(), "ulxc "), err, strings.TrimPrefix(fs.Name(), "ulxc "))
+	}
+	if h, _ := fs.GetBool("help"); h {
+		fmt.Fprint(e.stdout, usage)
+		fmt.Fprintln(e.stdout, "\nOptions:")
+		fmt.Fprint(e.stdout, fs.FlagUsages())
+		return pflag.ErrHelp
+	}
+	return nil
+}
