@@ -1,0 +1,240 @@
+// Package store keeps containers on disk: their names, directories, locks
+// and the per-user runtime directory where running containers keep their
+// sockets and state.
+//
+// A store is a directory (LXC's "lxcpath"); each container is a
+// subdirectory NAME holding at least a `config` file, usually a `rootfs/`,
+// and whatever else its lifecycle needs (logs, recorded devices). The layout
+// is LXC's, so a store may be a directory that LXC itself populated
+// (~/.local/share/lxc).
+//
+// Names are validated before they touch the filesystem: a name is never a
+// path. Container directories are created 0700 because a rootfs holds
+// setuid files owned by subordinate ids, which other host users must not be
+// able to reach.
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+var (
+	// ErrNotExist reports a container that is not in the store.
+	ErrNotExist = errors.New("no such container")
+	// ErrExist reports a name that is already taken.
+	ErrExist = errors.New("container already exists")
+	// ErrInvalidName reports a name that cannot be a container name.
+	ErrInvalidName = errors.New("invalid container name")
+	// ErrRunning reports an operation refused because the container runs.
+	ErrRunning = errors.New("container is running")
+	// ErrBusy reports a container locked by another ulxc process.
+	ErrBusy = errors.New("container is busy")
+)
+
+// MaxNameLen is the longest container name accepted, in bytes.
+const MaxNameLen = 64
+
+// ValidateName checks that name can name a container:
+// [A-Za-z0-9][A-Za-z0-9_.-]*, at most MaxNameLen bytes.
+func ValidateName(name string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("%w %q: %s", ErrInvalidName, name, why)
+	}
+	switch {
+	case name == "":
+		return bad("empty")
+	case len(name) > MaxNameLen:
+		return bad(fmt.Sprintf("longer than %d bytes", MaxNameLen))
+	case !isAlnum(name[0]):
+		return bad("must start with a letter or digit")
+	}
+	for i := 1; i < len(name); i++ {
+		c := name[i]
+		if !isAlnum(c) && c != '_' && c != '.' && c != '-' {
+			return bad(fmt.Sprintf("character %q not allowed (use letters, digits, '_', '.', '-')", c))
+		}
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// DefaultPath returns ${XDG_DATA_HOME:-~/.local/share}/ulxc.
+func DefaultPath() string {
+	if d := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "ulxc")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = "/"
+	}
+	return filepath.Join(home, ".local", "share", "ulxc")
+}
+
+// Store is one container directory (an lxcpath).
+type Store struct {
+	// Path is the absolute directory.
+	Path string
+}
+
+// Open returns the store at path ("" = DefaultPath), creating the directory
+// (0700) if needed.
+func Open(path string) (*Store, error) {
+	if path == "" {
+		path = DefaultPath()
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return &Store{Path: abs}, nil
+}
+
+// Container is one container of a store.
+type Container struct {
+	Name  string
+	Dir   string // Store.Path/Name
+	store *Store
+}
+
+// ConfigPath is the container's LXC config file.
+func (c *Container) ConfigPath() string { return filepath.Join(c.Dir, "config") }
+
+// RootfsPath is the default rootfs directory (the config's lxc.rootfs.path
+// may point elsewhere).
+func (c *Container) RootfsPath() string { return filepath.Join(c.Dir, "rootfs") }
+
+// LogPath is the container's own log file.
+func (c *Container) LogPath() string { return filepath.Join(c.Dir, c.Name+".log") }
+
+// Get returns the named container, or ErrNotExist.
+func (s *Store) Get(name string) (*Container, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	c := &Container{Name: name, Dir: filepath.Join(s.Path, name), store: s}
+	if _, err := os.Lstat(c.ConfigPath()); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w in %s", name, ErrNotExist, s.Path)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, nil
+}
+
+// New makes the directory of a new container, mode 0700, and returns it;
+// ErrExist if the name is taken. The caller writes the config last, so a
+// directory without a config is a creation in progress (or an abandoned
+// one): List ignores it and the caller removes it on failure.
+func (s *Store) New(name string) (*Container, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	c := &Container{Name: name, Dir: filepath.Join(s.Path, name), store: s}
+	if err := os.Mkdir(c.Dir, 0o700); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("%s: %w in %s", name, ErrExist, s.Path)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, nil
+}
+
+// List returns the containers of the store, sorted by name. Directories
+// without a config file (a create in progress) are not containers.
+func (s *Store) List() ([]*Container, error) {
+	ents, err := os.ReadDir(s.Path)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", s.Path, err)
+	}
+	var out []*Container
+	for _, e := range ents {
+		if !e.IsDir() || ValidateName(e.Name()) != nil {
+			continue
+		}
+		if c, err := s.Get(e.Name()); err == nil {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Lock takes the container's exclusive lock (a flock on NAME/.ulxc.lock), so
+// that two ulxc processes never create, start, copy or destroy one container
+// at once. wait=false returns ErrBusy instead of waiting. The returned
+// function releases it.
+func (c *Container) Lock(wait bool) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(c.Dir, ".ulxc.lock"), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", c.Name, err)
+	}
+	how := unix.LOCK_EX
+	if !wait {
+		how |= unix.LOCK_NB
+	}
+	if err := unix.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s: %w", c.Name, ErrBusy)
+		}
+		return nil, fmt.Errorf("lock %s: %w", c.Name, err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// RuntimeDir is where a running container keeps its control socket, pid
+// and state: $XDG_RUNTIME_DIR/ulxc/HASH/NAME, where HASH names the store so
+// that two stores may hold containers of the same name. Without
+// XDG_RUNTIME_DIR (su, sudo, cron) it falls back to /tmp/ulxc-UID, created
+// 0700 and refused if another user owns it.
+func (c *Container) RuntimeDir() (string, error) {
+	base, err := RuntimeBase()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(c.store.Path))
+	dir := filepath.Join(base, hex.EncodeToString(sum[:6]), c.Name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("runtime dir: %w", err)
+	}
+	return dir, nil
+}
+
+// RuntimeBase returns the per-user runtime directory of ulxc, creating it.
+func RuntimeBase() (string, error) {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+		dir := filepath.Join(d, "ulxc")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", fmt.Errorf("runtime dir: %w", err)
+		}
+		return dir, nil
+	}
+	dir := filepath.Join(os.TempDir(), "ulxc-"+strconv.Itoa(os.Getuid()))
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", fmt.Errorf("runtime dir: %w", err)
+	}
+	// /tmp is shared: another user may have planted the name first.
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return "", fmt.Errorf("runtime dir: %w", err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Getuid() || st.Mode&0o077 != 0 {
+		return "", fmt.Errorf("runtime dir %s: not a private directory owned by uid %d (remove it, or set XDG_RUNTIME_DIR)", dir, os.Getuid())
+	}
+	return dir, nil
+}

@@ -1,0 +1,118 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestValidateName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"web", true},
+		{"a", true},
+		{"Debian-12_x.1", true},
+		{strings.Repeat("a", 64), true},
+		{"", false},
+		{strings.Repeat("a", 65), false},
+		{"../x", false},
+		{"a/b", false},
+		{".hidden", false},
+		{"-flag", false},
+		{"a b", false},
+		{"a\x00b", false},
+		{"é", false},
+	}
+	for _, tc := range tests {
+		err := ValidateName(tc.name)
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidateName(%q) = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrInvalidName) {
+			t.Errorf("ValidateName(%q) = %v, want ErrInvalidName", tc.name, err)
+		}
+	}
+}
+
+func TestNewGetList(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "lxc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.New("web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(c.Dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("container dir mode = %v, %v; want 0700", fi.Mode(), err)
+	}
+	if _, err := s.New("web"); !errors.Is(err, ErrExist) {
+		t.Errorf("New(web) twice = %v, want ErrExist", err)
+	}
+	// No config yet: a creation in progress is not a container.
+	if _, err := s.Get("web"); !errors.Is(err, ErrNotExist) {
+		t.Errorf("Get before config = %v, want ErrNotExist", err)
+	}
+	if l, _ := s.List(); len(l) != 0 {
+		t.Errorf("List before config = %d containers, want 0", len(l))
+	}
+	if err := os.WriteFile(c.ConfigPath(), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("web"); err != nil {
+		t.Errorf("Get(web) = %v", err)
+	}
+	if _, err := s.Get("../web"); !errors.Is(err, ErrInvalidName) {
+		t.Errorf("Get(../web) = %v, want ErrInvalidName", err)
+	}
+	l, err := s.List()
+	if err != nil || len(l) != 1 || l[0].Name != "web" {
+		t.Errorf("List = %v, %v; want [web]", l, err)
+	}
+}
+
+func TestLock(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	c, _ := s.New("x")
+	unlock, err := c.Lock(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Lock(false); !errors.Is(err, ErrBusy) {
+		t.Errorf("second Lock = %v, want ErrBusy", err)
+	}
+	unlock()
+	unlock2, err := c.Lock(false)
+	if err != nil {
+		t.Errorf("Lock after unlock = %v", err)
+	} else {
+		unlock2()
+	}
+}
+
+func TestRuntimeDirFallback(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	s, _ := Open(filepath.Join(tmp, "store"))
+	c := &Container{Name: "web", Dir: filepath.Join(s.Path, "web"), store: s}
+	dir, err := c.RuntimeDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(dir, filepath.Join(tmp, "ulxc-")) {
+		t.Errorf("RuntimeDir = %s, want under %s/ulxc-UID", dir, tmp)
+	}
+	// A planted, world-readable directory is refused.
+	base := filepath.Dir(filepath.Dir(dir))
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RuntimeDir(); err == nil {
+		t.Errorf("RuntimeDir with a 0755 base = nil error, want refusal")
+	}
+}
