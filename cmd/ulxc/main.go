@@ -61,7 +61,9 @@ var verbs = []verb{
 
 // childEntries are the hidden verbs ulxc re-executes itself into inside a new
 // user namespace. They are never shown and take no global flags.
-var childEntries = map[string]func(args []string) int{}
+var childEntries = map[string]func(args []string) int{
+	"__usernsexec":    usernsexecChild,
+}
 
 // usageError makes the command exit 2.
 type usageError struct{ msg string }
