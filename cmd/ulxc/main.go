@@ -57,12 +57,14 @@ type verb struct {
 var verbs = []verb{
 	{"checkconfig", "check this machine for rootless containers", cmdCheckconfig},
 	{"usernsexec", "run a command in a mapped user namespace", cmdUsernsexec},
+	{"images", "list the images an image server offers", cmdImages},
+	{"keys", "add and list trusted image-signing keys", cmdKeys},
 }
 
 // childEntries are the hidden verbs ulxc re-executes itself into inside a new
 // user namespace. They are never shown and take no global flags.
 var childEntries = map[string]func(args []string) int{
-	"__usernsexec":    usernsexecChild,
+	"__usernsexec": usernsexecChild,
 }
 
 // usageError makes the command exit 2.

@@ -1,0 +1,70 @@
+// Package download fetches LXC images from a meta/1.0 image server
+// (images.linuxcontainers.org and its mirrors), verifies them against a
+// pinned OpenPGP key and keeps them in a per-user cache.
+//
+// Fetch is the one entry point callers need: it turns a Request (server,
+// distribution, release, architecture, variant) into an Image whose rootfs and
+// meta tarballs sit, verified, in the cache.
+//
+// # What it guarantees
+//
+//   - The index, rootfs.tar.xz and meta.tar.xz are each verified with their
+//     armored detached signature (.asc) before anything is parsed or enters the
+//     cache. The signer's primary key fingerprint must equal the pinned one
+//     (never a 64-bit key id); the signature must use a modern hash (SHA-1,
+//     MD5 and RIPEMD-160 message signatures are refused); the key must be
+//     neither expired nor revoked, both when the signature was made and now.
+//     Every such failure is ErrBadSignature.
+//   - The default key is the linuxcontainers image-signing key, embedded in
+//     the binary and pinned by its fingerprint (DefaultFingerprint). Another
+//     key is pinned by its full 40-hex-digit fingerprint and comes from a
+//     keyring file, the user's trust store (TrustDir) or an HKP keyserver; the
+//     fingerprint is checked after every load.
+//   - Index paths cannot leave the server: a PATH must be absolute and clean,
+//     is appended to the server's own URL and never changes its host. Plain
+//     HTTP is used only when the server URL says http://, and a redirect from
+//     https to http is refused.
+//   - The build selected is the greatest BUILD among matching index lines; a
+//     build older than the trusted cached one is refused (ErrDowngrade), which
+//     stops a replayed old (but validly signed) index.
+//   - The cache is committed by renaming: each build is staged in a
+//     temporary directory, verified, fsynced and renamed into place, then the
+//     "current" symlink is atomically replaced. A crash at any instant leaves
+//     the previous complete entry or the new complete entry. A lock file per
+//     image serialises concurrent fetches, so the second waits and reuses.
+//   - Entries fetched with NoValidate are recorded as such; a later validating
+//     Fetch does not trust them and downloads again.
+//
+// # Cache layout
+//
+//	CacheDir/DIST/RELEASE/ARCH/VARIANT/
+//	    .lock                 flock(2) held while fetching or committing
+//	    current -> build.XXXX the committed entry (symlink swapped by rename)
+//	    build.XXXX/           rootfs.tar.xz(.asc), meta.tar.xz(.asc), state.json
+//	    .partial-BUILD/       a download in progress, kept after a transfer
+//	                          error so the next run resumes it; its files are
+//	                          verified again before use
+//
+// state.json records the build id, whether the entry was validated, the
+// fingerprint it was validated with and the expiry read from meta.tar.xz.
+//
+// # Index syntax
+//
+// ParseIndex is strict: every non-empty line must have exactly six fields with
+// safe characters and a clean absolute PATH, or the whole index is refused
+// with a *SyntaxError naming the line. The index is signed, so a malformed
+// line means a broken or hostile server, and skipping it would hide that.
+//
+// # What it does not defend against
+//
+//   - A compromised signing key, or a server that withholds newer builds
+//     (freeze attack): the signed index carries no timestamp, so ulxc can only
+//     refuse to go backwards from what it has already seen.
+//   - With NoValidate nothing but TLS (if https) protects the download; Warn is
+//     called on every such use.
+//   - Another process of the same user writing into the cache directory: the
+//     cache is trusted once committed, like the rest of the user's home.
+//   - Image returns paths; a later Fetch of the same image may replace the
+//     entry (a newer build, FlushCache). Open the files right after Fetch;
+//     open file descriptors stay valid.
+package download
