@@ -59,12 +59,14 @@ var verbs = []verb{
 	{"usernsexec", "run a command in a mapped user namespace", cmdUsernsexec},
 	{"images", "list the images an image server offers", cmdImages},
 	{"keys", "add and list trusted image-signing keys", cmdKeys},
+	{"spec", "print a container as an OCI runtime-spec config.json", cmdSpec},
 }
 
 // childEntries are the hidden verbs ulxc re-executes itself into inside a new
 // user namespace. They are never shown and take no global flags.
 var childEntries = map[string]func(args []string) int{
-	"__usernsexec": usernsexecChild,
+	"__usernsexec":    usernsexecChild,
+	"__probe-overlay": probeOverlayChild, // hostcheck.OverlayProbeEntry
 }
 
 // usageError makes the command exit 2.

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/ocispec"
+	"github.com/ulxc/ulxc/store"
+)
+
+const specUsage = `Usage: ulxc spec [-n] NAME [-- CMD [ARGS...]]
+
+Print container NAME as an OCI runtime-spec config.json: the exact model
+that 'ulxc start' runs, which crun or runc can run too. CMD replaces the
+init command, as with 'ulxc start NAME -- CMD'. Settings the spec cannot
+express are annotations (ulxc.*); keys that ask for something ulxc does not
+enforce are listed on stderr.
+
+Examples:
+  ulxc spec web
+  ulxc spec web -- /bin/sh -c 'echo hi' > bundle/config.json
+  crun --root "$XDG_RUNTIME_DIR/crun" run -b bundle web
+`
+
+func cmdSpec(e *env, args []string) error {
+	fs := e.newFlagSet("spec")
+	name := fs.StringP("name", "n", "", "the container's `NAME`")
+	if err := e.parse(fs, specUsage, args); err != nil {
+		return err
+	}
+	pos, command := fs.Args(), []string(nil)
+	if dash := fs.ArgsLenAtDash(); dash >= 0 {
+		pos, command = fs.Args()[:dash], fs.Args()[dash:]
+		if len(command) == 0 {
+			return usagef("spec: nothing after -- (see 'ulxc spec --help')")
+		}
+	}
+	if *name == "" && len(pos) > 0 {
+		*name, pos = pos[0], pos[1:]
+	}
+	switch {
+	case *name == "":
+		return usagef("spec: no container name (see 'ulxc spec --help')")
+	case len(pos) > 0:
+		return usagef("spec: unexpected %q (a command goes after --)", pos[0])
+	}
+
+	s, err := store.Open(e.lxcPath)
+	if err != nil {
+		return fmt.Errorf("spec %s: %w", *name, err)
+	}
+	c, err := s.Get(*name)
+	if err != nil {
+		return fmt.Errorf("spec: %w", err)
+	}
+	cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{Warn: func(w lxcconf.Warning) { e.warnf("%s", w) }})
+	if err != nil {
+		return fmt.Errorf("spec %s: %w", *name, err)
+	}
+	spec, err := ocispec.Convert(cfg, ocispec.Options{
+		Name: c.Name, Dir: c.Dir, ConfigFile: c.ConfigPath(), Command: command,
+	})
+	if err != nil {
+		return fmt.Errorf("spec %s: %w", *name, err)
+	}
+	if keys := ocispec.Unapplied(spec); len(keys) > 0 {
+		e.warnf("%s: not enforced by ulxc: %s", *name, strings.Join(keys, ", "))
+	}
+	out, err := json.MarshalIndent(spec, "", "  ")
+	if err != nil {
+		return fmt.Errorf("spec %s: %w", *name, err)
+	}
+	_, err = fmt.Fprintf(e.stdout, "%s\n", out)
+	return err
+}

@@ -1,0 +1,140 @@
+// Package ocispec converts an LXC container configuration into an OCI
+// runtime-spec (github.com/opencontainers/runtime-spec/specs-go) Spec: the
+// one in-memory model of a container. Package runtime only ever reads the
+// Spec that Convert returns, and `ulxc spec NAME` prints it as a config.json
+// that crun or runc can run as the same unprivileged user.
+//
+// The Spec's ociVersion is Version (1.1.0), the newest that Debian 12's crun
+// accepts; it uses no field younger than that.
+//
+// Convert reads the config through the Source interface, which
+// *lxcconf.Config satisfies; it never touches the filesystem except to read
+// the file named by lxc.mount.fstab.
+//
+// # What the Spec holds
+//
+//   - root: lxc.rootfs.path (a plain directory, "dir:" prefix allowed; other
+//     storage backends are refused with ErrUnsupported), default DIR/rootfs.
+//     lxc.rootfs.options may only say ro or rw.
+//   - process: the init command (Options.Command, else lxc.init.cmd split on
+//     blanks with '...' and "..." grouping as LXC does, else /sbin/init), env
+//     container=lxc, a default PATH, then lxc.environment (KEY=VALUE; a bare
+//     KEY takes the caller's value, as LXC does, and is dropped if the caller
+//     has none), cwd lxc.init.cwd (default /), user lxc.init.uid/gid and
+//     lxc.init.groups (default 0), rlimits from lxc.prlimit.*,
+//     noNewPrivileges from lxc.no_new_privs, oomScoreAdj from
+//     lxc.proc.oom_score_adj, and capabilities: every capability minus
+//     lxc.cap.drop, or exactly lxc.cap.keep ("none" keeps nothing), in the
+//     bounding, effective and permitted sets. terminal is false: the runtime
+//     decides.
+//   - hostname: lxc.uts.name, default Options.Name.
+//   - namespaces: user, mount, pid, uts, ipc, net and cgroup, always. The
+//     network namespace is left out (the host's is shared) only for
+//     lxc.net.0.type = none or lxc.namespace.keep naming net; keep may also
+//     name ipc, uts (then no hostname is set) and cgroup. Keeping user, mnt
+//     or pid, and every lxc.namespace.share.*, is ErrUnsupported.
+//   - uidMappings, gidMappings: lxc.idmap, required (ErrNoIDMap): ulxc never
+//     runs a container unmapped.
+//   - mounts, in the order they must be applied: /proc (proc), /sys (sysfs,
+//     or a read-only rbind of the host's /sys when the host network namespace
+//     is shared, since sysfs belongs to a network namespace), /dev (tmpfs
+//     mode=755), the host's null zero full random urandom tty bind-mounted
+//     onto /dev/NAME (a user namespace cannot mknod), /dev/pts (devpts
+//     newinstance,ptmxmode=0666,mode=0620, gid=5 only when gid 5 is mapped,
+//     max=N from lxc.pty.max), /dev/shm (tmpfs), /dev/mqueue (mqueue),
+//     /sys/fs/cgroup (type cgroup2, for the cgroup modes of lxc.mount.auto),
+//     then every line of the lxc.mount.fstab file, then every
+//     lxc.mount.entry, in LXC's order. /dev/ptmx (a link to pts/ptmx) and
+//     /dev/fd, stdin, stdout, stderr are the runtime's job, as the OCI
+//     runtime spec says.
+//   - linux.readonlyPaths: /proc/sys and /proc/sysrq-trigger for proc:mixed.
+//   - linux.devices: Options.Devices (nodes recorded when the image was
+//     unpacked), except the six already bound; a rootless runtime (crun,
+//     ulxc) bind-mounts the host node of the same path.
+//   - linux.resources.unified: every lxc.cgroup2.KEY = VALUE, exactly, except
+//     the devices.* keys (see below). linux.cgroupsPath stays empty: a
+//     rootless runtime picks its own delegated cgroup.
+//   - linux.sysctl from lxc.sysctl.*, linux.personality LINUX32 for the 32-bit
+//     x86 values of lxc.arch.
+//   - hooks: pre-start and start-host become createRuntime (host namespaces;
+//     pre-start first), mount and autodev createContainer, start
+//     startContainer, post-stop poststop. pre-start runs later than in LXC
+//     (after the namespaces exist, which OCI cannot avoid) but still in the
+//     host's namespaces. A hook value that is a path and words without shell
+//     syntax runs directly, a relative path resolved against the directory
+//     of the file that set it; any other value (a bare command name, shell
+//     syntax) runs as `/bin/sh -c 'exec VALUE "$@"'`, as LXC itself does. With
+//     lxc.hook.version 0 (the default) the arguments NAME lxc TYPE follow, as
+//     in LXC. Every hook gets LXC_NAME, LXC_ROOTFS_MOUNT, LXC_ROOTFS_PATH (both
+//     the rootfs directory), LXC_CONFIG_FILE, LXC_HOOK_TYPE,
+//     LXC_HOOK_SECTION=lxc, LXC_HOOK_VERSION, a PATH and lxc.environment.hooks.
+//
+// # Annotations: the contract with the runtime
+//
+// What the runtime spec cannot say travels in Spec.Annotations. Every key
+// this package writes:
+//
+//   - ulxc.name: Options.Name.
+//   - ulxc.signal.halt, ulxc.signal.stop, ulxc.signal.reboot: the signals
+//     that halt, stop and reboot init (lxc.signal.*; LXC's defaults SIGPWR,
+//     SIGKILL, SIGINT), always present, normalised to names such as SIGPWR or
+//     SIGRTMIN+3 that ParseSignal reads back.
+//   - ulxc.tty.max: how many /dev/ttyN consoles to allocate (lxc.tty.max,
+//     LXC's default 0), always present. ulxc.tty.dir: lxc.tty.dir, if set.
+//   - ulxc.pty.max: lxc.pty.max, if set (also applied as devpts max=N).
+//   - ulxc.console.path, ulxc.console.logfile, ulxc.console.size,
+//     ulxc.console.buffer.size, ulxc.console.rotate: lxc.console.*, if set;
+//     console.path "none" means no console.
+//   - ulxc.start.auto, ulxc.start.delay, ulxc.start.order: lxc.start.*, if set.
+//   - ulxc.log.file, ulxc.log.level: lxc.log.*, if set.
+//   - ulxc.ephemeral: lxc.ephemeral, if set.
+//   - ulxc.apparmor.profile: lxc.apparmor.profile, if set; informational,
+//     never applied (see ulxc.unapplied).
+//   - ulxc.mount.auto: the lxc.mount.auto modes in force, normalised
+//     ("proc:mixed sys:mixed cgroup:mixed"). The Spec holds the stricter
+//     reading of the mixed modes: /proc/sys and /sys read-only as a whole. LXC
+//     leaves /proc/sys/net and /sys/devices/virtual/net writable under
+//     proc:mixed and sys:mixed; a runtime that reads this annotation may do
+//     the same.
+//   - ulxc.mount.N.create = dir|file: Mounts[N] came from lxc.mount.entry or
+//     the fstab with create=; the runtime creates a missing destination of
+//     that kind (inside the root) before mounting. The option is removed from
+//     Mounts[N].Options, so other runtimes, which create destinations
+//     themselves, are not confused by it.
+//   - ulxc.mount.N.optional = true: a failure to mount Mounts[N] (a missing
+//     source, typically) is ignored, as LXC's "optional" option does; removed
+//     from the options likewise. Other runtimes fail instead.
+//   - ulxc.hook.TYPE.N: the N-th LXC hook of a TYPE that has no OCI
+//     equivalent (pre-mount, stop, clone, destroy), as a JSON specs.Hook with
+//     its env; AnnotatedHooks decodes them.
+//   - ulxc.net.N.KEY: every lxc.net.N.KEY of a veth interface N (type, link,
+//     name, hwaddr, ipv4.address, ...), list values joined with ",": the
+//     request for ulxc-netshim. Nothing executes it yet: today a veth
+//     container gets its own network namespace with loopback only.
+//   - ulxc.cgroup.KEY: every legacy cgroup v1 lxc.cgroup.KEY (and the
+//     placement keys lxc.cgroup.dir*, lxc.cgroup.relative), not applied:
+//     rootless cgroup v1 does not exist.
+//   - ulxc.cgroup2.devices.allow, ulxc.cgroup2.devices.deny: those lists,
+//     joined with ";", not applied: the cgroup2 device controller is eBPF
+//     and needs real root. A rootless container reaches only the device
+//     nodes that are bound into it, whatever the lists say.
+//   - ulxc.unapplied: the config keys, comma-separated and sorted, that ask
+//     for something that is not enforced (seccomp, AppArmor other than
+//     "unconfined", SELinux, cgroup v1 and device lists, lxc.proc.* other
+//     than oom_score_adj, time namespace offsets, unknown keys). Unapplied
+//     returns them; the CLI warns.
+//
+// Keys ignored without a trace because they change nothing a runtime does:
+// lxc.include (expanded by lxcconf), lxc.autodev and lxc.autodev.tmpfs.size
+// (/dev is always a tmpfs), lxc.rootfs.mount, lxc.rootfs.managed,
+// lxc.apparmor.allow_incomplete, lxc.apparmor.allow_nesting,
+// lxc.seccomp.allow_nesting, lxc.monitor.*, lxc.group, lxc.execute.cmd,
+// lxc.environment.runtime, lxc.hook.version (used for the hooks),
+// lxc.keyring.session, lxc.sched.core, lxc.namespace.clone (every namespace
+// is cloned anyway).
+//
+// # Errors
+//
+// Errors name the key and value they come from (*KeyError) and wrap one of
+// ErrNoIDMap, ErrUnsupported, ErrInvalidValue or ErrUnsafePath.
+package ocispec
