@@ -1,21 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/userns"
 )
 
@@ -130,45 +127,19 @@ func usernsexecChild(args []string) int {
 }
 
 // defaultIDMaps reads lxc.idmap (and legacy lxc.id_map) from the user's
-// default.conf; a missing file means no maps.
-//
-// TODO(lead): switch to lxcconf.LoadDefault once it exists; this reader
-// ignores lxc.include.
+// default.conf, includes and all; a missing file means no maps.
 func defaultIDMaps() ([]userns.Map, error) {
-	dir := os.Getenv("XDG_CONFIG_HOME")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return nil, nil
-		}
-		dir = filepath.Join(home, ".config")
-	}
-	path := filepath.Join(dir, "lxc", "default.conf")
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	cfg, err := lxcconf.LoadDefault(lxcconf.Options{})
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var maps []userns.Map
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		key, value, ok := strings.Cut(sc.Text(), "=")
-		key = strings.TrimSpace(key)
-		if !ok || (key != "lxc.idmap" && key != "lxc.id_map") {
-			continue
-		}
-		if value = strings.TrimSpace(value); value == "" {
-			maps = nil // an empty value clears the list, as in LXC
-			continue
-		}
-		m, err := userns.ParseLXC(value)
+	for _, e := range cfg.Lookup("lxc.idmap") {
+		m, err := userns.ParseLXC(e.Value)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+			return nil, fmt.Errorf("%s:%d: %w", e.File, e.Line, err)
 		}
 		maps = append(maps, m...)
 	}
-	return maps, sc.Err()
+	return maps, nil
 }
