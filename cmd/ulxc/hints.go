@@ -3,9 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os/user"
 	"strings"
 
+	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
+
+	"github.com/ulxc/ulxc/download"
+	"github.com/ulxc/ulxc/hostcheck"
+	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/subid"
 	"github.com/ulxc/ulxc/userns"
 )
@@ -40,6 +47,49 @@ func hints(err error) []string {
 	}
 	if errors.Is(err, userns.ErrNested) {
 		out = append(out, "inside a container newuidmap can only map ids the outer namespace has: run ulxc on the host, or map only your own id with -m b:0:$(id -u):1")
+	}
+	out = append(out, imageHints(err)...)
+	out = append(out, configHints(err)...)
+	if errors.Is(err, hostcheck.ErrMissing) {
+		out = append(out, "apply the fix: line printed under each MISSING item (as root where it says so), then run 'ulxc checkconfig' again")
+	}
+	return out
+}
+
+func imageHints(err error) []string {
+	var out []string
+	switch {
+	case errors.Is(err, pgperrors.ErrKeyExpired):
+		out = append(out, "the signing key has expired: update ulxc, or pass --keyid with the publisher's new key")
+	case errors.Is(err, download.ErrBadSignature):
+		out = append(out, "the index or image is not signed by the pinned key: a broken mirror or tampering; use --no-validate only if you trust the transport")
+	}
+	if errors.Is(err, download.ErrKeyNotFound) {
+		out = append(out, "add the key with 'ulxc keys add FILE', or pass --keyring FILE or --keyserver URL")
+	}
+	if errors.Is(err, download.ErrDowngrade) {
+		out = append(out, "the server offers an older build than the cached one (a replayed index?); --flush-cache accepts it")
+	}
+	if errors.Is(err, download.ErrNotCached) {
+		out = append(out, "run without --force-cache to download the image")
+	}
+	return out
+}
+
+func configHints(err error) []string {
+	var out []string
+	if errors.Is(err, ocispec.ErrNoIDMap) {
+		out = append(out, "add 'lxc.idmap = u 0 FIRST 65536' and 'lxc.idmap = g 0 FIRST 65536' to the container's config, FIRST being your first subordinate id in /etc/subuid and /etc/subgid")
+	}
+	if errors.Is(err, ocispec.ErrUnsafePath) {
+		out = append(out, "write lxc.mount.entry destinations relative to the rootfs, e.g. 'mnt/data', without '..'")
+	}
+	var ie *lxcconf.IncludeError
+	if errors.As(err, &ie) && errors.Is(err, fs.ErrNotExist) {
+		out = append(out, "fix or remove the lxc.include line named above")
+	}
+	if errors.Is(err, lxcconf.ErrIncludeCycle) {
+		out = append(out, "an included file includes the file that includes it")
 	}
 	return out
 }

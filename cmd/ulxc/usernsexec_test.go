@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/ulxc/ulxc/internal/testenv"
-	"github.com/ulxc/ulxc/subid"
-	"github.com/ulxc/ulxc/userns"
 )
 
 // subRange is the first /etc/subuid range of u, read naively so the test
@@ -202,27 +200,3 @@ func TestUsernsexecForwardsSignals(t *testing.T) {
 	}
 }
 
-func TestHints(t *testing.T) {
-	outside := subid.Validate([]subid.Range{{Start: 200000, Count: 65536}}, 1000, 300000, 10, "/etc/subuid")
-	tests := []struct {
-		err  error
-		want string
-	}{
-		{fmt.Errorf("x: %w", subid.ErrNoRanges), "usermod --add-subuids 100000-165535 --add-subgids 100000-165535"},
-		{fmt.Errorf("x: %w", userns.ErrHelperMissing), "apt-get install uidmap"},
-		{fmt.Errorf("x: %w", userns.ErrHelperNotSetuid), "chmod u+s /usr/bin/newuidmap /usr/bin/newgidmap"},
-		{fmt.Errorf("x: %w", outside), "-m b:0:200000:65536"},
-		{&userns.StartError{Err: syscall.EPERM, Findings: []userns.Finding{{Err: userns.ErrAppArmorRestricted}}}, "apparmor_restrict_unprivileged_userns=0"},
-		{&userns.StartError{Err: syscall.EPERM, Findings: []userns.Finding{{Err: userns.ErrUserNSDisabled}}}, "sysctl -w user.max_user_namespaces=15000"},
-		{&userns.StartError{Err: syscall.EPERM, Findings: []userns.Finding{{Err: userns.ErrNested}}}, "run ulxc on the host"},
-	}
-	for _, tc := range tests {
-		got := strings.Join(hints(tc.err), "\n")
-		if !strings.Contains(got, tc.want) {
-			t.Errorf("hints(%q) = %q, want one containing %q", tc.err, got, tc.want)
-		}
-	}
-	if got := hints(syscall.ENOENT); len(got) != 0 {
-		t.Errorf("hints(%q) = %q, want none", syscall.ENOENT, got)
-	}
-}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"syscall"
+	"testing"
+
+	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
+
+	"github.com/ulxc/ulxc/download"
+	"github.com/ulxc/ulxc/hostcheck"
+	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/ocispec"
+	"github.com/ulxc/ulxc/subid"
+	"github.com/ulxc/ulxc/userns"
+)
+
+func TestHints(t *testing.T) {
+	outside := subid.Validate([]subid.Range{{Start: 200000, Count: 65536}}, 1000, 300000, 10, "/etc/subuid")
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("x: %w", subid.ErrNoRanges), "usermod --add-subuids 100000-165535 --add-subgids 100000-165535"},
+		{fmt.Errorf("x: %w", userns.ErrHelperMissing), "apt-get install uidmap"},
+		{fmt.Errorf("x: %w", userns.ErrHelperNotSetuid), "chmod u+s /usr/bin/newuidmap /usr/bin/newgidmap"},
+		{fmt.Errorf("x: %w", outside), "-m b:0:200000:65536"},
+		{&userns.StartError{Err: syscall.EPERM, Findings: []userns.Finding{{Err: userns.ErrAppArmorRestricted}}}, "apparmor_restrict_unprivileged_userns=0"},
+		{&userns.StartError{Err: syscall.EPERM, Findings: []userns.Finding{{Err: userns.ErrUserNSDisabled}}}, "sysctl -w user.max_user_namespaces=15000"},
+		{&userns.StartError{Err: syscall.EPERM, Findings: []userns.Finding{{Err: userns.ErrNested}}}, "run ulxc on the host"},
+		{&download.SignatureError{File: "rootfs.tar.xz", Err: pgperrors.ErrKeyExpired}, "signing key has expired"},
+		{&download.SignatureError{File: "rootfs.tar.xz", Err: errors.New("hash mismatch")}, "not signed by the pinned key"},
+		{fmt.Errorf("x: %w", download.ErrKeyNotFound), "ulxc keys add FILE"},
+		{fmt.Errorf("x: %w", download.ErrDowngrade), "--flush-cache"},
+		{fmt.Errorf("x: %w", download.ErrNotCached), "without --force-cache"},
+		{fmt.Errorf("x: %w", ocispec.ErrNoIDMap), "lxc.idmap = u 0 FIRST 65536"},
+		{fmt.Errorf("x: %w", ocispec.ErrUnsafePath), "relative to the rootfs"},
+		{&lxcconf.IncludeError{File: "c", Line: 1, Path: "x", Err: fs.ErrNotExist}, "lxc.include line"},
+		{fmt.Errorf("x: %w", lxcconf.ErrIncludeCycle), "includes the file that includes it"},
+		{fmt.Errorf("x: %w", hostcheck.ErrMissing), "ulxc checkconfig' again"},
+	}
+	for _, tc := range tests {
+		got := strings.Join(hints(tc.err), "\n")
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("hints(%q) = %q, want one containing %q", tc.err, got, tc.want)
+		}
+	}
+	if got := hints(syscall.ENOENT); len(got) != 0 {
+		t.Errorf("hints(%q) = %q, want none", syscall.ENOENT, got)
+	}
+}
