@@ -1,0 +1,60 @@
+// Package image turns a verified LXC image into a root filesystem: it unpacks
+// rootfs.tar.xz safely and without privilege, reads meta.tar.xz, substitutes
+// the template placeholders, locks a shipped root password, and builds the
+// offline busybox system.
+//
+// # How it is meant to run
+//
+// Unpack runs inside the container's user namespace, as its mapped root, in a
+// re-executed child that receives the verified tarball as an open file and
+// the empty rootfs directory (rootfs.partial) as its target. The caller
+// removes the partial tree when Unpack fails (files owned by subordinate ids
+// can only be removed from inside the namespace) and renames it on success.
+// Ownership in the archive is applied as namespace ids, so the host sees the
+// subordinate ids; the container directory must stay mode 0700 because the
+// rootfs holds setuid files owned by those ids.
+//
+// # What is hostile
+//
+// Every tar member name, link target, type, mode, owner and xattr is
+// attacker-controlled, even in a signed image: a signature proves who built
+// the tarball, not that its builder cannot be tricked. Unpack guarantees that,
+// whatever the archive holds, it creates, changes or removes nothing outside
+// root:
+//   - names are refused (ErrInsecurePath) when absolute, empty, holding NUL
+//     or a ".." component, or when filepath.IsLocal rejects them;
+//   - the entry "." may only be a directory (umoci CVE-2021-29136);
+//   - parents are resolved with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS|
+//     RESOLVE_NO_XDEV), so symlinks planted by earlier entries, absolute ones
+//     included, resolve chroot-style inside root;
+//   - final components are created, changed and removed with *at syscalls
+//     that never follow a symlink (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW);
+//   - hard links must name an existing regular file, symlink or fifo inside
+//     root;
+//   - device nodes are never created but reported (Report.Devices, see
+//     WriteDevices); overlay whiteouts and unknown types are skipped with a
+//     warning;
+//   - only user.*, POSIX ACL and security.capability xattrs are kept, and
+//     file capabilities are written as v2 so that the kernel stores them for
+//     the namespace (never for the host);
+//   - Limits bound the number of entries and the bytes written.
+//
+// ReadMeta bounds every member it reads. ApplyTemplates and LockRootPassword
+// resolve their paths inside the rootfs the same way and replace files by
+// writing a temporary file next to them and renaming it.
+//
+// # What is not defended
+//
+//   - Concurrent modification of the rootfs while Unpack runs: the rootfs is
+//     private to the creating process, so the short windows between resolving
+//     a parent and acting on a name in it are not guarded against another
+//     writer.
+//   - Memory used by xz decompression: it follows the dictionary size that
+//     the (signature-verified) file declares, at most a few hundred MiB per
+//     decoding goroutine, and NewXZReader holds a few decoded blocks at once.
+//   - Disk exhaustion below Limits.MaxBytes, and inode exhaustion below
+//     Limits.MaxEntries.
+//   - Running Unpack as real root outside a user namespace is safe for the
+//     host's files but creates setuid files owned by whatever ids the archive
+//     says: only do it in tests.
+package image
