@@ -11,6 +11,7 @@ import (
 
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/hostcheck"
+	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/subid"
@@ -72,6 +73,18 @@ func imageHints(err error) []string {
 	}
 	if errors.Is(err, download.ErrNotCached) {
 		out = append(out, "run without --force-cache to download the image")
+	}
+	if errors.Is(err, image.ErrDynamicBusybox) {
+		out = append(out, "install a static busybox (as root): apt-get install busybox-static")
+	}
+	if errors.Is(err, image.ErrUnmappedID) {
+		out = append(out, fmt.Sprintf("the image uses ids beyond the container's map: give it 65536 ids (as root): usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s", currentUser()))
+	}
+	if errors.Is(err, image.ErrInsecurePath) {
+		out = append(out, "the image tries to write outside its rootfs: it is corrupt or malicious, do not use it")
+	}
+	if errors.Is(err, image.ErrLimit) {
+		out = append(out, "the image is larger than the unpack limits (16 GiB, 2M entries)")
 	}
 	return out
 }

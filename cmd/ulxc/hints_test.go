@@ -12,6 +12,7 @@ import (
 
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/hostcheck"
+	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/subid"
@@ -41,6 +42,10 @@ func TestHints(t *testing.T) {
 		{&lxcconf.IncludeError{File: "c", Line: 1, Path: "x", Err: fs.ErrNotExist}, "lxc.include line"},
 		{fmt.Errorf("x: %w", lxcconf.ErrIncludeCycle), "includes the file that includes it"},
 		{fmt.Errorf("x: %w", hostcheck.ErrMissing), "ulxc checkconfig' again"},
+		{fmt.Errorf("x: %w", image.ErrDynamicBusybox), "apt-get install busybox-static"},
+		{&image.IDError{Kind: "uid", ID: 70000, MapSize: 65536}, "give it 65536 ids"},
+		{fmt.Errorf("x: %w", image.ErrInsecurePath), "corrupt or malicious"},
+		{fmt.Errorf("x: %w", image.ErrLimit), "unpack limits"},
 	}
 	for _, tc := range tests {
 		got := strings.Join(hints(tc.err), "\n")
