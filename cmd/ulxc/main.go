@@ -59,6 +59,10 @@ var verbs = []verb{
 	{"usernsexec", "run a command in a mapped user namespace", cmdUsernsexec},
 	{"images", "list the images an image server offers", cmdImages},
 	{"keys", "add and list trusted image-signing keys", cmdKeys},
+	{"start", "start a container", cmdStart},
+	{"stop", "stop a container", cmdStop},
+	{"ls", "list containers", cmdLs},
+	{"info", "show a container's state and resources", cmdInfo},
 	{"spec", "print a container as an OCI runtime-spec config.json", cmdSpec},
 }
 
@@ -67,6 +71,8 @@ var verbs = []verb{
 var childEntries = map[string]func(args []string) int{
 	"__usernsexec":    usernsexecChild,
 	"__probe-overlay": probeOverlayChild, // hostcheck.OverlayProbeEntry
+	"__init":          initChild,         // runtime.InitEntry
+	"__monitor":       monitorChild,      // runtime.MonitorEntry
 }
 
 // usageError makes the command exit 2.

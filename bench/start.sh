@@ -1,0 +1,132 @@
+#!/bin/sh
+# bench/start.sh: how fast is `ulxc start -F NAME -- /bin/true` on a busybox
+# system container, against the floor and other runtimes, as the same
+# unprivileged user; and how much memory a monitor costs.
+#
+# Run as root from the repository root (it switches to the test user):
+#   sh bench/start.sh [RUNS]
+#
+# In one hyperfine run (--export-json), as ULXC_TEST_USER (default ulxc-test,
+# who needs a subordinate range):
+#   ulxc    ulxc start -F bb -- /bin/true        (user, mnt, pid, uts, ipc,
+#           net, cgroup namespaces; proc, sysfs, /dev with six device binds,
+#           devpts, shm, mqueue, /proc/sys read-only; lo up; pivot_root)
+#   floor   unshare --map-users --map-groups --setuid 0 --setgid 0 --mount
+#           --pid --fork chroot ROOTFS /bin/true  (the same id map through
+#           newuidmap/newgidmap, two namespaces, no mounts at all)
+#   bwrap   bwrap --unshare-all --uid 0 --gid 0 --bind ROOTFS / --proc /proc
+#           --dev /dev /bin/true  (single-id map, no helper)
+#   crun    crun run on `ulxc spec bb` (the same spec), when crun can run here
+#   lxc     lxc-execute on the same config, when LXC can run unprivileged here
+# and prints the medians and their ratios to the floor. Then it starts 1 and
+# 20 daemonized containers and prints the monitors' RSS and PSS
+# (/proc/PID/smaps_rollup).
+#
+# The container directory is made 0711 (not ulxc's 0700) so that the floor
+# and bwrap, which chroot by path as the namespace's root, can reach the
+# rootfs; ulxc itself does not need it.
+set -eu
+RUNS=${1:-50}
+U=${ULXC_TEST_USER:-ulxc-test}
+W=$(mktemp -d /var/tmp/ulxc-bench-start.XXXXXX)
+chmod 755 "$W"
+H=$W/home
+mkdir -p "$H/run" "$H/.local/share/ulxc"
+chown -R "$U:" "$H"
+cleanup() {
+	as sh -c 'for d in "$HOME"/.local/share/ulxc/*/; do "$0" stop -k "$(basename "$d")" >/dev/null 2>&1 || true; done' "$W/ulxc" || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
+as() { setpriv --reuid "$U" --regid "$U" --clear-groups env -i HOME="$H" XDG_RUNTIME_DIR="$H/run" \
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+
+go build -o "$W/ulxc" ./cmd/ulxc
+chmod 755 "$W/ulxc"
+sub=$(awk -F: -v u="$U" '$1 == u { print $2 ":" $3; exit }' /etc/subuid)
+start=${sub%%:*}
+count=${sub##*:}
+[ "$count" -gt 65536 ] && count=65536
+
+S=$H/.local/share/ulxc
+mkct() { # mkct NAME: a container on the shared rootfs of bb
+	as mkdir -m 0711 "$S/$1"
+	as sh -c "cat > '$S/$1/config'" <<EOT
+lxc.idmap = u 0 $start $count
+lxc.idmap = g 0 $start $count
+lxc.rootfs.path = dir:$S/bb/rootfs
+lxc.uts.name = $1
+lxc.signal.halt = SIGUSR1
+EOT
+}
+mkct bb
+as "$W/ulxc" usernsexec -m "b:0:$start:$count" -s -- /bin/busybox sh -c '
+set -e; r="$1/rootfs"; mkdir -p "$r"; cd "$r"
+mkdir -p bin sbin etc proc sys dev tmp root run
+cp /bin/busybox bin/busybox
+for a in $(bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "bin/$a"; done
+ln -sf ../bin/busybox sbin/init
+printf "::sysinit:/bin/true\n" > etc/inittab
+chmod 1777 tmp; chown -R 0:0 .' sh "$S/bb"
+R=$S/bb/rootfs
+
+cmds="ulxc|$W/ulxc start -F bb -- /bin/true"
+cmds="$cmds
+floor|unshare --map-users=$start,0,$count --map-groups=$start,0,$count --setuid 0 --setgid 0 --mount --pid --fork chroot $R /bin/true
+bwrap|bwrap --unshare-all --uid 0 --gid 0 --bind $R / --proc /proc --dev /dev /bin/true"
+
+# crun on the same spec, if this host lets it run at all.
+mkdir -p "$W/bundle" && chown "$U:" "$W/bundle"
+as sh -c "'$W/ulxc' spec bb -- /bin/true > '$W/bundle/config.json'"
+crun_cmd="crun --root $H/run/crun --cgroup-manager=disabled run -b $W/bundle bench"
+if why=$(as $crun_cmd 2>&1); then
+	cmds="$cmds
+crun|$crun_cmd"
+else
+	echo "skip crun: $(echo "$why" | tail -1)"
+fi
+# LXC itself, unprivileged, on an equivalent config.
+mkdir -p "$H/.local/share/lxc/bb" && cp "$S/bb/config" "$H/.local/share/lxc/bb/config" && chown -R "$U:" "$H/.local/share/lxc"
+lxc_cmd="lxc-execute -n bb -- /bin/true"
+if why=$(as $lxc_cmd 2>&1); then
+	cmds="$cmds
+lxc|$lxc_cmd"
+else
+	echo "skip lxc-execute: $(echo "$why" | grep -m1 -i 'error\|fail' || echo "$why" | tail -1)"
+fi
+
+set --
+names=
+while IFS='|' read -r name cmd; do
+	set -- "$@" -n "$name" "$cmd"
+	names="$names $name"
+done <<EOT
+$cmds
+EOT
+as hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$H/start.json" --style basic "$@" >"$W/hyperfine.txt" 2>&1 ||
+	{ cat "$W/hyperfine.txt"; exit 1; }
+python3 - "$H/start.json" <<'EOT'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+floor = r["floor"]["median"]
+print(f"{'command':8} {'median':>9} {'min':>9} {'vs floor':>9}")
+for name, x in r.items():
+    print(f"{name:8} {x['median']*1e3:7.2f}ms {x['min']*1e3:7.2f}ms {x['median']/floor:8.2f}x")
+EOT
+
+# Memory of the monitor, with 1 and 20 containers running.
+mem() { # mem: RSS and PSS summed over all monitors, in KiB, and their count
+	n=0; rss=0; pss=0
+	for p in $(pgrep -u "$U" -f '__monitor'); do
+		n=$((n + 1))
+		rss=$((rss + $(awk '/^Rss:/ {print $2}' /proc/$p/smaps_rollup)))
+		pss=$((pss + $(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)))
+	done
+	echo "$n monitor(s): RSS $((rss / n)) KiB each, PSS $((pss / n)) KiB each (total PSS $pss KiB)"
+}
+as "$W/ulxc" start bb
+sleep 1
+mem
+for i in $(seq 2 20); do mkct "bb$i"; as "$W/ulxc" start "bb$i"; done
+sleep 1
+mem

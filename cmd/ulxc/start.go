@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/ulxc/ulxc/image"
+	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/ocispec"
+	"github.com/ulxc/ulxc/runtime"
+	"github.com/ulxc/ulxc/store"
+)
+
+const startUsage = `Usage: ulxc start [-F|-d] NAME [-- CMD [ARGS...]]
+
+Start the container NAME, by default in the background under a monitor
+process that keeps its console (as lxc-start does since LXC 2). With -F it
+runs in the foreground on your terminal, and ulxc exits with its status;
+SIGINT, SIGTERM and SIGHUP are passed on to the container's init. CMD
+replaces the container's init command.
+
+Examples:
+  ulxc start web
+  ulxc start -F web -- /bin/sh -c 'echo hello'
+`
+
+func cmdStart(e *env, args []string) error {
+	fs := e.newFlagSet("start")
+	fs.SetInterspersed(false)
+	name := fs.StringP("name", "n", "", "container `NAME`")
+	fg := fs.BoolP("foreground", "F", false, "run in the foreground")
+	daemon := fs.BoolP("daemon", "d", false, "run in the background (the default)")
+	if err := e.parse(fs, startUsage, args); err != nil {
+		return err
+	}
+	if *fg && *daemon {
+		return usagef("start: -F and -d conflict")
+	}
+	rest := fs.Args()
+	if *name == "" && len(rest) > 0 && rest[0] != "--" {
+		*name, rest = rest[0], rest[1:]
+	}
+	if len(rest) > 0 && rest[0] == "--" {
+		rest = rest[1:]
+	}
+	if *name == "" {
+		return usagef("start: no container name (see 'ulxc start --help')")
+	}
+	c, spec, err := e.loadContainer(*name, rest)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", *name, err)
+	}
+	unlock, err := c.Lock(false)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", *name, err)
+	}
+	defer unlock()
+	dir, err := c.RuntimeDir()
+	if err != nil {
+		return fmt.Errorf("start %s: %w", *name, err)
+	}
+	if st, err := runtime.Check(dir); err != nil {
+		return fmt.Errorf("start %s: %w", *name, err)
+	} else if st.Status != runtime.Stopped {
+		return fmt.Errorf("start %s: %w (%s, pid %d)", *name, store.ErrRunning, st.Status, st.Pid)
+	}
+	opts := runtime.Options{Name: c.Name, Spec: spec, ConfigPath: c.ConfigPath(), RuntimeDir: dir,
+		ConsoleLogPath: spec.Annotations[ocispec.AnnotationConsoleLog]}
+	if !*fg {
+		_, err := runtime.Daemon(context.Background(), runtime.DaemonOptions{Options: opts,
+			LogPath: c.LogPath(), ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority)})
+		if err != nil {
+			return fmt.Errorf("start %s: %w", *name, err)
+		}
+		return nil
+	}
+	return e.foreground(opts, unlock)
+}
+
+// foreground runs the container on the caller's stdio and exits with its
+// status.
+func (e *env) foreground(opts runtime.Options, unlock func()) error {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	opts.Stdin, opts.Stdout, opts.Stderr = e.stdin, e.stdout, e.stderr
+	opts.Log = e.logger()
+	if e.logFile != "" {
+		f, err := os.OpenFile(e.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("start %s: %w", opts.Name, err)
+		}
+		defer f.Close()
+		opts.Log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: logLevel(e.logPriority)})).With("container", opts.Name)
+	}
+	c, err := runtime.Start(context.Background(), opts)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", opts.Name, err)
+	}
+	unlock() // the state file says it runs now
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				_ = c.Signal(s.(syscall.Signal))
+			case <-done:
+				return
+			}
+		}
+	}()
+	st, err := c.Wait()
+	if err != nil {
+		e.warnf("%v", err)
+	}
+	return &exitError{st.Code}
+}
+
+// loadContainer finds the container and converts its config into the spec
+// to run; cmd, when given, replaces its init command.
+func (e *env) loadContainer(name string, cmd []string) (*store.Container, *specs.Spec, error) {
+	s, err := store.Open(e.lxcPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := s.Get(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec, err := e.containerSpec(c, cmd)
+	return c, spec, err
+}
+
+func (e *env) containerSpec(c *store.Container, cmd []string) (*specs.Spec, error) {
+	cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
+	if err != nil {
+		return nil, err
+	}
+	devs, err := image.ReadDevices(c.Dir)
+	if err != nil {
+		return nil, err
+	}
+	var ldevs []specs.LinuxDevice
+	for _, d := range devs {
+		ldevs = append(ldevs, specs.LinuxDevice{Path: path.Join("/", d.Path), Type: string(rune(d.Type)),
+			Major: int64(d.Major), Minor: int64(d.Minor)})
+	}
+	spec, err := ocispec.Convert(cfg, ocispec.Options{Name: c.Name, Dir: c.Dir, ConfigFile: c.ConfigPath(),
+		Command: cmd, Devices: ldevs})
+	if err != nil {
+		return nil, err
+	}
+	if un := ocispec.Unapplied(spec); len(un) > 0 {
+		e.warnf("%s: not enforced: %s", c.Name, strings.Join(un, ", "))
+	}
+	return spec, nil
+}
+
+// logLevel maps LXC's log priorities onto slog's levels.
+func logLevel(priority string) slog.Level {
+	switch strings.ToUpper(priority) {
+	case "TRACE", "DEBUG":
+		return slog.LevelDebug
+	case "", "INFO", "NOTICE":
+		return slog.LevelInfo
+	case "WARN", "WARNING":
+		return slog.LevelWarn
+	default: // ERROR, CRIT, ALERT, FATAL
+		return slog.LevelError
+	}
+}
+
+// The hidden entry points of package runtime, for main's childEntries.
+var (
+	initChild    = runtime.InitMain    // runtime.InitEntry, "__init"
+	monitorChild = runtime.MonitorMain // runtime.MonitorEntry, "__monitor"
+)

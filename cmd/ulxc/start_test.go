@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ulxc/ulxc/internal/testenv"
+	"github.com/ulxc/ulxc/runtime/runtimetest"
+)
+
+// lsJSON returns `ulxc ls --format json` by name.
+func lsJSON(t *testing.T, h *testenv.Home) map[string]lsRow {
+	t.Helper()
+	r := h.MustRun(t, "ls", "--format", "json")
+	var rows []lsRow
+	if err := json.Unmarshal([]byte(r.Stdout), &rows); err != nil {
+		t.Fatalf("ls --format json: %v\n%s", err, r.Stdout)
+	}
+	out := map[string]lsRow{}
+	for _, row := range rows {
+		out[row.Name] = row
+	}
+	return out
+}
+
+// waitFor polls cond until it holds; the deadline only bounds a failure.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// statusField returns a field of /proc/PID/status, read from the host.
+func statusField(t *testing.T, pid int, field string) string {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			return strings.Join(strings.Fields(v), " ")
+		}
+	}
+	t.Fatalf("/proc/%d/status: no %s", pid, field)
+	return ""
+}
+
+// runtimeFile returns the path of a file in the container's runtime dir.
+func runtimeFile(t *testing.T, h *testenv.Home, name, file string) string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(h.Dir, "run/ulxc/*", name, file))
+	if len(m) == 1 {
+		return m[0]
+	}
+	return ""
+}
+
+func TestStartDaemonLifecycle(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	dir := runtimetest.NewBusybox(t, h, "bb")
+	start, _ := runtimetest.SubRange(t, u)
+
+	for round := 1; round <= 2; round++ {
+		h.MustRun(t, "start", "bb")
+		row := lsJSON(t, h)["bb"]
+		if row.State != "RUNNING" || row.Pid <= 0 {
+			t.Fatalf("round %d: ls after start = %+v, want RUNNING with a pid", round, row)
+		}
+		fancy := h.MustRun(t, "ls", "-f").Stdout
+		if !strings.Contains(fancy, "RUNNING") || !strings.Contains(fancy, strconv.Itoa(row.Pid)) {
+			t.Errorf("round %d: ls -f = %q, want bb RUNNING with pid %d", round, fancy, row.Pid)
+		}
+		// The container really is mapped: seen from the host, its init
+		// runs as the first subordinate id.
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/uid_map", row.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := strings.Join(strings.Fields(string(b)), " "), fmt.Sprintf("0 %d 65536", start); got != want {
+			t.Errorf("uid_map of init = %q, want %q", got, want)
+		}
+		if got, want := statusField(t, row.Pid, "Uid"), strings.Repeat(fmt.Sprint(start)+" ", 4); got != strings.TrimSpace(want) {
+			t.Errorf("Uid of init seen from the host = %q, want %q", got, strings.TrimSpace(want))
+		}
+		waitFor(t, "the container's boot script", func() bool { return runtimetest.Probe(dir, "done") == "booted" })
+		for file, want := range map[string]string{"hostname": "bb", "devnull": "yes", "uid": "0"} {
+			if got := runtimetest.Probe(dir, file); got != want {
+				t.Errorf("inside the container, %s = %q, want %q", file, got, want)
+			}
+		}
+		// devpts works: the console is pts 0 of the container's own devpts.
+		if pts := strings.Fields(runtimetest.Probe(dir, "pts")); !contains(pts, "ptmx") || !contains(pts, "0") {
+			t.Errorf("inside the container, ls /dev/pts = %q, want ptmx and the console's 0", pts)
+		}
+		info := h.MustRun(t, "info", "bb").Stdout
+		for _, want := range []string{"RUNNING", "PID:", strconv.Itoa(row.Pid), fmt.Sprintf("u 0 %d 65536", start), "Cgroup:"} {
+			if !strings.Contains(info, want) {
+				t.Errorf("info = %q, want it to mention %q", info, want)
+			}
+		}
+		if r := h.Run(t, "start", "bb"); r.Code != 1 || !strings.Contains(r.Stderr, "running") {
+			t.Errorf("start of a running container = exit %d, %q; want 1 and 'running'", r.Code, r.Stderr)
+		}
+		h.MustRun(t, "stop", "-t", "10", "bb")
+		if row := lsJSON(t, h)["bb"]; row.State != "STOPPED" || row.Pid != 0 {
+			t.Errorf("round %d: ls after stop = %+v, want STOPPED without pid", round, row)
+		}
+		if p := runtimeFile(t, h, "bb", "control.sock"); p != "" {
+			t.Errorf("round %d: control socket %s left after stop", round, p)
+		}
+		os.RemoveAll(filepath.Join(dir, "rootfs", runtimetest.ProbeDir))
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestStopNotRunning(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "idle")
+	r := h.Run(t, "stop", "idle")
+	// lxc-stop exits 2 for a container that exists but does not run.
+	if r.Code != 2 || !strings.Contains(r.Stderr, "idle is not running") {
+		t.Errorf("stop of a stopped container = exit %d, %q; want 2 and 'idle is not running'", r.Code, r.Stderr)
+	}
+}
+
+func TestStartForegroundExitStatus(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "fg")
+	r := h.Run(t, "start", "-F", "fg", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 7")
+	if r.Code != 7 || r.Stdout != "out\n" || !strings.Contains(r.Stderr, "err") {
+		t.Errorf("start -F -- sh -c 'exit 7' = exit %d, stdout %q, stderr %q; want 7, out, err", r.Code, r.Stdout, r.Stderr)
+	}
+	if row := lsJSON(t, h)["fg"]; row.State != "STOPPED" {
+		t.Errorf("ls after start -F returned = %+v, want STOPPED", row)
+	}
+}
+
+func TestStartForegroundForwardsSignals(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "sig")
+	cmd := h.Command(t, nil, "start", "-F", "sig", "--", "/bin/sh", "-c",
+		`trap 'echo got TERM; exit 42' TERM; echo ready; while :; do sleep 0.05; done`)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	if !sc.Scan() || sc.Text() != "ready" {
+		cmd.Process.Kill()
+		t.Fatalf("container said %q before the signal, want ready (stderr %q)", sc.Text(), stderr.String())
+	}
+	// While it runs, stop's view and ls agree that it runs.
+	if row := lsJSON(t, h)["sig"]; row.State != "RUNNING" {
+		t.Errorf("ls during start -F = %+v, want RUNNING", row)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var rest []string
+	for sc.Scan() {
+		rest = append(rest, sc.Text())
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 42 || !contains(rest, "got TERM") {
+		t.Errorf("after SIGTERM to ulxc: exit %d, output %q; want 42 and 'got TERM' (stderr %q)", code, rest, stderr.String())
+	}
+}
+
+func TestMonitorKilled(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "orphan")
+	h.MustRun(t, "start", "orphan")
+	b, err := os.ReadFile(runtimeFile(t, h, "orphan", "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Supervisor, Pid int }
+	if err := json.Unmarshal(b, &st); err != nil || st.Supervisor <= 0 {
+		t.Fatalf("state.json = %s, %v: no supervisor pid", b, err)
+	}
+	if err := syscall.Kill(st.Supervisor, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Init dies with its monitor (parent-death signal); ls checks the
+	// process, not the file, and clears what the monitor left.
+	waitFor(t, "ls to report STOPPED", func() bool { return lsJSON(t, h)["orphan"].State == "STOPPED" })
+	for _, f := range []string{"control.sock", "state.json"} {
+		if p := runtimeFile(t, h, "orphan", f); p != "" {
+			t.Errorf("stale %s left after ls: %s", f, p)
+		}
+	}
+	h.MustRun(t, "start", "orphan")
+	if row := lsJSON(t, h)["orphan"]; row.State != "RUNNING" || row.Pid == st.Pid {
+		t.Errorf("start after the monitor was killed: ls = %+v, want RUNNING with a new pid", row)
+	}
+	h.MustRun(t, "stop", "-k", "orphan")
+}
+
+func TestStartReportsInitErrors(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	// tmpfs refuses an unknown option: the error happens in init, inside
+	// the namespaces, and must reach the user with its cause.
+	runtimetest.NewBusybox(t, h, "bad", "lxc.mount.entry = tmpfs mnt tmpfs nosuchoption=1,create=dir 0 0")
+	for _, args := range [][]string{{"start", "bad"}, {"start", "-F", "bad", "--", "/bin/true"}} {
+		r := h.Run(t, args...)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "mount tmpfs on /mnt") || !strings.Contains(r.Stderr, "invalid argument") {
+			t.Errorf("ulxc %s = exit %d, %q; want 1 and 'mount tmpfs on /mnt: invalid argument'", strings.Join(args, " "), r.Code, r.Stderr)
+		}
+	}
+	if row := lsJSON(t, h)["bad"]; row.State != "STOPPED" {
+		t.Errorf("ls after a failed start = %+v, want STOPPED", row)
+	}
+}
+
+func TestStartLimitsNeedDelegation(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "limited", "lxc.cgroup2.memory.max = 64M")
+	r := h.Run(t, "start", "-F", "limited", "--", "/bin/true")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "resource limits need a delegated cgroup") || !strings.Contains(r.Stderr, "memory.max") {
+		t.Errorf("start with limits and no delegation = exit %d, %q; want 1, naming memory.max and delegation", r.Code, r.Stderr)
+	}
+}
+
+func TestStartHooks(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	out := filepath.Join(h.Dir, "hooks.log")
+	hook := h.WriteFile(t, "hook.sh", "#!/bin/sh\necho \"$LXC_HOOK_TYPE $LXC_NAME $3\" >> "+out+"\n")
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := runtimetest.NewBusybox(t, h, "hooked",
+		"lxc.hook.pre-start = "+hook,
+		"lxc.hook.post-stop = "+hook,
+		// mount runs as container root in the container's mount namespace:
+		// it writes into the rootfs, not into the user's home.
+		`lxc.hook.mount = /bin/sh -c 'echo "$LXC_HOOK_TYPE" > "$LXC_ROOTFS_MOUNT/tmp/mount-hook"'`,
+		"lxc.hook.start = /bin/sh -c 'hostname > /tmp/start-hook'")
+	h.MustRun(t, "start", "-F", "hooked", "--", "/bin/true")
+	b, _ := os.ReadFile(out)
+	if got, want := lines(string(b)), []string{"pre-start hooked pre-start", "post-stop hooked post-stop"}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("host hooks ran %q, want %q", got, want)
+	}
+	for file, want := range map[string]string{"mount-hook": "mount", "start-hook": "hooked"} {
+		b, _ := os.ReadFile(filepath.Join(dir, "rootfs/tmp", file))
+		if got := strings.TrimSpace(string(b)); got != want {
+			t.Errorf("container hook wrote %s = %q, want %q", file, got, want)
+		}
+	}
+}
+
+func TestLsFilters(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "up")
+	runtimetest.NewBusybox(t, h, "down")
+	h.MustRun(t, "start", "-n", "up")
+	defer h.Run(t, "stop", "-k", "up")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ls", "-1"}, "down\nup\n"},
+		{[]string{"ls", "--running"}, "up\n"},
+		{[]string{"ls", "--stopped"}, "down\n"},
+	} {
+		if r := h.MustRun(t, tc.args...); r.Stdout != tc.want {
+			t.Errorf("ulxc %s = %q, want %q", strings.Join(tc.args, " "), r.Stdout, tc.want)
+		}
+	}
+	for _, args := range [][]string{{"ls", "--running", "--stopped"}, {"stop", "-k", "-t", "5", "up"}, {"start", "-F", "-d", "up"}} {
+		if r := h.Run(t, args...); r.Code != 2 || !strings.Contains(r.Stderr, "conflict") {
+			t.Errorf("ulxc %s = exit %d, %q; want 2 and a conflict", strings.Join(args, " "), r.Code, r.Stderr)
+		}
+	}
+}

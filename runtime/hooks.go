@@ -1,0 +1,118 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// HookType is an LXC hook type (LXC_HOOK_TYPE).
+type HookType string
+
+// The hook types and where they run. The OCI lists map onto them as
+// package ocispec writes them: Prestart and CreateRuntime run as pre-start
+// (LXC's pre-start and start-host), CreateContainer as mount,
+// StartContainer as start, Poststart as start-host, Poststop as post-stop;
+// pre-mount comes from the ulxc.hook.pre-mount.N annotations.
+const (
+	HookPreStart  HookType = "pre-start"  // host, before any namespace exists
+	HookPreMount  HookType = "pre-mount"  // container mount namespace, before the root filesystem is set up
+	HookMount     HookType = "mount"      // container mount namespace, after the mounts, before pivot_root
+	HookStart     HookType = "start"      // inside the container, just before its init runs
+	HookStartHost HookType = "start-host" // host, once the container's init runs
+	HookPostStop  HookType = "post-stop"  // host, after the container stopped and was torn down
+)
+
+// hookEnv is what hooks know about the container, as LXC exports it.
+type hookEnv struct {
+	Name, ConfigPath, RootfsPath, RootfsMount string
+	State                                     specs.State
+	// Rootfs, when set, is passed to the hook as fd 3 and RootfsMount is
+	// /proc/self/fd/3: container root, which runs the hooks inside the
+	// container's mount namespace, may not walk the user's 0700 container
+	// directory to the rootfs, but it may walk from a descriptor of it.
+	Rootfs *os.File
+}
+
+func (e hookEnv) vars(t HookType) []string {
+	return []string{
+		"LXC_NAME=" + e.Name,
+		"LXC_ROOTFS_MOUNT=" + e.RootfsMount,
+		"LXC_ROOTFS_PATH=" + e.RootfsPath,
+		"LXC_CONFIG_FILE=" + e.ConfigPath,
+		"LXC_HOOK_TYPE=" + string(t),
+		"LXC_HOOK_SECTION=lxc",
+	}
+}
+
+// HookError is a hook that failed; it keeps the hook's stderr tail.
+type HookError struct {
+	Type HookType
+	Path string
+	Err  error
+}
+
+func (e *HookError) Error() string {
+	return fmt.Sprintf("%s hook %s: %v", e.Type, e.Path, e.Err)
+}
+
+func (e *HookError) Unwrap() error { return e.Err }
+
+// runHooks runs hooks in order, each with base, its own Env and LXC's
+// variables, the OCI state on stdin and output to out; the first failure
+// stops.
+func runHooks(ctx context.Context, t HookType, hooks []specs.Hook, e hookEnv, base []string, out io.Writer) error {
+	if len(hooks) == 0 {
+		return nil
+	}
+	state, err := json.Marshal(e.State)
+	if err != nil {
+		return err
+	}
+	for _, h := range hooks {
+		if err := runHook(ctx, t, h, e, base, state, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runHook(ctx context.Context, t HookType, h specs.Hook, e hookEnv, base []string, state []byte, out io.Writer) error {
+	if h.Timeout != nil && *h.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(*h.Timeout)*time.Second)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, h.Path)
+	if len(h.Args) > 0 {
+		cmd.Args = h.Args
+	}
+	if e.Rootfs != nil {
+		cmd.ExtraFiles = []*os.File{e.Rootfs}
+		e.RootfsMount = "/proc/self/fd/3"
+	}
+	// The runtime's own variables come last and win: only it knows where
+	// the rootfs is reachable from the hook.
+	cmd.Env = append(append(append([]string{}, base...), h.Env...), e.vars(t)...)
+	cmd.Stdin = bytes.NewReader(state)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		return &HookError{Type: t, Path: h.Path, Err: err}
+	}
+	return nil
+}
+
+// hostEnv is the environment of hooks that run on the host.
+func hostEnv() []string { return os.Environ() }
+
+// containerEnv is the environment of hooks that run in the container.
+func containerEnv() []string {
+	return []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+}

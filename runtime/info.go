@@ -1,0 +1,164 @@
+package runtime
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Usage is what a running container uses, where it can be measured.
+type Usage struct {
+	// IPv4 and IPv6 are the addresses of its network namespace, loopback
+	// and link-local ones left out.
+	IPv4, IPv6 []string
+	// HaveCgroup says whether CPU and Memory were read from its cgroup.
+	HaveCgroup bool
+	CPU        time.Duration
+	Memory     uint64
+}
+
+// Measure reads what the running container st uses.
+func Measure(st State) Usage {
+	var u Usage
+	if st.Pid <= 0 || !alive(st.Pid, st.PidStart) {
+		return u
+	}
+	u.IPv4, u.IPv6 = addresses(st.Pid)
+	if st.Cgroup != "" {
+		mem, merr := readUint(filepath.Join(st.Cgroup, "memory.current"))
+		cpu, cerr := cpuUsage(filepath.Join(st.Cgroup, "cpu.stat"))
+		if merr == nil || cerr == nil {
+			u.HaveCgroup, u.Memory, u.CPU = true, mem, cpu
+		}
+	}
+	return u
+}
+
+// addresses reads the addresses of pid's network namespace from
+// /proc/PID/net: no need to enter it.
+func addresses(pid int) (v4, v6 []string) {
+	base := "/proc/" + strconv.Itoa(pid) + "/net/"
+	if b, err := os.ReadFile(base + "fib_trie"); err == nil {
+		v4 = parseFibTrie(b)
+	}
+	if b, err := os.ReadFile(base + "if_inet6"); err == nil {
+		v6 = parseIfInet6(b)
+	}
+	return v4, v6
+}
+
+// parseFibTrie returns the local host addresses of /proc/net/fib_trie:
+// each "/32 host LOCAL" leaf, below the address line it follows.
+func parseFibTrie(b []byte) []string {
+	var out []string
+	seen := map[string]bool{}
+	var last string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(strings.TrimLeft(sc.Text(), " |-+"))
+		switch {
+		case len(f) == 1:
+			last = f[0]
+		case len(f) >= 3 && f[0] == "/32" && f[1] == "host" && f[2] == "LOCAL":
+			a, err := netip.ParseAddr(last)
+			if err == nil && !a.IsLoopback() && !seen[last] {
+				seen[last] = true
+				out = append(out, last)
+			}
+		}
+	}
+	return out
+}
+
+// parseIfInet6 returns the addresses of /proc/net/if_inet6 (32 hex digits,
+// index, prefix length, scope, flags, interface) but loopback and
+// link-local ones.
+func parseIfInet6(b []byte) []string {
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 6 || len(f[0]) != 32 {
+			continue
+		}
+		var raw [16]byte
+		ok := true
+		for i := range raw {
+			n, err := strconv.ParseUint(f[0][2*i:2*i+2], 16, 8)
+			if err != nil {
+				ok = false
+				break
+			}
+			raw[i] = byte(n)
+		}
+		a := netip.AddrFrom16(raw)
+		if ok && !a.IsLoopback() && !a.IsLinkLocalUnicast() {
+			out = append(out, a.String())
+		}
+	}
+	return out
+}
+
+func readUint(name string) (uint64, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+}
+
+func cpuUsage(name string) (time.Duration, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, err
+			}
+			return time.Duration(n) * time.Microsecond, nil
+		}
+	}
+	return 0, errors.New("cpu.stat: no usage_usec")
+}
+
+// DiskUsage returns the bytes allocated to the tree at dir, counting each
+// inode once. Directories the caller may not read (a container's 0700
+// /root, owned by a subordinate id) are skipped: complete reports whether
+// none was.
+func DiskUsage(dir string) (size int64, complete bool, err error) {
+	complete = true
+	seen := map[[2]uint64]bool{}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrPermission) {
+				complete = false
+				return nil
+			}
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			complete = false
+			return nil
+		}
+		key := [2]uint64{st.Dev, st.Ino}
+		if !seen[key] {
+			seen[key] = true
+			size += st.Blocks * 512
+		}
+		return nil
+	})
+	return size, complete, err
+}

@@ -1,0 +1,153 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	osexec "os/exec"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// MonitorEntry is the hidden verb of a daemonized container's supervisor.
+const MonitorEntry = "__monitor"
+
+// DaemonOptions configure Daemon.
+type DaemonOptions struct {
+	Options
+	// LogPath is the monitor's log and stdio (store.Container.LogPath).
+	// Default /dev/null.
+	LogPath string
+	// ExtraLogPath also receives the monitor's messages (--logfile);
+	// default none.
+	ExtraLogPath string
+	// LogLevel filters the messages; default slog.LevelInfo.
+	LogLevel slog.Level
+}
+
+// monitorReport is what the monitor tells Daemon once init runs.
+type monitorReport struct {
+	State *State      `json:"state,omitempty"`
+	Error *ChildError `json:"error,omitempty"`
+}
+
+// Daemon starts the container under a monitor process of its own (setsid,
+// stdio to LogPath) that outlives the caller, and returns the state once
+// the container's init runs, or the error that kept it from running.
+// opts.Console is implied.
+func Daemon(ctx context.Context, opts DaemonOptions) (State, error) {
+	if err := checkSpec(opts.Spec); err != nil {
+		return State{}, err
+	}
+	opts.Console = true
+	logPath := opts.LogPath
+	if logPath == "" {
+		logPath = os.DevNull
+	}
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return State{}, fmt.Errorf("open log: %w", err)
+	}
+	defer logf.Close()
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return State{}, err
+	}
+	defer cfgR.Close()
+	repR, repW, err := os.Pipe()
+	if err != nil {
+		cfgW.Close()
+		return State{}, err
+	}
+	defer repR.Close()
+	cmd := osexec.Command("/proc/self/exe", MonitorEntry)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{cfgR, repW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	repW.Close()
+	if err != nil {
+		cfgW.Close()
+		return State{}, fmt.Errorf("start monitor: %w", err)
+	}
+	go func() {
+		json.NewEncoder(cfgW).Encode(opts)
+		cfgW.Close()
+	}()
+	var rep monitorReport
+	derr := json.NewDecoder(repR).Decode(&rep)
+	switch {
+	case derr != nil:
+		// The monitor died before it could answer.
+		cmd.Wait()
+		return State{}, fmt.Errorf("monitor: %s (see %s)", cmd.ProcessState, logPath)
+	case rep.Error != nil:
+		cmd.Wait()
+		return State{}, rep.Error
+	}
+	// The monitor lives on as a child of whoever adopts it.
+	cmd.Process.Release()
+	return *rep.State, nil
+}
+
+// MonitorMain is the body of `ulxc __monitor`: it starts the container
+// described on fd 3, reports on fd 4, and supervises it until it stops.
+func MonitorMain(args []string) int {
+	cfg := os.NewFile(3, "monitor-config")
+	rep := os.NewFile(4, "monitor-report")
+	var opts DaemonOptions
+	err := json.NewDecoder(cfg).Decode(&opts)
+	cfg.Close()
+	var logw io.Writer = os.Stderr
+	if err == nil && opts.ExtraLogPath != "" {
+		if f, ferr := os.OpenFile(opts.ExtraLogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); ferr == nil {
+			defer f.Close()
+			logw = io.MultiWriter(os.Stderr, f)
+		}
+	}
+	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: opts.LogLevel})).With("container", opts.Name)
+	if err != nil {
+		err = fmt.Errorf("monitor: read options: %w", err)
+		log.Error(err.Error())
+		writeReport(rep, monitorReport{Error: asChildError(err)})
+		return 1
+	}
+	// Nobody reads our stdio but the log; init must not inherit a tty.
+	opts.Options.Log = log
+	opts.Options.Stderr = os.Stderr
+	c, err := Start(context.Background(), opts.Options)
+	if err != nil {
+		log.Error("start failed", "err", err)
+		writeReport(rep, monitorReport{Error: asChildError(err)})
+		return 1
+	}
+	st := c.State()
+	writeReport(rep, monitorReport{State: &st})
+	// A stop from outside signals init; the monitor itself ignores the
+	// terminal signals of a session it no longer has.
+	ignoreSignals()
+	if _, err := c.Wait(); err != nil {
+		return 1
+	}
+	return 0
+}
+
+func writeReport(w *os.File, r monitorReport) {
+	json.NewEncoder(w).Encode(r)
+	w.Close()
+}
+
+// asChildError flattens err for the trip to Daemon, keeping its errno.
+func asChildError(err error) *ChildError {
+	ce := &ChildError{Msg: err.Error()}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		ce.Errno = errno
+	}
+	return ce
+}

@@ -1,0 +1,342 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/userns"
+	"golang.org/x/sys/unix"
+)
+
+// Options describe one start of a container.
+type Options struct {
+	Name       string      // the container's name (LXC_NAME); required
+	Spec       *specs.Spec // what to run; required
+	ConfigPath string      // the LXC config it came from (LXC_CONFIG_FILE); default ""
+	// RuntimeDir holds the state file and control socket while the
+	// container runs (store.Container.RuntimeDir). Required.
+	RuntimeDir string
+	// Console allocates /dev/console and the ttys (ulxc.tty.max) from the
+	// container's devpts; the supervisor keeps the masters and logs the
+	// console. Otherwise the container's stdio is Stdin, Stdout, Stderr.
+	// Default off (foreground).
+	Console bool
+	// ConsoleLogPath is the file the console's output is appended to,
+	// besides a ring buffer of recent output. Default none.
+	ConsoleLogPath string
+	// Stdin, Stdout and Stderr are the container's stdio without Console;
+	// default /dev/null. Hook output goes to Stderr.
+	Stdin          io.Reader `json:"-"`
+	Stdout, Stderr io.Writer `json:"-"`
+	// Log receives the supervisor's messages. Default: discarded.
+	Log *slog.Logger `json:"-"`
+}
+
+// Container is a started container, supervised by this process.
+type Container struct {
+	opts     Options
+	cmd      *initProc
+	state    State
+	haltSig  unix.Signal
+	ptys     map[string]*os.File
+	console  *consoleLog
+	listener net.Listener
+	pidfd    int
+	cgroup   *cgroupLeaf
+	env      hookEnv
+
+	waitOnce sync.Once
+	exit     ExitStatus
+	waitErr  error
+}
+
+// Start starts the container's init in new namespaces and returns once it
+// has exec'd the spec's process, or with the error init reported. The
+// calling process is the supervisor: it must call Wait.
+func Start(ctx context.Context, opts Options) (c *Container, err error) {
+	if err := checkSpec(opts.Spec); err != nil {
+		return nil, err
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = io.Discard
+	}
+	s := opts.Spec
+	halt, _ := haltSignal(s)
+	ttys, _ := ttyCount(s)
+	flags, newNet, _ := namespaces(s)
+	plan, err := userns.NewPlan(userns.PlanOptions{Config: specMaps(s), Purpose: userns.ForContainer})
+	if err != nil {
+		return nil, fmt.Errorf("id maps: %w", err)
+	}
+	if plan.Warning != "" {
+		opts.Log.Warn(plan.Warning)
+	}
+	c = &Container{opts: opts, haltSig: halt, pidfd: -1}
+	c.env = hookEnv{Name: opts.Name, ConfigPath: opts.ConfigPath, RootfsPath: s.Root.Path, RootfsMount: s.Root.Path,
+		State: specs.State{Version: specs.Version, ID: opts.Name, Status: specs.StateCreating, Annotations: s.Annotations}}
+	leaf, err := newCgroup(opts.Name, s)
+	if err != nil {
+		return nil, err
+	}
+	c.cgroup = leaf
+	defer func() {
+		if err != nil {
+			leaf.remove()
+		}
+	}()
+	if s.Hooks != nil {
+		//lint:ignore SA1019 specs written for older runtimes still use Prestart; it runs where CreateRuntime does
+		hooks := append(append([]specs.Hook{}, s.Hooks.Prestart...), s.Hooks.CreateRuntime...)
+		if err := runHooks(ctx, HookPreStart, hooks, c.env, hostEnv(), opts.Stderr); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.spawn(ctx, plan, flags, initConfig{Spec: s, Name: opts.Name, ConfigPath: opts.ConfigPath,
+		Console: opts.Console, TTYs: ttys, NewNet: newNet}); err != nil {
+		return nil, err
+	}
+	if err := c.record(); err != nil {
+		c.kill()
+		c.Wait()
+		return nil, err
+	}
+	if s.Hooks != nil {
+		c.env.State.Status, c.env.State.Pid = specs.StateRunning, c.state.Pid
+		if err := runHooks(ctx, HookStartHost, s.Hooks.Poststart, c.env, hostEnv(), opts.Stderr); err != nil {
+			c.kill()
+			c.Wait()
+			return nil, err
+		}
+	}
+	opts.Log.Info("container started", "name", opts.Name, "pid", c.state.Pid)
+	return c, nil
+}
+
+// initProc is the started init.
+type initProc struct {
+	pid  int
+	wait func() (*os.ProcessState, error)
+}
+
+func specMaps(s *specs.Spec) []userns.Map {
+	var maps []userns.Map
+	for _, m := range s.Linux.UIDMappings {
+		maps = append(maps, userns.Map{Kind: userns.UID, ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size})
+	}
+	for _, m := range s.Linux.GIDMappings {
+		maps = append(maps, userns.Map{Kind: userns.GID, ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size})
+	}
+	return maps
+}
+
+// spawn starts init and waits until it has exec'd or failed.
+func (c *Container) spawn(ctx context.Context, plan userns.Plan, flags uintptr, cfg initConfig) error {
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer cfgR.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		cfgW.Close()
+		return err
+	}
+	defer errR.Close()
+	files := []*os.File{cfgR, errW}
+	var ptyParent *os.File
+	if cfg.Console {
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			cfgW.Close()
+			errW.Close()
+			return fmt.Errorf("pty socket: %w", err)
+		}
+		ptyParent = os.NewFile(uintptr(pair[0]), "pty-parent")
+		defer ptyParent.Close()
+		files = append(files, os.NewFile(uintptr(pair[1]), "pty-child"))
+	}
+	go func() {
+		// The spec may exceed a pipe's buffer: write while init reads.
+		json.NewEncoder(cfgW).Encode(cfg)
+		cfgW.Close()
+	}()
+	uo := userns.Options{Plan: plan, Cloneflags: flags, Entry: InitEntry, Env: []string{},
+		Stdin: c.opts.Stdin, Stdout: c.opts.Stdout, Stderr: c.opts.Stderr, ExtraFiles: files, CgroupFD: c.cgroup.fd()}
+	if cfg.Console {
+		uo.Stdin, uo.Stdout = nil, nil
+	}
+	cmd, err := userns.Start(context.WithoutCancel(ctx), uo)
+	// Only init may hold the write ends: their EOF is how a failed init
+	// is noticed.
+	for _, f := range files[1:] {
+		f.Close()
+	}
+	if err != nil {
+		return err
+	}
+	c.cmd = &initProc{pid: cmd.Process.Pid, wait: func() (*os.ProcessState, error) { err := cmd.Wait(); return cmd.ProcessState, err }}
+	fail := func(err error) error {
+		// init's own report says best why it stopped.
+		if cerr := readChildError(errR); cerr != nil {
+			err = cerr
+		}
+		c.kill()
+		c.cmd.wait()
+		return fmt.Errorf("container init: %w", err)
+	}
+	if cfg.Console {
+		if c.ptys, err = receivePtys(ptyParent); err != nil {
+			return fail(err)
+		}
+	}
+	if cerr := readChildError(errR); cerr != nil {
+		for _, f := range c.ptys {
+			f.Close()
+		}
+		return fail(cerr)
+	}
+	if c.pidfd, err = unix.PidfdOpen(c.cmd.pid, 0); err != nil {
+		c.pidfd = -1
+	}
+	return nil
+}
+
+// readChildError reads init's report: nil at EOF without one, which means
+// the exec worked.
+func readChildError(r *os.File) error {
+	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	if err != nil {
+		return fmt.Errorf("read init's report: %w", err)
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	var ce ChildError
+	if err := json.Unmarshal(b, &ce); err != nil {
+		return fmt.Errorf("init: %s", b)
+	}
+	return &ce
+}
+
+// record writes the state file, starts logging the console and serves the
+// control socket.
+func (c *Container) record() error {
+	pid := c.cmd.pid
+	start, err := startTime(pid)
+	if err != nil {
+		return fmt.Errorf("read init's start time: %w", err)
+	}
+	self, err := startTime(os.Getpid())
+	if err != nil {
+		return fmt.Errorf("read own start time: %w", err)
+	}
+	c.state = State{Name: c.opts.Name, Status: Running, Pid: pid, PidStart: start,
+		Supervisor: os.Getpid(), SupervisorStart: self, Daemon: c.opts.Console, HaltSignal: int(c.haltSig),
+		Cgroup: c.cgroup.path(), CgroupNote: c.cgroup.note, ConfigPath: c.opts.ConfigPath,
+		Rootfs: c.opts.Spec.Root.Path, Started: time.Now().UTC()}
+	if err := os.MkdirAll(c.opts.RuntimeDir, 0o700); err != nil {
+		return fmt.Errorf("runtime dir: %w", err)
+	}
+	if err := writeJSON(c.opts.RuntimeDir, stateFile, c.state); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	if con, ok := c.ptys["console"]; ok {
+		c.console = &consoleLog{ring: newRingBuffer(consoleRing), path: c.opts.ConsoleLogPath, maxSize: consoleLogMax}
+		go copyConsole(con, c.console)
+	}
+	if c.opts.Console {
+		l, err := listenControl(c.opts.RuntimeDir)
+		if err != nil {
+			return err
+		}
+		c.listener = l
+		go c.serve(l)
+	}
+	return nil
+}
+
+// Sizes of the console's memory and file logs.
+const (
+	consoleRing   = 128 << 10
+	consoleLogMax = 1 << 20
+)
+
+// Pid returns the host pid of the container's init.
+func (c *Container) Pid() int { return c.state.Pid }
+
+// State returns the container's recorded state.
+func (c *Container) State() State { return c.state }
+
+// Signal sends sig to the container's init.
+func (c *Container) Signal(sig syscall.Signal) error {
+	if c.pidfd >= 0 {
+		return unix.PidfdSendSignal(c.pidfd, sig, nil, 0)
+	}
+	return unix.Kill(c.cmd.pid, sig)
+}
+
+func (c *Container) kill() { _ = c.Signal(unix.SIGKILL) }
+
+// Wait waits for the container's init to exit, tears the container down
+// (control socket, state, cgroup) and runs the post-stop hooks. A failing
+// post-stop hook is returned with the exit status.
+func (c *Container) Wait() (ExitStatus, error) {
+	c.waitOnce.Do(func() { c.exit, c.waitErr = c.wait() })
+	return c.exit, c.waitErr
+}
+
+func (c *Container) wait() (ExitStatus, error) {
+	ps, _ := c.cmd.wait()
+	st := ExitStatus{Time: time.Now().UTC()}
+	if ps != nil {
+		ws := ps.Sys().(syscall.WaitStatus)
+		switch {
+		case ws.Signaled():
+			st.Signal = int(ws.Signal())
+			st.Code = 128 + st.Signal
+		default:
+			st.Code = ws.ExitStatus()
+		}
+	}
+	if c.pidfd >= 0 {
+		unix.Close(c.pidfd)
+		c.pidfd = -1
+	}
+	if c.state.Pid == 0 {
+		return st, nil // never recorded: Start failed
+	}
+	c.opts.Log.Info("container exited", "name", c.opts.Name, "code", st.Code, "signal", st.Signal)
+	if c.listener != nil {
+		c.listener.Close()
+	}
+	for _, f := range c.ptys {
+		f.Close()
+	}
+	dir := c.opts.RuntimeDir
+	_ = os.Remove(filepath.Join(dir, controlFile))
+	_ = writeJSON(dir, exitFile, st)
+	_ = os.Remove(filepath.Join(dir, stateFile))
+	c.cgroup.remove()
+	var err error
+	if s := c.opts.Spec; s.Hooks != nil {
+		c.env.State.Status = specs.StateStopped
+		err = runHooks(context.Background(), HookPostStop, s.Hooks.Poststop, c.env, hostEnv(), c.opts.Stderr)
+		if err != nil {
+			c.opts.Log.Error("post-stop hook failed", "err", err)
+		}
+	}
+	return st, err
+}

@@ -1,0 +1,230 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Status is a container's state, with LXC's names.
+type Status string
+
+// The states a container is reported in.
+const (
+	Stopped  Status = "STOPPED"
+	Starting Status = "STARTING"
+	Running  Status = "RUNNING"
+	Stopping Status = "STOPPING" // init is gone, its supervisor is cleaning up
+)
+
+// ErrNotRunning reports an operation on a container that does not run.
+var ErrNotRunning = errors.New("container is not running")
+
+// Files in a container's runtime directory.
+const (
+	stateFile   = "state.json"
+	exitFile    = "exit.json"
+	controlFile = "control.sock"
+)
+
+// State is what a supervisor records about a running container, checked
+// against the kernel when read.
+type State struct {
+	Name   string `json:"name"`
+	Status Status `json:"status"`
+	// Pid is the host pid of the container's init; PidStart its start
+	// time (clock ticks after boot, /proc/PID/stat field 22), which tells
+	// it from a later process that reuses the pid.
+	Pid      int    `json:"pid,omitempty"`
+	PidStart uint64 `json:"pid_start,omitempty"`
+	// Supervisor is the pid of the monitor (or of `ulxc start -F`).
+	Supervisor      int    `json:"supervisor,omitempty"`
+	SupervisorStart uint64 `json:"supervisor_start,omitempty"`
+	Daemon          bool   `json:"daemon,omitempty"`
+	HaltSignal      int    `json:"halt_signal,omitempty"`
+	// Cgroup is the container's cgroup directory, or "" with CgroupNote
+	// saying why there is none.
+	Cgroup     string    `json:"cgroup,omitempty"`
+	CgroupNote string    `json:"cgroup_note,omitempty"`
+	ConfigPath string    `json:"config_path,omitempty"`
+	Rootfs     string    `json:"rootfs,omitempty"`
+	Started    time.Time `json:"started,omitzero"`
+	// LastExit is how the previous run ended, when known.
+	LastExit *ExitStatus `json:"last_exit,omitempty"`
+}
+
+// ExitStatus is how a container's init ended.
+type ExitStatus struct {
+	Code   int       `json:"code"`             // exit code, or 128+signal
+	Signal int       `json:"signal,omitempty"` // the signal that killed it
+	Time   time.Time `json:"time,omitzero"`
+}
+
+// Check reads the state of the container whose runtime directory is dir
+// and checks it against the kernel: the recorded init must still be the
+// same process. A state left behind by a supervisor that was killed is
+// removed (state file and control socket), and the container reported
+// STOPPED.
+func Check(dir string) (State, error) {
+	st, err := readState(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		st = State{Status: Stopped}
+		st.LastExit = readExit(dir)
+		return st, nil
+	}
+	if err != nil {
+		return State{}, err
+	}
+	switch {
+	case alive(st.Pid, st.PidStart):
+		if st.Status != Starting {
+			st.Status = Running
+		}
+		return st, nil
+	case alive(st.Supervisor, st.SupervisorStart):
+		st.Status = Stopping
+		return st, nil
+	}
+	// Neither init nor its supervisor exists: a stale state.
+	_ = os.Remove(filepath.Join(dir, controlFile))
+	_ = os.Remove(filepath.Join(dir, stateFile))
+	return State{Name: st.Name, Status: Stopped, LastExit: readExit(dir)}, nil
+}
+
+func readState(dir string) (State, error) {
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		return State{}, err
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return State{}, fmt.Errorf("read state %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	return st, nil
+}
+
+func readExit(dir string) *ExitStatus {
+	b, err := os.ReadFile(filepath.Join(dir, exitFile))
+	if err != nil {
+		return nil
+	}
+	var e ExitStatus
+	if json.Unmarshal(b, &e) != nil {
+		return nil
+	}
+	return &e
+}
+
+// writeJSON writes v to dir/name atomically (temporary file, rename).
+func writeJSON(dir, name string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, name))
+}
+
+// alive reports whether pid is still the process that started at start,
+// and not a zombie: a process whose parent died lingers as one until the
+// host's init reaps it, which some inits do late.
+func alive(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	state, s, err := procStat(pid)
+	return err == nil && s == start && state != 'Z' && state != 'X'
+}
+
+// startTime returns when pid started, in clock ticks after boot.
+func startTime(pid int) (uint64, error) {
+	_, s, err := procStat(pid)
+	return s, err
+}
+
+func procStat(pid int) (state byte, start uint64, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseStat(b)
+}
+
+// ErrBadStat reports a /proc/PID/stat that cannot be parsed.
+var ErrBadStat = errors.New("malformed /proc/PID/stat")
+
+// parseStat extracts the state (field 3) and the start time (field 22)
+// from the text of /proc/PID/stat. The command name (field 2) may hold
+// spaces and parentheses, so the fields are counted from its last ')'.
+func parseStat(b []byte) (state byte, start uint64, err error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, ErrBadStat
+	}
+	f := strings.Fields(string(b[i+1:]))
+	const field = 22 - 3 // fields after ')' start with field 3
+	if len(f) <= field || len(f[0]) != 1 {
+		return 0, 0, ErrBadStat
+	}
+	n, err := strconv.ParseUint(f[field], 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: start time %q", ErrBadStat, f[field])
+	}
+	return f[0][0], n, nil
+}
+
+// pidfdOf opens a pidfd for pid and checks that it is still the process
+// that started at start: from then on, signals through the pidfd cannot
+// reach a process that reused the pid.
+func pidfdOf(pid int, start uint64) (int, error) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return -1, ErrNotRunning
+		}
+		return -1, fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	if !alive(pid, start) {
+		unix.Close(fd)
+		return -1, ErrNotRunning
+	}
+	return fd, nil
+}
+
+// waitPidfd waits until the process of pidfd exits or timeout passes
+// (negative: no limit); it reports whether it exited.
+func waitPidfd(fd int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		ms := -1
+		if timeout >= 0 {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return false
+			}
+			ms = int(left/time.Millisecond) + 1
+		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, ms)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return false
+		}
+		if n > 0 {
+			return true
+		}
+	}
+}
