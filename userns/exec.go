@@ -2,6 +2,7 @@ package userns
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -119,10 +120,13 @@ func Start(ctx context.Context, opts Options) (*exec.Cmd, error) {
 func release(cmd *exec.Cmd, plan Plan, syncW *os.File) error {
 	pid := cmd.Process.Pid
 	if !plan.Single {
-		for _, k := range []Kind{UID, GID} {
-			if err := runHelper(plan, k, pid); err != nil {
-				return err
-			}
+		// The two helpers write different files of the same process, so
+		// they run at once: a start pays for one helper, not two.
+		gidErr := make(chan error, 1)
+		go func() { gidErr <- runHelper(plan, GID, pid) }()
+		uidErr := runHelper(plan, UID, pid)
+		if err := cmp.Or(uidErr, <-gidErr); err != nil {
+			return err
 		}
 	}
 	for _, k := range []Kind{UID, GID} {
