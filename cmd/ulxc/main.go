@@ -57,6 +57,8 @@ type verb struct {
 var verbs = []verb{
 	{"checkconfig", "check this machine for rootless containers", cmdCheckconfig},
 	{"usernsexec", "run a command in a mapped user namespace", cmdUsernsexec},
+	{"create", "create a container from an image or the busybox template", cmdCreate},
+	{"destroy", "remove a stopped container completely", cmdDestroy},
 	{"images", "list the images an image server offers", cmdImages},
 	{"keys", "add and list trusted image-signing keys", cmdKeys},
 	{"start", "start a container", cmdStart},
@@ -70,6 +72,7 @@ var verbs = []verb{
 // user namespace. They are never shown and take no global flags.
 var childEntries = map[string]func(args []string) int{
 	"__usernsexec":    usernsexecChild,
+	"__template":      templateChild,     // template.ChildEntry: create's unpack, destroy's removal
 	"__probe-overlay": probeOverlayChild, // hostcheck.OverlayProbeEntry
 	"__init":          initChild,         // runtime.InitEntry
 	"__monitor":       monitorChild,      // runtime.MonitorEntry

@@ -1,0 +1,52 @@
+#!/bin/sh
+# bench/create.sh: how fast is `ulxc create` compared with the C pipeline
+# `xz -dc F | tar -x` run in a user namespace (`unshare --map-auto
+# --map-root-user`), on a Debian minbase rootfs, as the same unprivileged user.
+#
+# Run as root from the repository root (debootstrap and the switch to the
+# test user need it):  sh bench/create.sh [ITERATIONS]
+#
+# It builds /var/tmp/ulxc-bench/minbase with debootstrap when absent, packs it
+# twice as rootfs.tar.xz, and runs BenchmarkCreate (cmd/ulxc) on each:
+#   single/  `xz -T1 -6`: one xz block, what an xz older than 5.6 writes by
+#            default; decoding cannot be parallel
+#   multi/   `xz -T0 -6`: one block per 24 MiB of tar, what distrobuilder's
+#            `xz -f rootfs.tar` writes with xz 5.6+ (multi-threaded by
+#            default) and what `xz -T0` writes anywhere
+# BenchmarkCreate serves the signed image from a loopback downloadtest
+# server and times, interleaved and as the ulxc-test user:
+#   warm  ulxc create (image already in the cache: verify nothing, unpack)
+#   cold  ulxc create --flush-cache (download, verify, commit, unpack)
+#   tar   unshare --map-auto --map-root-user sh -c 'xz -dc F | tar -x -C D'
+# and prints the medians and the ratios warm/tar and cold/tar. It also
+# times decompression alone (ulxc's image.NewXZReader vs xz -dc).
+set -eu
+N=${1:-5}
+BENCH=${ULXC_BENCH_DIR:-/var/tmp/ulxc-bench}
+ROOT=$BENCH/minbase
+
+if [ ! -x "$ROOT/bin/sh" ]; then
+	echo "building $ROOT with debootstrap (minbase, bookworm)..." >&2
+	mkdir -p "$BENCH"
+	debootstrap --variant=minbase bookworm "$ROOT" http://deb.debian.org/debian >"$BENCH/debootstrap.log" 2>&1 &&
+		echo rc=0 >>"$BENCH/debootstrap.log"
+fi
+
+pack() { # pack DIR XZFLAGS
+	mkdir -p "$BENCH/$1"
+	if [ ! -s "$BENCH/$1/rootfs.tar.xz" ]; then
+		echo "packing $BENCH/$1/rootfs.tar.xz (xz $2)..." >&2
+		tar --numeric-owner --xattrs -C "$ROOT" -cf - . | xz $2 -c >"$BENCH/$1/rootfs.tar.xz.tmp"
+		mv "$BENCH/$1/rootfs.tar.xz.tmp" "$BENCH/$1/rootfs.tar.xz"
+	fi
+	chmod 0644 "$BENCH/$1/rootfs.tar.xz"
+}
+pack single "-T1 -6"
+pack multi "-T0 -6"
+
+for kind in single multi; do
+	f=$BENCH/$kind/rootfs.tar.xz
+	echo "== $kind: $(du -h "$f" | cut -f1) compressed, $(xz --robot --list "$f" | awk -F'\t' '/^file/ {print $3 " block(s), " int($5/1048576) " MiB uncompressed"}')"
+	ULXC_BENCH_ROOTFS=$f go test ./cmd/ulxc -run '^$' -bench '^BenchmarkCreate$|^BenchmarkDecompress$' \
+		-benchtime "${N}x" -count 1 -timeout 60m | grep -E '^Benchmark|^ok|FAIL'
+done

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/ulxc/ulxc/runtime"
+	"github.com/ulxc/ulxc/store"
+	"github.com/ulxc/ulxc/template"
+)
+
+const destroyUsage = `Usage: ulxc destroy [-n] NAME [-f]
+
+Remove a stopped container completely: its config, its rootfs (files owned
+by your subordinate ids included, removed from inside its user namespace)
+and its state. A running container is refused unless -f, which kills it
+first (as lxc-destroy -f does).
+
+Examples:
+  ulxc destroy web
+  ulxc destroy -f -n web
+`
+
+func cmdDestroy(e *env, args []string) error {
+	fs := e.newFlagSet("destroy")
+	name := fs.StringP("name", "n", "", "container `NAME`")
+	force := fs.BoolP("force", "f", false, "stop the container first if it runs")
+	if err := e.parse(fs, destroyUsage, args); err != nil {
+		return err
+	}
+	cname, err := containerName(*name, fs.Args(), "destroy")
+	if err != nil {
+		return err
+	}
+	s, err := store.Open(e.lxcPath)
+	if err != nil {
+		return err
+	}
+	c, err := s.Get(cname)
+	if err != nil {
+		return fmt.Errorf("destroy: %w", err)
+	}
+	unlock, err := c.Lock(false)
+	if err != nil {
+		return fmt.Errorf("destroy: %w", err)
+	}
+	defer unlock()
+	rdir, err := c.RuntimeDir()
+	if err != nil {
+		return fmt.Errorf("destroy %s: %w", cname, err)
+	}
+	st, err := runtime.Check(rdir)
+	if err != nil {
+		return fmt.Errorf("destroy %s: %w", cname, err)
+	}
+	if st.Status != runtime.Stopped {
+		if !*force {
+			return fmt.Errorf("destroy %s: %w (%s, pid %d): stop it first, or use -f", cname, store.ErrRunning, st.Status, st.Pid)
+		}
+		// lxc-destroy -f kills rather than shuts down: the container is
+		// about to be deleted anyway.
+		if _, err := runtime.Stop(context.Background(), rdir, runtime.StopOptions{Kill: true}); err != nil && !errors.Is(err, runtime.ErrNotRunning) {
+			return fmt.Errorf("destroy %s: stop: %w", cname, err)
+		}
+		if st, err := runtime.Check(rdir); err != nil || st.Status != runtime.Stopped {
+			return fmt.Errorf("destroy %s: %w (%s) after stopping it: %v", cname, store.ErrRunning, st.Status, err)
+		}
+	}
+	if err := template.Destroy(context.Background(), c, template.Options{Warn: func(s string) { e.warnf("%s", s) }}); err != nil {
+		return err
+	}
+	_ = os.RemoveAll(rdir)
+	e.infof("Destroyed container %s", cname)
+	return nil
+}

@@ -1,0 +1,245 @@
+package template
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ulxc/ulxc/image"
+	"github.com/ulxc/ulxc/userns"
+)
+
+// ChildEntry is the hidden verb that ChildMain serves: cmd/ulxc dispatches
+// it before parsing any flags.
+const ChildEntry = "__template"
+
+// The child's operations.
+const (
+	opUnpack  = "unpack"  // unpack the tarball on fd 4 into Dir/rootfs.partial
+	opBusybox = "busybox" // build the busybox system in Dir/rootfs.partial
+	opRemove  = "remove"  // remove Dir
+)
+
+// rootfsFD is where the child finds the verified rootfs tarball:
+// userns.Options.ExtraFiles[0].
+const rootfsFD = 4
+
+// job is what the parent asks of the child, as JSON on its stdin.
+type job struct {
+	Op        string            `json:"op"`
+	Dir       string            `json:"dir"`
+	Excludes  []string          `json:"excludes,omitempty"`
+	IDMapSize uint32            `json:"id_map_size,omitempty"`
+	Templates []string          `json:"templates,omitempty"`
+	Vars      map[string]string `json:"vars,omitempty"`
+	Busybox   string            `json:"busybox,omitempty"`
+}
+
+// reply is the child's answer, as JSON on its stdout.
+type reply struct {
+	Report   image.Report `json:"report"`
+	Locked   bool         `json:"locked,omitempty"`
+	Warnings []string     `json:"warnings,omitempty"`
+	Error    string       `json:"error,omitempty"`
+	// Kind names the sentinel the error matched, so that errors.Is works
+	// in the parent too.
+	Kind string `json:"kind,omitempty"`
+}
+
+// sentinels are the errors of the child that callers branch on.
+var sentinels = map[string]error{
+	"insecure-path":   image.ErrInsecurePath,
+	"limit":           image.ErrLimit,
+	"unmapped-id":     image.ErrUnmappedID,
+	"dynamic-busybox": image.ErrDynamicBusybox,
+}
+
+// childError is an error the child reported.
+type childError struct {
+	msg string
+	err error // a sentinel, or nil
+}
+
+func (e *childError) Error() string { return e.msg }
+func (e *childError) Unwrap() error { return e.err }
+
+// runChild runs j in a child in a new user namespace with plan's maps;
+// rootfs, when not nil, becomes its fd 4.
+func runChild(ctx context.Context, plan userns.Plan, j job, rootfs *os.File) (reply, error) {
+	in, err := json.Marshal(j)
+	if err != nil {
+		return reply{}, err
+	}
+	var files []*os.File
+	if rootfs != nil {
+		files = append(files, rootfs)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd, err := userns.Start(ctx, userns.Options{
+		Plan: plan, Entry: ChildEntry, Dir: "/",
+		Stdin: bytes.NewReader(in), Stdout: &stdout, Stderr: &stderr,
+		ExtraFiles: files,
+	})
+	if err != nil {
+		return reply{}, err
+	}
+	werr := cmd.Wait()
+	var r reply
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if werr == nil {
+			werr = fmt.Errorf("bad reply: %w", err)
+		}
+		if ctx.Err() != nil {
+			werr = ctx.Err()
+		}
+		return reply{}, fmt.Errorf("%s in user namespace: %w%s", j.Op, werr, prefixed(": ", msg))
+	}
+	if r.Error != "" {
+		return r, &childError{msg: r.Error, err: sentinels[r.Kind]}
+	}
+	if werr != nil {
+		return r, fmt.Errorf("%s in user namespace: %w", j.Op, werr)
+	}
+	return r, nil
+}
+
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + strings.ReplaceAll(s, "\n", "; ")
+}
+
+// ChildMain is the child's side: it becomes root of the namespace, reads
+// its job from stdin, does it and writes its reply to stdout. It returns
+// the exit status.
+func ChildMain(args []string) int {
+	r := childMain()
+	if err := json.NewEncoder(os.Stdout).Encode(r); err != nil {
+		fmt.Fprintf(os.Stderr, "ulxc: error: %s: %v\n", ChildEntry, err)
+		return 1
+	}
+	if r.Error != "" {
+		return 1
+	}
+	return 0
+}
+
+func childMain() reply {
+	if err := userns.Enter(); err != nil {
+		return failed(reply{}, err)
+	}
+	var j job
+	if err := json.NewDecoder(io.LimitReader(os.Stdin, 16<<20)).Decode(&j); err != nil {
+		return failed(reply{}, fmt.Errorf("read job: %w", err))
+	}
+	if !filepath.IsAbs(j.Dir) {
+		return failed(reply{}, fmt.Errorf("job directory %q is not absolute", j.Dir))
+	}
+	r := reply{}
+	var err error
+	switch j.Op {
+	case opUnpack:
+		err = j.unpack(&r)
+	case opBusybox:
+		err = j.busybox(&r)
+	case opRemove:
+		if err = os.RemoveAll(j.Dir); err != nil {
+			err = fmt.Errorf("remove: %w", err)
+		}
+	default:
+		err = fmt.Errorf("unknown operation %q", j.Op)
+	}
+	return failed(r, err)
+}
+
+// failed records err, if any, in r.
+func failed(r reply, err error) reply {
+	if err == nil {
+		return r
+	}
+	r.Error = err.Error()
+	for kind, s := range sentinels {
+		if errors.Is(err, s) {
+			r.Kind = kind
+		}
+	}
+	return r
+}
+
+// partial makes the directory the rootfs is built in, owned by the
+// namespace's root.
+func (j *job) partial() (string, error) {
+	p := filepath.Join(j.Dir, partialName)
+	if err := os.Mkdir(p, 0o755); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+func (j *job) unpack(r *reply) error {
+	f := os.NewFile(rootfsFD, "rootfs.tar.xz")
+	if f == nil {
+		return errors.New("no rootfs tarball on fd 4")
+	}
+	defer f.Close()
+	root, err := j.partial()
+	if err != nil {
+		return err
+	}
+	xr, err := image.NewXZReader(f)
+	if err != nil {
+		return fmt.Errorf("unpack rootfs: %w", err)
+	}
+	defer xr.Close()
+	r.Report, err = image.Unpack(context.Background(), xr, root, image.Options{
+		Excludes:  j.Excludes,
+		IDMapSize: j.IDMapSize,
+		Warn:      func(w string) { r.Warnings = append(r.Warnings, w) },
+	})
+	if err != nil {
+		return fmt.Errorf("unpack rootfs: %w", err)
+	}
+	// lxc-download makes /dev/pts for the devpts mount.
+	if err := mkdirInRoot(root, "dev/pts"); err != nil {
+		return err
+	}
+	if err := image.ApplyTemplates(root, j.Templates, j.Vars); err != nil {
+		return err
+	}
+	if r.Locked, err = image.LockRootPassword(root); err != nil {
+		return fmt.Errorf("lock root password: %w", err)
+	}
+	return nil
+}
+
+func (j *job) busybox(r *reply) error {
+	root, err := j.partial()
+	if err != nil {
+		return err
+	}
+	if err := image.Busybox(root, j.Busybox); err != nil {
+		return fmt.Errorf("busybox template: %w", err)
+	}
+	return image.ApplyTemplates(root, image.BusyboxTemplates(), j.Vars)
+}
+
+// mkdirInRoot makes name inside root without following a symlink out of it.
+func mkdirInRoot(root, name string) error {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := r.MkdirAll(name, 0o755); err != nil {
+		return fmt.Errorf("mkdir %s: %w", name, err)
+	}
+	return nil
+}

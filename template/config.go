@@ -1,0 +1,194 @@
+package template
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/userns"
+)
+
+// configInput is what the container's config is assembled from.
+type configInput struct {
+	Name, Rootfs string
+	// Distribution is the image's config-user (or the busybox lines).
+	Distribution string
+	Default      *lxcconf.Config
+	Maps         []userns.Map
+	Comment      []string
+	Vars         map[string]string // placeholders substituted in Distribution
+	Warn         func(string)
+}
+
+// buildConfig assembles the config as lxc-download does: the distribution
+// configuration, then the container's own keys (default.conf's, the id map,
+// the rootfs, the name), then default.conf's network.
+func buildConfig(in configInput) ([]byte, error) {
+	var b bytes.Buffer
+	for _, c := range in.Comment {
+		fmt.Fprintf(&b, "# %s\n", c)
+	}
+	b.WriteString("# For additional config options, please look at lxc.container.conf(5)\n")
+
+	b.WriteString("\n# Distribution configuration\n")
+	for _, line := range distributionLines(in.Distribution, in.Vars, in.Warn) {
+		b.WriteString(line + "\n")
+	}
+
+	var network []string
+	b.WriteString("\n# Container specific configuration\n")
+	if in.Default != nil {
+		for _, e := range in.Default.LookupPrefix("lxc.") {
+			switch {
+			case e.Key == "lxc.idmap" || e.Key == "lxc.rootfs.path" || e.Key == "lxc.uts.name" || e.Key == "lxc.include":
+			case strings.HasPrefix(e.Key, "lxc.net."):
+				network = append(network, configLine(e.Key, e.Value))
+			case pathKeys[e.Key]:
+				// Relative paths resolve against the file that holds them,
+				// which is about to change.
+				b.WriteString(configLine(e.Key, e.Path()) + "\n")
+			default:
+				b.WriteString(configLine(e.Key, e.Value) + "\n")
+			}
+		}
+	}
+	for _, m := range in.Maps {
+		b.WriteString(configLine("lxc.idmap", userns.FormatLXC(m)) + "\n")
+	}
+	b.WriteString(configLine("lxc.rootfs.path", "dir:"+in.Rootfs) + "\n")
+	b.WriteString(configLine("lxc.uts.name", in.Name) + "\n")
+	if len(network) > 0 {
+		b.WriteString("\n# Network configuration\n")
+		for _, l := range network {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// pathKeys hold a path to a file of the host.
+var pathKeys = map[string]bool{
+	"lxc.mount.fstab": true, "lxc.log.file": true, "lxc.console.logfile": true,
+	"lxc.console.buffer.logfile": true, "lxc.seccomp.profile": true,
+}
+
+// configLine writes key = value so that LXC reads the value back: it trims
+// blanks and removes one pair of surrounding quotes.
+func configLine(key, value string) string {
+	if value == "" {
+		return key + " ="
+	}
+	if strings.Trim(value, " \t\r") != value || (len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0]) {
+		value = `"` + value + `"`
+	}
+	return key + " = " + value
+}
+
+// distributionLines substitutes the placeholders in an image's config and
+// drops, with a warning, the lines that would reach outside the container
+// (see the package documentation). Comments and blank lines are kept.
+func distributionLines(text string, vars map[string]string, warn func(string)) []string {
+	text = placeholders(vars).Replace(text)
+	var out []string
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			out = append(out, trimmed)
+			continue
+		}
+		key, value, _ := strings.Cut(trimmed, "=")
+		key, value = strings.TrimSpace(key), strings.Trim(strings.TrimSpace(value), `"`)
+		if why := refused(key, value); why != "" {
+			if warn != nil {
+				warn(fmt.Sprintf("image config line %q dropped: %s", trimmed, why))
+			}
+			continue
+		}
+		out = append(out, trimmed)
+	}
+	return out
+}
+
+// refused says why an image may not set key to value, or "".
+func refused(key, value string) string {
+	k, _ := lxcconf.Canonical(key)
+	switch {
+	case !strings.HasPrefix(k, "lxc."):
+		return "not an lxc key"
+	case k == "lxc.include":
+		p := filepath.Clean(value)
+		if !filepath.IsAbs(value) || (p != TemplateConfigDir && !strings.HasPrefix(p, TemplateConfigDir+"/")) {
+			return "includes only from " + TemplateConfigDir + " are accepted from an image"
+		}
+		return ""
+	case strings.HasPrefix(k, "lxc.hook."):
+		return "an image may not run commands on the host"
+	case k == "lxc.idmap", k == "lxc.uts.name", strings.HasPrefix(k, "lxc.rootfs."):
+		return "set by ulxc for this container"
+	case k == "lxc.mount.entry", k == "lxc.mount.fstab":
+		return "an image may not mount host paths"
+	case strings.HasPrefix(k, "lxc.net."), strings.HasPrefix(k, "lxc.namespace."):
+		return "an image may not choose the network or share host namespaces"
+	case pathKeys[k], strings.HasPrefix(k, "lxc.log."), strings.HasPrefix(k, "lxc.console."),
+		strings.HasPrefix(k, "lxc.cgroup.dir"), strings.HasPrefix(k, "lxc.monitor."):
+		return "an image may not name host files"
+	}
+	return ""
+}
+
+// placeholders replaces longer names first, so that a name that prefixes
+// another cannot eat it.
+func placeholders(vars map[string]string) *strings.Replacer {
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		if k != "" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return len(keys[i]) > len(keys[j]) || len(keys[i]) == len(keys[j]) && keys[i] < keys[j]
+	})
+	var pairs []string
+	for _, k := range keys {
+		pairs = append(pairs, k, vars[k])
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// writeConfig checks that conf parses, then writes it to name atomically:
+// the rename is the commit of the whole creation.
+func writeConfig(name string, conf []byte) (err error) {
+	if _, err := lxcconf.Parse(bytes.NewReader(conf), name, lxcconf.Options{}); err != nil {
+		return fmt.Errorf("check config: %w", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), ".config.*")
+	if err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(conf); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := os.Rename(f.Name(), name); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return nil
+}

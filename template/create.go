@@ -1,0 +1,313 @@
+package template
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ulxc/ulxc/download"
+	"github.com/ulxc/ulxc/image"
+	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/store"
+	"github.com/ulxc/ulxc/userns"
+)
+
+// Kind names a template.
+type Kind string
+
+// The templates Create knows.
+const (
+	// Download unpacks a verified image from an LXC image server.
+	Download Kind = "download"
+	// Busybox builds a system from the host's static busybox, offline.
+	Busybox Kind = "busybox"
+)
+
+// ErrUnknownTemplate is a template name that is neither download nor
+// busybox.
+var ErrUnknownTemplate = errors.New("unknown template")
+
+// ParseKind accepts a template name as lxc-create does: "download",
+// "lxc-download" or a path ending in either (and the same for busybox).
+func ParseKind(s string) (Kind, error) {
+	k := Kind(strings.TrimPrefix(filepath.Base(s), "lxc-"))
+	switch k {
+	case Download, Busybox:
+		return k, nil
+	default:
+		return "", fmt.Errorf("%w %q (ulxc has download and busybox)", ErrUnknownTemplate, s)
+	}
+}
+
+// The standard LXC directories that the template placeholders name.
+const (
+	TemplateConfigDir = "/usr/share/lxc/config"
+	HookDir           = "/usr/share/lxc/hooks"
+)
+
+// DefaultBusybox is the static busybox the busybox template copies
+// (Debian's busybox-static).
+const DefaultBusybox = "/bin/busybox"
+
+// Names in the container directory.
+const (
+	partialName = "rootfs.partial"
+	// ExcludedFile lists, one per line, the archive members that the
+	// image's excludes-user made Create skip (its device nodes, usually).
+	ExcludedFile = "ulxc-excluded"
+)
+
+// Options tune Create and Destroy.
+type Options struct {
+	// Template selects the template; default Download.
+	Template Kind
+	// Image names the image of the download template (Dist and Release are
+	// required there); unused for busybox.
+	Image download.Request
+	// Fetch tunes the download (cache, key, flush/force, progress, warn).
+	Fetch download.Options
+	// Maps are explicit id maps (create -m); default: lxc.idmap of Config,
+	// else LXC's convention (see package userns, ForContainer).
+	Maps []userns.Map
+	// Config is the default configuration the container's config starts
+	// from; default lxcconf.LoadDefault (~/.config/lxc/default.conf).
+	Config *lxcconf.Config
+	// Busybox is the busybox binary of the busybox template; default
+	// DefaultBusybox.
+	Busybox string
+	// Comment lines (without "#") for the top of the config, e.g. the
+	// command line; default none.
+	Comment []string
+	// Warn receives warnings (fallback id maps, dropped image config
+	// lines, skipped archive members); default: discard.
+	Warn func(string)
+}
+
+func (o *Options) warn(format string, a ...any) {
+	if o.Warn != nil {
+		o.Warn(fmt.Sprintf(format, a...))
+	}
+}
+
+// Result describes a created container.
+type Result struct {
+	Container *store.Container
+	// Image is the cached image used (nil for busybox).
+	Image *download.Image
+	// CreateMessage is the image's create-message, to be shown to the user.
+	CreateMessage string
+	// Report is what the unpack did: devices and excluded members skipped.
+	Report image.Report
+	// PasswordLocked says that the image shipped a root password, now
+	// locked.
+	PasswordLocked bool
+	// Maps is the container's id map as written to its config.
+	Maps []userns.Map
+}
+
+// Create makes the container name in s and populates it with the
+// template of opts (see the package documentation for the steps). On error
+// nothing of the container is left: its directory is removed, from inside
+// the user namespace where needed.
+func Create(ctx context.Context, s *store.Store, name string, opts Options) (res *Result, err error) {
+	if opts.Template == "" {
+		opts.Template = Download
+	}
+	if _, err := ParseKind(string(opts.Template)); err != nil {
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
+	c, err := s.New(name)
+	if err != nil {
+		return nil, fmt.Errorf("create: %w", err)
+	}
+	cr := &creation{c: c, opts: &opts}
+	defer func() {
+		if err != nil {
+			if rerr := cr.rollback(context.WithoutCancel(ctx)); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("create %s: remove %s: %w", name, c.Dir, rerr))
+			}
+		}
+	}()
+	unlock, err := c.Lock(false)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
+	defer unlock()
+	if res, err = cr.run(ctx); err != nil {
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
+	return res, nil
+}
+
+// creation is one Create in progress.
+type creation struct {
+	c    *store.Container
+	opts *Options
+	plan *userns.Plan // set once a namespace may have written files
+}
+
+// run is the list of steps between the directory and the commit.
+func (cr *creation) run(ctx context.Context) (*Result, error) {
+	o := cr.opts
+	def := o.Config
+	if def == nil {
+		var err error
+		if def, err = lxcconf.LoadDefault(lxcconf.Options{}); err != nil {
+			return nil, fmt.Errorf("load default config: %w", err)
+		}
+	}
+	plan, ctrMaps, err := planMaps(o.Maps, def)
+	if err != nil {
+		return nil, err
+	}
+	if plan.Warning != "" {
+		o.warn("%s", plan.Warning)
+	}
+	res := &Result{Container: cr.c, Maps: ctrMaps}
+	j := job{
+		Dir:       cr.c.Dir,
+		IDMapSize: mapSize(ctrMaps),
+		Vars: map[string]string{
+			"LXC_NAME":            cr.c.Name,
+			"LXC_PATH":            cr.c.Dir,
+			"LXC_ROOTFS":          cr.c.RootfsPath(),
+			"LXC_TEMPLATE_CONFIG": TemplateConfigDir,
+			"LXC_HOOK_DIR":        HookDir,
+		},
+	}
+	var distribution string
+	var rootfs *os.File
+	switch o.Template {
+	case Download:
+		img, f, meta, err := fetch(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		rootfs, res.Image, res.CreateMessage = f, img, strings.TrimRight(meta.CreateMessage, "\n")
+		distribution = meta.ConfigUser
+		if distribution == "" {
+			// LXC: "meta tarball is missing the configuration file".
+			if distribution = meta.Config; distribution == "" {
+				return nil, errors.New("image meta.tar.xz has no config-user or config")
+			}
+		}
+		j.Op, j.Excludes, j.Templates = opUnpack, meta.ExcludesUser, meta.Templates
+	case Busybox:
+		j.Op, j.Busybox = opBusybox, o.Busybox
+		if j.Busybox == "" {
+			j.Busybox = DefaultBusybox
+		}
+		distribution = image.BusyboxConfig()
+	}
+
+	cr.plan = &plan
+	r, err := runChild(ctx, plan, j, rootfs)
+	for _, w := range r.Warnings {
+		o.warn("%s", w)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.Report, res.PasswordLocked = r.Report, r.Locked
+	if err := os.Rename(filepath.Join(cr.c.Dir, partialName), cr.c.RootfsPath()); err != nil {
+		return nil, fmt.Errorf("commit rootfs: %w", err)
+	}
+	if err := image.WriteDevices(cr.c.Dir, r.Report.Devices); err != nil {
+		return nil, fmt.Errorf("record devices: %w", err)
+	}
+	if err := writeExcluded(cr.c.Dir, r.Report.Excluded); err != nil {
+		return nil, fmt.Errorf("record excluded members: %w", err)
+	}
+	conf, err := buildConfig(configInput{
+		Name: cr.c.Name, Rootfs: cr.c.RootfsPath(), Distribution: distribution,
+		Default: def, Maps: ctrMaps, Comment: o.Comment, Vars: j.Vars, Warn: o.Warn,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := writeConfig(cr.c.ConfigPath(), conf); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// fetch gets the verified image and opens its rootfs for the child. A
+// concurrent Fetch of a newer build may prune the entry between Fetch and
+// the open; then it is fetched once more.
+func fetch(ctx context.Context, o *Options) (*download.Image, *os.File, *image.Meta, error) {
+	if o.Image.Dist == "" || o.Image.Release == "" {
+		return nil, nil, nil, fmt.Errorf("%w: the download template needs a distribution and a release", download.ErrBadRequest)
+	}
+	for attempt := 0; ; attempt++ {
+		img, err := download.Fetch(ctx, o.Image, o.Fetch)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		rootfs, err := os.Open(img.Rootfs)
+		if errors.Is(err, fs.ErrNotExist) && attempt == 0 {
+			continue
+		}
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("open image: %w", err)
+		}
+		meta, err := readMeta(img.Meta)
+		if errors.Is(err, fs.ErrNotExist) && attempt == 0 {
+			rootfs.Close()
+			continue
+		}
+		if err != nil {
+			rootfs.Close()
+			return nil, nil, nil, err
+		}
+		return img, rootfs, meta, nil
+	}
+}
+
+func readMeta(name string) (*image.Meta, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("open image meta: %w", err)
+	}
+	defer f.Close()
+	xr, err := image.NewXZReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("read image meta: %w", err)
+	}
+	defer xr.Close()
+	return image.ReadMeta(xr)
+}
+
+// rollback removes the container directory. Files that the namespace's
+// root made belong to subordinate ids, which only that namespace can
+// remove.
+func (cr *creation) rollback(ctx context.Context) error {
+	err := os.RemoveAll(cr.c.Dir)
+	if err == nil || cr.plan == nil {
+		return err
+	}
+	return removeInNamespace(ctx, *cr.plan, cr.c.Dir)
+}
+
+// removeInNamespace removes dir from a child in a namespace with plan's maps.
+func removeInNamespace(ctx context.Context, plan userns.Plan, dir string) error {
+	_, err := runChild(ctx, plan, job{Op: opRemove, Dir: dir}, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s still exists after removal: %v", dir, err)
+	}
+	return nil
+}
+
+func writeExcluded(dir string, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	return os.WriteFile(filepath.Join(dir, ExcludedFile), []byte(strings.Join(names, "\n")+"\n"), 0o600)
+}

