@@ -14,6 +14,8 @@ import (
 	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/ocispec"
+	"github.com/ulxc/ulxc/runtime"
+	"github.com/ulxc/ulxc/store"
 	"github.com/ulxc/ulxc/subid"
 	"github.com/ulxc/ulxc/userns"
 )
@@ -49,6 +51,15 @@ func hints(err error) []string {
 	if errors.Is(err, userns.ErrNested) {
 		out = append(out, "inside a container newuidmap can only map ids the outer namespace has: run ulxc on the host, or map only your own id with -m b:0:$(id -u):1")
 	}
+	if errors.Is(err, store.ErrExist) {
+		out = append(out, "choose another name, or remove the old one first: ulxc destroy NAME")
+	}
+	if errors.Is(err, store.ErrRunning) {
+		out = append(out, "stop it first: ulxc stop NAME (or ulxc destroy -f NAME)")
+	}
+	if errors.Is(err, runtime.ErrCgroupLimits) {
+		out = append(out, "run it inside a delegated cgroup (systemd-run --user --scope -p Delegate=yes ulxc start NAME), or remove the lxc.cgroup2.* limits")
+	}
 	out = append(out, imageHints(err)...)
 	out = append(out, configHints(err)...)
 	if errors.Is(err, hostcheck.ErrMissing) {
@@ -70,6 +81,9 @@ func imageHints(err error) []string {
 	}
 	if errors.Is(err, download.ErrDowngrade) {
 		out = append(out, "the server offers an older build than the cached one (a replayed index?); --flush-cache accepts it")
+	}
+	if errors.Is(err, download.ErrNoMatch) {
+		out = append(out, "see what the server offers: ulxc images --server SERVER -d DIST")
 	}
 	if errors.Is(err, download.ErrNotCached) {
 		out = append(out, "run without --force-cache to download the image")

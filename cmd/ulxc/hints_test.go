@@ -15,6 +15,8 @@ import (
 	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/ocispec"
+	"github.com/ulxc/ulxc/runtime"
+	"github.com/ulxc/ulxc/store"
 	"github.com/ulxc/ulxc/subid"
 	"github.com/ulxc/ulxc/userns"
 )
@@ -46,6 +48,10 @@ func TestHints(t *testing.T) {
 		{&image.IDError{Kind: "uid", ID: 70000, MapSize: 65536}, "give it 65536 ids"},
 		{fmt.Errorf("x: %w", image.ErrInsecurePath), "corrupt or malicious"},
 		{fmt.Errorf("x: %w", image.ErrLimit), "unpack limits"},
+		{fmt.Errorf("x: %w", store.ErrExist), "ulxc destroy NAME"},
+		{fmt.Errorf("x: %w", store.ErrRunning), "ulxc stop NAME"},
+		{fmt.Errorf("x: %w", runtime.ErrCgroupLimits), "Delegate=yes"},
+		{fmt.Errorf("x: %w", download.ErrNoMatch), "ulxc images --server"},
 	}
 	for _, tc := range tests {
 		got := strings.Join(hints(tc.err), "\n")
