@@ -199,4 +199,3 @@ func TestUsernsexecForwardsSignals(t *testing.T) {
 		t.Errorf("after SIGTERM to ulxc: exit %d, output %q, want 3 and [got] (stderr %q)", code, rest, stderr.String())
 	}
 }
-
