@@ -155,6 +155,7 @@ func (r *ringBuffer) Bytes() []byte {
 // consoleLog is the console's output kept by the supervisor: a ring buffer
 // of recent output, and a file rotated once (to FILE.1) at maxSize.
 type consoleLog struct {
+	tee     fanout // clients attached with console-stream (attach.go)
 	ring    *ringBuffer
 	path    string
 	maxSize int64
@@ -164,6 +165,7 @@ type consoleLog struct {
 
 func (l *consoleLog) Write(p []byte) (int, error) {
 	l.ring.Write(p)
+	l.tee.write(p)
 	if l.path == "" {
 		return len(p), nil
 	}

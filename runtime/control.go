@@ -17,7 +17,7 @@ import (
 // The control socket speaks one JSON request and one JSON response per
 // connection; a response may carry a descriptor (SCM_RIGHTS).
 type request struct {
-	Op  string `json:"op"`            // "state", "console", "console-log"
+	Op  string `json:"op"`            // "state", "console", "console-log", "console-stream"
 	TTY int    `json:"tty,omitempty"` // console: 0 is /dev/console, N is /dev/ttyN
 }
 
@@ -85,6 +85,9 @@ func (c *Container) handle(conn *net.UnixConn) {
 		if c.console != nil {
 			resp.Log = c.console.ring.Bytes()
 		}
+	case "console-stream":
+		c.streamConsole(conn) // attach.go: the connection becomes the console
+		return
 	case "console":
 		name := "console"
 		if req.TTY > 0 {

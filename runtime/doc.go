@@ -24,6 +24,17 @@
 //     against the kernel (the init's pid and its start time in
 //     /proc/PID/stat; signals go through a pidfd), so a supervisor killed
 //     with SIGKILL never leaves a container that looks running.
+//   - attached processes (attach.go): `ulxc __attach`, started by package
+//     nsenter inside every namespace of the checked init (through a pidfd)
+//     and in its cgroup, a child of `ulxc attach`; it takes its ids, its
+//     pty (from the container's devpts, the master sent back to the
+//     caller) and its environment, and execs. Console clients get the
+//     console's output from the supervisor over the control socket
+//     (console-stream), so they never compete with the console log.
+//
+// Freezing (freeze.go) writes cgroup.freeze in the container's own cgroup
+// and waits for cgroup.events; without a cgroup it fails (ErrNoCgroup),
+// never falling back to SIGSTOP.
 //
 // Init is started with a parent-death signal (SIGKILL): when its supervisor
 // dies, the container dies with it (as with LXC), and the kernel tears down

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -178,6 +179,11 @@ func setup(cfg *initConfig, pre *prepared) error {
 		}
 	}
 	if s.Hooks != nil {
+		if len(s.Hooks.CreateContainer) > 0 {
+			if dir := exposeRootfs(root); dir != "" {
+				env.RootfsMount, env.Rootfs = dir, nil
+			}
+		}
 		if err := runHooks(ctx, HookMount, s.Hooks.CreateContainer, env, containerEnv(), os.Stderr); err != nil {
 			return err
 		}
@@ -224,6 +230,36 @@ func bindRootfs(rootfs int) (int, error) {
 		return -1, fmt.Errorf("bind rootfs: attach mount: %w", err)
 	}
 	return tree, nil
+}
+
+// lxcRootfsMounts are where LXC mounts a container's root filesystem (the
+// compiled-in default of lxc.rootfs.mount), first match wins.
+var lxcRootfsMounts = []string{"/usr/lib/*/lxc/rootfs", "/usr/lib/lxc/rootfs", "/usr/local/lib/lxc/rootfs"}
+
+// exposeRootfs moves the root filesystem's mount onto LXC's rootfs mount
+// point, when the host has one, and returns it ("" when it has none).
+// Mount hooks written for LXC need a LXC_ROOTFS_MOUNT that container root
+// can walk and canonicalise: lxcfs's runs `readlink -f` on it, which fails
+// on /proc/self/fd/3 (it resolves to the user's 0700 container directory).
+// The move happens in the container's mount namespace, a slave of the
+// host's, so the host never sees it; pivotRoot works on root wherever it
+// is mounted.
+func exposeRootfs(root int) string {
+	for _, pattern := range lxcRootfsMounts {
+		dirs, _ := filepath.Glob(pattern)
+		for _, dir := range dirs {
+			fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				continue
+			}
+			err = unix.MoveMount(root, "", fd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+			unix.Close(fd)
+			if err == nil {
+				return dir
+			}
+		}
+	}
+	return ""
 }
 
 // pivotRoot makes root the root of the mount namespace and detaches the

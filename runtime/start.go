@@ -255,7 +255,10 @@ func (c *Container) record() error {
 	}
 	if con, ok := c.ptys["console"]; ok {
 		c.console = &consoleLog{ring: newRingBuffer(consoleRing), path: c.opts.ConsoleLogPath, maxSize: consoleLogMax}
-		go copyConsole(con, c.console)
+		go func() {
+			copyConsole(con, c.console)
+			c.console.tee.close() // the console is gone: end the clients' streams
+		}()
 	}
 	if c.opts.Console {
 		l, err := listenControl(c.opts.RuntimeDir)

@@ -23,6 +23,7 @@ const (
 	Starting Status = "STARTING"
 	Running  Status = "RUNNING"
 	Stopping Status = "STOPPING" // init is gone, its supervisor is cleaning up
+	Frozen   Status = "FROZEN"   // running, its cgroup frozen (freeze.go)
 )
 
 // ErrNotRunning reports an operation on a container that does not run.
@@ -87,6 +88,9 @@ func Check(dir string) (State, error) {
 	case alive(st.Pid, st.PidStart):
 		if st.Status != Starting {
 			st.Status = Running
+			if IsFrozen(st) {
+				st.Status = Frozen
+			}
 		}
 		return st, nil
 	case alive(st.Supervisor, st.SupervisorStart):

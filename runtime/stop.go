@@ -34,6 +34,14 @@ func Stop(ctx context.Context, dir string, opts StopOptions) (ExitStatus, error)
 	if err != nil {
 		return ExitStatus{}, err
 	}
+	if st.Status == Frozen {
+		// A frozen init cannot act on its halt signal: thaw it first
+		// (SIGKILL alone would work frozen, but -k is not the default).
+		if err := setFrozen(ctx, st.Cgroup, false); err != nil {
+			return ExitStatus{}, fmt.Errorf("thaw before stopping: %w", err)
+		}
+		st.Status = Running
+	}
 	if st.Status != Running && st.Status != Starting {
 		if st.Status == Stopping {
 			waitSupervisor(st)

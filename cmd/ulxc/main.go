@@ -65,6 +65,12 @@ var verbs = []verb{
 	{"stop", "stop a container", cmdStop},
 	{"ls", "list containers", cmdLs},
 	{"info", "show a container's state and resources", cmdInfo},
+	{"attach", "run a command inside a running container", cmdAttach},
+	{"console", "connect to a running container's console", cmdConsole},
+	{"freeze", "freeze every process of a running container", cmdFreeze},
+	{"unfreeze", "thaw a frozen container", cmdUnfreeze},
+	{"cgroup", "read or write a cgroup file of a running container", cmdCgroup},
+	{"autostart", "start or stop the containers marked lxc.start.auto", cmdAutostart},
 	{"spec", "print a container as an OCI runtime-spec config.json", cmdSpec},
 }
 
@@ -76,6 +82,7 @@ var childEntries = map[string]func(args []string) int{
 	"__probe-overlay": probeOverlayChild, // hostcheck.OverlayProbeEntry
 	"__init":          initChild,         // runtime.InitEntry
 	"__monitor":       monitorChild,      // runtime.MonitorEntry
+	"__attach":        attachChild,       // runtime.AttachEntry
 }
 
 // usageError makes the command exit 2.

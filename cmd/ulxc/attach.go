@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/ulxc/ulxc/runtime"
+	"github.com/ulxc/ulxc/store"
+)
+
+const attachUsage = `Usage: ulxc attach NAME [-u UID] [-g GID] [--clear-env|--keep-env] [-v VAR=VALUE]... [-- CMD [ARGS...]]
+
+Run CMD inside the running container NAME: in all its namespaces and in its
+cgroup (when you may move processes there), as UID:GID inside (default
+0:0, the container's root). Without CMD, run the user's shell from the
+container's /etc/passwd, else /bin/sh. When stdin is a terminal, CMD gets a
+pty of the container's own (tty inside shows /dev/pts/N) and your terminal
+is put in raw mode; window size changes follow. ulxc exits with CMD's
+status.
+
+As lxc-attach, the environment is kept by default (--keep-env) with
+container=lxc added; --clear-env starts from container=lxc, PATH, TERM,
+HOME, USER and LOGNAME only. -v sets a variable on top of either.
+
+Examples:
+  ulxc attach web
+  ulxc attach web -- sh -c 'echo $$; id'
+  ulxc attach web -u 1000 -g 1000 --clear-env -v LANG=C.UTF-8 -- id
+`
+
+func cmdAttach(e *env, args []string) error {
+	fs := e.newFlagSet("attach")
+	fs.SetInterspersed(false)
+	name := fs.StringP("name", "n", "", "container `NAME`")
+	uid := fs.Uint32P("uid", "u", 0, "run as `UID` inside the container")
+	gid := fs.Uint32P("gid", "g", 0, "run as `GID` inside the container")
+	clearEnv := fs.Bool("clear-env", false, "start from a clean environment")
+	keepEnv := fs.Bool("keep-env", false, "keep the caller's environment (the default)")
+	vars := fs.StringArrayP("set-var", "v", nil, "set `VAR=VALUE` in the environment (repeatable)")
+	if err := e.parse(fs, attachUsage, args); err != nil {
+		return err
+	}
+	rest := fs.Args()
+	// The name may come first with the flags after it: attach web -u 5 -- id.
+	if *name == "" && len(rest) > 0 && rest[0] != "--" {
+		*name = rest[0]
+		if err := fs.Parse(rest[1:]); err != nil {
+			return usagef("attach: %v (see 'ulxc attach --help')", err)
+		}
+		rest = fs.Args()
+	}
+	if len(rest) > 0 && rest[0] == "--" {
+		rest = rest[1:]
+	}
+	switch {
+	case *name == "":
+		return usagef("attach: no container name (see 'ulxc attach --help')")
+	case *clearEnv && *keepEnv:
+		return usagef("attach: --clear-env and --keep-env conflict")
+	}
+	for _, v := range *vars {
+		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+			return usagef("attach: -v %q: want VAR=VALUE", v)
+		}
+	}
+	dir, err := e.runtimeDir(*name)
+	if err != nil {
+		return fmt.Errorf("attach %s: %w", *name, err)
+	}
+	opts := runtime.AttachOptions{Args: rest, UID: *uid, GID: *gid, ClearEnv: *clearEnv, Env: *vars}
+	stdin := fileOf(e.stdin)
+	opts.TTY = stdin != nil && term.IsTerminal(int(stdin.Fd()))
+	if !opts.TTY {
+		opts.Stdin, opts.Stdout, opts.Stderr = stdin, fileOf(e.stdout), fileOf(e.stderr)
+	}
+	p, err := runtime.Attach(dir, opts)
+	if err != nil {
+		return fmt.Errorf("attach %s: %w", *name, err)
+	}
+	if p.CgroupNote != "" {
+		e.infof("ulxc: note: %s: not in the container's cgroup: %s", *name, p.CgroupNote)
+	}
+	var st runtime.ExitStatus
+	if opts.TTY {
+		st, err = e.relayAttached(p, stdin)
+	} else {
+		st, err = waitForwarding(p)
+	}
+	if err != nil {
+		return fmt.Errorf("attach %s: %w", *name, err)
+	}
+	return &exitError{st.Code}
+}
+
+// waitForwarding waits for p, passing on the signals that would have
+// reached it in the foreground.
+func waitForwarding(p *runtime.Process) (runtime.ExitStatus, error) {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				_ = p.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return p.Wait()
+}
+
+// relayAttached relays the caller's terminal and the process's pty until
+// the process exits.
+func (e *env) relayAttached(p *runtime.Process, stdin *os.File) (runtime.ExitStatus, error) {
+	defer p.Pty.Close()
+	restore, err := rawTerminal(stdin, p.Pty)
+	if err != nil {
+		p.Signal(syscall.SIGKILL)
+		p.Wait()
+		return runtime.ExitStatus{}, err
+	}
+	defer restore()
+	r := newRelay(p.Pty, p.Pty, stdin, e.stdout, -1)
+	st, err := p.Wait()
+	r.finish()
+	return st, err
+}
+
+// runtimeDir returns the runtime directory of the container name.
+func (e *env) runtimeDir(name string) (string, error) {
+	s, err := store.Open(e.lxcPath)
+	if err != nil {
+		return "", err
+	}
+	c, err := s.Get(name)
+	if err != nil {
+		return "", err
+	}
+	return c.RuntimeDir()
+}
+
+// fileOf returns v as an *os.File when it is one (the real stdio).
+func fileOf(v any) *os.File {
+	if f, ok := v.(*os.File); ok {
+		return f
+	}
+	return nil
+}
+
+// attachChild is runtime.AttachEntry, "__attach", for main's childEntries.
+var attachChild = runtime.AttachMain

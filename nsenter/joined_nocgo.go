@@ -1,0 +1,7 @@
+//go:build !cgo
+
+package nsenter
+
+func joined() bool { return false }
+
+const haveCgo = false
