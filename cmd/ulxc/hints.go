@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os/user"
 	"strings"
+	"syscall"
 
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/ulxc/ulxc/hostcheck"
 	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/nsenter"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
@@ -59,6 +61,19 @@ func hints(err error) []string {
 	}
 	if errors.Is(err, runtime.ErrCgroupLimits) {
 		out = append(out, "run it inside a delegated cgroup (systemd-run --user --scope -p Delegate=yes ulxc start NAME), or remove the lxc.cgroup2.* limits")
+	}
+	if errors.Is(err, runtime.ErrNoCgroup) {
+		out = append(out, "stop the container and start it from a delegated cgroup: systemd-run --user --scope -p Delegate=yes ulxc start NAME (or have an admin chown a cgroup v2 directory to you and run ulxc from inside it)")
+	}
+	if errors.Is(err, runtime.ErrFrozen) {
+		out = append(out, "thaw it first: ulxc unfreeze NAME")
+	}
+	if errors.Is(err, nsenter.ErrNoCgo) {
+		out = append(out, "this ulxc was built without cgo: rebuild it with CGO_ENABLED=1 (needs a C compiler), or use util-linux: nsenter -t PID --all --preserve-credentials")
+	}
+	var je *nsenter.JoinError
+	if errors.As(err, &je) && je.Errno == syscall.EPERM {
+		out = append(out, "attach as the user who started the container (the owner of its user namespace)")
 	}
 	out = append(out, imageHints(err)...)
 	out = append(out, configHints(err)...)

@@ -14,6 +14,7 @@ import (
 	"github.com/ulxc/ulxc/hostcheck"
 	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/nsenter"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
@@ -52,6 +53,10 @@ func TestHints(t *testing.T) {
 		{fmt.Errorf("x: %w", store.ErrRunning), "ulxc stop NAME"},
 		{fmt.Errorf("x: %w", runtime.ErrCgroupLimits), "Delegate=yes"},
 		{fmt.Errorf("x: %w", download.ErrNoMatch), "ulxc images --server"},
+		{fmt.Errorf("x: %w", runtime.ErrNoCgroup), "Delegate=yes"},
+		{fmt.Errorf("x: %w", runtime.ErrFrozen), "ulxc unfreeze NAME"},
+		{fmt.Errorf("x: %w", nsenter.ErrNoCgo), "CGO_ENABLED=1"},
+		{&nsenter.JoinError{Step: "setns", Errno: syscall.EPERM}, "owner of its user namespace"},
 	}
 	for _, tc := range tests {
 		got := strings.Join(hints(tc.err), "\n")
