@@ -36,6 +36,10 @@ type state struct {
 	Expiry      time.Time `json:"expiry,omitzero"`       // from meta.tar.xz; zero: none
 	Fetched     time.Time `json:"fetched"`
 	Server      string    `json:"server"`
+	// Rootfs is the digest of rootfs.tar.xz as it was verified: a kept
+	// decompressed tar must come from exactly this file (see OpenTar).
+	// Entries committed before it existed have none and keep no tar.
+	Rootfs *fileDigest `json:"rootfs,omitempty"`
 }
 
 // DefaultCacheDir returns ${XDG_CACHE_HOME:-~/.cache}/ulxc/download.

@@ -34,19 +34,49 @@
 //     image serialises concurrent fetches, so the second waits and reuses.
 //   - Entries fetched with NoValidate are recorded as such; a later validating
 //     Fetch does not trust them and downloads again.
+//   - A decompressed rootfs kept in the cache (see below) is only ever made
+//     by Decompress from the committed rootfs.tar.xz, and only trusted by
+//     OpenTar while it matches what the entry recorded at commit.
 //
 // # Cache layout
 //
 //	CacheDir/DIST/RELEASE/ARCH/VARIANT/
 //	    .lock                 flock(2) held while fetching or committing
 //	    current -> build.XXXX the committed entry (symlink swapped by rename)
-//	    build.XXXX/           rootfs.tar.xz(.asc), meta.tar.xz(.asc), state.json
+//	    build.XXXX/           rootfs.tar.xz(.asc), meta.tar.xz(.asc), state.json,
+//	                          rootfs.tar and rootfs.tar.json once decompressed
 //	    .partial-BUILD/       a download in progress, kept after a transfer
 //	                          error so the next run resumes it; its files are
 //	                          verified again before use
 //
 // state.json records the build id, whether the entry was validated, the
-// fingerprint it was validated with and the expiry read from meta.tar.xz.
+// fingerprint it was validated with, the expiry read from meta.tar.xz and
+// the SHA-256 and size of rootfs.tar.xz, taken after its verification.
+//
+// # The kept decompressed rootfs
+//
+// Decompressing rootfs.tar.xz costs more CPU than anything else in a
+// create, so the first create of an image keeps the plain tar next to it and
+// later creates read that instead (OpenTar). Decompress writes it while the
+// stream goes by, to a temporary file in the build directory, and Keep
+// commits it only when the decoder reached the end without error (every xz
+// check passed), the compressed bytes had the SHA-256 recorded in
+// state.json, and the entry is still the current one (under its lock); the
+// file is fsynced, rootfs.tar.json is written (the rootfs.tar.xz digest it
+// came from, the tar's own SHA-256 and size) and the tar renamed into
+// place. OpenTar trusts it only while that record names the digest in
+// state.json and rootfs.tar.xz and the tar have the recorded sizes; the
+// caller checks the tar's SHA-256 with Verify while it reads it. Anything
+// else is ErrNoTar and the file is removed. The tar lives and dies with its
+// build directory: a newer build prunes it and FlushCache (--flush-cache)
+// removes it with the rest. Entries committed before digests were recorded
+// keep no tar.
+//
+// Disk cost: the uncompressed size of the rootfs on top of the compressed
+// one, per cached image: 200 MiB beside the 68 MiB of a Debian minbase, so
+// the cached image takes about four times its download. Flushing the cache or removing the build
+// directory's rootfs.tar gives it back (the next create decompresses
+// again).
 //
 // # Index syntax
 //

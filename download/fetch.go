@@ -106,6 +106,8 @@ type Image struct {
 	// Downloaded is false when the cache was reused without downloading
 	// the tarballs.
 	Downloaded bool
+
+	rootfs *fileDigest // of Rootfs when it was verified; nil for old entries
 }
 
 func newImage(req Request, dir string, st *state, downloaded bool) *Image {
@@ -113,6 +115,7 @@ func newImage(req Request, dir string, st *state, downloaded bool) *Image {
 		Request: req, Build: st.Build, Dir: dir,
 		Rootfs: filepath.Join(dir, "rootfs.tar.xz"), Meta: filepath.Join(dir, "meta.tar.xz"),
 		Validated: st.Validated, Fingerprint: st.Fingerprint, Expiry: st.Expiry, Downloaded: downloaded,
+		rootfs: st.Rootfs,
 	}
 }
 
@@ -223,7 +226,14 @@ func fetch(ctx context.Context, req Request, opts *Options) (*Image, error) {
 		os.RemoveAll(stage)
 		return nil, err
 	}
-	st = &state{Build: sel.Build, Validated: key != nil, Expiry: expiry, Fetched: now, Server: base.String()}
+	// The digest is taken after verification, of the file that is about
+	// to be committed: what Decompress checks before it keeps a tar.
+	digest, err := digestFile(filepath.Join(stage, "rootfs.tar.xz"))
+	if err != nil {
+		os.RemoveAll(stage)
+		return nil, fmt.Errorf("digest rootfs.tar.xz: %w", err)
+	}
+	st = &state{Build: sel.Build, Validated: key != nil, Expiry: expiry, Fetched: now, Server: base.String(), Rootfs: digest}
 	if key != nil {
 		st.Fingerprint = key.fpr
 	}

@@ -43,6 +43,23 @@
 // resolve their paths inside the rootfs the same way and replace files by
 // writing a temporary file next to them and renaming it.
 //
+// # Decompression
+//
+// NewXZReader decodes xz in pure Go (ulikunitz/xz), one goroutine per block
+// of multi-block files. It is about 1.9 times slower than xz-utils on one
+// core (liblzma's decoder is hand-tuned C), which made decompression the
+// largest CPU cost of creating a container. DecompressXZ therefore runs
+// xz-utils' `xz -dc -T0 -q` when an xz is in PATH (XZAuto): fed a private
+// descriptor of the file on stdin, its output read from a 1 MiB pipe, with
+// XZ_OPT and XZ_DEFAULTS removed from its environment, and its exit status
+// awaited before the reader returns io.EOF, because xz checks the last
+// block, the index and the footer only at the end. -T0 makes xz 5.4+ decode
+// the blocks of multi-block files on every core. xz reads only the
+// verified file and writes plain bytes that are then treated as hostile
+// like any archive, so running it adds no trust. Without xz, or with
+// XZGo, the pure-Go decoder runs; both verify every check and fail on
+// corrupt or truncated input alike (TestDecompressXZ).
+//
 // # What is not defended
 //
 //   - Concurrent modification of the rootfs while Unpack runs: the rootfs is
@@ -51,7 +68,10 @@
 //     writer.
 //   - Memory used by xz decompression: it follows the dictionary size that
 //     the (signature-verified) file declares, at most a few hundred MiB per
-//     decoding goroutine, and NewXZReader holds a few decoded blocks at once.
+//     decoding goroutine or xz thread, and NewXZReader holds a few decoded
+//     blocks at once.
+//   - An xz in PATH that is not xz-utils: it runs as the user, like
+//     anything else in the user's PATH.
 //   - Disk exhaustion below Limits.MaxBytes, and inode exhaustion below
 //     Limits.MaxEntries.
 //   - Running Unpack as real root outside a user namespace is safe for the

@@ -1,6 +1,7 @@
 package template
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -21,12 +22,20 @@ const ChildEntry = "__template"
 
 // The child's operations.
 const (
-	opUnpack  = "unpack"  // unpack the tarball on fd 4 into Dir/rootfs.partial
+	opUnpack  = "unpack"  // unpack the tar stream on fd 4 into Dir/rootfs.partial
 	opBusybox = "busybox" // build the busybox system in Dir/rootfs.partial
 	opRemove  = "remove"  // remove Dir
 )
 
-// rootfsFD is where the child finds the verified rootfs tarball:
+// childReadSize is the child's read buffer on fd 4.
+const childReadSize = 1 << 20
+
+// maxTrailing bounds what may follow the end of the archive: tar pads to
+// its record size (10 KiB by default, at most a few MiB with -b).
+const maxTrailing = 16 << 20
+
+// rootfsFD is where the child finds the rootfs, as an uncompressed tar
+// stream (a pipe from the parent's decoder, or the kept tar in the cache):
 // userns.Options.ExtraFiles[0].
 const rootfsFD = 4
 
@@ -70,7 +79,8 @@ func (e *childError) Error() string { return e.msg }
 func (e *childError) Unwrap() error { return e.err }
 
 // runChild runs j in a child in a new user namespace with plan's maps;
-// rootfs, when not nil, becomes its fd 4.
+// rootfs, when not nil, becomes its fd 4 and is closed in the parent once
+// the child started.
 func runChild(ctx context.Context, plan userns.Plan, j job, rootfs *os.File) (reply, error) {
 	in, err := json.Marshal(j)
 	if err != nil {
@@ -86,6 +96,11 @@ func runChild(ctx context.Context, plan userns.Plan, j job, rootfs *os.File) (re
 		Stdin: bytes.NewReader(in), Stdout: &stdout, Stderr: &stderr,
 		ExtraFiles: files,
 	})
+	if rootfs != nil {
+		// The child has its own copy: a writer to a pipe gets EPIPE as
+		// soon as the child is gone.
+		rootfs.Close()
+	}
 	if err != nil {
 		return reply{}, err
 	}
@@ -185,27 +200,33 @@ func (j *job) partial() (string, error) {
 }
 
 func (j *job) unpack(r *reply) error {
-	f := os.NewFile(rootfsFD, "rootfs.tar.xz")
+	f := os.NewFile(rootfsFD, "rootfs.tar")
 	if f == nil {
-		return errors.New("no rootfs tarball on fd 4")
+		return errors.New("no rootfs tar on fd 4")
 	}
 	defer f.Close()
 	root, err := j.partial()
 	if err != nil {
 		return err
 	}
-	xr, err := image.NewXZReader(f)
-	if err != nil {
-		return fmt.Errorf("unpack rootfs: %w", err)
-	}
-	defer xr.Close()
-	r.Report, err = image.Unpack(context.Background(), xr, root, image.Options{
+	br := bufio.NewReaderSize(f, childReadSize)
+	r.Report, err = image.Unpack(context.Background(), br, root, image.Options{
 		Excludes:  j.Excludes,
 		IDMapSize: j.IDMapSize,
 		Warn:      func(w string) { r.Warnings = append(r.Warnings, w) },
 	})
 	if err != nil {
 		return fmt.Errorf("unpack rootfs: %w", err)
+	}
+	// Read the padding after the end-of-archive blocks too, so that the
+	// parent's writer sees the whole stream taken, not a closed pipe. A
+	// bomb hidden after the end is refused, not read for ever.
+	n, err := io.Copy(io.Discard, io.LimitReader(br, maxTrailing+1))
+	if err != nil {
+		return fmt.Errorf("unpack rootfs: read past the archive: %w", err)
+	}
+	if n > maxTrailing {
+		return fmt.Errorf("unpack rootfs: %w: more than %d bytes after the end of the archive", image.ErrLimit, maxTrailing)
 	}
 	// lxc-download makes /dev/pts for the devpts mount.
 	if err := mkdirInRoot(root, "dev/pts"); err != nil {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/image"
@@ -85,6 +87,20 @@ type Options struct {
 	// Warn receives warnings (fallback id maps, dropped image config
 	// lines, skipped archive members); default: discard.
 	Warn func(string)
+	// XZ selects the decoder of rootfs.tar.xz when no decompressed copy
+	// is kept in the cache; default image.XZAuto (xz-utils when
+	// installed).
+	XZ image.XZDecoder
+	// Log receives debug messages: where the rootfs came from, which
+	// decoder ran, how long each step took; default: discard.
+	Log *slog.Logger
+}
+
+func (o *Options) log() *slog.Logger {
+	if o.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Log
 }
 
 func (o *Options) warn(format string, a ...any) {
@@ -180,15 +196,15 @@ func (cr *creation) run(ctx context.Context) (*Result, error) {
 		},
 	}
 	var distribution string
-	var rootfs *os.File
 	switch o.Template {
 	case Download:
-		img, f, meta, err := fetch(ctx, o)
+		start := time.Now()
+		img, meta, err := fetch(ctx, o)
 		if err != nil {
 			return nil, err
 		}
-		defer f.Close()
-		rootfs, res.Image, res.CreateMessage = f, img, strings.TrimRight(meta.CreateMessage, "\n")
+		o.log().Debug("image ready", "dir", img.Dir, "build", img.Build, "downloaded", img.Downloaded, "seconds", time.Since(start).Seconds())
+		res.Image, res.CreateMessage = img, strings.TrimRight(meta.CreateMessage, "\n")
 		distribution = meta.ConfigUser
 		if distribution == "" {
 			// LXC: "meta tarball is missing the configuration file".
@@ -206,7 +222,12 @@ func (cr *creation) run(ctx context.Context) (*Result, error) {
 	}
 
 	cr.plan = &plan
-	r, err := runChild(ctx, plan, j, rootfs)
+	var r reply
+	if o.Template == Download {
+		r, err = cr.unpackImage(ctx, plan, j, res.Image)
+	} else {
+		r, err = runChild(ctx, plan, j, nil)
+	}
 	for _, w := range r.Warnings {
 		o.warn("%s", w)
 	}
@@ -236,35 +257,27 @@ func (cr *creation) run(ctx context.Context) (*Result, error) {
 	return res, nil
 }
 
-// fetch gets the verified image and opens its rootfs for the child. A
-// concurrent Fetch of a newer build may prune the entry between Fetch and
-// the open; then it is fetched once more.
-func fetch(ctx context.Context, o *Options) (*download.Image, *os.File, *image.Meta, error) {
+// fetch gets the verified image and reads its meta.tar.xz. A concurrent
+// Fetch of a newer build may prune the entry between Fetch and the open;
+// then it is fetched once more. The rootfs is opened later, by
+// unpackImage; should the entry vanish in between, that fails cleanly.
+func fetch(ctx context.Context, o *Options) (*download.Image, *image.Meta, error) {
 	if o.Image.Dist == "" || o.Image.Release == "" {
-		return nil, nil, nil, fmt.Errorf("%w: the download template needs a distribution and a release", download.ErrBadRequest)
+		return nil, nil, fmt.Errorf("%w: the download template needs a distribution and a release", download.ErrBadRequest)
 	}
 	for attempt := 0; ; attempt++ {
 		img, err := download.Fetch(ctx, o.Image, o.Fetch)
 		if err != nil {
-			return nil, nil, nil, err
-		}
-		rootfs, err := os.Open(img.Rootfs)
-		if errors.Is(err, fs.ErrNotExist) && attempt == 0 {
-			continue
-		}
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("open image: %w", err)
+			return nil, nil, err
 		}
 		meta, err := readMeta(img.Meta)
 		if errors.Is(err, fs.ErrNotExist) && attempt == 0 {
-			rootfs.Close()
 			continue
 		}
 		if err != nil {
-			rootfs.Close()
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
-		return img, rootfs, meta, nil
+		return img, meta, nil
 	}
 }
 

@@ -12,13 +12,22 @@
 //     LXC's convention (container 0 is the first subordinate id, 65536 ids),
 //     else, without subordinate ids, the single mapping of the caller's own
 //     ids (only id 0 exists in the container then).
-//  3. download only: download.Fetch verifies and caches the image; the
-//     rootfs tarball is opened here, in the parent, and only the descriptor
-//     goes to the child; meta.tar.xz is read here.
+//  3. download only: download.Fetch verifies and caches the image;
+//     meta.tar.xz is read here, in the parent.
 //  4. A child re-executed in a new user namespace (ChildEntry) creates
-//     NAME/rootfs.partial, unpacks the tarball into it (or builds the busybox
+//     NAME/rootfs.partial, unpacks the rootfs into it (or builds the busybox
 //     system), substitutes the `templates` placeholders and locks a shipped
-//     root password, as the namespace's root, and reports back as JSON.
+//     root password, as the namespace's root, and reports back as JSON. The
+//     child reads a plain tar on fd 4 and never decompresses: when the cache
+//     keeps the decompressed rootfs (download.Image.OpenTar), the parent
+//     passes that file's descriptor and checks its SHA-256 while the child
+//     reads it; on a mismatch the partial tree is removed and the create
+//     starts over from rootfs.tar.xz. Otherwise the parent decompresses the
+//     verified rootfs.tar.xz (xz-utils when installed, see
+//     image.DecompressXZ) and writes the tar into a pipe to the child, the
+//     two overlapping like `xz -dc | tar -x`, while download keeps a copy
+//     for the next create (download.Image.Decompress). A decoder error fails
+//     the create whatever the child made of the cut stream.
 //  5. The parent renames rootfs.partial to rootfs, records the skipped
 //     device nodes (image.DevicesFile) and excluded members (ExcludedFile),
 //     and writes `config` last, atomically: that rename is the commit.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ulxc/ulxc/download"
+	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/store"
 	"github.com/ulxc/ulxc/template"
@@ -39,6 +41,11 @@ Download options (after --):
       --no-validate        do not check signatures (warns every time)
       --flush-cache        download again, replacing the cached image
       --force-cache        use the cached image, no network at all
+
+The first create from an image decompresses its rootfs.tar.xz (with xz-utils
+when installed, else in Go; ULXC_XZ=go or ULXC_XZ=xz-utils forces one) and
+keeps the decompressed tar in the cache, so that later creates skip the
+decompression; --flush-cache removes it with the rest of the image.
 
 Examples:
   ulxc create web -t download -- -d debian -r bookworm -a amd64
@@ -117,7 +124,10 @@ func cmdCreate(e *env, args []string) error {
 		return usagef("create: --flush-cache and --force-cache exclude each other")
 	}
 
-	opts := template.Options{Template: kind, Image: dl.req, Warn: func(s string) { e.warnf("%s", s) }}
+	opts := template.Options{Template: kind, Image: dl.req, Warn: func(s string) { e.warnf("%s", s) }, Log: e.logger()}
+	if opts.XZ, err = image.ParseXZDecoder(os.Getenv("ULXC_XZ")); err != nil {
+		return usagef("create: ULXC_XZ: %v", err)
+	}
 	for _, v := range *mapFlags {
 		maps, err := userns.ParseFlag(v)
 		if err != nil {
