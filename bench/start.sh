@@ -6,8 +6,8 @@
 # Run as root from the repository root (it switches to the test user):
 #   sh bench/start.sh [RUNS]
 #
-# In one hyperfine run (--export-json), as ULXC_TEST_USER (default ulxc-test,
-# who needs a subordinate range):
+# In one run of the script (hyperfine, 5 rounds), as ULXC_TEST_USER (default
+# ulxc-test, who needs a subordinate range):
 #   ulxc    ulxc start -F bb -- /bin/true        (user, mnt, pid, uts, ipc,
 #           net, cgroup namespaces; proc, sysfs, /dev with six device binds,
 #           devpts, shm, mqueue, /proc/sys read-only; lo up; pivot_root)
@@ -16,11 +16,18 @@
 #           newuidmap/newgidmap, two namespaces, no mounts at all)
 #   bwrap   bwrap --unshare-all --uid 0 --gid 0 --bind ROOTFS / --proc /proc
 #           --dev /dev /bin/true  (single-id map, no helper)
-#   crun    crun run on `ulxc spec bb` (the same spec), when crun can run here
+#   crun    crun --cgroup-manager=disabled run on `ulxc spec bb` (the same
+#           spec). crun refuses hybrid cgroup hosts; on one, the whole
+#           hyperfine run happens in a private mount namespace in which a
+#           read-only tmpfs hides the cgroup2 mount, as TestSpecRunsInCrun
+#           does, and the script says so. Nothing here uses a cgroup.
 #   lxc     lxc-execute on the same config, when LXC can run unprivileged here
-# and prints the medians and their ratios to the floor. Then it starts 1 and
-# 20 daemonized containers and prints the monitors' RSS and PSS
-# (/proc/PID/smaps_rollup).
+# and prints the medians and their ratios to the floor. hyperfine times one
+# command after the other, so the runs are split into rounds in which the
+# commands alternate; still, on a loaded machine compare ratios of the same
+# run, repeat runs and note the load average. Then it starts 1 and 20
+# daemonized containers and prints the monitors' RSS, PSS and anonymous
+# memory (/proc/PID/smaps_rollup).
 #
 # The container directory is made 0711 (not ulxc's 0700) so that the floor
 # and bwrap, which chroot by path as the namespace's root, can reach the
@@ -38,10 +45,17 @@ cleanup() {
 	rm -rf "$W"
 }
 trap cleanup EXIT
-as() { setpriv --reuid "$U" --regid "$U" --clear-groups env -i HOME="$H" XDG_RUNTIME_DIR="$H/run" \
-	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+# as CMD...: run CMD as the user, in a clean environment; a script, so that
+# hide (below) can exec it.
+cat >"$W/as" <<EOT
+#!/bin/sh
+exec setpriv --reuid "$U" --regid "$U" --clear-groups env -i HOME="$H" XDG_RUNTIME_DIR="$H/run" \\
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "\$@"
+EOT
+chmod 755 "$W/as"
+as() { "$W/as" "$@"; }
 
-go build -o "$W/ulxc" ./cmd/ulxc
+go build -trimpath -o "$W/ulxc" ./cmd/ulxc # the flags of scripts/setup and internal/testenv
 chmod 755 "$W/ulxc"
 sub=$(awk -F: -v u="$U" '$1 == u { print $2 ":" $3; exit }' /etc/subuid)
 start=${sub%%:*}
@@ -75,11 +89,23 @@ cmds="$cmds
 floor|unshare --map-users=$start,0,$count --map-groups=$start,0,$count --setuid 0 --setgid 0 --mount --pid --fork chroot $R /bin/true
 bwrap|bwrap --unshare-all --uid 0 --gid 0 --bind $R / --proc /proc --dev /dev /bin/true"
 
-# crun on the same spec, if this host lets it run at all.
+# crun on the same spec. crun refuses hybrid cgroup hosts ("cgroups in
+# hybrid mode not supported"): there, as in cmd/ulxc's TestSpecRunsInCrun,
+# every command of the run is timed in a private mount namespace in which a
+# read-only tmpfs hides the cgroup2 mount (unified), so all of them see the
+# same host. No command here uses a cgroup: the test user is not delegated.
 mkdir -p "$W/bundle" && chown "$U:" "$W/bundle"
 as sh -c "'$W/ulxc' spec bb -- /bin/true > '$W/bundle/config.json'"
+unified=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break }
+	$(i + 1) == "cgroup2" && $5 != "/sys/fs/cgroup" { print $5; exit }' /proc/self/mountinfo)
+if [ -n "$unified" ]; then
+	echo "hybrid cgroups (cgroup2 at $unified): every command is timed in a mount namespace that hides it, so that crun runs"
+	hide() { unshare -m --propagation private sh -c 'mount -t tmpfs -o ro none "$1" && shift && exec "$@"' sh "$unified" "$@"; }
+else
+	hide() { "$@"; }
+fi
 crun_cmd="crun --root $H/run/crun --cgroup-manager=disabled run -b $W/bundle bench"
-if why=$(as $crun_cmd 2>&1); then
+if why=$(hide "$W/as" $crun_cmd 2>&1); then
 	cmds="$cmds
 crun|$crun_cmd"
 else
@@ -103,27 +129,41 @@ while IFS='|' read -r name cmd; do
 done <<EOT
 $cmds
 EOT
-as hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$H/start.json" --style basic "$@" >"$W/hyperfine.txt" 2>&1 ||
-	{ cat "$W/hyperfine.txt"; exit 1; }
-python3 - "$H/start.json" <<'EOT'
-import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-floor = r["floor"]["median"]
-print(f"{'command':8} {'median':>9} {'min':>9} {'vs floor':>9}")
-for name, x in r.items():
-    print(f"{name:8} {x['median']*1e3:7.2f}ms {x['min']*1e3:7.2f}ms {x['median']/floor:8.2f}x")
+# hyperfine times one command after the other; in ROUNDS rounds the
+# commands alternate, so that load from elsewhere falls on all of them.
+ROUNDS=5
+per=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
+for r in $(seq "$ROUNDS"); do
+	hide "$W/as" hyperfine -N --warmup 3 --runs "$per" --export-json "$H/start-$r.json" --style basic "$@" \
+		>"$W/hyperfine.txt" 2>&1 || { cat "$W/hyperfine.txt"; exit 1; }
+done
+python3 - "$H"/start-*.json <<'EOT'
+import json, statistics, sys
+times = {}
+for f in sys.argv[1:]:
+    for x in json.load(open(f))["results"]:
+        times.setdefault(x["command"], []).extend(x["times"])
+floor = statistics.median(times["floor"])
+print(f"{'command':8} {'median':>9} {'min':>9} {'vs floor':>9}  ({len(times['floor'])} runs each)")
+for name, t in times.items():
+    m = statistics.median(t)
+    print(f"{name:8} {m*1e3:7.2f}ms {min(t)*1e3:7.2f}ms {m/floor:8.2f}x")
 EOT
 
 # Memory of the monitor, with 1 and 20 containers running.
-mem() { # mem: RSS and PSS summed over all monitors, in KiB, and their count
-	n=0; rss=0; pss=0
+mem() { # mem: RSS, PSS and anonymous memory of the monitors, in KiB
+	n=0; rss=0; pss=0; anon=0
 	for p in $(pgrep -u "$U" -f '__monitor'); do
+		# Only ours: tests may run monitors as the same user.
+		[ "$(readlink "/proc/$p/exe")" = "$W/ulxc" ] || continue
 		n=$((n + 1))
 		rss=$((rss + $(awk '/^Rss:/ {print $2}' /proc/$p/smaps_rollup)))
 		pss=$((pss + $(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)))
+		anon=$((anon + $(awk '/^Anonymous:/ {print $2}' /proc/$p/smaps_rollup)))
 	done
-	echo "$n monitor(s): RSS $((rss / n)) KiB each, PSS $((pss / n)) KiB each (total PSS $pss KiB)"
+	echo "$n monitor(s): RSS $((rss / n)) KiB, PSS $((pss / n)) KiB, anonymous $((anon / n)) KiB each (total PSS $pss KiB)"
 }
+uptime
 as "$W/ulxc" start bb
 sleep 1
 mem

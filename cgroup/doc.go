@@ -15,4 +15,13 @@
 // Delegation is judged with access(2) for the real user, so it reflects
 // ownership, modes, ACLs and read-only mounts alike. It is advice, not a
 // guarantee: the kernel decides again on every write.
+//
+// The operations the runtime arranges a delegated subtree with (Enable,
+// Disable, Move, Procs, Children, Lock) are thin and say what the kernel
+// said, with one rule made explicit: a non-root cgroup that holds
+// processes may not enable controllers for its children (EBUSY), so
+// Enable reports *BusyError naming those processes, and a controller
+// missing from cgroup.controllers, which only the parent's owner can add,
+// is ErrNoController. The layout policy (who moves where) is the
+// runtime's; see its package doc.
 package cgroup

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 
@@ -21,19 +22,22 @@ const InitEntry = "__init"
 
 // The descriptors init inherits (fd 3 is userns's sync pipe).
 const (
-	initConfigFD = 4 // read: the initConfig, JSON
+	initConfigFD = 4 // read: the initConfig (wire.go)
 	initErrorFD  = 5 // write: a ChildError, or EOF when the exec worked
 	initPtyFD    = 6 // unix socket: the pty masters (only with a console)
 )
 
 // initConfig is what the supervisor tells init.
 type initConfig struct {
-	Spec       *specs.Spec
+	Spec       *specs.Spec // what runtime reads of it: wire.go
 	Name       string
 	ConfigPath string
 	Console    bool // allocate /dev/console and the ttys; send the masters on fd 6
 	TTYs       int
 	NewNet     bool
+	// Unshare are the namespaces init makes itself rather than in the
+	// clone that started it (lateNamespaces).
+	Unshare uintptr
 }
 
 // ChildError is an error that init reported before it could exec the
@@ -61,6 +65,9 @@ func InitMain(args []string) int {
 	// Before Enter, while init still has the user's host credentials,
 	// read the spec and open what container root may not reach.
 	cfg, pre, prepErr := prepare()
+	if prepErr == nil && cfg.Unshare != 0 {
+		prepErr = unshareLate(cfg.Unshare)
+	}
 	err := userns.Enter()
 	if err == nil {
 		err = prepErr
@@ -70,6 +77,42 @@ func InitMain(args []string) int {
 	}
 	report(errPipe, err)
 	return 1
+}
+
+// lateNamespaces are the namespaces init unshares itself, while the
+// supervisor still runs newuidmap and newgidmap, instead of in the clone
+// that starts init: the helpers need init's pid, so whatever the clone
+// does delays them, and creating a network namespace alone costs about
+// half a millisecond (the IPC namespace's mqueue mount some more). User,
+// mount and pid namespaces stay in the clone (init must be pid 1 and
+// cannot unshare a user namespace once the Go runtime runs threads), and
+// so does the cgroup namespace, whose root is the cgroup init starts in.
+const lateNamespaces = unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS
+
+// unshareLate makes the namespaces in flags (lateNamespaces) for init.
+//
+// These namespaces belong to a thread, and unshare moves only the calling
+// one: init's goroutine is locked to its thread for good (Enter locks it
+// again), and everything that depends on them happens on it: the sysfs
+// and mqueue mounts, bringing lo up, the host name, the hooks' fork, and
+// the exec of the container's process, which keeps only the calling
+// thread. The ambient capabilities init was started with give it
+// CAP_SYS_ADMIN in its user namespace already, maps or not.
+func unshareLate(flags uintptr) error {
+	goruntime.LockOSThread()
+	if err := unix.Unshare(int(flags)); err != nil {
+		var names []string
+		for _, ns := range []struct {
+			flag uintptr
+			name string
+		}{{unix.CLONE_NEWNET, "network"}, {unix.CLONE_NEWIPC, "IPC"}, {unix.CLONE_NEWUTS, "UTS"}} {
+			if flags&ns.flag != 0 {
+				names = append(names, ns.name)
+			}
+		}
+		return fmt.Errorf("new %s namespace: %w", strings.Join(names, ", "), err)
+	}
+	return nil
 }
 
 func report(w *os.File, err error) {
@@ -91,9 +134,12 @@ type prepared struct {
 
 func prepare() (*initConfig, *prepared, error) {
 	f := os.NewFile(initConfigFD, "init-config")
-	var cfg initConfig
-	err := json.NewDecoder(f).Decode(&cfg)
+	b, err := readWire(f)
 	f.Close()
+	var cfg *initConfig
+	if err == nil {
+		cfg, err = decodeInitConfig(b)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read container spec: %w", err)
 	}
@@ -101,9 +147,6 @@ func prepare() (*initConfig, *prepared, error) {
 		unix.CloseOnExec(fd)
 	}
 	s := cfg.Spec
-	if s == nil || s.Root == nil {
-		return nil, nil, fmt.Errorf("%w: no root", ErrInvalidSpec)
-	}
 	pre := &prepared{sources: map[int]int{}}
 	root, err := unix.Open(s.Root.Path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -128,7 +171,7 @@ func prepare() (*initConfig, *prepared, error) {
 		}
 		pre.sources[i] = fd
 	}
-	return &cfg, pre, nil
+	return cfg, pre, nil
 }
 
 // setup runs the steps from a fresh mount namespace to exec.

@@ -40,10 +40,20 @@ type monitorReport struct {
 // stdio to LogPath) that outlives the caller, and returns the state once
 // the container's init runs, or the error that kept it from running.
 // opts.Console is implied.
-func Daemon(ctx context.Context, opts DaemonOptions) (State, error) {
+func Daemon(ctx context.Context, opts DaemonOptions) (_ State, err error) {
 	if err := checkSpec(opts.Spec); err != nil {
 		return State{}, err
 	}
+	// A container with limits: leave the caller's cgroup before the
+	// monitor is born, so that both are out of it (cgroup.go).
+	if _, err := prepareCgroup(opts.Name, opts.Spec); err != nil {
+		return State{}, err
+	}
+	defer func() {
+		if err != nil {
+			releaseCgroup()
+		}
+	}()
 	opts.Console = true
 	logPath := opts.LogPath
 	if logPath == "" {
@@ -75,10 +85,9 @@ func Daemon(ctx context.Context, opts DaemonOptions) (State, error) {
 		cfgW.Close()
 		return State{}, fmt.Errorf("start monitor: %w", err)
 	}
-	go func() {
-		json.NewEncoder(cfgW).Encode(opts)
-		cfgW.Close()
-	}()
+	mc := &monitorConfig{Name: opts.Name, ConfigPath: opts.ConfigPath, RuntimeDir: opts.RuntimeDir,
+		ConsoleLogPath: opts.ConsoleLogPath, ExtraLogPath: opts.ExtraLogPath, LogLevel: opts.LogLevel, Spec: opts.Spec}
+	sendWire(cfgW, mc.encode())
 	var rep monitorReport
 	derr := json.NewDecoder(repR).Decode(&rep)
 	switch {
@@ -100,9 +109,18 @@ func Daemon(ctx context.Context, opts DaemonOptions) (State, error) {
 func MonitorMain(args []string) int {
 	cfg := os.NewFile(3, "monitor-config")
 	rep := os.NewFile(4, "monitor-report")
-	var opts DaemonOptions
-	err := json.NewDecoder(cfg).Decode(&opts)
+	b, err := readWire(cfg)
 	cfg.Close()
+	var mc *monitorConfig
+	if err == nil {
+		mc, err = decodeMonitorConfig(b)
+	}
+	if err != nil {
+		mc = &monitorConfig{} // the error is reported below
+	}
+	opts := DaemonOptions{ExtraLogPath: mc.ExtraLogPath, LogLevel: mc.LogLevel,
+		Options: Options{Name: mc.Name, ConfigPath: mc.ConfigPath, RuntimeDir: mc.RuntimeDir,
+			ConsoleLogPath: mc.ConsoleLogPath, Console: true, Spec: mc.Spec}}
 	var logw io.Writer = os.Stderr
 	if err == nil && opts.ExtraLogPath != "" {
 		if f, ferr := os.OpenFile(opts.ExtraLogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); ferr == nil {

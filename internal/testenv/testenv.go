@@ -182,7 +182,8 @@ func ULXC(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "ulxc")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/ulxc")
+		// The same flags as scripts/setup, so tests run what users install.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "./cmd/ulxc")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./cmd/ulxc: %v\n%s", err, out)
