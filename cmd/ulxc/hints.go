@@ -10,6 +10,7 @@ import (
 
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 
+	"github.com/ulxc/ulxc/cgroup"
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/hostcheck"
 	"github.com/ulxc/ulxc/image"
@@ -59,7 +60,13 @@ func hints(err error) []string {
 	if errors.Is(err, store.ErrRunning) {
 		out = append(out, "stop it first: ulxc stop NAME (or ulxc destroy -f NAME)")
 	}
-	if errors.Is(err, runtime.ErrCgroupLimits) {
+	switch {
+	case errors.Is(err, cgroup.ErrBusy):
+		// The error itself names the processes and the systemd-run fix.
+		out = append(out, "without systemd, start ulxc from an empty cgroup of its own: mkdir CG/run && sh -c 'echo $$ > CG/run/cgroup.procs && exec ulxc start NAME'")
+	case errors.Is(err, cgroup.ErrNoController):
+		out = append(out, "ask root to delegate the controller: systemctl edit user@.service, add [Service] Delegate=cpu cpuset io memory pids, then log in again")
+	case errors.Is(err, runtime.ErrCgroupLimits):
 		out = append(out, "run it inside a delegated cgroup (systemd-run --user --scope -p Delegate=yes ulxc start NAME), or remove the lxc.cgroup2.* limits")
 	}
 	if errors.Is(err, runtime.ErrNoCgroup) {

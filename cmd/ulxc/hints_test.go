@@ -10,6 +10,7 @@ import (
 
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 
+	"github.com/ulxc/ulxc/cgroup"
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/hostcheck"
 	"github.com/ulxc/ulxc/image"
@@ -55,6 +56,8 @@ func TestHints(t *testing.T) {
 		{fmt.Errorf("x: %w", download.ErrNoMatch), "ulxc images --server"},
 		{fmt.Errorf("x: %w", runtime.ErrNoCgroup), "Delegate=yes"},
 		{fmt.Errorf("x: %w", runtime.ErrFrozen), "ulxc unfreeze NAME"},
+		{fmt.Errorf("x: %w: %w", runtime.ErrCgroupLimits, &cgroup.BusyError{Dir: "/cg", Procs: []cgroup.Proc{{Pid: 7, Comm: "sh"}}}), "empty cgroup of its own"},
+		{fmt.Errorf("x: %w: %w", runtime.ErrCgroupLimits, cgroup.ErrNoController), "Delegate=cpu cpuset io memory pids"},
 		{fmt.Errorf("x: %w", nsenter.ErrNoCgo), "CGO_ENABLED=1"},
 		{&nsenter.JoinError{Step: "setns", Errno: syscall.EPERM}, "owner of its user namespace"},
 	}
