@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,21 +64,6 @@ func TestLXCCreatedContainer(t *testing.T) {
 	if row := lsIn(t, h, lxcpath)["c1"]; row.State != "STOPPED" {
 		t.Errorf("ls after stop: c1 is %s, want STOPPED", row.State)
 	}
-}
-
-// lsIn returns `ulxc -P lxcpath ls --format json` by name.
-func lsIn(t *testing.T, h *testenv.Home, lxcpath string) map[string]lsRow {
-	t.Helper()
-	r := h.MustRun(t, "-P", lxcpath, "ls", "--format", "json")
-	var rows []lsRow
-	if err := json.Unmarshal([]byte(r.Stdout), &rows); err != nil {
-		t.Fatalf("ls --format json: %v\n%s", err, r.Stdout)
-	}
-	out := map[string]lsRow{}
-	for _, row := range rows {
-		out[row.Name] = row
-	}
-	return out
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }

@@ -19,7 +19,17 @@ import (
 // lsJSON returns `ulxc ls --format json` by name.
 func lsJSON(t *testing.T, h *testenv.Home) map[string]lsRow {
 	t.Helper()
-	r := h.MustRun(t, "ls", "--format", "json")
+	return lsIn(t, h, "")
+}
+
+// lsIn returns `ulxc [-P lxcpath] ls --format json` by name.
+func lsIn(t *testing.T, h *testenv.Home, lxcpath string) map[string]lsRow {
+	t.Helper()
+	args := []string{"ls", "--format", "json"}
+	if lxcpath != "" {
+		args = append([]string{"-P", lxcpath}, args...)
+	}
+	r := h.MustRun(t, args...)
 	var rows []lsRow
 	if err := json.Unmarshal([]byte(r.Stdout), &rows); err != nil {
 		t.Fatalf("ls --format json: %v\n%s", err, r.Stdout)
