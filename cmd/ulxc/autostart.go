@@ -3,12 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/store"
 )
 
@@ -48,15 +46,6 @@ Examples:
   ulxc autostart -s -t 30
 `
 
-// autoEntry is one container as autostart sees it.
-type autoEntry struct {
-	name   string
-	auto   bool
-	order  int
-	delay  int
-	groups []string
-}
-
 func cmdAutostart(e *env, args []string) error {
 	fs := e.newFlagSet("autostart")
 	shutdown := fs.BoolP("shutdown", "s", false, "shut the containers down")
@@ -86,40 +75,42 @@ func cmdAutostart(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("autostart: %w", err)
 	}
-	var entries []autoEntry
+	var entries []store.Autostart
 	for _, c := range cs {
-		ae, err := readAutoEntry(c)
+		a, err := c.Autostart()
 		if err != nil {
 			e.warnf("autostart: %s: %v", c.Name, err)
 			continue
 		}
-		entries = append(entries, ae)
+		entries = append(entries, a)
 	}
 	stopping := *shutdown || *kill
-	plan := autostartPlan(entries, *all, *ignoreAuto, splitGroups(*groups), stopping)
+	plan := store.AutostartPlan(entries, store.PlanOptions{
+		All: *all, IgnoreAuto: *ignoreAuto, Groups: store.SplitGroups(*groups), Stopping: stopping,
+	})
 	var failed []string
 	for i, ae := range plan {
 		if *list {
-			fmt.Fprintf(e.stdout, "%s %d\n", ae.name, ae.delay)
+			fmt.Fprintf(e.stdout, "%s %d\n", ae.Name, ae.Delay)
 			continue
 		}
 		var err error
 		switch {
 		case *kill:
-			err = quietStop(cmdStop(e, []string{"-k", ae.name}))
+			err = quietStop(cmdStop(e, []string{"-k", ae.Name}))
 		case *shutdown || *reboot:
-			err = quietStop(cmdStop(e, []string{"-t", strconv.Itoa(*timeout), ae.name}))
+			err = quietStop(cmdStop(e, []string{"-t", strconv.Itoa(*timeout), ae.Name}))
 		}
 		if err == nil && !stopping {
-			err = e.autostartOne(ae.name)
+			err = e.autostartOne(ae.Name)
 		}
 		if err != nil {
 			e.warnf("%v", err)
-			failed = append(failed, ae.name)
+			failed = append(failed, ae.Name)
 			continue
 		}
-		if !stopping && ae.delay > 0 && i < len(plan)-1 {
-			time.Sleep(time.Duration(ae.delay) * time.Second)
+		if !stopping && ae.Delay > 0 && i < len(plan)-1 {
+			time.Sleep(time.Duration(ae.Delay) * time.Second)
 		}
 	}
 	if len(failed) > 0 {
@@ -143,106 +134,6 @@ func quietStop(err error) error {
 		return nil
 	}
 	return err
-}
-
-func readAutoEntry(c *store.Container) (autoEntry, error) {
-	cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
-	if err != nil {
-		return autoEntry{}, err
-	}
-	ae := autoEntry{name: c.Name}
-	ae.auto = get(cfg, "lxc.start.auto") == "1"
-	var errs []string
-	for _, kv := range []struct {
-		key string
-		dst *int
-	}{{"lxc.start.order", &ae.order}, {"lxc.start.delay", &ae.delay}} {
-		if v := get(cfg, kv.key); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s = %q is not a number", kv.key, v))
-			}
-			*kv.dst = n
-		}
-	}
-	if len(errs) > 0 {
-		return autoEntry{}, fmt.Errorf("%s", strings.Join(errs, "; "))
-	}
-	for _, g := range cfg.Values("lxc.group") {
-		ae.groups = append(ae.groups, splitGroups([]string{g})...)
-	}
-	return ae, nil
-}
-
-func get(cfg *lxcconf.Config, key string) string {
-	v, _ := cfg.Get(key)
-	return strings.TrimSpace(v)
-}
-
-// splitGroups joins -g arguments into one ordered list; "" is the
-// no-group group. Without -g the list is nil.
-func splitGroups(args []string) []string {
-	var out []string
-	for _, a := range args {
-		for _, g := range strings.Split(a, ",") {
-			out = append(out, strings.TrimSpace(g))
-		}
-	}
-	return out
-}
-
-// autostartPlan selects and orders the containers as lxc-autostart does:
-// group by group in the order asked (default: only the no-group group; all
-// ignores groups), each container once, by lxc.start.order then name;
-// reversed for stopping.
-func autostartPlan(entries []autoEntry, all, ignoreAuto bool, groups []string, stopping bool) []autoEntry {
-	if groups == nil {
-		groups = []string{""}
-	}
-	byOrder := func(s []autoEntry) {
-		sort.SliceStable(s, func(i, j int) bool {
-			if s[i].order != s[j].order {
-				return s[i].order < s[j].order
-			}
-			return s[i].name < s[j].name
-		})
-	}
-	var plan []autoEntry
-	seen := map[string]bool{}
-	pick := func(match func(autoEntry) bool) {
-		var batch []autoEntry
-		for _, ae := range entries {
-			if (ae.auto || ignoreAuto) && !seen[ae.name] && match(ae) {
-				seen[ae.name] = true
-				batch = append(batch, ae)
-			}
-		}
-		byOrder(batch)
-		plan = append(plan, batch...)
-	}
-	if all {
-		pick(func(autoEntry) bool { return true })
-	} else {
-		for _, g := range groups {
-			pick(func(ae autoEntry) bool {
-				if g == "" {
-					return len(ae.groups) == 0
-				}
-				for _, eg := range ae.groups {
-					if eg == g {
-						return true
-					}
-				}
-				return false
-			})
-		}
-	}
-	if stopping {
-		for i, j := 0, len(plan)-1; i < j; i, j = i+1, j-1 {
-			plan[i], plan[j] = plan[j], plan[i]
-		}
-	}
-	return plan
 }
 
 func btoi(b bool) int {

@@ -1,70 +1,12 @@
 package main
 
 import (
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/ulxc/ulxc/internal/testenv"
 	"github.com/ulxc/ulxc/runtime/runtimetest"
 )
-
-func TestAutostartPlan(t *testing.T) {
-	entries := []autoEntry{
-		{name: "a", auto: true, order: 2},
-		{name: "b", auto: true, order: 1},
-		{name: "c"},
-		{name: "d", auto: true, groups: []string{"web"}},
-		{name: "e", auto: true, order: -1, groups: []string{"onboot", "web"}},
-		{name: "f", auto: true, order: 1},
-	}
-	names := func(p []autoEntry) []string {
-		out := []string{}
-		for _, e := range p {
-			out = append(out, e.name)
-		}
-		return out
-	}
-	for _, tc := range []struct {
-		name       string
-		all, noAut bool
-		groups     []string
-		stopping   bool
-		want       []string
-	}{
-		{"default: the no-group group", false, false, nil, false, []string{"b", "f", "a"}},
-		{"stop in reverse", false, false, nil, true, []string{"a", "f", "b"}},
-		{"all groups", true, false, nil, false, []string{"e", "d", "b", "f", "a"}},
-		{"ignore auto", true, true, nil, false, []string{"e", "c", "d", "b", "f", "a"}},
-		{"onboot then none", false, false, []string{"onboot", ""}, false, []string{"e", "b", "f", "a"}},
-		{"web, once each", false, false, []string{"onboot", "web"}, false, []string{"e", "d"}},
-		{"unknown group", false, false, []string{"db"}, false, []string{}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := names(autostartPlan(entries, tc.all, tc.noAut, tc.groups, tc.stopping))
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("autostartPlan(all=%v, ignoreAuto=%v, groups=%q, stopping=%v) = %q, want %q",
-					tc.all, tc.noAut, tc.groups, tc.stopping, got, tc.want)
-			}
-		})
-	}
-}
-
-func TestSplitGroups(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want []string
-	}{
-		{nil, nil},
-		{[]string{"onboot,"}, []string{"onboot", ""}},
-		{[]string{"a,,b", "c"}, []string{"a", "", "b", "c"}},
-		{[]string{""}, []string{""}},
-	} {
-		if got := splitGroups(tc.args); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("splitGroups(%q) = %q, want %q", tc.args, got, tc.want)
-		}
-	}
-}
 
 func TestAutostart(t *testing.T) {
 	u := testenv.SubIDUser(t)
