@@ -22,6 +22,9 @@
 #           read-only tmpfs hides the cgroup2 mount, as TestSpecRunsInCrun
 #           does, and the script says so. Nothing here uses a cgroup.
 #   lxc     lxc-execute on the same config, when LXC can run unprivileged here
+#   base    with ULXC_BASE=PATH, the same start by another ulxc binary
+#           (say, one built from the previous commit), for a before/after
+#           in one run
 # and prints the medians and their ratios to the floor. hyperfine times one
 # command after the other, so the runs are split into rounds in which the
 # commands alternate; still, on a loaded machine compare ratios of the same
@@ -57,6 +60,10 @@ as() { "$W/as" "$@"; }
 
 go build -trimpath -o "$W/ulxc" ./cmd/ulxc # the flags of scripts/setup and internal/testenv
 chmod 755 "$W/ulxc"
+if [ -n "${ULXC_BASE:-}" ]; then
+	cp "$ULXC_BASE" "$W/base"
+	chmod 755 "$W/base"
+fi
 sub=$(awk -F: -v u="$U" '$1 == u { print $2 ":" $3; exit }' /etc/subuid)
 start=${sub%%:*}
 count=${sub##*:}
@@ -85,6 +92,10 @@ chmod 1777 tmp; chown -R 0:0 .' sh "$S/bb"
 R=$S/bb/rootfs
 
 cmds="ulxc|$W/ulxc start -F bb -- /bin/true"
+if [ -n "${ULXC_BASE:-}" ]; then
+	cmds="$cmds
+base|$W/base start -F bb -- /bin/true"
+fi
 cmds="$cmds
 floor|unshare --map-users=$start,0,$count --map-groups=$start,0,$count --setuid 0 --setgid 0 --mount --pid --fork chroot $R /bin/true
 bwrap|bwrap --unshare-all --uid 0 --gid 0 --bind $R / --proc /proc --dev /dev /bin/true"

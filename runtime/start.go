@@ -333,6 +333,10 @@ func (c *Container) wait() (ExitStatus, error) {
 	}
 	dir := c.opts.RuntimeDir
 	_ = os.Remove(filepath.Join(dir, controlFile))
+	// Renaming over the old exit file would make ext4 (auto_da_alloc)
+	// write the new one out first, a third of a millisecond here; while
+	// the state file exists nobody reads the exit file.
+	_ = os.Remove(filepath.Join(dir, exitFile))
 	_ = writeJSON(dir, exitFile, st)
 	_ = os.Remove(filepath.Join(dir, stateFile))
 	c.cgroup.remove()

@@ -19,7 +19,8 @@ const syncFD = 3
 // Enter must be the first call of every child entry point that Start runs.
 // It waits for the parent's go-ahead on fd 3 (EOF means the parent gave up
 // or died), becomes root of the namespace (setresgid, setgroups unless
-// /proc/self/setgroups says deny, setresuid, on all threads), re-arms the
+// /proc/self/setgroups says deny or there are no supplementary groups,
+// setresuid, on all threads), re-arms the
 // parent-death signal that the credential change cleared, and clears the
 // ambient and inheritable capabilities so nothing the child execs later can
 // keep capabilities across a switch to another user.
@@ -45,7 +46,9 @@ func Enter() error {
 	if err := syscall.Setresgid(0, 0, 0); err != nil {
 		return fmt.Errorf("enter user namespace: setresgid 0: %w", err)
 	}
-	if setgroupsAllowed() {
+	// setgroups signals every thread, like the set*id calls: skip it
+	// when there are no supplementary groups to drop.
+	if groups, err := syscall.Getgroups(); (err != nil || len(groups) > 0) && setgroupsAllowed() {
 		if err := syscall.Setgroups(nil); err != nil {
 			return fmt.Errorf("enter user namespace: setgroups: %w", err)
 		}

@@ -169,6 +169,26 @@ func TestStartForegroundExitStatus(t *testing.T) {
 	}
 }
 
+// The exit file of a run replaces the previous run's (removed first, not
+// renamed over): info shows the latest.
+func TestStartForegroundLastExit(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "le")
+	for _, code := range []int{3, 5} {
+		arg := fmt.Sprintf("exit %d", code)
+		if r := h.Run(t, "start", "-F", "le", "--", "/bin/sh", "-c", arg); r.Code != code {
+			t.Fatalf("start -F -- sh -c %q = exit %d, want %d: %s", arg, r.Code, code, r.Stderr)
+		}
+		out := h.MustRun(t, "info", "le").Stdout
+		if want := fmt.Sprintf("status %d at", code); !strings.Contains(out, want) {
+			t.Errorf("info after exit %d = %q, want it to contain %q", code, out, want)
+		}
+		if f := runtimeFile(t, h, "le", "state.json"); f != "" {
+			t.Errorf("state file %s left after the run", f)
+		}
+	}
+}
+
 func TestStartForegroundForwardsSignals(t *testing.T) {
 	h := testenv.SubIDUser(t).NewHome(t)
 	runtimetest.NewBusybox(t, h, "sig")
