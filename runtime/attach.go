@@ -57,6 +57,9 @@ type AttachOptions struct {
 	// master is Process.Pty. Default: the process gets Stdin, Stdout and
 	// Stderr.
 	TTY bool
+	// Rows and Cols are the pty's initial window size, set before the
+	// process runs so that it never sees 0x0; default: left 0x0.
+	Rows, Cols uint16
 	// Stdin, Stdout and Stderr are the process's stdio without TTY;
 	// default /dev/null.
 	Stdin, Stdout, Stderr *os.File
@@ -64,12 +67,13 @@ type AttachOptions struct {
 
 // attachConfig is what the host side tells the attached process.
 type attachConfig struct {
-	Args     []string
-	UID, GID uint32
-	Env      []string
-	ClearEnv bool
-	Cwd      string
-	TTY      bool
+	Args       []string
+	UID, GID   uint32
+	Env        []string
+	ClearEnv   bool
+	Cwd        string
+	TTY        bool
+	Rows, Cols uint16
 }
 
 // Process is a process attached to a running container, a child of the
@@ -137,7 +141,7 @@ func Attach(dir string, opts AttachOptions) (_ *Process, err error) {
 		return nil, fmt.Errorf("init (pid %d) is not in a user namespace of its own", st.Pid)
 	}
 	cfg := attachConfig{Args: opts.Args, UID: opts.UID, GID: opts.GID, ClearEnv: opts.ClearEnv, Cwd: opts.Cwd, TTY: opts.TTY,
-		Env: attachEnv(opts)}
+		Rows: opts.Rows, Cols: opts.Cols, Env: attachEnv(opts)}
 
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
@@ -359,7 +363,7 @@ func attachChild() error {
 	}
 	if cfg.TTY {
 		// After the id change, so the pty slave belongs to the user.
-		if err := attachTerminal(); err != nil {
+		if err := attachTerminal(cfg.Rows, cfg.Cols); err != nil {
 			return err
 		}
 	}
@@ -404,10 +408,10 @@ func attachChild() error {
 	return nil
 }
 
-// attachTerminal opens a pty from the container's devpts, sends its master
-// to Attach and makes the slave this process's controlling terminal and
-// stdio.
-func attachTerminal() error {
+// attachTerminal opens a pty from the container's devpts, sized rows x
+// cols, sends its master to Attach and makes the slave this process's
+// controlling terminal and stdio.
+func attachTerminal(rows, cols uint16) error {
 	sock := attachPtyFD
 	unix.CloseOnExec(sock)
 	master, err := unix.Open("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
@@ -417,6 +421,13 @@ func attachTerminal() error {
 	defer unix.Close(master)
 	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
 		return fmt.Errorf("unlock pty: %w", err)
+	}
+	// The caller's size now, not once the caller has the master: the
+	// command may ask for it (stty size) before the caller gets to it.
+	if rows > 0 && cols > 0 {
+		if err := unix.IoctlSetWinsize(master, unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
+			return fmt.Errorf("set pty window size: %w", err)
+		}
 	}
 	r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
 	if errno != 0 {

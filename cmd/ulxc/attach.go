@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/ulxc/ulxc/runtime"
@@ -77,6 +78,8 @@ func cmdAttach(e *env, args []string) error {
 	opts.TTY = stdin != nil && term.IsTerminal(int(stdin.Fd()))
 	if !opts.TTY {
 		opts.Stdin, opts.Stdout, opts.Stderr = stdin, fileOf(e.stdout), fileOf(e.stderr)
+	} else if ws, err := unix.IoctlGetWinsize(int(stdin.Fd()), unix.TIOCGWINSZ); err == nil {
+		opts.Rows, opts.Cols = ws.Row, ws.Col
 	}
 	p, err := runtime.Attach(dir, opts)
 	if err != nil {
