@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ulxc/ulxc/internal/testenv"
 )
 
 func TestParseMountinfo(t *testing.T) {
@@ -230,7 +232,7 @@ func TestWhyNotDelegated(t *testing.T) {
 func TestCurrentOnThisHost(t *testing.T) {
 	mp, err := Mountpoint()
 	if errors.Is(err, ErrNoCgroup2) {
-		t.Skip("no cgroup2 on this host")
+		testenv.Skipf(t, "no cgroup2 on this host")
 	}
 	if err != nil {
 		t.Fatalf("Mountpoint() = %v", err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ulxc/ulxc/internal/testenv"
 	"github.com/ulxc/ulxc/subid"
 	"github.com/ulxc/ulxc/userns"
 )
@@ -279,7 +280,7 @@ func TestReportJSON(t *testing.T) {
 func TestProbeOverlayChildRefusesHost(t *testing.T) {
 	b, err := os.ReadFile("/proc/self/uid_map")
 	if err != nil || strings.Join(strings.Fields(string(b)), " ") != "0 0 4294967295" {
-		t.Skip("this test runs inside a user namespace already")
+		testenv.Skipf(t, "this test runs inside a user namespace already")
 	}
 	if err := ProbeOverlayChild(t.TempDir()); !errors.Is(err, ErrInitialNamespace) {
 		t.Errorf("ProbeOverlayChild(on the host) = %v, want ErrInitialNamespace", err)
@@ -290,7 +291,7 @@ func TestProbeOverlayChildRefusesHost(t *testing.T) {
 // user and mount namespace (see TestMain).
 func TestRunProbe(t *testing.T) {
 	if n, err := userns.MaxUserNamespaces(); err != nil || n == 0 {
-		t.Skipf("user namespaces unavailable (user.max_user_namespaces: %d, %v)", n, err)
+		testenv.Skipf(t, "user namespaces unavailable (user.max_user_namespaces: %d, %v)", n, err)
 	}
 	dir := t.TempDir()
 	r := Run(context.Background(), Options{OverlayDir: dir})

@@ -88,10 +88,10 @@ func TestBusyboxRefusesDynamic(t *testing.T) {
 	root := t.TempDir()
 	dynamic, err := exec.LookPath("ls")
 	if err != nil {
-		t.Skip("no ls")
+		testenv.Skipf(t, "no ls")
 	}
 	if checkStatic(dynamic) == nil {
-		t.Skipf("%s is static here", dynamic)
+		testenv.Skipf(t, "%s is static here", dynamic)
 	}
 	if err := Busybox(root, dynamic); !errors.Is(err, ErrDynamicBusybox) {
 		t.Errorf("Busybox(%s) = %v, want ErrDynamicBusybox", dynamic, err)

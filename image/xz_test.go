@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/ulikunitz/xz"
+
+	"github.com/ulxc/ulxc/internal/testenv"
 )
 
 // content returns n bytes that compress like a filesystem: text with some
@@ -60,7 +62,7 @@ func xzGo(t testing.TB, data []byte, blockSize int64) []byte {
 func xzUtils(t testing.TB, data []byte, args ...string) []byte {
 	t.Helper()
 	if _, err := exec.LookPath("xz"); err != nil {
-		t.Skip("xz-utils is not installed")
+		testenv.Skipf(t, "xz-utils is not installed")
 	}
 	cmd := exec.Command("xz", append([]string{"-c"}, args...)...)
 	cmd.Stdin = bytes.NewReader(data)

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os/exec"
 	"testing"
+
+	"github.com/ulxc/ulxc/internal/testenv"
 )
 
 func decompressWith(t *testing.T, d XZDecoder, compressed []byte) ([]byte, error) {
@@ -30,7 +32,7 @@ func decompressWith(t *testing.T, d XZDecoder, compressed []byte) ([]byte, error
 // files: the same bytes or an error, never a short stream that ends in EOF.
 func TestDecompressXZ(t *testing.T) {
 	if _, err := exec.LookPath("xz"); err != nil {
-		t.Skip("xz-utils is not installed")
+		testenv.Skipf(t, "xz-utils is not installed")
 	}
 	data := content(2<<20, 5)
 	single := xzGo(t, data, 0)
@@ -87,7 +89,7 @@ func TestDecompressXZWithoutXZUtils(t *testing.T) {
 
 func TestDecompressXZCloseEarly(t *testing.T) {
 	if _, err := exec.LookPath("xz"); err != nil {
-		t.Skip("xz-utils is not installed")
+		testenv.Skipf(t, "xz-utils is not installed")
 	}
 	r, _, err := DecompressXZ(writeTemp(t, xzGo(t, content(3<<20, 7), 0)), XZUtils)
 	if err != nil {
@@ -127,7 +129,7 @@ func TestParseXZDecoder(t *testing.T) {
 // caller's offset stays where it was.
 func TestDecompressXZKeepsOffset(t *testing.T) {
 	if _, err := exec.LookPath("xz"); err != nil {
-		t.Skip("xz-utils is not installed")
+		testenv.Skipf(t, "xz-utils is not installed")
 	}
 	f := writeTemp(t, xzGo(t, content(1<<20, 8), 0))
 	f.Seek(7, io.SeekStart)

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ulxc/ulxc/internal/testenv"
 )
 
 // testEntry is what the test binary does when Start re-executes it.
@@ -98,7 +100,7 @@ func TestStartRefusesNoNamespaces(t *testing.T) {
 func TestStartJoins(t *testing.T) {
 	requireCgo(t)
 	if _, err := exec.LookPath("unshare"); err != nil {
-		t.Skipf("no unshare(1): %v", err)
+		testenv.Skipf(t, "no unshare(1): %v", err)
 	}
 	cmd := exec.Command("unshare", "--user", "--map-root-user", "--uts", "--mount", "--pid", "--fork",
 		"sh", "-c", "hostname nsenter-test && echo ready && exec sleep 60")
@@ -111,7 +113,7 @@ func TestStartJoins(t *testing.T) {
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
-		t.Skipf("unshare could not make the namespaces here: %q, %v", line, err)
+		testenv.Skipf(t, "unshare could not make the namespaces here: %q, %v", line, err)
 	}
 	target := onlyChild(t, cmd.Process.Pid)
 	flags, err := Differing(target)
@@ -124,7 +126,7 @@ func TestStartJoins(t *testing.T) {
 	}
 	pidfd, err := unix.PidfdOpen(target, 0)
 	if err != nil {
-		t.Skipf("pidfd_open: %v", err)
+		testenv.Skipf(t, "pidfd_open: %v", err)
 	}
 	defer unix.Close(pidfd)
 	r, w, err := os.Pipe()

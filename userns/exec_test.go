@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ulxc/ulxc/internal/testenv"
 )
 
 // The test binary doubles as the child that Start re-executes.
@@ -56,7 +58,7 @@ func testChild() int {
 func requireUserNS(t *testing.T) {
 	t.Helper()
 	if out, err := exec.Command("unshare", "--user", "--map-root-user", "true").CombinedOutput(); err != nil {
-		t.Skipf("cannot create a user namespace here (unshare --user: %v: %s)", err, out)
+		testenv.Skipf(t, "cannot create a user namespace here (unshare --user: %v: %s)", err, out)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ulxc/ulxc/internal/testenv"
 	"github.com/ulxc/ulxc/subid"
 )
 
@@ -36,7 +37,7 @@ func goodHelper(t *testing.T) string {
 	}
 	p, err := CheckHelper("/usr/bin/newuidmap")
 	if err != nil {
-		t.Skipf("needs root (to make a setuid fake helper) or a working /usr/bin/newuidmap: %v", err)
+		testenv.Skipf(t, "needs root (to make a setuid fake helper) or a working /usr/bin/newuidmap: %v", err)
 	}
 	return p
 }
