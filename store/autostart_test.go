@@ -62,7 +62,11 @@ func TestSplitGroups(t *testing.T) {
 
 func TestContainerAutostart(t *testing.T) {
 	s, _ := Open(t.TempDir())
-	c, _ := s.New("web")
+	c, unlock, err := s.New("web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
 	write := func(conf string) {
 		if err := os.WriteFile(c.ConfigPath(), []byte(conf), 0o600); err != nil {
 			t.Fatal(err)

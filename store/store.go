@@ -38,6 +38,9 @@ var (
 	ErrRunning = errors.New("container is running")
 	// ErrBusy reports a container locked by another ulxc process.
 	ErrBusy = errors.New("container is busy")
+	// ErrAbandoned reports the remains of an interrupted create or
+	// destroy: a directory without a config that nobody works on.
+	ErrAbandoned = errors.New("remains of an interrupted create or destroy")
 )
 
 // MaxNameLen is the longest container name accepted, in bytes.
@@ -136,22 +139,82 @@ func (s *Store) Get(name string) (*Container, error) {
 	return c, nil
 }
 
-// New makes the directory of a new container, mode 0700, and returns it;
-// ErrExist if the name is taken. The caller writes the config last, so a
-// directory without a config is a creation in progress (or an abandoned
-// one): List ignores it and the caller removes it on failure.
-func (s *Store) New(name string) (*Container, error) {
+// New makes the directory of a new container, mode 0700, and returns it
+// locked (see Lock) with the function that unlocks it. The caller writes
+// the config last, so a directory without a config is a creation in
+// progress, which List ignores and the caller removes on failure.
+//
+// The directory is made under a hidden name with its lock taken, then
+// renamed into place, so no other ulxc can ever see NAME unlocked while it
+// is being created. When NAME is taken the error is ErrExist (a
+// container), ErrBusy (another ulxc is creating or destroying it) or
+// ErrAbandoned (the remains of an interrupted create or destroy: see
+// Abandoned).
+func (s *Store) New(name string) (c *Container, unlock func(), err error) {
 	if err := ValidateName(name); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	c = &Container{Name: name, Dir: filepath.Join(s.Path, name), store: s}
+	tmp, err := os.MkdirTemp(s.Path, "."+name+".new-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	staged := &Container{Name: name, Dir: tmp, store: s}
+	unlock, err = staged.Lock(false)
+	if err == nil {
+		err = os.Rename(tmp, c.Dir)
+	}
+	if err == nil {
+		return c, unlock, nil
+	}
+	if unlock != nil {
+		unlock()
+	}
+	_ = os.RemoveAll(tmp)
+	if errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.ENOTDIR) {
+		return nil, nil, s.taken(name)
+	}
+	return nil, nil, fmt.Errorf("%s: %w", name, err)
+}
+
+// taken explains why the existing NAME cannot be created.
+func (s *Store) taken(name string) error {
+	c, unlock, err := s.Abandoned(name)
+	if err != nil {
+		return err
+	}
+	unlock()
+	return fmt.Errorf("%s in %s: %w (remove them with 'ulxc destroy %s')", c.Name, s.Path, ErrAbandoned, c.Name)
+}
+
+// Abandoned returns the directory NAME when it is the remains of an
+// interrupted create or destroy (a directory without a config that nobody
+// holds the lock of), locked by the caller, who may then remove it. A
+// container gives ErrExist, a directory another ulxc works on ErrBusy, and
+// no directory ErrNotExist.
+func (s *Store) Abandoned(name string) (*Container, func(), error) {
+	if err := ValidateName(name); err != nil {
+		return nil, nil, err
 	}
 	c := &Container{Name: name, Dir: filepath.Join(s.Path, name), store: s}
-	if err := os.Mkdir(c.Dir, 0o700); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("%s: %w in %s", name, ErrExist, s.Path)
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+	fi, err := os.Lstat(c.Dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, nil, fmt.Errorf("%s: %w in %s", name, ErrNotExist, s.Path)
+	case err != nil:
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	case !fi.IsDir():
+		return nil, nil, fmt.Errorf("%s: %w in %s (and it is not a directory)", name, ErrExist, s.Path)
 	}
-	return c, nil
+	unlock, err := c.Lock(false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := os.Lstat(c.ConfigPath()); err == nil {
+		unlock()
+		return nil, nil, fmt.Errorf("%s: %w in %s", name, ErrExist, s.Path)
+	}
+	return c, unlock, nil
 }
 
 // List returns the containers of the store, sorted by name. Directories

@@ -43,15 +43,16 @@ func TestNewGetList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := s.New("web")
+	c, unlock, err := s.New("web")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(c.Dir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("container dir mode = %v, %v; want 0700", fi.Mode(), err)
 	}
-	if _, err := s.New("web"); !errors.Is(err, ErrExist) {
-		t.Errorf("New(web) twice = %v, want ErrExist", err)
+	// Being created: the name is taken by a busy creation.
+	if _, _, err := s.New("web"); !errors.Is(err, ErrBusy) {
+		t.Errorf("New(web) during its creation = %v, want ErrBusy", err)
 	}
 	// No config yet: a creation in progress is not a container.
 	if _, err := s.Get("web"); !errors.Is(err, ErrNotExist) {
@@ -73,12 +74,54 @@ func TestNewGetList(t *testing.T) {
 	if err != nil || len(l) != 1 || l[0].Name != "web" {
 		t.Errorf("List = %v, %v; want [web]", l, err)
 	}
+	unlock()
+	if _, _, err := s.New("web"); !errors.Is(err, ErrExist) {
+		t.Errorf("New(web) of a container = %v, want ErrExist", err)
+	}
+	if hidden, _ := filepath.Glob(filepath.Join(s.Path, ".web.new-*")); len(hidden) != 0 {
+		t.Errorf("staging directories left behind: %v", hidden)
+	}
+}
+
+// An interrupted create or destroy leaves a directory without config whose
+// lock nobody holds: New names it, and Abandoned hands it over locked.
+func TestAbandoned(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	c, unlock, err := s.New("web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(c.Dir, "rootfs.partial", "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Abandoned("web"); !errors.Is(err, ErrBusy) {
+		t.Errorf("Abandoned while its creator runs = %v, want ErrBusy", err)
+	}
+	unlock() // the creator dies
+	if _, _, err := s.New("web"); !errors.Is(err, ErrAbandoned) || !strings.Contains(err.Error(), "ulxc destroy web") {
+		t.Errorf("New over the remains = %v, want ErrAbandoned naming ulxc destroy", err)
+	}
+	a, unlockA, err := s.Abandoned("web")
+	if err != nil {
+		t.Fatalf("Abandoned = %v", err)
+	}
+	if err := os.RemoveAll(a.Dir); err != nil {
+		t.Fatal(err)
+	}
+	unlockA()
+	if _, unlock, err := s.New("web"); err != nil {
+		t.Errorf("New after removing the remains = %v", err)
+	} else {
+		unlock()
+	}
+	if _, _, err := s.Abandoned("nothing"); !errors.Is(err, ErrNotExist) {
+		t.Errorf("Abandoned(nothing) = %v, want ErrNotExist", err)
+	}
 }
 
 func TestLock(t *testing.T) {
 	s, _ := Open(t.TempDir())
-	c, _ := s.New("x")
-	unlock, err := c.Lock(false)
+	c, unlock, err := s.New("x")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,10 +136,16 @@ func Create(ctx context.Context, s *store.Store, name string, opts Options) (res
 	if _, err := ParseKind(string(opts.Template)); err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
-	c, err := s.New(name)
+	c, unlock, err := s.New(name)
+	if errors.Is(err, store.ErrAbandoned) {
+		c, unlock, err = reclaim(ctx, s, name, &opts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create: %w", err)
 	}
+	// Unlocked last, after any rollback: an unlocked directory without a
+	// config is what another ulxc takes for abandoned remains.
+	defer unlock()
 	cr := &creation{c: c, opts: &opts}
 	defer func() {
 		if err != nil {
@@ -148,15 +154,26 @@ func Create(ctx context.Context, s *store.Store, name string, opts Options) (res
 			}
 		}
 	}()
-	unlock, err := c.Lock(false)
-	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", name, err)
-	}
-	defer unlock()
 	if res, err = cr.run(ctx); err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
 	return res, nil
+}
+
+// reclaim removes the remains of an interrupted create or destroy of name
+// (see store.Abandoned), with a warning, and makes the directory anew.
+func reclaim(ctx context.Context, s *store.Store, name string, opts *Options) (*store.Container, func(), error) {
+	old, unlock, err := s.Abandoned(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.warn("removing %s, the remains of an interrupted create or destroy", old.Dir)
+	err = destroy(ctx, old, opts)
+	unlock()
+	if err != nil {
+		return nil, nil, fmt.Errorf("remove the remains of an interrupted create or destroy: %w", err)
+	}
+	return s.New(name)
 }
 
 // creation is one Create in progress.

@@ -32,7 +32,15 @@ func Destroy(ctx context.Context, c *store.Container, opts Options) error {
 
 func destroy(ctx context.Context, c *store.Container, opts *Options) error {
 	cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !errors.As(err, new(*lxcconf.IncludeError)):
+		// The remains of an interrupted create or destroy have no config:
+		// default.conf's map is what create used unless it was given -m.
+		if cfg, err = lxcconf.LoadDefault(lxcconf.Options{}); err != nil {
+			opts.warn("%v; using LXC's default id map", err)
+			cfg = nil
+		}
+	case err != nil:
 		// The maps are all we need from it; a broken config must not make
 		// a container impossible to remove.
 		opts.warn("%s: %v; using the default id map", c.ConfigPath(), err)

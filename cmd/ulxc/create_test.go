@@ -579,3 +579,48 @@ func TestCreateContainsSymlinks(t *testing.T) {
 		}
 	}
 }
+
+// An interrupted create or destroy leaves a directory without a config,
+// holding files of subordinate ids that the user cannot remove alone. The
+// name must not stay blocked: create takes the remains over, and destroy
+// removes them.
+func TestCreateOverRemains(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	dir := filepath.Join(h.Dir, ".local/share/ulxc/box")
+	interrupt := func() {
+		t.Helper()
+		h.MustRun(t, "create", "box", "-t", "busybox")
+		// What a kill between removing the config and the rootfs leaves.
+		if err := os.Remove(filepath.Join(dir, "config")); err != nil {
+			t.Fatal(err)
+		}
+		if uid, _ := ownerOf(t, filepath.Join(dir, "rootfs/bin/busybox")); uid == u.UID {
+			t.Fatalf("rootfs owned by the user's own uid: the remains would not need the namespace")
+		}
+		if r := h.MustRun(t, "ls"); strings.Contains(r.Stdout, "box") {
+			t.Errorf("ls lists the remains: %q", r.Stdout)
+		}
+	}
+
+	interrupt()
+	r := h.MustRun(t, "create", "box", "-t", "busybox")
+	if !strings.Contains(r.Stderr, "remains of an interrupted create or destroy") {
+		t.Errorf("create over remains: stderr %q, want a warning that they were removed", r.Stderr)
+	}
+	if r := h.MustRun(t, "ls"); strings.TrimSpace(r.Stdout) != "box" {
+		t.Errorf("ls after create over remains = %q, want box", r.Stdout)
+	}
+
+	os.Remove(filepath.Join(dir, "config"))
+	r = h.MustRun(t, "destroy", "box")
+	if !strings.Contains(r.Stderr, "remains of an interrupted create or destroy") {
+		t.Errorf("destroy of remains: stderr %q, want it to say what it removed", r.Stderr)
+	}
+	if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s after destroying the remains: %v", dir, err)
+	}
+	if r := h.Run(t, "destroy", "box"); r.Code != 1 || !strings.Contains(r.Stderr, "no such container") {
+		t.Errorf("destroy of nothing: exit %d, %q; want 1 and no such container", r.Code, r.Stderr)
+	}
+}

@@ -39,6 +39,9 @@ func cmdDestroy(e *env, args []string) error {
 		return err
 	}
 	c, err := s.Get(cname)
+	if errors.Is(err, store.ErrNotExist) {
+		return e.destroyRemains(s, cname, err)
+	}
 	if err != nil {
 		return fmt.Errorf("destroy: %w", err)
 	}
@@ -73,5 +76,24 @@ func cmdDestroy(e *env, args []string) error {
 	}
 	_ = os.RemoveAll(rdir)
 	e.infof("Destroyed container %s", cname)
+	return nil
+}
+
+// destroyRemains removes what an interrupted create or destroy of name
+// left (a directory without a config); notExist is the error to report
+// when there is nothing.
+func (e *env) destroyRemains(s *store.Store, name string, notExist error) error {
+	c, unlock, err := s.Abandoned(name)
+	if errors.Is(err, store.ErrNotExist) {
+		return fmt.Errorf("destroy: %w", notExist)
+	}
+	if err != nil {
+		return fmt.Errorf("destroy: %w", err)
+	}
+	defer unlock()
+	if err := template.Destroy(context.Background(), c, template.Options{Warn: func(s string) { e.warnf("%s", s) }}); err != nil {
+		return err
+	}
+	e.infof("Removed %s, the remains of an interrupted create or destroy", c.Dir)
 	return nil
 }
