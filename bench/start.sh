@@ -58,7 +58,7 @@ EOT
 chmod 755 "$W/as"
 as() { "$W/as" "$@"; }
 
-go build -trimpath -o "$W/ulxc" ./cmd/ulxc # the flags of scripts/setup and internal/testenv
+CGO_ENABLED=0 go build -trimpath -o "$W/ulxc" ./cmd/ulxc # as scripts/setup and internal/testenv build it
 chmod 755 "$W/ulxc"
 if [ -n "${ULXC_BASE:-}" ]; then
 	cp "$ULXC_BASE" "$W/base"

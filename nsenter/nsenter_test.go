@@ -2,6 +2,8 @@ package nsenter
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -33,32 +35,38 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func TestParseReport(t *testing.T) {
+func TestReadReport(t *testing.T) {
+	rec := func(step, val uint64) []byte {
+		b := binary.NativeEndian.AppendUint64(nil, step)
+		return binary.NativeEndian.AppendUint64(b, val)
+	}
+	cat := func(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
 	for _, tc := range []struct {
-		line string
+		name string
+		in   []byte
 		pid  int
 		want string // the error's text, "" for none
 	}{
-		{"pid 42\n", 42, ""},
-		{"setns 1\n", 0, "setns: operation not permitted"},
-		{"clone 11\n", 0, "clone: resource temporarily unavailable"},
-		{"", 0, `joiner: malformed report ""`},
-		{"pid\n", 0, `joiner: malformed report "pid\n"`},
-		{"pid -3\n", 0, `joiner: malformed report "pid -3\n"`},
-		{"pid x\n", 0, `joiner: malformed report "pid x\n"`},
+		{"forked and exec'd", rec(stepPid, 42), 42, ""},
+		{"setns refused", rec(stepSetns, 1), 0, "setns: operation not permitted"},
+		{"clone failed", rec(stepClone, 11), 0, "clone: resource temporarily unavailable"},
+		{"exec failed", cat(rec(stepPid, 42), rec(stepExec, 2)), 42, "exec: no such file or directory"},
+		{"nothing", nil, 0, "nsenter: " + ErrNotJoined.Error()},
+		{"torn record", rec(stepPid, 42)[:9], 0, "nsenter: read report: unexpected EOF"},
+		{"unknown step", rec(99, 1), 0, "nsenter: malformed report 63000000000000000100000000000000"},
 	} {
-		pid, err := parseReport(tc.line)
+		pid, err := readReport(bytes.NewReader(tc.in))
 		got := ""
 		if err != nil {
 			got = err.Error()
 		}
 		if pid != tc.pid || got != tc.want {
-			t.Errorf("parseReport(%q) = %d, %q, want %d, %q", tc.line, pid, got, tc.pid, tc.want)
+			t.Errorf("%s: readReport = %d, %q, want %d, %q", tc.name, pid, got, tc.pid, tc.want)
 		}
 	}
 	var je *JoinError
-	if _, err := parseReport("setns 1\n"); !errors.As(err, &je) || !errors.Is(err, syscall.EPERM) {
-		t.Errorf("parseReport(setns 1) = %v, want a *JoinError matching EPERM", err)
+	if _, err := readReport(bytes.NewReader(rec(stepSetns, 1))); !errors.As(err, &je) || !errors.Is(err, syscall.EPERM) {
+		t.Errorf("readReport(setns 1) = %v, want a *JoinError matching EPERM", err)
 	}
 }
 
@@ -68,15 +76,7 @@ func TestJoinedOutsideStart(t *testing.T) {
 	}
 }
 
-func requireCgo(t *testing.T) {
-	t.Helper()
-	if !haveCgo {
-		t.Skip("built without cgo: Start returns ErrNoCgo (TestStartWithoutCgo)")
-	}
-}
-
 func TestStartNotAPidfd(t *testing.T) {
-	requireCgo(t)
 	f, err := os.Open(os.DevNull)
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +89,28 @@ func TestStartNotAPidfd(t *testing.T) {
 	}
 }
 
+// TestCheckStatic: Start execs inside the target's mount namespace, where
+// a dynamic executable's loader is not to be had.
+func TestCheckStatic(t *testing.T) {
+	f, err := os.Open("/bin/sh") // dynamically linked on Debian
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := checkStatic(f); !errors.Is(err, ErrDynamic) {
+		t.Errorf("checkStatic(/bin/sh) = %v, want %v", err, ErrDynamic)
+	}
+	self, err := os.Open("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer self.Close()
+	err = checkStatic(self)
+	if static := os.Getenv("CGO_ENABLED") == "0"; static && err != nil {
+		t.Errorf("checkStatic(test binary built with CGO_ENABLED=0) = %v, want nil", err)
+	}
+}
+
 func TestStartRefusesNoNamespaces(t *testing.T) {
 	if _, err := Start(Options{Pidfd: 0, Entry: testEntry}); err == nil {
 		t.Error("Start without namespaces = nil error, want one")
@@ -98,7 +120,6 @@ func TestStartRefusesNoNamespaces(t *testing.T) {
 // TestStartJoins joins a process made with unshare(1): its user, uts,
 // mount and pid namespaces.
 func TestStartJoins(t *testing.T) {
-	requireCgo(t)
 	if _, err := exec.LookPath("unshare"); err != nil {
 		testenv.Skipf(t, "no unshare(1): %v", err)
 	}
@@ -136,6 +157,9 @@ func TestStartJoins(t *testing.T) {
 	defer r.Close()
 	p, err := Start(Options{Pidfd: pidfd, Namespaces: flags, Entry: testEntry, Stdout: w, Stderr: w})
 	w.Close()
+	if errors.Is(err, ErrDynamic) {
+		t.Fatalf("Start: %v: run the tests with CGO_ENABLED=0, as scripts/test does", err)
+	}
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

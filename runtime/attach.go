@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ulxc/ulxc/nsenter"
+	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
 )
 
@@ -399,6 +400,10 @@ func attachChild() error {
 	}
 	argv0, err := lookPath(argv[0], env)
 	if err != nil {
+		return err
+	}
+	// nsenter started us with every capability ambient.
+	if err := userns.ClearCaps(); err != nil {
 		return err
 	}
 	closeExtraFDs()

@@ -63,7 +63,7 @@ func Enter() error {
 	if os.Getppid() != ppid {
 		return errors.New("enter user namespace: parent exited")
 	}
-	if err := clearCaps(); err != nil {
+	if err := ClearCaps(); err != nil {
 		return fmt.Errorf("enter user namespace: %w", err)
 	}
 	return nil
@@ -74,9 +74,12 @@ func setgroupsAllowed() bool {
 	return err != nil || !bytes.HasPrefix(b, []byte("deny"))
 }
 
-// clearCaps empties the ambient and inheritable sets, on every thread when
-// the runtime can (no cgo), and always on this locked thread.
-func clearCaps() error {
+// ClearCaps empties the ambient and inheritable sets, on every thread when
+// the runtime can (no cgo), and always on this locked thread, so that
+// nothing the process execs keeps capabilities across a switch to another
+// user. Enter calls it; so does any other entry point that was started
+// with ambient capabilities.
+func ClearCaps() error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {

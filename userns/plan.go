@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/user"
 	"strconv"
 	"strings"
@@ -217,13 +218,20 @@ func lookup(path, name string, id uint32) ([]subid.Range, error) {
 }
 
 // userName returns the name of uid, or "" when it has none; subid then
-// matches the numeric uid only.
+// matches the numeric uid only. ulxc is built without cgo (README), so
+// os/user reads /etc/passwd alone; a user that only NSS knows (LDAP,
+// sssd) is asked of getent(1), which newuidmap's own lookup agrees with.
 func userName(uid uint32) string {
-	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
+	id := strconv.FormatUint(uint64(uid), 10)
+	if u, err := user.LookupId(id); err == nil {
+		return u.Username
+	}
+	out, err := exec.Command("getent", "passwd", id).Output()
 	if err != nil {
 		return ""
 	}
-	return u.Username
+	name, _, _ := strings.Cut(string(out), ":")
+	return strings.TrimSpace(name)
 }
 
 // execMaps maps own -> 0 and the ranges consecutively from 1.

@@ -108,6 +108,32 @@ func TestAttach(t *testing.T) {
 		}
 	})
 
+	// The joined process was started with every capability ambient
+	// (package nsenter); none may reach the command, whichever user it
+	// runs as.
+	t.Run("capabilities", func(t *testing.T) {
+		for _, tc := range []struct {
+			uid, eff string
+		}{{"1000", "0000000000000000"}, {"0", ""}} {
+			r := h.MustRun(t, "attach", "-u", tc.uid, "c1", "--", "sh", "-c", "grep ^Cap /proc/self/status")
+			caps := map[string]string{}
+			for _, l := range lines(r.Stdout) {
+				if k, v, ok := strings.Cut(l, ":"); ok {
+					caps[k] = strings.TrimSpace(v)
+				}
+			}
+			if caps["CapAmb"] != "0000000000000000" || caps["CapInh"] != "0000000000000000" {
+				t.Errorf("attach -u %s: ambient %q, inheritable %q, want none", tc.uid, caps["CapAmb"], caps["CapInh"])
+			}
+			if tc.eff != "" && caps["CapEff"] != tc.eff {
+				t.Errorf("attach -u %s: effective %q, want %s", tc.uid, caps["CapEff"], tc.eff)
+			}
+			if tc.eff == "" && (caps["CapEff"] == "" || caps["CapEff"] == "0000000000000000") {
+				t.Errorf("attach -u 0: effective %q, want root's capabilities in the namespace", caps["CapEff"])
+			}
+		}
+	})
+
 	t.Run("exit status", func(t *testing.T) {
 		if r := h.Run(t, "attach", "c1", "--", "sh", "-c", "exit 5"); r.Code != 5 {
 			t.Errorf("attach -- sh -c 'exit 5' exited %d, want 5 (stderr %q)", r.Code, r.Stderr)

@@ -75,8 +75,8 @@ func hints(err error) []string {
 	if errors.Is(err, runtime.ErrFrozen) {
 		out = append(out, "thaw it first: ulxc unfreeze NAME")
 	}
-	if errors.Is(err, nsenter.ErrNoCgo) {
-		out = append(out, "this ulxc was built without cgo: rebuild it with CGO_ENABLED=1 (needs a C compiler), or use util-linux: nsenter -t PID --all --preserve-credentials")
+	if errors.Is(err, nsenter.ErrDynamic) {
+		out = append(out, "rebuild ulxc as scripts/setup does: CGO_ENABLED=0 go build -trimpath -o /usr/local/bin/ulxc ./cmd/ulxc")
 	}
 	var je *nsenter.JoinError
 	if errors.As(err, &je) && je.Errno == syscall.EPERM {

@@ -58,8 +58,8 @@ func TestHints(t *testing.T) {
 		{fmt.Errorf("x: %w", runtime.ErrFrozen), "ulxc unfreeze NAME"},
 		{fmt.Errorf("x: %w: %w", runtime.ErrCgroupLimits, &cgroup.BusyError{Dir: "/cg", Procs: []cgroup.Proc{{Pid: 7, Comm: "sh"}}}), "empty cgroup of its own"},
 		{fmt.Errorf("x: %w: %w", runtime.ErrCgroupLimits, cgroup.ErrNoController), "Delegate=cpu cpuset io memory pids"},
-		{fmt.Errorf("x: %w", nsenter.ErrNoCgo), "CGO_ENABLED=1"},
 		{&nsenter.JoinError{Step: "setns", Errno: syscall.EPERM}, "owner of its user namespace"},
+		{fmt.Errorf("join: %w", nsenter.ErrDynamic), "CGO_ENABLED=0"},
 	}
 	for _, tc := range tests {
 		got := strings.Join(hints(tc.err), "\n")

@@ -185,6 +185,7 @@ func ULXC(t testing.TB) string {
 		// The same flags as scripts/setup, so tests run what users install.
 		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "./cmd/ulxc")
 		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./cmd/ulxc: %v\n%s", err, out)
 		}

@@ -1,7 +1,0 @@
-//go:build !cgo
-
-package nsenter
-
-func joined() bool { return false }
-
-const haveCgo = false
