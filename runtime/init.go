@@ -85,9 +85,12 @@ func InitMain(args []string) int {
 // does delays them, and creating a network namespace alone costs about
 // half a millisecond (the IPC namespace's mqueue mount some more). User,
 // mount and pid namespaces stay in the clone (init must be pid 1 and
-// cannot unshare a user namespace once the Go runtime runs threads), and
-// so does the cgroup namespace, whose root is the cgroup init starts in.
-const lateNamespaces = unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS
+// cannot unshare a user namespace once the Go runtime runs threads). The
+// cgroup namespace is made here too, after init has read its config: a
+// prestarted init (package nsenter) is moved into the container's cgroup
+// only after its clone, and the namespace's root is the cgroup init is
+// in when it makes it.
+const lateNamespaces = unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP
 
 // unshareLate makes the namespaces in flags (lateNamespaces) for init.
 //
@@ -105,7 +108,8 @@ func unshareLate(flags uintptr) error {
 		for _, ns := range []struct {
 			flag uintptr
 			name string
-		}{{unix.CLONE_NEWNET, "network"}, {unix.CLONE_NEWIPC, "IPC"}, {unix.CLONE_NEWUTS, "UTS"}} {
+		}{{unix.CLONE_NEWNET, "network"}, {unix.CLONE_NEWIPC, "IPC"}, {unix.CLONE_NEWUTS, "UTS"},
+			{unix.CLONE_NEWCGROUP, "cgroup"}} {
 			if flags&ns.flag != 0 {
 				names = append(names, ns.name)
 			}

@@ -53,6 +53,7 @@ type Container struct {
 	listener net.Listener
 	pidfd    int
 	cgroup   *cgroupLeaf
+	prestart *prestarted // until spawn uses or discards it
 	env      hookEnv
 
 	waitOnce sync.Once
@@ -85,15 +86,22 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 		opts.Log.Warn(plan.Warning)
 	}
 	c = &Container{opts: opts, haltSig: halt, pidfd: -1}
+	// An init that Prestart started for us: from here on it is used or
+	// discarded, never left waiting.
+	c.prestart = takePrestarted()
+	cc := c // c is nil once an error is returned
+	defer cc.discardPrestart()
 	c.env = hookEnv{Name: opts.Name, ConfigPath: opts.ConfigPath, RootfsPath: s.Root.Path, RootfsMount: s.Root.Path,
 		State: specs.State{Version: specs.Version, ID: opts.Name, Status: specs.StateCreating, Annotations: s.Annotations}}
-	leaf, err := newCgroup(opts.Name, s)
+	leaf, err := newCgroup(opts.Name, s, c.prestartPid())
 	if err != nil {
 		return nil, err
 	}
 	c.cgroup = leaf
 	defer func() {
 		if err != nil {
+			// Killed first: it may be in the cgroups that go.
+			cc.discardPrestart()
 			leaf.remove()
 		}
 	}()
@@ -144,28 +152,105 @@ func specMaps(s *specs.Spec) []userns.Map {
 
 // spawn starts init and waits until it has exec'd or failed.
 func (c *Container) spawn(ctx context.Context, plan userns.Plan, flags uintptr, cfg *initConfig) error {
-	cfgR, cfgW, err := os.Pipe()
+	ch, err := c.startInit(ctx, plan, flags, cfg)
 	if err != nil {
 		return err
+	}
+	defer ch.errors.Close()
+	if ch.pty != nil {
+		defer ch.pty.Close()
+	}
+	c.cmd = ch.proc
+	fail := func(err error) error {
+		// init's own report says best why it stopped.
+		if cerr := readChildError(ch.errors); cerr != nil {
+			err = cerr
+		}
+		c.kill()
+		c.cmd.wait()
+		return fmt.Errorf("container init: %w", err)
+	}
+	if cfg.Console {
+		if c.ptys, err = receivePtys(ch.pty); err != nil {
+			return fail(err)
+		}
+	}
+	if cerr := readChildError(ch.errors); cerr != nil {
+		for _, f := range c.ptys {
+			f.Close()
+		}
+		return fail(cerr)
+	}
+	if c.pidfd, err = unix.PidfdOpen(c.cmd.pid, 0); err != nil {
+		c.pidfd = -1
+	}
+	return nil
+}
+
+// initChannels are a started init and the supervisor's ends of its error
+// pipe and, with a console, of its pty socket.
+type initChannels struct {
+	proc   *initProc
+	errors *os.File
+	pty    *os.File
+}
+
+// startInit starts init with its maps in place and its config sent: the
+// child that Prestart started when there is one that fits, a new one
+// otherwise.
+func (c *Container) startInit(ctx context.Context, plan userns.Plan, flags uintptr, cfg *initConfig) (*initChannels, error) {
+	if ps := c.prestart; ps != nil {
+		c.prestart = nil
+		why := c.unfitPrestart(ps, flags&^cfg.Unshare)
+		if why == "" {
+			c.opts.Log.Debug("init was prestarted", "pid", ps.pid)
+			return c.adoptInit(ps, plan, cfg)
+		}
+		c.opts.Log.Debug("prestarted init not used", "why", why)
+		ps.discard()
+	}
+	return c.newInit(ctx, plan, flags, cfg)
+}
+
+// discardPrestart kills the prestarted child if Start has not used it.
+func (c *Container) discardPrestart() {
+	if c.prestart != nil {
+		c.prestart.discard()
+		c.prestart = nil
+	}
+}
+
+// prestartPid is the pid of the prestarted child, or 0.
+func (c *Container) prestartPid() int {
+	if c.prestart == nil {
+		return 0
+	}
+	return c.prestart.pid
+}
+
+// newInit starts init through userns.Start.
+func (c *Container) newInit(ctx context.Context, plan userns.Plan, flags uintptr, cfg *initConfig) (*initChannels, error) {
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return nil, err
 	}
 	defer cfgR.Close()
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		cfgW.Close()
-		return err
+		return nil, err
 	}
-	defer errR.Close()
 	files := []*os.File{cfgR, errW}
-	var ptyParent *os.File
+	ch := &initChannels{errors: errR}
 	if cfg.Console {
 		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			cfgW.Close()
+			errR.Close()
 			errW.Close()
-			return fmt.Errorf("pty socket: %w", err)
+			return nil, fmt.Errorf("pty socket: %w", err)
 		}
-		ptyParent = os.NewFile(uintptr(pair[0]), "pty-parent")
-		defer ptyParent.Close()
+		ch.pty = os.NewFile(uintptr(pair[0]), "pty-parent")
 		files = append(files, os.NewFile(uintptr(pair[1]), "pty-child"))
 	}
 	sendWire(cfgW, cfg.encode())
@@ -181,33 +266,14 @@ func (c *Container) spawn(ctx context.Context, plan userns.Plan, flags uintptr, 
 		f.Close()
 	}
 	if err != nil {
-		return err
-	}
-	c.cmd = &initProc{pid: cmd.Process.Pid, wait: func() (*os.ProcessState, error) { err := cmd.Wait(); return cmd.ProcessState, err }}
-	fail := func(err error) error {
-		// init's own report says best why it stopped.
-		if cerr := readChildError(errR); cerr != nil {
-			err = cerr
+		errR.Close()
+		if ch.pty != nil {
+			ch.pty.Close()
 		}
-		c.kill()
-		c.cmd.wait()
-		return fmt.Errorf("container init: %w", err)
+		return nil, err
 	}
-	if cfg.Console {
-		if c.ptys, err = receivePtys(ptyParent); err != nil {
-			return fail(err)
-		}
-	}
-	if cerr := readChildError(errR); cerr != nil {
-		for _, f := range c.ptys {
-			f.Close()
-		}
-		return fail(cerr)
-	}
-	if c.pidfd, err = unix.PidfdOpen(c.cmd.pid, 0); err != nil {
-		c.pidfd = -1
-	}
-	return nil
+	ch.proc = &initProc{pid: cmd.Process.Pid, wait: func() (*os.ProcessState, error) { err := cmd.Wait(); return cmd.ProcessState, err }}
+	return ch, nil
 }
 
 // initEnv is init's environment; the container's process gets the spec's

@@ -62,22 +62,42 @@ func (e *HelperError) Unwrap() error { return e.Err }
 // error the child has been killed and reaped, and the error carries what
 // Diagnose found.
 func Start(ctx context.Context, opts Options) (*exec.Cmd, error) {
-	if opts.Entry == "" {
-		return nil, errors.New("start user namespace: no entry point")
-	}
 	if err := checkMaps(opts.Plan.Maps); err != nil {
 		return nil, fmt.Errorf("start user namespace: %w", err)
 	}
+	cmd, syncW, err := spawn(ctx, opts, opts.Plan.Single)
+	if err != nil {
+		return nil, err
+	}
+	defer syncW.Close() // EOF without a go-ahead tells the child to give up
+	if err := release(cmd.Process.Pid, opts.Plan, syncW); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, diagnosed(fmt.Errorf("start user namespace: %w", err))
+	}
+	return cmd, nil
+}
+
+// Spawn starts the child as Start does but leaves it unmapped and waiting:
+// the caller maps and releases it with Release (with opts.Plan, which
+// Spawn ignores), or kills it; closing sync without a go-ahead makes it
+// give up. It lets a caller start the child before it knows the maps.
+func Spawn(ctx context.Context, opts Options) (cmd *exec.Cmd, sync *os.File, err error) {
+	return spawn(ctx, opts, false)
+}
+
+func spawn(ctx context.Context, opts Options, single bool) (*exec.Cmd, *os.File, error) {
+	if opts.Entry == "" {
+		return nil, nil, errors.New("start user namespace: no entry point")
+	}
 	caps, err := allCaps()
 	if err != nil {
-		return nil, fmt.Errorf("start user namespace: %w", err)
+		return nil, nil, fmt.Errorf("start user namespace: %w", err)
 	}
 	syncR, syncW, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("start user namespace: %w", err)
+		return nil, nil, fmt.Errorf("start user namespace: %w", err)
 	}
-	defer syncW.Close() // EOF without a go-ahead tells the child to give up
-
 	cmd := exec.CommandContext(ctx, "/proc/self/exe", append([]string{opts.Entry}, opts.Args...)...)
 	cmd.Env, cmd.Dir = opts.Env, opts.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
@@ -98,7 +118,7 @@ func Start(ctx context.Context, opts Options) (*exec.Cmd, error) {
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = opts.CgroupFD
 	}
-	if opts.Plan.Single {
+	if single {
 		cmd.SysProcAttr.UidMappings = idMaps(opts.Plan.Maps, UID)
 		cmd.SysProcAttr.GidMappings = idMaps(opts.Plan.Maps, GID)
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = false
@@ -106,19 +126,56 @@ func Start(ctx context.Context, opts Options) (*exec.Cmd, error) {
 	err = cmd.Start()
 	syncR.Close()
 	if err != nil {
-		return nil, diagnosed(fmt.Errorf("start user namespace: %w", err))
+		syncW.Close()
+		return nil, nil, diagnosed(fmt.Errorf("start user namespace: %w", err))
 	}
-	if err := release(cmd, opts.Plan, syncW); err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return nil, diagnosed(fmt.Errorf("start user namespace: %w", err))
+	return cmd, syncW, nil
+}
+
+// Release does for a child that Spawn started what Start does for its
+// own: it writes and verifies the maps of plan for pid, then the go-ahead
+// on sync, the write end of the child's fd 3, where the child waits in
+// Enter. On error the caller kills the child; the error carries what
+// Diagnose found.
+func Release(pid int, plan Plan, sync *os.File) error {
+	if err := checkMaps(plan.Maps); err != nil {
+		return fmt.Errorf("start user namespace: %w", err)
 	}
-	return cmd, nil
+	if plan.Single {
+		if err := writeOwnMaps(pid, plan.Maps); err != nil {
+			return diagnosed(fmt.Errorf("start user namespace: %w", err))
+		}
+	}
+	if err := release(pid, plan, sync); err != nil {
+		return diagnosed(fmt.Errorf("start user namespace: %w", err))
+	}
+	return nil
+}
+
+// writeOwnMaps writes a single-id plan's maps as the namespace's owner
+// may without a helper: setgroups denied first, as the kernel requires
+// for an unprivileged gid_map.
+func writeOwnMaps(pid int, maps []Map) error {
+	dir := "/proc/" + strconv.Itoa(pid) + "/"
+	if err := os.WriteFile(dir+"setgroups", []byte("deny"), 0); err != nil {
+		return fmt.Errorf("write id map: %w", err)
+	}
+	for _, k := range []Kind{UID, GID} {
+		var b strings.Builder
+		for _, m := range maps {
+			if m.Kind == k {
+				fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
+			}
+		}
+		if err := os.WriteFile(dir+k.String()+"_map", []byte(b.String()), 0); err != nil {
+			return fmt.Errorf("write id map: %w", err)
+		}
+	}
+	return nil
 }
 
 // release maps the child's ids, verifies them and writes the go-ahead.
-func release(cmd *exec.Cmd, plan Plan, syncW *os.File) error {
-	pid := cmd.Process.Pid
+func release(pid int, plan Plan, syncW *os.File) error {
 	if !plan.Single {
 		// The two helpers write different files of the same process, so
 		// they run at once: a start pays for one helper, not two.

@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/ulxc/ulxc/runtime"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -99,6 +101,9 @@ type exitError struct{ code int }
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
+	if wantsPrestart(os.Args[1:]) {
+		runtime.Prestart()
+	}
 	if len(os.Args) > 1 {
 		if child, ok := childEntries[os.Args[1]]; ok {
 			os.Exit(child(os.Args[2:]))

@@ -179,6 +179,38 @@ func logLevel(priority string) slog.Level {
 	}
 }
 
+// wantsPrestart reports whether args (without argv[0]) are `start -F`,
+// whose init runtime.Prestart starts before anything else happens, so
+// that its start-up overlaps ours. It is a guess made before any flag
+// parsing: a wrong one costs a process, never a wrong start
+// (runtime.Start checks the fit).
+func wantsPrestart(args []string) bool {
+	i := 0
+	for ; i < len(args) && strings.HasPrefix(args[i], "-"); i++ {
+		switch args[i] {
+		case "-P", "--lxcpath", "--logfile", "--logpriority":
+			i++
+		case "--":
+			return false
+		}
+	}
+	if i >= len(args) || args[i] != "start" {
+		return false
+	}
+	fg := false
+	for _, a := range args[i+1:] {
+		switch a {
+		case "--":
+			return fg
+		case "-h", "--help":
+			return false
+		case "-F", "--foreground":
+			fg = true
+		}
+	}
+	return fg
+}
+
 // The hidden entry points of package runtime, for main's childEntries.
 var (
 	initChild    = runtime.InitMain    // runtime.InitEntry, "__init"

@@ -331,3 +331,67 @@ func TestLsFilters(t *testing.T) {
 		}
 	}
 }
+
+// TestStartPrestart starts a container in the foreground with the init
+// that runtime.Prestart starts at ulxc's own start-up, and without it
+// (ULXC_NO_PRESTART), as a user with subordinate ids (newuidmap) and as
+// one without (the single-id map ulxc writes itself): the container sees
+// the same map, runs as pid 1 and passes its exit status on either way.
+func TestStartPrestart(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		user  func(t testing.TB) *testenv.User
+		subID bool
+	}{
+		{"subordinate ids", testenv.SubIDUser, true},
+		{"no subordinate ids", testenv.NoSubIDUser, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := tc.user(t)
+			h := u.NewHome(t)
+			h.MustRun(t, "create", "box", "-t", "busybox")
+			want := fmt.Sprintf("0 %d 1", u.UID)
+			if tc.subID {
+				start, count := subRange(t, u)
+				want = fmt.Sprintf("0 %d %d", start, count)
+			}
+			for _, env := range [][]string{nil, {"ULXC_NO_PRESTART=1"}} {
+				cmd := h.Command(t, env, "--debug", "start", "-F", "box", "--",
+					"/bin/sh", "-c", "echo $$; cat /proc/self/uid_map; exit 3")
+				r := testenv.RunCmd(t, cmd)
+				got := lines(r.Stdout)
+				if r.Code != 3 || len(got) != 2 || got[0] != "1" || strings.Join(strings.Fields(got[1]), " ") != want {
+					t.Errorf("%v start -F: exit %d, stdout %q, want 3, pid 1 and uid_map %q (stderr %q)", env, r.Code, r.Stdout, want, r.Stderr)
+				}
+				if used := strings.Contains(r.Stderr, "init was prestarted"); used != (env == nil) {
+					t.Errorf("%v start -F: prestarted init used = %v, want %v (stderr %q)", env, used, env == nil, r.Stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestWantsPrestart(t *testing.T) {
+	for _, tc := range []struct {
+		args string
+		want bool
+	}{
+		{"start -F c", true},
+		{"start c -F", true},
+		{"--foreground start c", false},
+		{"start --foreground c -- sh -c exit", true},
+		{"-P /x --logfile l start -F c", true},
+		{"--lxcpath /x -q start -F c", true},
+		{"start c", false},
+		{"start c -- sh -F", false},
+		{"start -F -h", false},
+		{"stop -F c", false},
+		{"-- start -F c", false},
+		{"-P start ls -F", false},
+		{"", false},
+	} {
+		if got := wantsPrestart(strings.Fields(tc.args)); got != tc.want {
+			t.Errorf("wantsPrestart(%q) = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}
