@@ -26,28 +26,40 @@ type prestarted struct {
 	kill                      func() error
 }
 
+// early holds the prestarted init: ready is closed once Prestart's
+// goroutine is done, p is nil if it failed.
 var early struct {
 	sync.Mutex
-	p *prestarted
+	ready chan struct{}
+	p     *prestarted
 }
 
 // Prestart starts a container init in new user, mount and pid namespaces
 // for the Start that this process is about to make: main calls it first
-// thing for `ulxc start -F` and the monitor for a daemon. Start uses it
-// when the container fits (its namespaces and stdio) and kills it
-// otherwise; a process that exits first takes it along (parent-death
-// signal). Setting ULXC_NO_PRESTART in the environment turns it off.
+// thing for `ulxc start -F` and the monitor for a daemon. It returns at
+// once; the spawn (a fork, which copies the page tables, and the child's
+// exec, which the fork waits for) goes on in a goroutine while the caller
+// reads its config. Start uses the child when the container fits (its
+// namespaces and stdio) and kills it otherwise; a process that exits
+// first takes it along (parent-death signal). Setting ULXC_NO_PRESTART in
+// the environment turns it off.
 func Prestart() {
 	early.Lock()
 	defer early.Unlock()
-	if early.p != nil || os.Getenv("ULXC_NO_PRESTART") != "" {
+	if early.ready != nil || os.Getenv("ULXC_NO_PRESTART") != "" {
 		return
 	}
-	p, err := spawnEarly()
-	if err == nil {
-		early.p = p
-	}
-	// Otherwise Start takes the ordinary path, which reports the error.
+	ready := make(chan struct{})
+	early.ready = ready
+	go func() {
+		defer close(ready)
+		// On error Start takes the ordinary path, which reports it.
+		if p, err := spawnEarly(); err == nil {
+			early.Lock()
+			early.p = p
+			early.Unlock()
+		}
+	}()
 }
 
 // spawnEarly starts `ulxc __init` through userns.Spawn with the
@@ -88,8 +100,16 @@ func spawnEarly() (*prestarted, error) {
 		kill: cmd.Process.Kill}, nil
 }
 
-// takePrestarted hands the prestarted init to one Start.
+// takePrestarted hands the prestarted init to one Start, once Prestart's
+// spawn is done; nil if there is none.
 func takePrestarted() *prestarted {
+	early.Lock()
+	ready := early.ready
+	early.Unlock()
+	if ready == nil {
+		return nil
+	}
+	<-ready
 	early.Lock()
 	defer early.Unlock()
 	p := early.p
