@@ -115,57 +115,58 @@
 //
 // `ulxc start -F` is two Go processes (the supervisor and init), two
 // setuid helpers and the container's process; bench/start.sh measures it.
-// On a quiet run of our 2-core VM the critical path was: supervisor
-// start-up 2.2 ms (a Go hello world: 1.2), config, subordinate ids and
-// cgroup 0.9 ms, clone and exec of init 1.4 ms, newuidmap and newgidmap
-// (at once) 2.6 ms while init's own start-up runs beside them, the
-// credential switch in userns.Enter 0.5 ms, mounts 0.5 ms, exec and the
-// supervisor's wake-up 0.6 ms, then the container's process and teardown.
-// What is done about it, measured with perf and interleaved timings:
+// On our 2-core VM the machine is CPU-bound from the first instruction to
+// the container's exec, so what counts is the CPU every step costs and
+// what can run beside what. What is done about it, measured with perf and
+// in interleaved hyperfine rounds:
 //
+//   - ulxc is a static pure-Go binary (CGO_ENABLED=0). With cgo each ulxc
+//     process spent twice the CPU before main (pthread stacks, glibc
+//     start-up: a probe with the runtime's imports started in 1.87 ms
+//     with cgo and 1.21 ms without). Attach's namespace join no longer
+//     needs C (package nsenter).
+//   - Prestart spawns init first thing, in a goroutine, before the
+//     supervisor reads the config: init's exec and Go start-up overlap the
+//     supervisor's work instead of following it. Start adopts the child
+//     (moves it into the container's cgroup, sends the config, runs the
+//     helpers on it) or kills it when it does not fit.
 //   - The spec reaches init and the monitor in a hand-written binary
 //     encoding (wire.go), not JSON of specs.Spec, whose first use walks
 //     some hundred types: that was 0.7 ms of CPU on each side.
-//   - Init makes the network, IPC and UTS namespaces itself while the
-//     helpers run (lateNamespaces), since the helpers wait for the clone.
+//   - Init makes the network, IPC, UTS and cgroup namespaces itself
+//     (lateNamespaces), while the helpers run.
+//   - newuidmap and newgidmap run at once.
 //   - Init runs with GOMAXPROCS=1 (no cgroup CPU-limit probing at Go
 //     start-up, fewer threads to signal for setresuid) and GOGC=off.
-//   - The supervisor removes the previous exit file before it renames the
-//     new one into place: a rename over an existing file makes ext4
-//     (auto_da_alloc) write the new file's data out first, which cost
-//     0.3 ms at the end of every run. Readers never miss it: the state
-//     file, removed after, still exists meanwhile.
+//   - The supervisor removes the previous exit file before it writes the
+//     new one: a rename over an existing file makes ext4 (auto_da_alloc)
+//     write the new file's data out first, 0.3 ms at the end of every run.
+//     Readers never miss it: the state file, removed after, still exists.
 //   - userns.Enter skips setgroups (a signal to every thread) when there
 //     are no supplementary groups to drop.
 //
-// Where the rest goes (perf, 2 cores): from the clone to the go-ahead
-// the machine is CPU-bound, init's Go start-up (runtime and package
-// initialisation, largely page faults, and cpuid, which traps in a VM)
-// and unshareLate racing the two setuid helpers (about 1.2 ms of CPU
-// each, mostly ld.so), and init is usually the later one; the Go runtime
-// forks rather than vforks for CLONE_NEWUSER, so the clone copies the
-// supervisor's page tables. Measured in interleaved runs and dropped as
-// no faster: writing the state file while the helpers run (the CPU it
-// needs there is what the critical path lacks), building the state's
-// JSON encoder early, probing the cgroup beside the id maps, unsharing
-// the late namespaces after Enter, GC on or async preemption off in
-// init, GOMAXPROCS=1 in the supervisor, the helpers' stderr in a memfd
-// rather than a pipe, probing os's pidfd support early;
-// debug.SetGCPercent(-1) would not matter (no collection runs in a start).
+// Progress in one interleaved run (400 runs each): the previous release
+// 10.33 ms (2.38x the floor of bench/start.sh), static with prestart
+// 8.63 ms (1.99x), floor 4.33 ms.
 //
-// Measured and left alone: linking statically (-tags netgo,osusergo,
-// -extldflags -static) saved 0.1 ms per process or less, within the
-// noise, and osusergo would hide users that only NSS knows (LDAP, sssd)
-// from the name lookup that matches /etc/subuid. Package initialisation
-// costs about 0.9 ms of CPU in every ulxc process, __init and __monitor
-// included (go-crypto's ecc tables 0.2 ms, xz and crc tables, x/sys/cpu's
-// cpuid, which traps in a VM, net/http); a separate binary holding only
-// this package, built without cgo, starts in 1.7 ms instead of 3.0 ms, but
-// did not shorten `start -F`, whose critical path is the helpers. It
-// would shrink a monitor from 12 MB RSS and 1.9 MiB PSS per container
-// (20 running) to 4.4 MB and 1.2 MiB. Forcing a collection and returning
-// memory to the kernel once the monitor runs raised its anonymous memory
-// by 0.7 MiB (the collector's own structures and threads) and was dropped.
+// Where the rest goes: each Go process pays about 1.2 ms of CPU for the
+// runtime's start-up (cpuid, which traps in a VM, and page faults) and
+// 0.7 ms more for the initialisation of packages that `start` never uses
+// (go-crypto's curves, circl, net/http, crypto/x509, xz's tables), and
+// the helpers about 1.2 ms each (mostly ld.so). A build without the image
+// verbs (no go-crypto, no net/http) measured 8.00 ms against 8.63 ms in
+// the same run; getting there means moving create, images and keys into a
+// companion executable, and template's removal child out of the package
+// that imports download. Measured and dropped as no faster: the C
+// constructor that cloned init before the Go runtime started (with cgo's
+// start-up cost it gained nothing), a lean separate init binary (0.3 ms),
+// GODEBUG containermaxprocs=0, writing the state file while the helpers
+// run, unsharing the late namespaces after Enter, GC on or async
+// preemption off in init, the helpers' stderr in a memfd. A whole start
+// allocates 324 KB, 188 KB of it package initialisation: allocation is
+// not where the time goes. Forcing a collection and returning memory to
+// the kernel once the monitor runs raised its anonymous memory by 0.7 MiB
+// (the collector's own structures and threads) and was dropped.
 //
 // The spec comes from package ocispec, whose doc.go is the contract: the
 // runtime reads its annotations ulxc.signal.halt, ulxc.tty.max,
