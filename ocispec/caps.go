@@ -21,6 +21,10 @@ var allCaps = []string{
 	"CAP_CHECKPOINT_RESTORE",
 }
 
+// Capabilities returns the names of the capabilities ulxc knows, in number
+// order: the name at index N is capability N.
+func Capabilities() []string { return append([]string(nil), allCaps...) }
+
 // capName returns the CAP_ name of an lxc.cap.drop/keep word: "sys_admin",
 // "CAP_SYS_ADMIN" or a number.
 func capName(w string) (string, bool) {

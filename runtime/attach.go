@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,6 +76,9 @@ type attachConfig struct {
 	Cwd        string
 	TTY        bool
 	Rows, Cols uint16
+	// Bounding is init's bounding set, which the attached process gets
+	// too (lxc-attach drops the container's capabilities likewise).
+	Bounding uint64
 }
 
 // Process is a process attached to a running container, a child of the
@@ -141,8 +145,12 @@ func Attach(dir string, opts AttachOptions) (_ *Process, err error) {
 	if flags&unix.CLONE_NEWUSER == 0 {
 		return nil, fmt.Errorf("init (pid %d) is not in a user namespace of its own", st.Pid)
 	}
+	bounding, err := processBounding(st.Pid)
+	if err != nil {
+		return nil, fmt.Errorf("bounding set of init: %w", err)
+	}
 	cfg := attachConfig{Args: opts.Args, UID: opts.UID, GID: opts.GID, ClearEnv: opts.ClearEnv, Cwd: opts.Cwd, TTY: opts.TTY,
-		Rows: opts.Rows, Cols: opts.Cols, Env: attachEnv(opts)}
+		Rows: opts.Rows, Cols: opts.Cols, Env: attachEnv(opts), Bounding: bounding}
 
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
@@ -349,6 +357,12 @@ func attachChild() error {
 	// The container's /etc/passwd: we are in its mount namespace, whose
 	// root is the container's.
 	pw, _ := lookupPasswd("/etc/passwd", cfg.UID)
+	// The bounding set belongs to a thread and the exec below keeps the
+	// calling one's: lock this goroutine to its thread for good.
+	goruntime.LockOSThread()
+	if err := dropBounding(cfg.Bounding); err != nil {
+		return err
+	}
 	if setgroupsAllowed() {
 		if err := syscall.Setgroups([]int{}); err != nil {
 			return fmt.Errorf("setgroups: %w", err)

@@ -106,8 +106,9 @@
 //
 // The container's root is the user's subordinate id: it can do to the
 // user's subordinate-id-owned files what the user can. It shares the host
-// kernel; there is no seccomp filter and no capability bounding beyond what
-// the user namespace implies, and no device cgroup (the BPF device
+// kernel; lxc.cap.drop and lxc.cap.keep shrink the bounding set of init
+// and of attached processes (caps.go), but there is no seccomp filter
+// (lxc.seccomp.* is listed in ulxc.unapplied), and no device cgroup (the BPF device
 // controller needs real root): the device policy is that a user namespace
 // cannot mknod and only the listed host nodes are bound in.
 //

@@ -404,6 +404,15 @@ func execProcess(p *specs.Process, console int) error {
 		}
 		unix.Close(console)
 	}
+	// While still root of the namespace (CAP_SETPCAP), on the thread that
+	// execs.
+	if keep, ok, err := boundingMask(p.Capabilities); err != nil {
+		return err
+	} else if ok {
+		if err := dropBounding(keep); err != nil {
+			return err
+		}
+	}
 	u := p.User
 	if len(u.AdditionalGids) > 0 {
 		gids := make([]int, len(u.AdditionalGids))

@@ -119,6 +119,9 @@ func checkSpec(s *specs.Spec) error {
 	if _, err := ttyCount(s); err != nil {
 		return err
 	}
+	if _, _, err := boundingMask(s.Process.Capabilities); err != nil {
+		return err
+	}
 	for i := range s.Mounts {
 		if _, _, err := mountMarkers(s, i); err != nil {
 			return err

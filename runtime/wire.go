@@ -281,6 +281,10 @@ func (e *wireEncoder) spec(s *specs.Spec) {
 		e.uint(r.Soft)
 	}
 	e.bool(p.NoNewPrivileges)
+	e.bool(p.Capabilities != nil)
+	if p.Capabilities != nil {
+		e.strs(p.Capabilities.Bounding)
+	}
 
 	e.bool(s.Hooks != nil)
 	if h := s.Hooks; h != nil {
@@ -353,6 +357,9 @@ func (d *wireDecoder) spec() *specs.Spec {
 		}
 	}
 	p.NoNewPrivileges = d.bool()
+	if d.bool() {
+		p.Capabilities = &specs.LinuxCapabilities{Bounding: d.strs()}
+	}
 	s.Process = p
 
 	if d.bool() {

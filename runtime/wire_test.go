@@ -69,7 +69,9 @@ func TestWireRoundTrip(t *testing.T) {
 	// What the runtime never reads is not carried.
 	in.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
 	in.Linux.Resources.CPU = &specs.LinuxCPU{Cpus: "0-1"}
-	in.Process.Capabilities = &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}}
+	in.Process.Capabilities = &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}, Effective: []string{"CAP_KILL"}}
+	// Of the capabilities, the bounding set (wire.go).
+	want.Process.Capabilities = &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}}
 
 	ic := &initConfig{Spec: in, Name: "web", ConfigPath: "/c/web/config", Console: true, TTYs: 3, NewNet: true,
 		Unshare: lateNamespaces}

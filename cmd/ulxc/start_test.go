@@ -395,3 +395,43 @@ func TestWantsPrestart(t *testing.T) {
 		}
 	}
 }
+
+// TestCapDrop: lxc.cap.drop leaves the container's bounding set, in init
+// and in an attached process alike; lxc.cap.keep keeps only what it names.
+func TestCapDrop(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "cd", "lxc.cap.drop = sys_time mknod")
+	runtimetest.NewBusybox(t, h, "ck", "lxc.cap.keep = chown kill")
+	bounding := func(out string) uint64 {
+		t.Helper()
+		for _, l := range lines(out) {
+			if v, ok := strings.CutPrefix(l, "CapBnd:"); ok {
+				m, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+				if err != nil {
+					t.Fatalf("CapBnd %q: %v", v, err)
+				}
+				return m
+			}
+		}
+		t.Fatalf("no CapBnd in %q", out)
+		return 0
+	}
+	const sysTime, mknod, chown, kill = 25, 27, 0, 5
+	r := h.MustRun(t, "start", "-F", "cd", "--", "grep", "CapBnd", "/proc/self/status")
+	got := bounding(r.Stdout)
+	if got&(1<<sysTime) != 0 || got&(1<<mknod) != 0 || got&(1<<21) == 0 {
+		t.Errorf("lxc.cap.drop = sys_time mknod: CapBnd %#x, want sys_time (25) and mknod (27) gone, sys_admin (21) kept", got)
+	}
+	r = h.MustRun(t, "start", "-F", "ck", "--", "grep", "CapBnd", "/proc/self/status")
+	if got := bounding(r.Stdout); got != 1<<chown|1<<kill {
+		t.Errorf("lxc.cap.keep = chown kill: CapBnd %#x, want %#x", got, uint64(1<<chown|1<<kill))
+	}
+
+	h.MustRun(t, "start", "cd")
+	defer h.Run(t, "stop", "-k", "cd")
+	init := bounding(h.MustRun(t, "attach", "cd", "--", "cat", "/proc/1/status").Stdout)
+	attached := bounding(h.MustRun(t, "attach", "cd", "--", "grep", "CapBnd", "/proc/self/status").Stdout)
+	if init&(1<<mknod) != 0 || attached != init {
+		t.Errorf("daemon: init CapBnd %#x, attached %#x; want them equal, without mknod", init, attached)
+	}
+}
