@@ -110,7 +110,8 @@
 //   - ulxc.net.N.KEY: every lxc.net.N.KEY of a veth interface N (type, link,
 //     name, hwaddr, ipv4.address, ...), list values joined with ",": the
 //     request for ulxc-netshim. Nothing executes it yet: today a veth
-//     container gets its own network namespace with loopback only.
+//     container gets its own network namespace with loopback only, and
+//     lxc.net.N.type is listed in ulxc.unapplied so that start says so.
 //   - ulxc.cgroup.KEY: every legacy cgroup v1 lxc.cgroup.KEY (and the
 //     placement keys lxc.cgroup.dir*, lxc.cgroup.relative), not applied:
 //     rootless cgroup v1 does not exist.

@@ -132,6 +132,9 @@ func (c *converter) network() (hostNet bool, err error) {
 			}
 			hostNet = true
 		case "veth":
+			// Recorded for ulxc-netshim, which does not exist yet: the
+			// interface is not made, and the start says so.
+			c.unapplied[typeKey] = true
 			keys := byIndex[n]
 			sort.Strings(keys)
 			for _, key := range keys {

@@ -185,6 +185,11 @@ func setup(cfg *initConfig, pre *prepared) error {
 		State: specs.State{Version: specs.Version, ID: cfg.Name, Status: specs.StateCreating, Pid: os.Getpid(), Annotations: s.Annotations}}
 	ctx := context.Background()
 
+	// Through init's /proc, in the container's network and IPC
+	// namespaces, which init made already.
+	if err := writeSysctls(s.Linux.Sysctl); err != nil {
+		return err
+	}
 	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("make / a slave mount: %w", err)
 	}
@@ -260,7 +265,7 @@ func setup(cfg *initConfig, pre *prepared) error {
 			return err
 		}
 	}
-	return execProcess(s.Process, console)
+	return execProcess(s.Process, s.Linux.Personality, console)
 }
 
 // bindRootfs makes the root filesystem a mount of its own (a recursive
@@ -389,7 +394,7 @@ var rlimits = map[string]int{
 // execProcess becomes the spec's process: its user, its terminal, its
 // directory, and execs it. Every descriptor but 0-2 closes on exec, the
 // error pipe included, which tells the supervisor the exec worked.
-func execProcess(p *specs.Process, console int) error {
+func execProcess(p *specs.Process, linuxPersonality *specs.LinuxPersonality, console int) error {
 	if console >= 0 {
 		if _, err := unix.Setsid(); err != nil {
 			return fmt.Errorf("setsid: %w", err)
@@ -404,8 +409,21 @@ func execProcess(p *specs.Process, console int) error {
 		}
 		unix.Close(console)
 	}
-	// While still root of the namespace (CAP_SETPCAP), on the thread that
-	// execs.
+	if p.OOMScoreAdj != nil {
+		if err := setOOMScoreAdj(*p.OOMScoreAdj); err != nil {
+			return err
+		}
+	}
+	// The personality and the bounding set belong to the thread that
+	// execs, this one; the bounding set needs CAP_SETPCAP, so it goes
+	// while init is still root of the namespace.
+	if pers, ok, err := personality(linuxPersonality); err != nil {
+		return err
+	} else if ok {
+		if _, _, errno := unix.Syscall(unix.SYS_PERSONALITY, uintptr(pers), 0, 0); errno != 0 {
+			return fmt.Errorf("personality %#x: %w", pers, errno)
+		}
+	}
 	if keep, ok, err := boundingMask(p.Capabilities); err != nil {
 		return err
 	} else if ok {

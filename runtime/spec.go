@@ -122,6 +122,12 @@ func checkSpec(s *specs.Spec) error {
 	if _, _, err := boundingMask(s.Process.Capabilities); err != nil {
 		return err
 	}
+	if err := checkSysctls(s.Linux.Sysctl); err != nil {
+		return err
+	}
+	if _, _, err := personality(s.Linux.Personality); err != nil {
+		return err
+	}
 	for i := range s.Mounts {
 		if _, _, err := mountMarkers(s, i); err != nil {
 			return err

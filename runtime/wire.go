@@ -285,6 +285,10 @@ func (e *wireEncoder) spec(s *specs.Spec) {
 	if p.Capabilities != nil {
 		e.strs(p.Capabilities.Bounding)
 	}
+	e.bool(p.OOMScoreAdj != nil)
+	if p.OOMScoreAdj != nil {
+		e.int(int64(*p.OOMScoreAdj))
+	}
 
 	e.bool(s.Hooks != nil)
 	if h := s.Hooks; h != nil {
@@ -325,6 +329,11 @@ func (e *wireEncoder) spec(s *specs.Spec) {
 		unified = l.Resources.Unified
 	}
 	e.strMap(unified)
+	e.strMap(l.Sysctl)
+	e.bool(l.Personality != nil)
+	if l.Personality != nil {
+		e.str(string(l.Personality.Domain))
+	}
 }
 
 // spec reads what (*wireEncoder).spec wrote.
@@ -360,6 +369,10 @@ func (d *wireDecoder) spec() *specs.Spec {
 	if d.bool() {
 		p.Capabilities = &specs.LinuxCapabilities{Bounding: d.strs()}
 	}
+	if d.bool() {
+		n := int(d.int())
+		p.OOMScoreAdj = &n
+	}
 	s.Process = p
 
 	if d.bool() {
@@ -391,6 +404,10 @@ func (d *wireDecoder) spec() *specs.Spec {
 	}
 	if u := d.strMap(); u != nil {
 		l.Resources = &specs.LinuxResources{Unified: u}
+	}
+	l.Sysctl = d.strMap()
+	if d.bool() {
+		l.Personality = &specs.LinuxPersonality{Domain: specs.LinuxPersonalityDomain(d.str())}
 	}
 	s.Linux = l
 	return s

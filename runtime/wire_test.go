@@ -17,6 +17,7 @@ func fullSpec() *specs.Spec {
 	u32 := func(v uint32) *uint32 { return &v }
 	mode := os.FileMode(0o620)
 	timeout := 7
+	oom := -300
 	hook := func(p string) []specs.Hook {
 		return []specs.Hook{{Path: p, Args: []string{p, "a b"}, Env: []string{"X=1"}, Timeout: &timeout}, {Path: p + "2"}}
 	}
@@ -42,6 +43,7 @@ func fullSpec() *specs.Spec {
 				{Type: "RLIMIT_CORE", Hard: ^uint64(0), Soft: ^uint64(0)},
 			},
 			NoNewPrivileges: true,
+			OOMScoreAdj:     &oom,
 		},
 		Hooks: &specs.Hooks{
 			//lint:ignore SA1019 the runtime still runs Prestart hooks, so the wire carries them
@@ -59,6 +61,8 @@ func fullSpec() *specs.Spec {
 			ReadonlyPaths: []string{"/proc/sys", "/proc/sysrq-trigger"},
 			Namespaces:    []specs.LinuxNamespace{{Type: specs.NetworkNamespace}, {Type: specs.UTSNamespace, Path: "/x"}},
 			Resources:     &specs.LinuxResources{Unified: map[string]string{"memory.max": "1G", "pids.max": "100"}},
+			Sysctl:        map[string]string{"net.ipv4.ip_forward": "1"},
+			Personality:   &specs.LinuxPersonality{Domain: specs.PerLinux32},
 		},
 	}
 }
@@ -67,7 +71,6 @@ func TestWireRoundTrip(t *testing.T) {
 	want := fullSpec()
 	in := fullSpec()
 	// What the runtime never reads is not carried.
-	in.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
 	in.Linux.Resources.CPU = &specs.LinuxCPU{Cpus: "0-1"}
 	in.Process.Capabilities = &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}, Effective: []string{"CAP_KILL"}}
 	// Of the capabilities, the bounding set (wire.go).

@@ -161,6 +161,11 @@ func (e *env) containerSpec(c *store.Container, cmd []string) (*specs.Spec, erro
 	}
 	if un := ocispec.Unapplied(spec); len(un) > 0 {
 		e.warnf("%s: not enforced: %s", c.Name, strings.Join(un, ", "))
+		for _, k := range un {
+			if strings.HasPrefix(k, "lxc.net.") && strings.HasSuffix(k, ".type") {
+				e.warnf("%s: %s: veth interfaces need ulxc-netshim, which does not exist yet: the container has loopback only", c.Name, strings.TrimSuffix(k, ".type"))
+			}
+		}
 	}
 	return spec, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -433,5 +434,41 @@ func TestCapDrop(t *testing.T) {
 	attached := bounding(h.MustRun(t, "attach", "cd", "--", "grep", "CapBnd", "/proc/self/status").Stdout)
 	if init&(1<<mknod) != 0 || attached != init {
 		t.Errorf("daemon: init CapBnd %#x, attached %#x; want them equal, without mknod", init, attached)
+	}
+}
+
+// TestStartProcSettings: lxc.sysctl.*, lxc.proc.oom_score_adj and lxc.arch
+// reach the container, and what a rootless container may not have stops
+// the start with the key named rather than being left out.
+func TestStartProcSettings(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "ps", "lxc.sysctl.net.ipv4.ip_forward = 1", "lxc.sysctl.kernel.msgmax = 4096",
+		"lxc.proc.oom_score_adj = 500", "lxc.arch = i686")
+	host, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := h.MustRun(t, "start", "-F", "ps", "--", "sh", "-c",
+		"cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax /proc/self/oom_score_adj; uname -m")
+	if got := strings.Join(lines(r.Stdout), " "); got != "1 4096 500 i686" {
+		t.Errorf("ip_forward, msgmax, oom_score_adj, uname -m = %q, want 1 4096 500 i686", got)
+	}
+	if after, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); !bytes.Equal(after, host) {
+		t.Errorf("host ip_forward changed from %q to %q", host, after)
+	}
+
+	for _, tc := range []struct{ line, want string }{
+		{"lxc.sysctl.vm.swappiness = 10", "lxc.sysctl.vm.swappiness"},
+		{"lxc.proc.oom_score_adj = -500", "lxc.proc.oom_score_adj = -500: lowering the score needs root"},
+	} {
+		name := fmt.Sprintf("bad%d", len(tc.want))
+		runtimetest.NewBusybox(t, h, name, tc.line)
+		r := h.Run(t, "start", "-F", name, "--", "true")
+		if r.Code == 0 || !strings.Contains(r.Stderr, tc.want) {
+			t.Errorf("%s: start -F = exit %d, %q; want a failure naming %q", tc.line, r.Code, r.Stderr, tc.want)
+		}
+		if row := lsJSON(t, h)[name]; row.State != "STOPPED" {
+			t.Errorf("%s: after the failed start ls says %+v, want STOPPED", tc.line, row)
+		}
 	}
 }
