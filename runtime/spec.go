@@ -20,13 +20,24 @@ const maxTTYs = 64
 // haltSignal returns the spec's halt signal (ulxc.signal.halt), SIGPWR by
 // default as in LXC.
 func haltSignal(s *specs.Spec) (unix.Signal, error) {
-	v, ok := s.Annotations[ocispec.AnnotationSignalHalt]
+	return annotatedSignal(s, ocispec.AnnotationSignalHalt, unix.SIGPWR)
+}
+
+// stopSignal returns the signal that kills the container (ulxc.signal.stop,
+// from lxc.signal.stop): stop -k and stop after its timeout send it.
+// SIGKILL by default as in LXC.
+func stopSignal(s *specs.Spec) (unix.Signal, error) {
+	return annotatedSignal(s, ocispec.AnnotationSignalStop, unix.SIGKILL)
+}
+
+func annotatedSignal(s *specs.Spec, key string, def unix.Signal) (unix.Signal, error) {
+	v, ok := s.Annotations[key]
 	if !ok || v == "" {
-		return unix.SIGPWR, nil
+		return def, nil
 	}
 	sig, err := ocispec.ParseSignal(v)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s: %w", ErrInvalidSpec, ocispec.AnnotationSignalHalt, err)
+		return 0, fmt.Errorf("%w: %s: %w", ErrInvalidSpec, key, err)
 	}
 	return sig, nil
 }
@@ -114,6 +125,9 @@ func checkSpec(s *specs.Spec) error {
 		return err
 	}
 	if _, err := haltSignal(s); err != nil {
+		return err
+	}
+	if _, err := stopSignal(s); err != nil {
 		return err
 	}
 	if _, err := ttyCount(s); err != nil {

@@ -48,6 +48,7 @@ type Container struct {
 	cmd      *initProc
 	state    State
 	haltSig  unix.Signal
+	stopSig  unix.Signal
 	ptys     map[string]*os.File
 	console  *consoleLog
 	listener net.Listener
@@ -76,6 +77,7 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 	}
 	s := opts.Spec
 	halt, _ := haltSignal(s)
+	stopSig, _ := stopSignal(s)
 	ttys, _ := ttyCount(s)
 	flags, newNet, _ := namespaces(s)
 	plan, err := userns.NewPlan(userns.PlanOptions{Config: specMaps(s), Purpose: userns.ForContainer})
@@ -85,7 +87,7 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 	if plan.Warning != "" {
 		opts.Log.Warn(plan.Warning)
 	}
-	c = &Container{opts: opts, haltSig: halt, pidfd: -1}
+	c = &Container{opts: opts, haltSig: halt, stopSig: stopSig, pidfd: -1}
 	// An init that Prestart started for us: from here on it is used or
 	// discarded, never left waiting.
 	c.prestart = takePrestarted()
@@ -313,7 +315,7 @@ func (c *Container) record() error {
 		return fmt.Errorf("read own start time: %w", err)
 	}
 	c.state = State{Name: c.opts.Name, Status: Running, Pid: pid, PidStart: start,
-		Supervisor: os.Getpid(), SupervisorStart: self, Daemon: c.opts.Console, HaltSignal: int(c.haltSig),
+		Supervisor: os.Getpid(), SupervisorStart: self, Daemon: c.opts.Console, HaltSignal: int(c.haltSig), StopSignal: int(c.stopSig),
 		Cgroup: c.cgroup.path(), CgroupNote: c.cgroup.note, ConfigPath: c.opts.ConfigPath,
 		Rootfs: c.opts.Spec.Root.Path, Started: time.Now().UTC()}
 	if err := os.MkdirAll(c.opts.RuntimeDir, 0o700); err != nil {

@@ -13,7 +13,8 @@ type StopOptions struct {
 	// Timeout is how long to wait after the halt signal before SIGKILL;
 	// negative waits forever. Zero means DefaultStopTimeout.
 	Timeout time.Duration
-	// Kill sends SIGKILL at once instead of the halt signal.
+	// Kill sends the stop signal (lxc.signal.stop, default SIGKILL) at
+	// once instead of the halt signal.
 	Kill bool
 }
 
@@ -25,8 +26,9 @@ const DefaultStopTimeout = 60 * time.Second
 const teardownTimeout = 30 * time.Second
 
 // Stop stops the container whose runtime directory is dir: the halt
-// signal (ulxc.signal.halt, default SIGPWR) to its init, SIGKILL after
-// the timeout, then it waits for the supervisor to finish tearing down.
+// signal (ulxc.signal.halt, default SIGPWR) to its init, the stop signal
+// (ulxc.signal.stop, default SIGKILL) after the timeout, then it waits for
+// the supervisor to finish tearing down.
 // It works without the supervisor (one killed with SIGKILL): signals go
 // to the checked init through a pidfd. ErrNotRunning when it is not.
 func Stop(ctx context.Context, dir string, opts StopOptions) (ExitStatus, error) {
@@ -62,19 +64,23 @@ func Stop(ctx context.Context, dir string, opts StopOptions) (ExitStatus, error)
 	if sig == 0 {
 		sig = unix.SIGPWR
 	}
+	kill := unix.Signal(st.StopSignal)
+	if kill == 0 {
+		kill = unix.SIGKILL
+	}
 	if opts.Kill {
-		sig = unix.SIGKILL
+		sig = kill
 	}
 	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
 		return ExitStatus{}, fmt.Errorf("send %v to init (pid %d): %w", unix.SignalName(sig), st.Pid, err)
 	}
-	if sig != unix.SIGKILL && !waitCtx(ctx, fd, timeout) {
-		if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
-			return ExitStatus{}, fmt.Errorf("send SIGKILL to init (pid %d): %w", st.Pid, err)
+	if sig != kill && !waitCtx(ctx, fd, timeout) {
+		if err := unix.PidfdSendSignal(fd, kill, nil, 0); err != nil {
+			return ExitStatus{}, fmt.Errorf("send %v to init (pid %d): %w", unix.SignalName(kill), st.Pid, err)
 		}
 	}
 	if !waitCtx(ctx, fd, teardownTimeout) {
-		return ExitStatus{}, fmt.Errorf("init (pid %d) did not exit after SIGKILL", st.Pid)
+		return ExitStatus{}, fmt.Errorf("init (pid %d) did not exit after %v", st.Pid, unix.SignalName(kill))
 	}
 	waitSupervisor(st)
 	// A supervisor that was killed left its state: clear it.

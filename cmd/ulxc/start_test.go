@@ -472,3 +472,18 @@ func TestStartProcSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestStopSignal: stop -k sends lxc.signal.stop, and so does a stop whose
+// halt signal went unanswered.
+func TestStopSignal(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "ss", "lxc.signal.stop = SIGUSR2", "lxc.signal.halt = SIGCONT",
+		`lxc.init.cmd = /bin/sh -c 'trap "exit 42" USR2; while :; do sleep 1; done'`)
+	for _, args := range [][]string{{"stop", "-k", "ss"}, {"stop", "-t", "1", "ss"}} {
+		h.MustRun(t, "start", "ss")
+		h.MustRun(t, args...)
+		if out := h.MustRun(t, "info", "ss").Stdout; !strings.Contains(out, "status 42 at") {
+			t.Errorf("%v: info = %q, want the exit status 42 of init's USR2 trap", args, out)
+		}
+	}
+}

@@ -14,8 +14,9 @@ const stopUsage = `Usage: ulxc stop [-t SECONDS] [-k] NAME
 
 Stop the container NAME: send its halt signal (lxc.signal.halt, default
 SIGPWR) to its init, wait up to SECONDS (default 60; -1 waits forever), then
-kill it. -k kills at once. As lxc-stop, a container that is not running is
-reported and the exit status is 2.
+kill it with its stop signal (lxc.signal.stop, default SIGKILL). -k kills at
+once. As lxc-stop, a container that is not running is reported and the exit
+status is 2.
 
 Examples:
   ulxc stop web
