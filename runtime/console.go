@@ -34,8 +34,9 @@ func allocPty(root int) (master, slave int, err error) {
 
 // consoles allocates /dev/console and /dev/tty1..n, binds each slave onto
 // its place and sends the masters to the supervisor over sock (names
-// "console", "tty1"...). It returns the console's slave for init's stdio.
-func consoles(root, n, sock int) (consoleSlave int, err error) {
+// "console", "tty1"...). It returns the console's slave for init's stdio,
+// sized rows x cols when those are set.
+func consoles(root, n, sock int, rows, cols uint16) (consoleSlave int, err error) {
 	var masters []int
 	var names []string
 	defer func() {
@@ -66,6 +67,11 @@ func consoles(root, n, sock int) (consoleSlave int, err error) {
 		}
 		if i == 0 {
 			consoleSlave = slave
+			if rows > 0 && cols > 0 {
+				if err := unix.IoctlSetWinsize(slave, unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
+					return -1, fmt.Errorf("size /dev/console: %w", err)
+				}
+			}
 		} else {
 			unix.Close(slave)
 		}

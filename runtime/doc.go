@@ -12,9 +12,13 @@
 //     `ulxc start` leaves behind. It runs pre-start and post-stop hooks,
 //     holds the pty masters of /dev/console and the ttys, writes the state
 //     file and serves the control socket in the container's runtime
-//     directory, waits for init and records its exit status.
-//   - init: `ulxc __init`, re-executed by the supervisor through
-//     userns.Start with every namespace at once, which becomes the mapped
+//     directory, waits for init and records its exit status. In the
+//     foreground on a terminal (Options.Terminal) it relays the terminal
+//     to the console; without one the container's stdio is its own and
+//     there is no console or tty.
+//   - init: `ulxc __init`, spawned by the supervisor through userns.Spawn
+//     (Prestart, at the supervisor's own start-up) or userns.Start, in
+//     new user, mount and pid namespaces, which becomes the mapped
 //     root of the new user namespace (userns.Enter), sets up the root
 //     filesystem (init.go, rootfs.go, devices.go, console.go), and execs the
 //     spec's process as pid 1 of the new pid namespace. It reports any

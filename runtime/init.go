@@ -33,8 +33,11 @@ type initConfig struct {
 	Name       string
 	ConfigPath string
 	Console    bool // allocate /dev/console and the ttys; send the masters on fd 6
-	TTYs       int
-	NewNet     bool
+	// ConsoleRows and ConsoleCols size the console before the container's
+	// process runs (start -F on a terminal); 0 leaves the kernel's 0x0.
+	ConsoleRows, ConsoleCols uint16
+	TTYs                     int
+	NewNet                   bool
 	// Unshare are the namespaces init makes itself rather than in the
 	// clone that started it (lateNamespaces).
 	Unshare uintptr
@@ -221,7 +224,7 @@ func setup(cfg *initConfig, pre *prepared) error {
 	}
 	console := -1
 	if cfg.Console {
-		if console, err = consoles(root, cfg.TTYs, initPtyFD); err != nil {
+		if console, err = consoles(root, cfg.TTYs, initPtyFD, cfg.ConsoleRows, cfg.ConsoleCols); err != nil {
 			return err
 		}
 	}

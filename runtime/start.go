@@ -34,6 +34,14 @@ type Options struct {
 	// ConsoleLogPath is the file the console's output is appended to,
 	// besides a ring buffer of recent output. Default none.
 	ConsoleLogPath string
+	// Terminal, with Console, is the caller's terminal in the foreground
+	// (start -F on a terminal), as lxc-start -F has it: the console is
+	// sized like it, the console's output goes to it (before the log: a
+	// slow terminal slows the container, it does not lose output) and
+	// what is typed on Stdin goes to the console. The caller puts the
+	// terminal in raw mode and keeps the size in step (ConsoleMaster).
+	// Default none.
+	Terminal *os.File
 	// Stdin, Stdout and Stderr are the container's stdio without Console;
 	// default /dev/null. Hook output goes to Stderr.
 	Stdin          io.Reader `json:"-"`
@@ -56,6 +64,10 @@ type Container struct {
 	cgroup   *cgroupLeaf
 	prestart *prestarted // until spawn uses or discards it
 	env      hookEnv
+
+	// consoleDone is closed once the console's output has been drained
+	// (nil without a console).
+	consoleDone chan struct{}
 
 	waitOnce sync.Once
 	exit     ExitStatus
@@ -114,8 +126,14 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 			return nil, err
 		}
 	}
-	if err := c.spawn(ctx, plan, flags, &initConfig{Spec: s, Name: opts.Name, ConfigPath: opts.ConfigPath,
-		Console: opts.Console, TTYs: ttys, NewNet: newNet, Unshare: flags & lateNamespaces}); err != nil {
+	ic := &initConfig{Spec: s, Name: opts.Name, ConfigPath: opts.ConfigPath,
+		Console: opts.Console, TTYs: ttys, NewNet: newNet, Unshare: flags & lateNamespaces}
+	if opts.Console && opts.Terminal != nil {
+		if ws, err := unix.IoctlGetWinsize(int(opts.Terminal.Fd()), unix.TIOCGWINSZ); err == nil {
+			ic.ConsoleRows, ic.ConsoleCols = ws.Row, ws.Col
+		}
+	}
+	if err := c.spawn(ctx, plan, flags, ic); err != nil {
 		return nil, err
 	}
 	if err := c.record(); err != nil {
@@ -315,7 +333,7 @@ func (c *Container) record() error {
 		return fmt.Errorf("read own start time: %w", err)
 	}
 	c.state = State{Name: c.opts.Name, Status: Running, Pid: pid, PidStart: start,
-		Supervisor: os.Getpid(), SupervisorStart: self, Daemon: c.opts.Console, HaltSignal: int(c.haltSig), StopSignal: int(c.stopSig),
+		Supervisor: os.Getpid(), SupervisorStart: self, Daemon: c.opts.Console && c.opts.Terminal == nil, HaltSignal: int(c.haltSig), StopSignal: int(c.stopSig),
 		Cgroup: c.cgroup.path(), CgroupNote: c.cgroup.note, ConfigPath: c.opts.ConfigPath,
 		Rootfs: c.opts.Spec.Root.Path, Started: time.Now().UTC()}
 	if err := os.MkdirAll(c.opts.RuntimeDir, 0o700); err != nil {
@@ -326,9 +344,18 @@ func (c *Container) record() error {
 	}
 	if con, ok := c.ptys["console"]; ok {
 		c.console = &consoleLog{ring: newRingBuffer(consoleRing), path: c.opts.ConsoleLogPath, maxSize: consoleLogMax}
+		var out io.Writer = c.console
+		if t := c.opts.Terminal; t != nil {
+			out = &terminalTee{term: t, log: c.console}
+			if c.opts.Stdin != nil {
+				go io.Copy(con, c.opts.Stdin) // typed input; ends with the terminal or the process
+			}
+		}
+		c.consoleDone = make(chan struct{})
 		go func() {
-			copyConsole(con, c.console)
+			copyConsole(con, out)
 			c.console.tee.close() // the console is gone: end the clients' streams
+			close(c.consoleDone)
 		}()
 	}
 	if c.opts.Console {
@@ -347,6 +374,27 @@ const (
 	consoleRing   = 128 << 10
 	consoleLogMax = 1 << 20
 )
+
+// ConsoleMaster returns the master of the container's /dev/console, for
+// its window size; nil without a console.
+func (c *Container) ConsoleMaster() *os.File { return c.ptys["console"] }
+
+// terminalTee writes the console's output to the caller's terminal, then to
+// the log; a terminal that went away no longer gets it.
+type terminalTee struct {
+	term   io.Writer
+	log    io.Writer
+	broken bool
+}
+
+func (t *terminalTee) Write(p []byte) (int, error) {
+	if !t.broken {
+		if _, err := t.term.Write(p); err != nil {
+			t.broken = true
+		}
+	}
+	return t.log.Write(p)
+}
 
 // Pid returns the host pid of the container's init.
 func (c *Container) Pid() int { return c.state.Pid }
@@ -395,6 +443,13 @@ func (c *Container) wait() (ExitStatus, error) {
 	c.opts.Log.Info("container exited", "name", c.opts.Name, "code", st.Code, "signal", st.Signal)
 	if c.listener != nil {
 		c.listener.Close()
+	}
+	if c.consoleDone != nil {
+		// The console's last output, still in the pty once init is gone.
+		select {
+		case <-c.consoleDone:
+		case <-time.After(time.Second):
+		}
 	}
 	for _, f := range c.ptys {
 		f.Close()

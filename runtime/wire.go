@@ -420,6 +420,8 @@ func (c *initConfig) encode() []byte {
 	e.str(c.Name)
 	e.str(c.ConfigPath)
 	e.bool(c.Console)
+	e.uint(uint64(c.ConsoleRows))
+	e.uint(uint64(c.ConsoleCols))
 	e.uint(uint64(c.TTYs))
 	e.bool(c.NewNet)
 	e.uint(uint64(c.Unshare))
@@ -432,6 +434,7 @@ func decodeInitConfig(b []byte) (*initConfig, error) {
 		return nil, fmt.Errorf("%w: version", errWire)
 	}
 	c := &initConfig{Spec: d.spec(), Name: d.str(), ConfigPath: d.str(), Console: d.bool()}
+	c.ConsoleRows, c.ConsoleCols = uint16(d.u32()), uint16(d.u32())
 	c.TTYs = int(d.u32())
 	c.NewNet = d.bool()
 	c.Unshare = uintptr(d.uint())

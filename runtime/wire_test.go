@@ -77,13 +77,13 @@ func TestWireRoundTrip(t *testing.T) {
 	want.Process.Capabilities = &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}}
 
 	ic := &initConfig{Spec: in, Name: "web", ConfigPath: "/c/web/config", Console: true, TTYs: 3, NewNet: true,
-		Unshare: lateNamespaces}
+		Unshare: lateNamespaces, ConsoleRows: 40, ConsoleCols: 132}
 	got, err := decodeInitConfig(ic.encode())
 	if err != nil {
 		t.Fatalf("decodeInitConfig(encode()) = %v", err)
 	}
 	wantIC := &initConfig{Spec: want, Name: "web", ConfigPath: "/c/web/config", Console: true, TTYs: 3, NewNet: true,
-		Unshare: lateNamespaces}
+		Unshare: lateNamespaces, ConsoleRows: 40, ConsoleCols: 132}
 	if !reflect.DeepEqual(got, wantIC) {
 		t.Errorf("initConfig round trip:\n got %+v\nwant %+v", got, wantIC)
 	}

@@ -17,15 +17,18 @@ import (
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
+	"golang.org/x/term"
 )
 
 const startUsage = `Usage: ulxc start [-F|-d] NAME [-- CMD [ARGS...]]
 
 Start the container NAME, by default in the background under a monitor
 process that keeps its console (as lxc-start does since LXC 2). With -F it
-runs in the foreground on your terminal, and ulxc exits with its status;
-SIGINT, SIGTERM and SIGHUP are passed on to the container's init. CMD
-replaces the container's init command.
+runs in the foreground and ulxc exits with its status: on a terminal, the
+container's /dev/console (and its ttys) come from its own devpts and your
+terminal is relayed to the console, as with lxc-start -F; otherwise the
+container's stdio is ulxc's. SIGINT, SIGTERM and SIGHUP sent to ulxc are
+passed on to the container's init. CMD replaces the init command.
 
 Examples:
   ulxc start web
@@ -101,11 +104,26 @@ func (e *env) foreground(opts runtime.Options, unlock func()) error {
 		defer f.Close()
 		opts.Log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: logLevel(e.logPriority)})).With("container", opts.Name)
 	}
+	// On a terminal the container gets a console of its own devpts, as
+	// with lxc-start -F, which this terminal is relayed to; otherwise the
+	// container's stdio is ulxc's.
+	in, out := fileOf(e.stdin), fileOf(e.stdout)
+	if in != nil && out != nil && term.IsTerminal(int(in.Fd())) && term.IsTerminal(int(out.Fd())) {
+		opts.Console, opts.Terminal = true, out
+	}
 	c, err := runtime.Start(context.Background(), opts)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", opts.Name, err)
 	}
 	unlock() // the state file says it runs now
+	if opts.Terminal != nil {
+		restore, err := rawTerminal(in, c.ConsoleMaster())
+		if err != nil {
+			e.warnf("%v", err)
+		} else {
+			defer restore()
+		}
+	}
 	done := make(chan struct{})
 	defer close(done)
 	go func() {

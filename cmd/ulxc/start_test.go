@@ -487,3 +487,32 @@ func TestStopSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestStartForegroundConsole: on a terminal, start -F gives the container
+// a console of its own devpts, sized like the terminal and relayed to it
+// both ways, as lxc-start -F does; without a terminal stdio passes through
+// and there is no console.
+func TestStartForegroundConsole(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "fc", "lxc.tty.max = 2")
+	out := runOnPty(t, h, "typed-line\r", "start", "-F", "fc", "--", "sh", "-c",
+		`[ /dev/console -ef "$(tty)" ] && echo on-console; stty size; echo via-console > /dev/console; read x; echo got:$x; ls /dev/tty1 /dev/tty2`)
+	for _, want := range []string{"on-console", "33 101", "via-console", "got:typed-line", "/dev/tty1", "/dev/tty2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("start -F on a terminal printed %q, want %q in it", out, want)
+		}
+	}
+	cmd, master := ptyCommand(t, h, "start", "-F", "fc", "--", "sh", "-c", "exit 9")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin.(*os.File).Close()
+	readAll(master)
+	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 9 {
+		t.Errorf("start -F on a terminal -- sh -c 'exit 9': %v, want exit status 9", err)
+	}
+	r := h.Run(t, "start", "-F", "fc", "--", "sh", "-c", "if test -e /dev/console; then echo console; fi")
+	if r.Code != 0 || strings.Contains(r.Stdout, "console") {
+		t.Errorf("start -F without a terminal: exit %d, %q; want no /dev/console", r.Code, r.Stdout)
+	}
+}
