@@ -32,7 +32,7 @@
 //   - hard links must name an existing regular file, symlink or fifo inside
 //     root;
 //   - device nodes are never created but reported (Report.Devices, see
-//     WriteDevices); overlay whiteouts and unknown types are skipped with a
+//     store.WriteDevices); overlay whiteouts and unknown types are skipped with a
 //     warning;
 //   - only user.*, POSIX ACL and security.capability xattrs are kept, and
 //     file capabilities are written as v2 so that the kernel stores them for

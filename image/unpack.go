@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ulxc/ulxc/store"
 	"golang.org/x/sys/unix"
 )
 
@@ -67,16 +68,9 @@ type Options struct {
 }
 
 // Device is a device node that Unpack did not create, as the archive
-// described it. Path is relative to the rootfs ("dev/null").
-type Device struct {
-	Path  string `json:"path"`
-	Type  byte   `json:"type"` // 'c' or 'b'
-	Major uint32 `json:"major"`
-	Minor uint32 `json:"minor"`
-	Mode  uint32 `json:"mode"` // permission bits
-	UID   int    `json:"uid"`
-	GID   int    `json:"gid"`
-}
+// described it; the container directory keeps the record of them
+// (store.WriteDevices).
+type Device = store.Device
 
 // Report says what Unpack did. It is plain data so that a child process can
 // send it to its parent as JSON.

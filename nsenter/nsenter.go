@@ -1,7 +1,6 @@
 package nsenter
 
 import (
-	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -134,14 +133,42 @@ func Start(opts Options) (*os.Process, error) {
 
 // checkStatic refuses an executable with an ELF interpreter: the exec
 // happens inside the container's mount namespace, where the kernel would
-// look for it.
+// look for it. It reads the program headers by hand: debug/elf would
+// bring compress/zlib and zstd into every ulxc process for this one check.
 func checkStatic(exe *os.File) error {
-	f, err := elf.NewFile(exe)
-	if err != nil {
+	var ident [16]byte
+	if _, err := exe.ReadAt(ident[:], 0); err != nil {
 		return fmt.Errorf("nsenter: read own executable: %w", err)
 	}
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
+	if string(ident[:4]) != "\x7fELF" {
+		return errors.New("nsenter: own executable is not ELF")
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if ident[5] == 2 { // ELFDATA2MSB
+		bo = binary.BigEndian
+	}
+	// Where the program headers are, for ELFCLASS64 or ELFCLASS32.
+	var phoff uint64
+	var phentsize, phnum uint16
+	var hdr [64]byte
+	if _, err := exe.ReadAt(hdr[:], 0); err != nil {
+		return fmt.Errorf("nsenter: read own executable: %w", err)
+	}
+	if ident[4] == 2 {
+		phoff, phentsize, phnum = bo.Uint64(hdr[32:]), bo.Uint16(hdr[54:]), bo.Uint16(hdr[56:])
+	} else {
+		phoff, phentsize, phnum = uint64(bo.Uint32(hdr[28:])), bo.Uint16(hdr[42:]), bo.Uint16(hdr[44:])
+	}
+	if phentsize < 4 || phnum > 1024 {
+		return errors.New("nsenter: own executable has malformed program headers")
+	}
+	ph := make([]byte, int(phentsize)*int(phnum))
+	if _, err := exe.ReadAt(ph, int64(phoff)); err != nil {
+		return fmt.Errorf("nsenter: read own program headers: %w", err)
+	}
+	const ptInterp = 3
+	for i := 0; i < int(phnum); i++ {
+		if bo.Uint32(ph[i*int(phentsize):]) == ptInterp {
 			return fmt.Errorf("nsenter: %w", ErrDynamic)
 		}
 	}

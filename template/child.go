@@ -24,7 +24,6 @@ const ChildEntry = "__template"
 const (
 	opUnpack  = "unpack"  // unpack the tar stream on fd 4 into Dir/rootfs.partial
 	opBusybox = "busybox" // build the busybox system in Dir/rootfs.partial
-	opRemove  = "remove"  // remove Dir
 )
 
 // childReadSize is the child's read buffer on fd 4.
@@ -165,10 +164,6 @@ func childMain() reply {
 		err = j.unpack(&r)
 	case opBusybox:
 		err = j.busybox(&r)
-	case opRemove:
-		if err = os.RemoveAll(j.Dir); err != nil {
-			err = fmt.Errorf("remove: %w", err)
-		}
 	default:
 		err = fmt.Errorf("unknown operation %q", j.Op)
 	}

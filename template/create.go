@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ulxc/ulxc/destroy"
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/lxcconf"
@@ -63,7 +64,7 @@ const (
 	ExcludedFile = "ulxc-excluded"
 )
 
-// Options tune Create and Destroy.
+// Options tune Create.
 type Options struct {
 	// Template selects the template; default Download.
 	Template Kind
@@ -168,7 +169,7 @@ func reclaim(ctx context.Context, s *store.Store, name string, opts *Options) (*
 		return nil, nil, err
 	}
 	opts.warn("removing %s, the remains of an interrupted create or destroy", old.Dir)
-	err = destroy(ctx, old, opts)
+	err = destroy.Container(ctx, old, destroy.Options{Maps: opts.Maps, Warn: opts.Warn})
 	unlock()
 	if err != nil {
 		return nil, nil, fmt.Errorf("remove the remains of an interrupted create or destroy: %w", err)
@@ -193,7 +194,7 @@ func (cr *creation) run(ctx context.Context) (*Result, error) {
 			return nil, fmt.Errorf("load default config: %w", err)
 		}
 	}
-	plan, ctrMaps, err := planMaps(o.Maps, def)
+	plan, ctrMaps, err := destroy.PlanMaps(o.Maps, def)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +256,7 @@ func (cr *creation) run(ctx context.Context) (*Result, error) {
 	if err := os.Rename(filepath.Join(cr.c.Dir, partialName), cr.c.RootfsPath()); err != nil {
 		return nil, fmt.Errorf("commit rootfs: %w", err)
 	}
-	if err := image.WriteDevices(cr.c.Dir, r.Report.Devices); err != nil {
+	if err := store.WriteDevices(cr.c.Dir, r.Report.Devices); err != nil {
 		return nil, fmt.Errorf("record devices: %w", err)
 	}
 	if err := writeExcluded(cr.c.Dir, r.Report.Excluded); err != nil {
@@ -320,19 +321,7 @@ func (cr *creation) rollback(ctx context.Context) error {
 	if err == nil || cr.plan == nil {
 		return err
 	}
-	return removeInNamespace(ctx, *cr.plan, cr.c.Dir)
-}
-
-// removeInNamespace removes dir from a child in a namespace with plan's maps.
-func removeInNamespace(ctx context.Context, plan userns.Plan, dir string) error {
-	_, err := runChild(ctx, plan, job{Op: opRemove, Dir: dir}, nil)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s still exists after removal: %v", dir, err)
-	}
-	return nil
+	return destroy.InNamespace(ctx, *cr.plan, cr.c.Dir)
 }
 
 func writeExcluded(dir string, names []string) error {

@@ -1,8 +1,8 @@
 // Package template populates a new container with an LXC template, the
 // `download` template (a verified image from an image server) or the
-// `busybox` template (the host's static busybox, no network), and removes
-// containers again. It is the orchestration behind `ulxc create` and
-// `ulxc destroy`: the verbs only turn flags into Options.
+// `busybox` template (the host's static busybox, no network). It is the
+// orchestration behind `ulxc create`: the verb only turns flags into
+// Options. Removal, `ulxc destroy` included, is package destroy's.
 //
 // # Steps of Create
 //
@@ -29,11 +29,12 @@
 //     for the next create (download.Image.Decompress). A decoder error fails
 //     the create whatever the child made of the cut stream.
 //  5. The parent renames rootfs.partial to rootfs, records the skipped
-//     device nodes (image.DevicesFile) and excluded members (ExcludedFile),
+//     device nodes (store.DevicesFile) and excluded members (ExcludedFile),
 //     and writes `config` last, atomically: that rename is the commit.
 //
 // Any failure before the commit removes NAME/ completely, from inside the
-// namespace when it holds files of subordinate ids: one deferred cleanup
+// namespace when it holds files of subordinate ids (destroy.InNamespace):
+// one deferred cleanup
 // guarded by the named error result. The image cache is download's and is
 // only ever changed by a successful, verified Fetch.
 //

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ulxc/ulxc/destroy"
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/userns"
@@ -43,7 +44,7 @@ func (cr *creation) unpackImage(ctx context.Context, plan userns.Plan, j job, im
 	// What the child unpacked came from a tar that is not the image's:
 	// start again from the verified rootfs.tar.xz.
 	log.Debug("rootfs: the kept tar is corrupt; decompressing rootfs.tar.xz", "reason", err)
-	if err := removeInNamespace(ctx, plan, filepath.Join(j.Dir, partialName)); err != nil {
+	if err := destroy.InNamespace(ctx, plan, filepath.Join(j.Dir, partialName)); err != nil {
 		return reply{}, fmt.Errorf("remove rootfs unpacked from a corrupt tar: %w", err)
 	}
 	return cr.unpackDecompressed(ctx, plan, j, img)

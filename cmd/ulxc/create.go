@@ -166,22 +166,6 @@ func cmdCreate(e *env, args []string) error {
 	return nil
 }
 
-// containerName takes the name from -n or the one positional argument, as
-// the LXC tools do.
-func containerName(flagName string, pos []string, verb string) (string, error) {
-	switch {
-	case len(pos) > 1:
-		return "", usagef("%s: one container name expected, got %q", verb, pos)
-	case len(pos) == 1 && flagName != "" && flagName != pos[0]:
-		return "", usagef("%s: -n %s and the argument %s name different containers", verb, flagName, pos[0])
-	case len(pos) == 1:
-		return pos[0], nil
-	case flagName != "":
-		return flagName, nil
-	}
-	return "", usagef("%s: no container name (see 'ulxc %s --help')", verb, verb)
-}
-
 // loadBaseConfig loads -f FILE, or default.conf.
 func loadBaseConfig(file string) (*lxcconf.Config, error) {
 	if file == "" {
@@ -200,7 +184,6 @@ func absPath(p string) string {
 	return p
 }
 
-// templateChild is template.ChildEntry: create's unpack and busybox build,
-// and the removal of create's rollback and of destroy, inside the
-// container's user namespace.
+// templateChild is template.ChildEntry: create's unpack and busybox build
+// inside the container's user namespace.
 func templateChild(args []string) int { return template.ChildMain(args) }

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/ulxc/ulxc/destroy"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
-	"github.com/ulxc/ulxc/template"
 )
 
 const destroyUsage = `Usage: ulxc destroy [-n] NAME [-f]
@@ -71,7 +71,7 @@ func cmdDestroy(e *env, args []string) error {
 			return fmt.Errorf("destroy %s: %w (%s) after stopping it: %v", cname, store.ErrRunning, st.Status, err)
 		}
 	}
-	if err := template.Destroy(context.Background(), c, template.Options{Warn: func(s string) { e.warnf("%s", s) }}); err != nil {
+	if err := destroy.Container(context.Background(), c, destroy.Options{Warn: func(s string) { e.warnf("%s", s) }}); err != nil {
 		return err
 	}
 	_ = os.RemoveAll(rdir)
@@ -91,9 +91,30 @@ func (e *env) destroyRemains(s *store.Store, name string, notExist error) error 
 		return fmt.Errorf("destroy: %w", err)
 	}
 	defer unlock()
-	if err := template.Destroy(context.Background(), c, template.Options{Warn: func(s string) { e.warnf("%s", s) }}); err != nil {
+	if err := destroy.Container(context.Background(), c, destroy.Options{Warn: func(s string) { e.warnf("%s", s) }}); err != nil {
 		return err
 	}
 	e.infof("Removed %s, the remains of an interrupted create or destroy", c.Dir)
 	return nil
+}
+
+// destroyChild is destroy.ChildEntry: the removal, inside a user
+// namespace, of files that subordinate ids own (destroy, and create's
+// rollback).
+var destroyChild = destroy.ChildMain
+
+// containerName takes the name from -n or the one positional argument, as
+// the LXC tools do.
+func containerName(flagName string, pos []string, verb string) (string, error) {
+	switch {
+	case len(pos) > 1:
+		return "", usagef("%s: one container name expected, got %q", verb, pos)
+	case len(pos) == 1 && flagName != "" && flagName != pos[0]:
+		return "", usagef("%s: -n %s and the argument %s name different containers", verb, flagName, pos[0])
+	case len(pos) == 1:
+		return pos[0], nil
+	case flagName != "":
+		return flagName, nil
+	}
+	return "", usagef("%s: no container name (see 'ulxc %s --help')", verb, verb)
 }

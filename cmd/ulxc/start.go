@@ -12,7 +12,6 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
@@ -163,7 +162,7 @@ func (e *env) containerSpec(c *store.Container, cmd []string) (*specs.Spec, erro
 	if err != nil {
 		return nil, err
 	}
-	devs, err := image.ReadDevices(c.Dir)
+	devs, err := store.ReadDevices(c.Dir)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package template
+package destroy
 
 import (
 	"context"
@@ -11,26 +11,42 @@ import (
 
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/store"
+	"github.com/ulxc/ulxc/userns"
 )
 
-// Destroy removes the stopped container c completely, rootfs files owned by
-// subordinate ids included: those are removed from a child in a user
-// namespace with the container's id map (lxc.idmap of its config; opts.Maps
-// win) plus the caller's own ids. The caller checks that c does not run and
-// holds its lock. Only opts.Maps and opts.Warn are used.
+// Options configure Container.
+type Options struct {
+	// Maps, when set, are the container's id maps instead of its
+	// config's lxc.idmap.
+	Maps []userns.Map
+	// Warn receives warnings; default: discarded.
+	Warn func(string)
+}
+
+func (o *Options) warn(format string, a ...any) {
+	if o.Warn != nil {
+		o.Warn(fmt.Sprintf(format, a...))
+	}
+}
+
+// Container removes the stopped container c completely, rootfs files
+// owned by subordinate ids included: those are removed from a child in a
+// user namespace with the container's id map (lxc.idmap of its config;
+// opts.Maps win) plus the caller's own ids. The caller checks that c does
+// not run and holds its lock.
 //
-// The config is removed first, so that an interrupted Destroy leaves a
+// The config is removed first, so that an interrupted removal leaves a
 // directory without config, which is no container. A rootfs outside the
 // container directory (an lxc.rootfs.path elsewhere) is left alone, with a
 // warning: ulxc removes only what it created.
-func Destroy(ctx context.Context, c *store.Container, opts Options) error {
-	if err := destroy(ctx, c, &opts); err != nil {
+func Container(ctx context.Context, c *store.Container, opts Options) error {
+	if err := container(ctx, c, &opts); err != nil {
 		return fmt.Errorf("destroy %s: %w", c.Name, err)
 	}
 	return nil
 }
 
-func destroy(ctx context.Context, c *store.Container, opts *Options) error {
+func container(ctx context.Context, c *store.Container, opts *Options) error {
 	cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !errors.As(err, new(*lxcconf.IncludeError)):
@@ -51,7 +67,7 @@ func destroy(ctx context.Context, c *store.Container, opts *Options) error {
 			opts.warn("rootfs %s is outside %s and is not removed", p, c.Dir)
 		}
 	}
-	plan, _, err := planMaps(opts.Maps, cfg)
+	plan, _, err := PlanMaps(opts.Maps, cfg)
 	if err != nil {
 		return err
 	}
@@ -61,7 +77,7 @@ func destroy(ctx context.Context, c *store.Container, opts *Options) error {
 	if err := os.RemoveAll(c.Dir); err == nil {
 		return nil
 	}
-	return removeInNamespace(ctx, plan, c.Dir)
+	return InNamespace(ctx, plan, c.Dir)
 }
 
 func within(path, dir string) bool {

@@ -1,4 +1,4 @@
-package image
+package store
 
 import (
 	"encoding/json"
@@ -8,6 +8,19 @@ import (
 	"os"
 	"path/filepath"
 )
+
+// Device is a device node that the image described and its unpack did
+// not create (package image's Unpack cannot mknod). Path is relative to
+// the rootfs ("dev/null").
+type Device struct {
+	Path  string `json:"path"`
+	Type  byte   `json:"type"` // 'c' or 'b'
+	Major uint32 `json:"major"`
+	Minor uint32 `json:"minor"`
+	Mode  uint32 `json:"mode"` // permission bits
+	UID   int    `json:"uid"`
+	GID   int    `json:"gid"`
+}
 
 // DevicesFile is the name, in the container directory (beside rootfs/ and
 // config), of the record of the device nodes the image wanted and Unpack
