@@ -58,8 +58,10 @@ EOT
 chmod 755 "$W/as"
 as() { "$W/as" "$@"; }
 
-CGO_ENABLED=0 go build -trimpath -o "$W/ulxc" ./cmd/ulxc # as scripts/setup and internal/testenv build it
-chmod 755 "$W/ulxc"
+# As scripts/setup and internal/testenv build them.
+CGO_ENABLED=0 go build -trimpath -tags ulxc_lean -o "$W/ulxc" ./cmd/ulxc
+CGO_ENABLED=0 go build -trimpath -o "$W/ulxc-image" ./cmd/ulxc
+chmod 755 "$W/ulxc" "$W/ulxc-image"
 if [ -n "${ULXC_BASE:-}" ]; then
 	cp "$ULXC_BASE" "$W/base"
 	chmod 755 "$W/base"

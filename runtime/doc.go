@@ -130,6 +130,9 @@
 //     start-up: a probe with the runtime's imports started in 1.87 ms
 //     with cgo and 1.21 ms without). Attach's namespace join no longer
 //     needs C (package nsenter).
+//   - The installed ulxc is built without the image verbs (-tags
+//     ulxc_lean; README, "Binaries"): no go-crypto, circl, net/http or xz
+//     to initialise. `ulxc --version` takes 1.43 ms instead of 2.04 ms.
 //   - Prestart spawns init first thing, in a goroutine, before the
 //     supervisor reads the config: init's exec and Go start-up overlap the
 //     supervisor's work instead of following it. Start adopts the child
@@ -150,28 +153,26 @@
 //   - userns.Enter skips setgroups (a signal to every thread) when there
 //     are no supplementary groups to drop.
 //
-// Progress in one interleaved run (400 runs each): the previous release
-// 10.33 ms (2.38x the floor of bench/start.sh), static with prestart
-// 8.63 ms (1.99x), floor 4.33 ms.
+// Progress in interleaved runs (hyperfine rounds, ulxc-test, `start -F bb
+// -- /bin/true`): the previous release 10.33 ms (2.38x the floor of
+// bench/start.sh), static with prestart 8.63 ms (1.99x), floor 4.33 ms;
+// in a later run the full build 8.37 ms (2.05x), the lean one 7.74 ms
+// (1.89x), crun 8.40 ms (2.06x) and the floor 4.08 ms.
 //
 // Where the rest goes: each Go process pays about 1.2 ms of CPU for the
-// runtime's start-up (cpuid, which traps in a VM, and page faults) and
-// 0.7 ms more for the initialisation of packages that `start` never uses
-// (go-crypto's curves, circl, net/http, crypto/x509, xz's tables), and
-// the helpers about 1.2 ms each (mostly ld.so). A build without the image
-// verbs (no go-crypto, no net/http) measured 8.00 ms against 8.63 ms in
-// the same run; getting there means moving create, images and keys into a
-// companion executable, and template's removal child out of the package
-// that imports download. Measured and dropped as no faster: the C
-// constructor that cloned init before the Go runtime started (with cgo's
-// start-up cost it gained nothing), a lean separate init binary (0.3 ms),
-// GODEBUG containermaxprocs=0, writing the state file while the helpers
-// run, unsharing the late namespaces after Enter, GC on or async
-// preemption off in init, the helpers' stderr in a memfd. A whole start
-// allocates 324 KB, 188 KB of it package initialisation: allocation is
-// not where the time goes. Forcing a collection and returning memory to
-// the kernel once the monitor runs raised its anonymous memory by 0.7 MiB
-// (the collector's own structures and threads) and was dropped.
+// runtime's start-up (cpuid, which traps in a VM, and page faults), and
+// the helpers about 1.2 ms each (mostly ld.so); on two CPUs the
+// supervisor, init's start-up and the helpers compete from the clone to
+// the go-ahead. Measured and dropped as no faster: a C constructor that
+// cloned init before the Go runtime started (with cgo's start-up cost it
+// gained nothing), GODEBUG containermaxprocs=0, writing the state file
+// while the helpers run, unsharing the late namespaces after Enter, GC on
+// or async preemption off in init, the helpers' stderr in a memfd. A whole
+// start allocates 324 KB, 188 KB of it package initialisation (full
+// build): allocation is not where the time goes. Forcing a collection and
+// returning memory to the kernel once the monitor runs raised its
+// anonymous memory by 0.7 MiB (the collector's own structures and threads)
+// and was dropped.
 //
 // The spec comes from package ocispec, whose doc.go is the contract: the
 // runtime reads its annotations ulxc.signal.halt, ulxc.tty.max,

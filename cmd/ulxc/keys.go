@@ -1,3 +1,5 @@
+//go:build !ulxc_lean
+
 package main
 
 import (

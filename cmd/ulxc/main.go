@@ -80,7 +80,6 @@ var verbs = []verb{
 // user namespace. They are never shown and take no global flags.
 var childEntries = map[string]func(args []string) int{
 	"__usernsexec":    usernsexecChild,
-	"__template":      templateChild,     // template.ChildEntry: create's unpack
 	"__destroy":       destroyChild,      // destroy.ChildEntry: removal of subordinate ids' files
 	"__probe-overlay": probeOverlayChild, // hostcheck.OverlayProbeEntry
 	"__init":          initChild,         // runtime.InitEntry

@@ -171,7 +171,8 @@ var (
 )
 
 // ULXC returns the path of the ulxc binary built from this checkout, built
-// once per test process in a directory every user can read.
+// once per test process in a directory every user can read, beside its
+// ulxc-image: the two binaries scripts/setup installs, built the same way.
 func ULXC(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -182,12 +183,14 @@ func ULXC(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "ulxc")
-		// The same flags as scripts/setup, so tests run what users install.
-		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "./cmd/ulxc")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/ulxc: %v\n%s", err, out)
+		for _, b := range []struct{ out, tags string }{{binPath, "ulxc_lean"}, {filepath.Join(dir, "ulxc-image"), ""}} {
+			cmd := exec.Command("go", "build", "-trimpath", "-tags="+b.tags, "-o", b.out, "./cmd/ulxc")
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build -tags=%s ./cmd/ulxc: %v\n%s", b.tags, err, out)
+				return
+			}
 		}
 	})
 	if buildErr != nil {

@@ -1,0 +1,66 @@
+//go:build ulxc_lean
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// The image verbs are not in this build (imageverbs.go): they link an HTTP
+// client and OpenPGP, whose package initialisation every ulxc process
+// would otherwise pay, `ulxc start` twice. They run in ulxc-image, the full
+// build of this command, installed beside ulxc.
+
+// imageBinary is the full build that the image verbs exec.
+const imageBinary = "ulxc-image"
+
+// errNoImageBinary reports a lean ulxc installed without its companion.
+var errNoImageBinary = errors.New(imageBinary + " is not installed beside ulxc")
+
+func cmdCreate(e *env, args []string) error { return e.imageVerb("create", args) }
+func cmdImages(e *env, args []string) error { return e.imageVerb("images", args) }
+func cmdKeys(e *env, args []string) error   { return e.imageVerb("keys", args) }
+
+// imageHints: ulxc-image prints its own.
+func imageHints(error) []string { return nil }
+
+// imageVerb replaces this process with ulxc-image running the same
+// command: the global flags ulxc parsed, the verb and its arguments. Its
+// output, hints and exit status are the command's.
+func (e *env) imageVerb(verb string, args []string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("%s: find %s: %w", verb, imageBinary, err)
+	}
+	path := filepath.Join(filepath.Dir(exe), imageBinary)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: %w (%s): build it as scripts/setup does: CGO_ENABLED=0 go build -trimpath -o %s ./cmd/ulxc",
+			verb, errNoImageBinary, path, path)
+	}
+	argv := []string{imageBinary}
+	if e.lxcPath != "" {
+		argv = append(argv, "--lxcpath", e.lxcPath)
+	}
+	if e.logFile != "" {
+		argv = append(argv, "--logfile", e.logFile)
+	}
+	if e.logPriority != "" {
+		argv = append(argv, "--logpriority", e.logPriority)
+	}
+	if e.quiet {
+		argv = append(argv, "--quiet")
+	}
+	if e.debug {
+		argv = append(argv, "--debug")
+	}
+	argv = append(append(argv, verb), args...)
+	if err := syscall.Exec(path, argv, os.Environ()); err != nil {
+		return fmt.Errorf("%s: exec %s: %w", verb, path, err)
+	}
+	return nil
+}
