@@ -516,3 +516,17 @@ func TestStartForegroundConsole(t *testing.T) {
 		t.Errorf("start -F without a terminal: exit %d, %q; want no /dev/console", r.Code, r.Stdout)
 	}
 }
+
+// TestStartInitUser: lxc.init.uid, lxc.init.gid and lxc.init.groups are the
+// credentials of the container's process, with no capabilities left.
+func TestStartInitUser(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "iu", "lxc.init.uid = 1000", "lxc.init.gid = 1001", "lxc.init.groups = 5 7")
+	r := h.MustRun(t, "start", "-F", "iu", "--", "sh", "-c", "id -u; id -g; id -G; grep -E '^Cap(Eff|Amb)' /proc/self/status")
+	got := lines(r.Stdout)
+	want := []string{"1000", "1001", "1001 5 7", "CapEff: 0000000000000000", "CapAmb: 0000000000000000"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("start -F as lxc.init.uid 1000 printed %q, want %q", got, want)
+	}
+}
+
