@@ -76,7 +76,7 @@ func Start(opts Options) (*os.Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nsenter: open own executable: %w", err)
 	}
-	defer exe.Close()
+	defer func() { exe.Close() }() // exe may be replaced by a duplicate below
 	if err := checkStatic(exe); err != nil {
 		return nil, err
 	}
@@ -96,6 +96,16 @@ func Start(opts Options) (*os.Process, error) {
 		return nil, err
 	}
 	defer repR.Close()
+	// The new process's descriptors 0 to len(files)-1 are put in place
+	// before it execs exe and while it may still report on repW: those
+	// two must not be among them.
+	if exe, err = above(exe, len(files)); err != nil {
+		repW.Close()
+		return nil, err
+	}
+	if repW, err = above(repW, len(files)); err != nil {
+		return nil, err
+	}
 	j, err := newJoin(opts, exe, files, repW)
 	if err != nil {
 		repW.Close()
@@ -129,6 +139,20 @@ func Start(opts Options) (*os.Process, error) {
 		return nil, fmt.Errorf("joined process %d: %w", pid, err)
 	}
 	return p, nil
+}
+
+// above returns f if its descriptor is n or more, or else a close-on-exec
+// duplicate that is, closing f.
+func above(f *os.File, n int) (*os.File, error) {
+	if int(f.Fd()) >= n {
+		return f, nil
+	}
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, n)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("nsenter: %w", err)
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
 }
 
 // checkStatic refuses an executable with an ELF interpreter: the exec
@@ -229,7 +253,8 @@ type join struct {
 	empty        *byte
 	clone3       bool
 	args         cloneArgs
-	all, old     uint64 // signal masks
+	all, old     uint64    // signal masks
+	sa           [4]uint64 // a struct sigaction, zero for SIG_DFL
 	rec          [2]uint64
 	// The capabilities to keep across the exec (every one the kernel
 	// knows): made inheritable with capHdr and capData, then ambient.
@@ -270,7 +295,9 @@ func newJoin(opts Options, exe *os.File, files []*os.File, report *os.File) (*jo
 		d.Permitted |= 1 << (c % 32)
 		d.Inheritable |= 1 << (c % 32)
 	}
-	j.args = cloneArgs{flags: unix.CLONE_PARENT, exitSignal: uint64(unix.SIGCHLD)}
+	// clone3 refuses an exit signal with CLONE_PARENT: the child gets the
+	// caller's, SIGCHLD (the intermediate's), as with clone(2).
+	j.args = cloneArgs{flags: unix.CLONE_PARENT}
 	if opts.CgroupFD > 0 {
 		j.clone3 = true
 		j.args.flags |= unix.CLONE_INTO_CGROUP
@@ -405,6 +432,22 @@ func joined(j *join) {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, c, 0, 0, 0); e != 0 {
 			fail(j, stepCaps, uintptr(e))
 		}
+	}
+	// Go's handlers would run here without a Go runtime: back to the
+	// defaults before the mask opens (what an exec does anyway), but an
+	// ignored signal stays ignored, as across an exec. The handler is the
+	// first word of the kernel's struct sigaction on every architecture
+	// but MIPS, where an ignored signal is reset too.
+	for sig := uintptr(1); sig <= 64; sig++ {
+		if sig == uintptr(unix.SIGKILL) || sig == uintptr(unix.SIGSTOP) {
+			continue
+		}
+		j.sa = [4]uint64{}
+		if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, 0, uintptr(unsafe.Pointer(&j.sa)), 8, 0, 0); e != 0 || j.sa[0] == 1 {
+			continue // not a signal, or SIG_IGN
+		}
+		j.sa = [4]uint64{}
+		syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&j.sa)), 0, 8, 0, 0)
 	}
 	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&j.old)), 0, 8, 0, 0)
 	_, _, e := syscall.RawSyscall6(unix.SYS_EXECVEAT, j.exe, uintptr(unsafe.Pointer(j.empty)),

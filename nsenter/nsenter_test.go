@@ -28,6 +28,13 @@ func TestMain(m *testing.M) {
 			fmt.Println("error:", err)
 			os.Exit(3)
 		}
+		if len(os.Args) == 4 && os.Args[2] == "fd" {
+			// Is the last of many ExtraFiles in place, and what is it?
+			n, _ := strconv.Atoi(os.Args[3])
+			target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", n))
+			fmt.Println(target, err)
+			os.Exit(0)
+		}
 		host, _ := os.Hostname()
 		fmt.Println(os.Getpid(), host, os.Getuid())
 		os.Exit(7)
@@ -120,23 +127,7 @@ func TestStartRefusesNoNamespaces(t *testing.T) {
 // TestStartJoins joins a process made with unshare(1): its user, uts,
 // mount and pid namespaces.
 func TestStartJoins(t *testing.T) {
-	if _, err := exec.LookPath("unshare"); err != nil {
-		testenv.Skipf(t, "no unshare(1): %v", err)
-	}
-	cmd := exec.Command("unshare", "--user", "--map-root-user", "--uts", "--mount", "--pid", "--fork",
-		"sh", "-c", "hostname nsenter-test && echo ready && exec sleep 60")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
-		testenv.Skipf(t, "unshare could not make the namespaces here: %q, %v", line, err)
-	}
-	target := onlyChild(t, cmd.Process.Pid)
+	target := newTarget(t)
 	flags, err := Differing(target)
 	if err != nil {
 		t.Fatal(err)
@@ -181,6 +172,101 @@ func TestStartJoins(t *testing.T) {
 	if ps.ExitCode() != 7 {
 		t.Errorf("joined process exit code = %d, want 7", ps.ExitCode())
 	}
+}
+
+// TestStartManyFiles passes more descriptors than the new process's
+// executable and report pipe have numbers: placing them must not
+// overwrite those (above).
+func TestStartManyFiles(t *testing.T) {
+	target := newTarget(t)
+	pidfd, err := unix.PidfdOpen(target, 0)
+	if err != nil {
+		testenv.Skipf(t, "pidfd_open: %v", err)
+	}
+	defer unix.Close(pidfd)
+	// A free low descriptor, for Start's own files to land on.
+	hole, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var extra []*os.File
+	for range 60 {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		extra = append(extra, f)
+	}
+	last, err := os.CreateTemp(t.TempDir(), "last")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer last.Close()
+	extra = append(extra, last)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	n := FirstExtraFD + len(extra) - 1
+	hole.Close()
+	p, err := Start(Options{Pidfd: pidfd, Namespaces: unix.CLONE_NEWUSER | unix.CLONE_NEWUTS, Entry: testEntry,
+		Args: []string{"fd", strconv.Itoa(n)}, Stdout: w, Stderr: w, ExtraFiles: extra})
+	w.Close()
+	if err != nil {
+		t.Fatalf("Start with %d files: %v", len(extra)+3, err)
+	}
+	if _, err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := bufio.NewReader(r).ReadString('\n')
+	if got := strings.TrimSpace(b); got != last.Name()+" <nil>" {
+		t.Errorf("fd %d in the joined process = %q, want %s", n, got, last.Name())
+	}
+}
+
+func TestAbove(t *testing.T) {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := int(f.Fd())
+	if g, err := above(f, fd); err != nil || g != f {
+		t.Errorf("above(fd %d, %d) = %v, %v; want the file itself", fd, fd, g, err)
+	}
+	g, err := above(f, fd+10)
+	if err != nil || int(g.Fd()) < fd+10 {
+		t.Fatalf("above(fd %d, %d) = %v, %v; want a descriptor from %d", fd, fd+10, g, err, fd+10)
+	}
+	defer g.Close()
+	if flags, err := unix.FcntlInt(g.Fd(), unix.F_GETFD, 0); err != nil || flags&unix.FD_CLOEXEC == 0 {
+		t.Errorf("above's duplicate: flags %#x, %v; want close-on-exec", flags, err)
+	}
+}
+
+// newTarget starts a process in new user, uts, mount and pid namespaces
+// (unshare(1), hostname nsenter-test) for the test's lifetime, and returns
+// its pid.
+func newTarget(t *testing.T) int {
+	t.Helper()
+	if _, err := exec.LookPath("unshare"); err != nil {
+		testenv.Skipf(t, "no unshare(1): %v", err)
+	}
+	cmd := exec.Command("unshare", "--user", "--map-root-user", "--uts", "--mount", "--pid", "--fork",
+		"sh", "-c", "hostname nsenter-test && echo ready && exec sleep 60")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
+		testenv.Skipf(t, "unshare could not make the namespaces here: %q, %v", line, err)
+	}
+	return onlyChild(t, cmd.Process.Pid)
 }
 
 func onlyChild(t *testing.T, pid int) int {

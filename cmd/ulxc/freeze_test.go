@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -128,6 +129,15 @@ func TestFreezeDelegated(t *testing.T) {
 		t.Errorf("cgroup c1 cgroup.events = %q after unfreeze, want frozen 0", r.Stdout)
 	}
 	waitUntil(t, "the counter to advance after unfreeze", func() bool { return counter(dir) > before })
+
+	// Attached from inside the delegated cgroup, the process starts in the
+	// container's (clone3 with CLONE_INTO_CGROUP, package nsenter), which
+	// is the root of the container's cgroup namespace (made by init once
+	// it was moved there).
+	r := runIn(t, h, cg, "attach", "c1", "--", "cat", "/proc/self/cgroup")
+	if r.Code != 0 || !slices.Contains(lines(r.Stdout), "0::/") || strings.Contains(r.Stderr, "cannot move") {
+		t.Errorf("attach in the delegated cgroup: exit %d, /proc/self/cgroup %q, stderr %q; want 0::/", r.Code, r.Stdout, r.Stderr)
+	}
 
 	// Write through the cgroup verb, read back through the file.
 	h.MustRun(t, "cgroup", "c1", "cgroup.freeze", "1")
