@@ -529,4 +529,3 @@ func TestStartInitUser(t *testing.T) {
 		t.Errorf("start -F as lxc.init.uid 1000 printed %q, want %q", got, want)
 	}
 }
-
