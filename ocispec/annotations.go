@@ -119,7 +119,7 @@ var (
 		"lxc.mount.auto", "lxc.mount.entry", "lxc.mount.fstab", "lxc.pty.max", "lxc.tty.max", "lxc.arch",
 		"lxc.hook.version", "lxc.signal.halt", "lxc.signal.stop", "lxc.signal.reboot",
 		"lxc.prlimit.*", "lxc.net.*", "lxc.cgroup2.*", "lxc.cgroup.*", "lxc.sysctl.*", "lxc.proc.*",
-		"lxc.hook.*", "lxc.namespace.share.*",
+		"lxc.hook.*", "lxc.namespace.share.*", "lxc.seccomp.profile",
 	}
 	ignoredKeys = []string{
 		"lxc.include", "lxc.autodev", "lxc.autodev.tmpfs.size", "lxc.rootfs.mount", "lxc.rootfs.managed",

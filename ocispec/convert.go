@@ -119,6 +119,7 @@ func Convert(cfg Source, opts Options) (*specs.Spec, error) {
 		c.hooks,
 		c.cgroups,
 		c.linuxMisc,
+		c.seccomp,
 		c.annotations,
 		c.leftovers,
 	}

@@ -387,3 +387,45 @@ func mustAbs(t *testing.T, p string) string {
 	}
 	return abs
 }
+
+// TestSeccompPolicyErrors: what LXC's policy format says that linux.seccomp
+// cannot, or that is malformed, stops the conversion with file:line.
+func TestSeccompPolicyErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, policy, text string
+	}{
+		{"version 1", "1\nwhitelist\n0\n", "version 2"},
+		{"no type", "2\n", "first two lines"},
+		{"bad type", "2\ngreylist\n", `"greylist"`},
+		{"compat only", "2\ndenylist\n[i386]\nmkdir errno 1\n", ":3: section [i386]"},
+		{"bad action", "2\ndenylist\nmkdir notify\n", `:3: action "notify"`},
+		{"bad errno", "2\ndenylist\nmkdir errno EPERM\n", ":3: errno"},
+		{"bad argument", "2\ndenylist\nmkdir errno 1 [9,0,SCMP_CMP_EQ]\n", ":3: argument condition"},
+		{"bad operator", "2\ndenylist\nmkdir errno 1 [0,0,SCMP_CMP_LIKE]\n", "SCMP_CMP_LIKE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+			if err := os.WriteFile(file, []byte(tc.policy), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Convert(parse(t, base+"lxc.seccomp.profile = "+file+"\n"), Options{})
+			if !errors.Is(err, ErrInvalidValue) || !strings.Contains(err.Error(), tc.text) || !strings.Contains(err.Error(), "lxc.seccomp.profile") {
+				t.Errorf("policy %q: %v, want ErrInvalidValue naming lxc.seccomp.profile and %q", tc.policy, err, tc.text)
+			}
+		})
+	}
+	// Sections of another machine are skipped; the default action may be
+	// given; allowlist rules default to allow.
+	file := filepath.Join(dir, "ok")
+	os.WriteFile(file, []byte("2\nallowlist errno 38\n[all]\nread\nwrite # out\n[s390x]\nmkdir\n"), 0o600)
+	s, err := Convert(parse(t, base+"lxc.seccomp.profile = "+file+"\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := s.Linux.Seccomp
+	if sc == nil || sc.DefaultAction != specs.ActErrno || sc.DefaultErrnoRet == nil || *sc.DefaultErrnoRet != 38 ||
+		len(sc.Syscalls) != 2 || sc.Syscalls[1].Names[0] != "write" || sc.Syscalls[1].Action != specs.ActAllow {
+		t.Errorf("allowlist policy converted to %+v", sc)
+	}
+}

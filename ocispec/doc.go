@@ -28,6 +28,9 @@
 //     bounding, effective and permitted sets. terminal is false: the runtime
 //     decides.
 //   - hostname: lxc.uts.name, default Options.Name.
+//   - linux.seccomp: the policy file lxc.seccomp.profile names, in LXC's
+//     format version 2 (seccomp.go says what of it converts); the runtime
+//     compiles it for the machine's own and compat architectures.
 //   - namespaces: user, mount, pid, uts, ipc, net and cgroup, always. The
 //     network namespace is left out (the host's is shared) only for
 //     lxc.net.0.type = none or lxc.namespace.keep naming net; keep may also
@@ -120,10 +123,11 @@
 //     and needs real root. A rootless container reaches only the device
 //     nodes that are bound into it, whatever the lists say.
 //   - ulxc.unapplied: the config keys, comma-separated and sorted, that ask
-//     for something that is not enforced (seccomp, AppArmor other than
-//     "unconfined", SELinux, cgroup v1 and device lists, lxc.proc.* other
-//     than oom_score_adj, time namespace offsets, unknown keys). Unapplied
-//     returns them; the CLI warns.
+//     for something that is not enforced (lxc.seccomp.* other than the
+//     profile, AppArmor other than "unconfined", SELinux, cgroup v1 and
+//     device lists, lxc.proc.* other than oom_score_adj, time namespace
+//     offsets, veth interfaces, unknown keys). Unapplied returns them; the
+//     CLI warns.
 //
 // Keys ignored without a trace because they change nothing a runtime does:
 // lxc.include (expanded by lxcconf), lxc.autodev and lxc.autodev.tmpfs.size

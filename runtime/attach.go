@@ -16,7 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/ulxc/ulxc/nsenter"
+	"github.com/ulxc/ulxc/seccomp"
 	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
 )
@@ -79,6 +81,8 @@ type attachConfig struct {
 	// Bounding is init's bounding set, which the attached process gets
 	// too (lxc-attach drops the container's capabilities likewise).
 	Bounding uint64
+	// Seccomp is the container's syscall policy, likewise.
+	Seccomp *specs.LinuxSeccomp
 }
 
 // Process is a process attached to a running container, a child of the
@@ -150,7 +154,7 @@ func Attach(dir string, opts AttachOptions) (_ *Process, err error) {
 		return nil, fmt.Errorf("bounding set of init: %w", err)
 	}
 	cfg := attachConfig{Args: opts.Args, UID: opts.UID, GID: opts.GID, ClearEnv: opts.ClearEnv, Cwd: opts.Cwd, TTY: opts.TTY,
-		Rows: opts.Rows, Cols: opts.Cols, Env: attachEnv(opts), Bounding: bounding}
+		Rows: opts.Rows, Cols: opts.Cols, Env: attachEnv(opts), Bounding: bounding, Seccomp: st.Seccomp}
 
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
@@ -363,6 +367,16 @@ func attachChild() error {
 	if err := dropBounding(cfg.Bounding); err != nil {
 		return err
 	}
+	filter, err := seccomp.Compile(cfg.Seccomp)
+	if err != nil {
+		return fmt.Errorf("the container's seccomp policy: %w", err)
+	}
+	// As for init (execProcess): last, but while still root.
+	if cfg.UID != 0 {
+		if err := filter.Install(); err != nil {
+			return err
+		}
+	}
 	if setgroupsAllowed() {
 		if err := syscall.Setgroups([]int{}); err != nil {
 			return fmt.Errorf("setgroups: %w", err)
@@ -421,6 +435,11 @@ func attachChild() error {
 		return err
 	}
 	closeExtraFDs()
+	if cfg.UID == 0 {
+		if err := filter.Install(); err != nil {
+			return err
+		}
+	}
 	if err := unix.Exec(argv0, argv, env); err != nil {
 		return fmt.Errorf("exec %s: %w", argv[0], err)
 	}

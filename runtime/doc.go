@@ -111,10 +111,12 @@
 // The container's root is the user's subordinate id: it can do to the
 // user's subordinate-id-owned files what the user can. It shares the host
 // kernel; lxc.cap.drop and lxc.cap.keep shrink the bounding set of init
-// and of attached processes (caps.go), but there is no seccomp filter
-// (lxc.seccomp.* is listed in ulxc.unapplied), and no device cgroup (the BPF device
-// controller needs real root): the device policy is that a user namespace
-// cannot mknod and only the listed host nodes are bound in.
+// and of attached processes (caps.go), and lxc.seccomp.profile filters
+// their syscalls (package seccomp; a container without a profile has no
+// filter), but there is no AppArmor or SELinux confinement and no device
+// cgroup (the BPF device controller needs real root): the device policy is
+// that a user namespace cannot mknod and only the listed host nodes are
+// bound in.
 //
 // # Start-up cost
 //

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/seccomp"
 	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
 )
@@ -268,7 +269,11 @@ func setup(cfg *initConfig, pre *prepared) error {
 			return err
 		}
 	}
-	return execProcess(s.Process, s.Linux.Personality, console)
+	filter, err := seccomp.Compile(s.Linux.Seccomp)
+	if err != nil {
+		return fmt.Errorf("linux.seccomp: %w", err)
+	}
+	return execProcess(s.Process, s.Linux.Personality, filter, console)
 }
 
 // bindRootfs makes the root filesystem a mount of its own (a recursive
@@ -397,7 +402,7 @@ var rlimits = map[string]int{
 // execProcess becomes the spec's process: its user, its terminal, its
 // directory, and execs it. Every descriptor but 0-2 closes on exec, the
 // error pipe included, which tells the supervisor the exec worked.
-func execProcess(p *specs.Process, linuxPersonality *specs.LinuxPersonality, console int) error {
+func execProcess(p *specs.Process, linuxPersonality *specs.LinuxPersonality, filter seccomp.Program, console int) error {
 	if console >= 0 {
 		if _, err := unix.Setsid(); err != nil {
 			return fmt.Errorf("setsid: %w", err)
@@ -435,6 +440,14 @@ func execProcess(p *specs.Process, linuxPersonality *specs.LinuxPersonality, con
 		}
 	}
 	u := p.User
+	// The seccomp filter goes last, so that the policy binds as little of
+	// init's own work as can be, but while init is still root of the
+	// namespace (CAP_SYS_ADMIN) when the process runs as another user.
+	if u.UID != 0 {
+		if err := filter.Install(); err != nil {
+			return err
+		}
+	}
 	if len(u.AdditionalGids) > 0 {
 		gids := make([]int, len(u.AdditionalGids))
 		for i, g := range u.AdditionalGids {
@@ -474,6 +487,11 @@ func execProcess(p *specs.Process, linuxPersonality *specs.LinuxPersonality, con
 		return err
 	}
 	closeExtraFDs()
+	if u.UID == 0 {
+		if err := filter.Install(); err != nil {
+			return err
+		}
+	}
 	if err := unix.Exec(argv0, p.Args, p.Env); err != nil {
 		return fmt.Errorf("exec %s: %w", p.Args[0], err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/ulxc/ulxc/ocispec"
+	"github.com/ulxc/ulxc/seccomp"
 	"golang.org/x/sys/unix"
 )
 
@@ -141,6 +142,9 @@ func checkSpec(s *specs.Spec) error {
 	}
 	if _, _, err := personality(s.Linux.Personality); err != nil {
 		return err
+	}
+	if _, err := seccomp.Compile(s.Linux.Seccomp); err != nil {
+		return fmt.Errorf("%w: linux.seccomp: %w", ErrInvalidSpec, err)
 	}
 	for i := range s.Mounts {
 		if _, _, err := mountMarkers(s, i); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -61,6 +62,9 @@ type State struct {
 	Started    time.Time `json:"started,omitzero"`
 	// LastExit is how the previous run ended, when known.
 	LastExit *ExitStatus `json:"last_exit,omitempty"`
+	// Seccomp is the container's syscall policy, which attach gives the
+	// attached process too.
+	Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
 }
 
 // ExitStatus is how a container's init ended.

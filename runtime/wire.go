@@ -334,6 +334,76 @@ func (e *wireEncoder) spec(s *specs.Spec) {
 	if l.Personality != nil {
 		e.str(string(l.Personality.Domain))
 	}
+	e.seccomp(l.Seccomp)
+}
+
+func (e *wireEncoder) optErrno(n *uint) {
+	e.bool(n != nil)
+	if n != nil {
+		e.uint(uint64(*n))
+	}
+}
+
+func (e *wireEncoder) seccomp(s *specs.LinuxSeccomp) {
+	e.bool(s != nil)
+	if s == nil {
+		return
+	}
+	e.str(string(s.DefaultAction))
+	e.optErrno(s.DefaultErrnoRet)
+	e.uint(uint64(len(s.Architectures)))
+	for _, a := range s.Architectures {
+		e.str(string(a))
+	}
+	e.uint(uint64(len(s.Syscalls)))
+	for _, sc := range s.Syscalls {
+		e.strs(sc.Names)
+		e.str(string(sc.Action))
+		e.optErrno(sc.ErrnoRet)
+		e.uint(uint64(len(sc.Args)))
+		for _, a := range sc.Args {
+			e.uint(uint64(a.Index))
+			e.uint(a.Value)
+			e.uint(a.ValueTwo)
+			e.str(string(a.Op))
+		}
+	}
+}
+
+func (d *wireDecoder) optErrno() *uint {
+	if !d.bool() {
+		return nil
+	}
+	n := uint(d.uint())
+	return &n
+}
+
+func (d *wireDecoder) seccomp() *specs.LinuxSeccomp {
+	if !d.bool() {
+		return nil
+	}
+	s := &specs.LinuxSeccomp{DefaultAction: specs.LinuxSeccompAction(d.str()), DefaultErrnoRet: d.optErrno()}
+	if n := d.count(); n > 0 {
+		s.Architectures = make([]specs.Arch, n)
+		for i := range s.Architectures {
+			s.Architectures[i] = specs.Arch(d.str())
+		}
+	}
+	if n := d.count(); n > 0 {
+		s.Syscalls = make([]specs.LinuxSyscall, n)
+		for i := range s.Syscalls {
+			sc := specs.LinuxSyscall{Names: d.strs(), Action: specs.LinuxSeccompAction(d.str()), ErrnoRet: d.optErrno()}
+			if m := d.count(); m > 0 {
+				sc.Args = make([]specs.LinuxSeccompArg, m)
+				for j := range sc.Args {
+					sc.Args[j] = specs.LinuxSeccompArg{Index: uint(d.uint()), Value: d.uint(), ValueTwo: d.uint(),
+						Op: specs.LinuxSeccompOperator(d.str())}
+				}
+			}
+			s.Syscalls[i] = sc
+		}
+	}
+	return s
 }
 
 // spec reads what (*wireEncoder).spec wrote.
@@ -409,6 +479,7 @@ func (d *wireDecoder) spec() *specs.Spec {
 	if d.bool() {
 		l.Personality = &specs.LinuxPersonality{Domain: specs.LinuxPersonalityDomain(d.str())}
 	}
+	l.Seccomp = d.seccomp()
 	s.Linux = l
 	return s
 }

@@ -18,6 +18,7 @@ func fullSpec() *specs.Spec {
 	mode := os.FileMode(0o620)
 	timeout := 7
 	oom := -300
+	errno13 := uint(13)
 	hook := func(p string) []specs.Hook {
 		return []specs.Hook{{Path: p, Args: []string{p, "a b"}, Env: []string{"X=1"}, Timeout: &timeout}, {Path: p + "2"}}
 	}
@@ -63,6 +64,12 @@ func fullSpec() *specs.Spec {
 			Resources:     &specs.LinuxResources{Unified: map[string]string{"memory.max": "1G", "pids.max": "100"}},
 			Sysctl:        map[string]string{"net.ipv4.ip_forward": "1"},
 			Personality:   &specs.LinuxPersonality{Domain: specs.PerLinux32},
+			Seccomp: &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: []specs.Arch{specs.ArchX86_64},
+				Syscalls: []specs.LinuxSyscall{
+					{Names: []string{"umount2"}, Action: specs.ActErrno, ErrnoRet: &errno13,
+						Args: []specs.LinuxSeccompArg{{Index: 1, Value: 1, ValueTwo: 1, Op: specs.OpMaskedEqual}}},
+					{Names: []string{"kexec_load", "init_module"}, Action: specs.ActKill},
+				}},
 		},
 	}
 }

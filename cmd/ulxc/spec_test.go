@@ -176,7 +176,7 @@ lxc.net.0.type = empty
 }
 
 // TestSpecCLI covers the verb's own behaviour: the command override, the
-// warning for unenforced keys, and its errors.
+// warning for unenforced keys, LXC's seccomp policy, and its errors.
 func TestSpecCLI(t *testing.T) {
 	u := testenv.SubIDUser(t)
 	h := u.NewHome(t)
@@ -184,6 +184,7 @@ func TestSpecCLI(t *testing.T) {
 lxc.idmap = g 0 100000 65536
 lxc.init.cmd = /sbin/init
 lxc.seccomp.profile = /usr/share/lxc/config/common.seccomp
+lxc.selinux.context = system_u:system_r:lxc_t:s0
 `)
 	h.WriteFile(t, ".local/share/ulxc/nomap/config", "lxc.uts.name = nomap\n")
 
@@ -198,8 +199,12 @@ lxc.seccomp.profile = /usr/share/lxc/config/common.seccomp
 	if want := filepath.Join(h.Dir, ".local/share/ulxc/web/rootfs"); s.Root.Path != want {
 		t.Errorf("ulxc spec web: root = %q, want %q", s.Root.Path, want)
 	}
-	if !strings.Contains(r.Stderr, "ulxc: warning: web: not enforced by ulxc: lxc.seccomp.profile") {
-		t.Errorf("ulxc spec web: stderr = %q, want a warning naming lxc.seccomp.profile", r.Stderr)
+	if !strings.Contains(r.Stderr, "ulxc: warning: web: not enforced by ulxc: lxc.selinux.context") {
+		t.Errorf("ulxc spec web: stderr = %q, want a warning naming lxc.selinux.context", r.Stderr)
+	}
+	// LXC's own policy (the lxc package is installed) becomes linux.seccomp.
+	if s.Linux.Seccomp == nil || s.Linux.Seccomp.DefaultAction != specs.ActAllow || len(s.Linux.Seccomp.Syscalls) == 0 {
+		t.Errorf("ulxc spec web: linux.seccomp = %+v, want LXC's common.seccomp", s.Linux.Seccomp)
 	}
 
 	for _, tc := range []struct {

@@ -529,3 +529,31 @@ func TestStartInitUser(t *testing.T) {
 		t.Errorf("start -F as lxc.init.uid 1000 printed %q, want %q", got, want)
 	}
 }
+
+// TestSeccompProfile: lxc.seccomp.profile binds the container's process
+// and an attached one: the denied calls fail with the policy's errno, a
+// forced umount with EACCES (reject_force_umount), and the rest works.
+func TestSeccompProfile(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "sc", "lxc.seccomp.profile = ../policy.seccomp")
+	h.WriteFile(t, ".local/share/ulxc/policy.seccomp",
+		"2\ndenylist\nreject_force_umount  # as LXC's common.seccomp\n[all]\nmkdir errno 1\nmkdirat errno 1\n")
+	script := `grep ^Seccomp: /proc/self/status; mkdir /tmp/denied 2>&1; echo mkdir=$?; ` +
+		`mount -t tmpfs none /tmp && { umount -f /tmp 2>&1; echo forced=$?; umount /tmp; echo plain=$?; }`
+	r := h.Run(t, "start", "-F", "sc", "--", "sh", "-c", script)
+	out := r.Stdout
+	for _, want := range []string{"Seccomp:\t2", "Operation not permitted", "mkdir=1", "Permission denied", "forced=1", "plain=0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("start -F under the policy printed %q (stderr %q), want %q in it", out, r.Stderr, want)
+		}
+	}
+	if strings.Contains(r.Stderr, "not enforced: lxc.seccomp.profile") {
+		t.Errorf("start still says the profile is not enforced: %q", r.Stderr)
+	}
+	h.MustRun(t, "start", "sc", "--", "sleep", "30")
+	defer h.Run(t, "stop", "-k", "sc")
+	a := h.Run(t, "attach", "sc", "--", "sh", "-c", "mkdir /tmp/denied 2>&1; echo mkdir=$?; grep ^Seccomp: /proc/self/status")
+	if !strings.Contains(a.Stdout, "mkdir=1") || !strings.Contains(a.Stdout, "Seccomp:\t2") {
+		t.Errorf("attached under the policy: %q, want mkdir refused and Seccomp 2", a.Stdout)
+	}
+}
