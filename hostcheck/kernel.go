@@ -166,6 +166,7 @@ var configItems = []struct {
 	{"CONFIG_BRIDGE", false, "veth networking"},
 	{"CONFIG_MEMCG", false, "memory limits"},
 	{"CONFIG_CGROUP_PIDS", false, "pids limits"},
+	{"CONFIG_SECCOMP_FILTER", false, "lxc.seccomp.profile (LXC's common.conf sets one)"},
 }
 
 func checkKernel(opts Options) []Result {
