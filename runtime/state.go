@@ -77,8 +77,8 @@ type ExitStatus struct {
 // Check reads the state of the container whose runtime directory is dir
 // and checks it against the kernel: the recorded init must still be the
 // same process. A state left behind by a supervisor that was killed is
-// removed (state file and control socket), and the container reported
-// STOPPED.
+// removed (state file, control socket and the container's empty cgroup),
+// and the container reported STOPPED.
 func Check(dir string) (State, error) {
 	st, err := readState(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -102,8 +102,12 @@ func Check(dir string) (State, error) {
 		st.Status = Stopping
 		return st, nil
 	}
-	// Neither init nor its supervisor exists: a stale state.
+	// Neither init nor its supervisor exists: a stale state. The
+	// container's cgroup is empty now that its pid namespace is gone.
 	_ = os.Remove(filepath.Join(dir, controlFile))
+	if st.Cgroup != "" {
+		_ = os.Remove(st.Cgroup)
+	}
 	_ = os.Remove(filepath.Join(dir, stateFile))
 	return State{Name: st.Name, Status: Stopped, LastExit: readExit(dir)}, nil
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -197,5 +199,37 @@ func appendFile(t *testing.T, name, s string) {
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMonitorKilledDelegated: a monitor killed with SIGKILL leaves the
+// container's cgroup behind; the next look at the container removes it.
+func TestMonitorKilledDelegated(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	cg := delegatedCgroup(t, u)
+	runtimetest.NewBusybox(t, h, "c1")
+	if r := runIn(t, h, cg, "start", "c1"); r.Code != 0 {
+		t.Fatalf("start c1 in a delegated cgroup: exit %d: %s", r.Code, r.Stderr)
+	}
+	t.Cleanup(func() { h.Run(t, "stop", "-k", "c1") })
+	leaf := filepath.Join(cg, "ulxc-c1")
+	if _, err := os.Stat(leaf); err != nil {
+		t.Fatalf("no cgroup %s for the running container: %v", leaf, err)
+	}
+	b, err := os.ReadFile(runtimeFile(t, h, "c1", "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Supervisor int }
+	if err := json.Unmarshal(b, &st); err != nil || st.Supervisor <= 0 {
+		t.Fatalf("state.json = %s, %v: no supervisor pid", b, err)
+	}
+	if err := syscall.Kill(st.Supervisor, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "ls to report STOPPED", func() bool { return lsJSON(t, h)["c1"].State == "STOPPED" })
+	if _, err := os.Stat(leaf); !os.IsNotExist(err) {
+		t.Errorf("%s after the killed monitor's container was found stopped: %v, want it removed", leaf, err)
 	}
 }
