@@ -14,7 +14,7 @@ import (
 	"github.com/ulxc/ulxc/store"
 )
 
-const attachUsage = `Usage: ulxc attach NAME [-u UID] [-g GID] [--clear-env|--keep-env] [-v VAR=VALUE]... [-- CMD [ARGS...]]
+const attachUsage = `Usage: ulxc attach NAME [-u UID] [-g GID] [--clear-env|--keep-env] [--keep-var VAR]... [-v VAR=VALUE]... [-- CMD [ARGS...]]
 
 Run CMD inside the running container NAME: in all its namespaces and in its
 cgroup (when you may move processes there), as UID:GID inside (default
@@ -26,12 +26,14 @@ status.
 
 As lxc-attach, the environment is kept by default (--keep-env) with
 container=lxc added; --clear-env starts from container=lxc, PATH, TERM,
-HOME, USER and LOGNAME only. -v sets a variable on top of either.
+HOME, USER and LOGNAME only, plus each --keep-var VAR you have set. -v sets
+a variable on top of either.
 
 Examples:
   ulxc attach web
   ulxc attach web -- sh -c 'echo $$; id'
   ulxc attach web -u 1000 -g 1000 --clear-env -v LANG=C.UTF-8 -- id
+  ulxc attach web --clear-env --keep-var http_proxy -- apt-get update
 `
 
 func cmdAttach(e *env, args []string) error {
@@ -43,6 +45,7 @@ func cmdAttach(e *env, args []string) error {
 	clearEnv := fs.Bool("clear-env", false, "start from a clean environment")
 	keepEnv := fs.Bool("keep-env", false, "keep the caller's environment (the default)")
 	vars := fs.StringArrayP("set-var", "v", nil, "set `VAR=VALUE` in the environment (repeatable)")
+	keepVars := fs.StringArray("keep-var", nil, "keep `VAR` of your environment with --clear-env (repeatable)")
 	if err := e.parse(fs, attachUsage, args); err != nil {
 		return err
 	}
@@ -69,11 +72,22 @@ func cmdAttach(e *env, args []string) error {
 			return usagef("attach: -v %q: want VAR=VALUE", v)
 		}
 	}
+	// As lxc-attach: a kept variable that is not set is left out; -v
+	// still wins.
+	var kept []string
+	for _, k := range *keepVars {
+		if k == "" || strings.Contains(k, "=") {
+			return usagef("attach: --keep-var %q: want a variable name", k)
+		}
+		if v, ok := os.LookupEnv(k); ok {
+			kept = append(kept, k+"="+v)
+		}
+	}
 	dir, err := e.runtimeDir(*name)
 	if err != nil {
 		return fmt.Errorf("attach %s: %w", *name, err)
 	}
-	opts := runtime.AttachOptions{Args: rest, UID: *uid, GID: *gid, ClearEnv: *clearEnv, Env: *vars}
+	opts := runtime.AttachOptions{Args: rest, UID: *uid, GID: *gid, ClearEnv: *clearEnv, Env: append(kept, *vars...)}
 	stdin := fileOf(e.stdin)
 	opts.TTY = stdin != nil && term.IsTerminal(int(stdin.Fd()))
 	if !opts.TTY {

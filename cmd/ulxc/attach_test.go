@@ -153,6 +153,11 @@ func TestAttach(t *testing.T) {
 		if r := testenv.RunCmd(t, cmd); strings.TrimSpace(r.Stdout) != "[] /root root lxc" {
 			t.Errorf("--clear-env: got %q, want %q", r.Stdout, "[] /root root lxc")
 		}
+		cmd = h.Command(t, []string{"SECRET=host", "OTHER=x"}, "attach", "c1", "--clear-env", "--keep-var", "SECRET",
+			"--keep-var", "UNSET_HERE", "--", "sh", "-c", `echo "[$SECRET] [$OTHER] [${UNSET_HERE-unset}]"`)
+		if r := testenv.RunCmd(t, cmd); strings.TrimSpace(r.Stdout) != "[host] [] [unset]" {
+			t.Errorf("--clear-env --keep-var SECRET: got %q, want %q", r.Stdout, "[host] [] [unset]")
+		}
 	})
 
 	t.Run("default shell", func(t *testing.T) {
