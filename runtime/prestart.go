@@ -65,37 +65,22 @@ func Prestart() {
 // spawnEarly starts `ulxc __init` through userns.Spawn with the
 // supervisor's stdio.
 func spawnEarly() (*prestarted, error) {
-	cfgR, cfgW, err := os.Pipe()
+	p, err := newInitPipes(true)
 	if err != nil {
 		return nil, err
 	}
-	defer cfgR.Close()
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		cfgW.Close()
-		return nil, err
-	}
-	defer errW.Close()
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		cfgW.Close()
-		errR.Close()
-		return nil, err
-	}
-	ptyChild := os.NewFile(uintptr(pair[1]), "pty-child")
-	defer ptyChild.Close()
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID)
 	cmd, sync, err := userns.Spawn(context.Background(), userns.Options{Cloneflags: flags, Entry: InitEntry,
-		Env: initEnv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		ExtraFiles: []*os.File{cfgR, errW, ptyChild}})
+		Env: initEnv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ExtraFiles: p.child})
+	p.closeChild()
 	if err != nil {
-		cfgW.Close()
-		errR.Close()
-		unix.Close(pair[0])
+		p.config.Close()
+		p.errors.Close()
+		p.pty.Close()
 		return nil, err
 	}
-	return &prestarted{pid: cmd.Process.Pid, flags: unix.CLONE_NEWUSER | flags, sync: sync, config: cfgW,
-		errors: errR, pty: os.NewFile(uintptr(pair[0]), "pty-parent"),
+	return &prestarted{pid: cmd.Process.Pid, flags: unix.CLONE_NEWUSER | flags, sync: sync, config: p.config,
+		errors: p.errors, pty: p.pty,
 		wait: func() (*os.ProcessState, error) { err := cmd.Wait(); return cmd.ProcessState, err },
 		kill: cmd.Process.Kill}, nil
 }

@@ -250,50 +250,70 @@ func (c *Container) prestartPid() int {
 
 // newInit starts init through userns.Start.
 func (c *Container) newInit(ctx context.Context, plan userns.Plan, flags uintptr, cfg *initConfig) (*initChannels, error) {
-	cfgR, cfgW, err := os.Pipe()
+	p, err := newInitPipes(cfg.Console)
 	if err != nil {
 		return nil, err
 	}
-	defer cfgR.Close()
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		cfgW.Close()
-		return nil, err
-	}
-	files := []*os.File{cfgR, errW}
-	ch := &initChannels{errors: errR}
-	if cfg.Console {
-		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			cfgW.Close()
-			errR.Close()
-			errW.Close()
-			return nil, fmt.Errorf("pty socket: %w", err)
-		}
-		ch.pty = os.NewFile(uintptr(pair[0]), "pty-parent")
-		files = append(files, os.NewFile(uintptr(pair[1]), "pty-child"))
-	}
-	sendWire(cfgW, cfg.encode())
+	sendWire(p.config, cfg.encode())
 	uo := userns.Options{Plan: plan, Cloneflags: flags &^ cfg.Unshare, Entry: InitEntry, Env: initEnv,
-		Stdin: c.opts.Stdin, Stdout: c.opts.Stdout, Stderr: c.opts.Stderr, ExtraFiles: files, CgroupFD: c.cgroup.fd()}
+		Stdin: c.opts.Stdin, Stdout: c.opts.Stdout, Stderr: c.opts.Stderr, ExtraFiles: p.child, CgroupFD: c.cgroup.fd()}
 	if cfg.Console {
 		uo.Stdin, uo.Stdout = nil, nil
 	}
 	cmd, err := userns.Start(context.WithoutCancel(ctx), uo)
-	// Only init may hold the write ends: their EOF is how a failed init
-	// is noticed.
-	for _, f := range files[1:] {
-		f.Close()
-	}
+	p.closeChild()
 	if err != nil {
-		errR.Close()
-		if ch.pty != nil {
-			ch.pty.Close()
+		p.errors.Close()
+		if p.pty != nil {
+			p.pty.Close()
 		}
 		return nil, err
 	}
-	ch.proc = &initProc{pid: cmd.Process.Pid, wait: func() (*os.ProcessState, error) { err := cmd.Wait(); return cmd.ProcessState, err }}
-	return ch, nil
+	return &initChannels{errors: p.errors, pty: p.pty,
+		proc: &initProc{pid: cmd.Process.Pid, wait: func() (*os.ProcessState, error) { err := cmd.Wait(); return cmd.ProcessState, err }}}, nil
+}
+
+// initPipes are the channels between the supervisor and init, which gets
+// child as its fd 4 (the config, wire.go), 5 (its error report) and, for
+// a console, 6 (a socket for the pty masters).
+type initPipes struct {
+	config, errors, pty *os.File // the supervisor's ends; pty nil without
+	child               []*os.File
+}
+
+func newInitPipes(pty bool) (*initPipes, error) {
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		cfgR.Close()
+		cfgW.Close()
+		return nil, err
+	}
+	p := &initPipes{config: cfgW, errors: errR, child: []*os.File{cfgR, errW}}
+	if pty {
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			p.closeChild()
+			cfgW.Close()
+			errR.Close()
+			return nil, fmt.Errorf("pty socket: %w", err)
+		}
+		p.pty = os.NewFile(uintptr(pair[0]), "pty-parent")
+		p.child = append(p.child, os.NewFile(uintptr(pair[1]), "pty-child"))
+	}
+	return p, nil
+}
+
+// closeChild closes init's ends once init holds them: only init may hold
+// the write end of the error pipe, whose EOF is how a failed init is
+// noticed.
+func (p *initPipes) closeChild() {
+	for _, f := range p.child {
+		f.Close()
+	}
 }
 
 // initEnv is init's environment; the container's process gets the spec's

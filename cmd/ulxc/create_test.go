@@ -482,15 +482,20 @@ func TestCreateExisting(t *testing.T) {
 	}
 }
 
+// testUsers are the two test users: one with subordinate ids (the
+// container gets its range through newuidmap) and one without (the
+// single-id fallback).
+var testUsers = []struct {
+	name  string
+	user  func(t testing.TB) *testenv.User
+	subID bool
+}{
+	{"subordinate ids", testenv.SubIDUser, true},
+	{"no subordinate ids", testenv.NoSubIDUser, false},
+}
+
 func TestCreateBusybox(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		user  func(t testing.TB) *testenv.User
-		subID bool
-	}{
-		{"subordinate ids", testenv.SubIDUser, true},
-		{"no subordinate ids", testenv.NoSubIDUser, false},
-	} {
+	for _, tc := range testUsers {
 		t.Run(tc.name, func(t *testing.T) {
 			u := tc.user(t)
 			h := u.NewHome(t)

@@ -339,14 +339,7 @@ func TestLsFilters(t *testing.T) {
 // one without (the single-id map ulxc writes itself): the container sees
 // the same map, runs as pid 1 and passes its exit status on either way.
 func TestStartPrestart(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		user  func(t testing.TB) *testenv.User
-		subID bool
-	}{
-		{"subordinate ids", testenv.SubIDUser, true},
-		{"no subordinate ids", testenv.NoSubIDUser, false},
-	} {
+	for _, tc := range testUsers {
 		t.Run(tc.name, func(t *testing.T) {
 			u := tc.user(t)
 			h := u.NewHome(t)
