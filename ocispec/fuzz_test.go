@@ -83,3 +83,32 @@ func checkDest(t *testing.T, dest string) {
 		t.Fatalf("destination %q is not a clean absolute path below /", dest)
 	}
 }
+
+// FuzzSeccompPolicy: lxc.seccomp.profile names a file anyone may have
+// written; reading it never panics, and what it accepts has names and
+// actions.
+func FuzzSeccompPolicy(f *testing.F) {
+	common, _ := os.ReadFile(filepath.Join("testdata", "common.seccomp"))
+	f.Add(common)
+	f.Add([]byte("2\nallowlist errno 38\n[all]\nread\nwrite [0,1,SCMP_CMP_EQ]\n[s390x]\nmkdir\n"))
+	f.Add([]byte("2\ndenylist\nreject_force_umount\n"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		file := filepath.Join(dir, "policy")
+		if err := os.WriteFile(file, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := readSeccompPolicy(file)
+		if err != nil {
+			return
+		}
+		if s.DefaultAction == "" {
+			t.Fatalf("accepted %q with no default action", b)
+		}
+		for _, sc := range s.Syscalls {
+			if len(sc.Names) == 0 || sc.Names[0] == "" || sc.Action == "" {
+				t.Fatalf("accepted %q with a rule %+v", b, sc)
+			}
+		}
+	})
+}

@@ -3,6 +3,7 @@ package runtime
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -32,5 +33,30 @@ func FuzzParseAddresses(f *testing.F) {
 	f.Fuzz(func(t *testing.T, fib, inet6 []byte) {
 		parseFibTrie(fib)
 		parseIfInet6(inet6)
+	})
+}
+
+// FuzzDecodeInitConfig: init decodes what arrives on its config pipe;
+// malformed bytes are an error, never a panic, and whatever decodes
+// encodes back to the same config.
+func FuzzDecodeInitConfig(f *testing.F) {
+	ic := &initConfig{Spec: fullSpec(), Name: "web", ConfigPath: "/c/web/config", Console: true, TTYs: 2,
+		ConsoleRows: 24, ConsoleCols: 80, NewNet: true, Unshare: lateNamespaces}
+	full := ic.encode()
+	f.Add(full)
+	f.Add(full[:len(full)/2])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := decodeInitConfig(b)
+		if err != nil {
+			return
+		}
+		again, err := decodeInitConfig(c.encode())
+		if err != nil {
+			t.Fatalf("re-encoding a decoded config does not decode: %v", err)
+		}
+		if !reflect.DeepEqual(again, c) {
+			t.Fatalf("round trip changed the config:\n%+v\n%+v", c, again)
+		}
 	})
 }
