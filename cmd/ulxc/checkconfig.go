@@ -42,6 +42,7 @@ func cmdCheckconfig(e *env, args []string) error {
 	}
 	opts := hostcheck.Options{OverlayDir: probeDir(e.lxcPath)}
 	report := hostcheck.Run(context.Background(), opts)
+	report.Results = append(report.Results, buildCheck()...)
 	if *format == "json" {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")

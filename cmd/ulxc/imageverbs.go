@@ -9,6 +9,7 @@ import (
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 
 	"github.com/ulxc/ulxc/download"
+	"github.com/ulxc/ulxc/hostcheck"
 	"github.com/ulxc/ulxc/image"
 )
 
@@ -21,6 +22,10 @@ import (
 func init() {
 	childEntries["__template"] = templateChild // template.ChildEntry: create's unpack
 }
+
+// buildCheck is checkconfig's line about this build: the full one carries
+// the image verbs itself.
+func buildCheck() []hostcheck.Result { return nil }
 
 // imageHints are the hints for the errors of the image verbs.
 func imageHints(err error) []string {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/ulxc/ulxc/hostcheck"
 )
 
 // The image verbs are not in this build (imageverbs.go): they link an HTTP
@@ -29,15 +31,40 @@ func cmdKeys(e *env, args []string) error   { return e.imageVerb("keys", args) }
 // imageHints: ulxc-image prints its own.
 func imageHints(error) []string { return nil }
 
+// buildCheck is checkconfig's line about ulxc-image, which this build
+// needs for create, images and keys.
+func buildCheck() []hostcheck.Result {
+	r := hostcheck.Result{Group: "ulxc", Name: imageBinary}
+	path, err := imagePath()
+	if err == nil {
+		_, err = os.Stat(path)
+	}
+	if err != nil {
+		r.Status, r.Detail = hostcheck.Warn, err.Error()
+		r.Fix = "create, images and keys need it beside ulxc: CGO_ENABLED=0 go build -trimpath -o " + path + " ./cmd/ulxc (scripts/setup does)"
+		return []hostcheck.Result{r}
+	}
+	r.Status, r.Detail = hostcheck.OK, path
+	return []hostcheck.Result{r}
+}
+
+// imagePath is where ulxc-image should be: beside this executable.
+func imagePath() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find %s: %w", imageBinary, err)
+	}
+	return filepath.Join(filepath.Dir(exe), imageBinary), nil
+}
+
 // imageVerb replaces this process with ulxc-image running the same
 // command: the global flags ulxc parsed, the verb and its arguments. Its
 // output, hints and exit status are the command's.
 func (e *env) imageVerb(verb string, args []string) error {
-	exe, err := os.Executable()
+	path, err := imagePath()
 	if err != nil {
-		return fmt.Errorf("%s: find %s: %w", verb, imageBinary, err)
+		return fmt.Errorf("%s: %w", verb, err)
 	}
-	path := filepath.Join(filepath.Dir(exe), imageBinary)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s: %w (%s): build it as scripts/setup does: CGO_ENABLED=0 go build -trimpath -o %s ./cmd/ulxc",
 			verb, errNoImageBinary, path, path)

@@ -42,4 +42,15 @@ func TestImageVerbsExecCompanion(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(h.Dir, ".local/share/ulxc/alone")); !os.IsNotExist(err) {
 		t.Errorf("create without ulxc-image left %v", err)
 	}
+
+	// checkconfig says so, as a warning: everything else works.
+	r = testenv.RunCmd(t, h.Exec(t, nil, lean, "checkconfig"))
+	if !strings.Contains(r.Stdout, "ulxc: ulxc-image") || !strings.Contains(r.Stdout, "WARN") ||
+		!strings.Contains(r.Stdout, filepath.Join(dir, "ulxc-image")) {
+		t.Errorf("checkconfig without ulxc-image: exit %d, %q; want a warning naming it", r.Code, r.Stdout)
+	}
+	if r := h.Run(t, "checkconfig", "--format", "json"); !strings.Contains(r.Stdout, `"name": "ulxc-image"`) ||
+		!strings.Contains(r.Stdout, filepath.Join(filepath.Dir(testenv.ULXC(t)), "ulxc-image")) {
+		t.Errorf("checkconfig with ulxc-image beside ulxc: %q, want it found", r.Stdout)
+	}
 }
