@@ -440,7 +440,7 @@ func newReadAhead(src io.Reader) *readAhead {
 			default:
 				buf = make([]byte, readAheadChunk)
 			}
-			n, err := fillChunk(src, buf)
+			n, err := Fill(src, buf)
 			res := blockResult{data: buf[:n], err: err}
 			select {
 			case r.chunks <- res:
@@ -455,9 +455,10 @@ func newReadAhead(src io.Reader) *readAhead {
 	return r
 }
 
-// fillChunk reads until buf is full or src fails; unlike io.ReadFull it
-// passes src's own io.ErrUnexpectedEOF (a truncated file) through.
-func fillChunk(src io.Reader, buf []byte) (int, error) {
+// Fill reads until buf is full or src fails; unlike io.ReadFull it passes
+// src's own io.ErrUnexpectedEOF (a truncated file) through, and io.EOF
+// after a short read.
+func Fill(src io.Reader, buf []byte) (int, error) {
 	n := 0
 	for n < len(buf) {
 		k, err := src.Read(buf[n:])

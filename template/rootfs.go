@@ -144,7 +144,7 @@ func pump(w io.Writer, src io.Reader, done func()) error {
 			default:
 				buf = make([]byte, pipeSize)
 			}
-			k, err := fill(src, buf)
+			k, err := image.Fill(src, buf)
 			select {
 			case <-stop:
 				rerr <- errPumpStopped
@@ -186,18 +186,4 @@ func pump(w io.Writer, src io.Reader, done func()) error {
 		return err
 	}
 	return werr
-}
-
-// fill reads until buf is full or src fails; unlike io.ReadFull it passes
-// src's own io.ErrUnexpectedEOF (a truncated file) through.
-func fill(src io.Reader, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		k, err := src.Read(buf[n:])
-		n += k
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }

@@ -195,20 +195,7 @@ func TestStartForegroundForwardsSignals(t *testing.T) {
 	runtimetest.NewBusybox(t, h, "sig")
 	cmd := h.Command(t, nil, "start", "-F", "sig", "--", "/bin/sh", "-c",
 		`trap 'echo got TERM; exit 42' TERM; echo ready; while :; do sleep 0.05; done`)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	if !sc.Scan() || sc.Text() != "ready" {
-		cmd.Process.Kill()
-		t.Fatalf("container said %q before the signal, want ready (stderr %q)", sc.Text(), stderr.String())
-	}
+	sc, stderr := startReady(t, cmd)
 	// While it runs, stop's view and ls agree that it runs.
 	if row := lsJSON(t, h)["sig"]; row.State != "RUNNING" {
 		t.Errorf("ls during start -F = %+v, want RUNNING", row)
@@ -382,6 +369,9 @@ func TestWantsPrestart(t *testing.T) {
 		{"stop -F c", false},
 		{"-- start -F c", false},
 		{"-P start ls -F", false},
+		{"--lxcpath=/x start -F c", true},
+		{"-P/x --debug start -F c", true},
+		{"--logpriority DEBUG -q start -F c", true},
 		{"", false},
 	} {
 		if got := wantsPrestart(strings.Fields(tc.args)); got != tc.want {

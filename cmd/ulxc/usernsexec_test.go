@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -173,20 +174,7 @@ func TestUsernsexecForwardsSignals(t *testing.T) {
 	h := u.NewHome(t)
 	cmd := h.Command(t, nil, "usernsexec", "--", "sh", "-c",
 		`trap "echo got; exit 3" TERM; echo ready; while :; do sleep 0.1; done`)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	if !sc.Scan() || sc.Text() != "ready" {
-		_ = cmd.Process.Kill()
-		t.Fatalf("first line %q, want ready (stderr %q)", sc.Text(), stderr.String())
-	}
+	sc, stderr := startReady(t, cmd)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -198,4 +186,26 @@ func TestUsernsexecForwardsSignals(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 3 || strings.Join(rest, "|") != "got" {
 		t.Errorf("after SIGTERM to ulxc: exit %d, output %q, want 3 and [got] (stderr %q)", code, rest, stderr.String())
 	}
+}
+
+// startReady starts cmd, whose first line of output must be "ready", and
+// returns the rest of its output and its stderr.
+func startReady(t *testing.T, cmd *exec.Cmd) (*bufio.Scanner, *strings.Builder) {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &strings.Builder{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	if !sc.Scan() || sc.Text() != "ready" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("%v: first line %q, want ready (stderr %q)", cmd.Args[1:], sc.Text(), stderr.String())
+	}
+	return sc, stderr
 }
