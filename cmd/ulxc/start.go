@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/spf13/pflag"
 
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/ocispec"
@@ -207,13 +208,27 @@ func logLevel(priority string) slog.Level {
 // parsing: a wrong one costs a process, never a wrong start
 // (runtime.Start checks the fit).
 func wantsPrestart(args []string) bool {
+	// The global flags that take a separate value, as register declares
+	// them.
+	var g globals
+	fs := pflag.NewFlagSet("ulxc", pflag.ContinueOnError)
+	g.register(fs)
+	takesValue := func(arg string) bool {
+		var f *pflag.Flag
+		if name, ok := strings.CutPrefix(arg, "--"); ok && !strings.Contains(name, "=") {
+			f = fs.Lookup(name)
+		} else if !ok && len(arg) == 2 {
+			f = fs.ShorthandLookup(arg[1:])
+		}
+		return f != nil && f.Value.Type() != "bool"
+	}
 	i := 0
 	for ; i < len(args) && strings.HasPrefix(args[i], "-"); i++ {
-		switch args[i] {
-		case "-P", "--lxcpath", "--logfile", "--logpriority":
-			i++
-		case "--":
+		if args[i] == "--" {
 			return false
+		}
+		if takesValue(args[i]) {
+			i++
 		}
 	}
 	if i >= len(args) || args[i] != "start" {
