@@ -155,6 +155,18 @@ func above(f *os.File, n int) (*os.File, error) {
 	return os.NewFile(uintptr(fd), f.Name()), nil
 }
 
+// CheckStatic refuses the executable at path when it has an ELF
+// interpreter (ErrDynamic): a process that execs it inside a container's
+// mount namespace would find no loader there.
+func CheckStatic(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("nsenter: %w", err)
+	}
+	defer f.Close()
+	return checkStatic(f)
+}
+
 // checkStatic refuses an executable with an ELF interpreter: the exec
 // happens inside the container's mount namespace, where the kernel would
 // look for it. It reads the program headers by hand: debug/elf would

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path"
 	goruntime "runtime"
 	"strconv"
 	"strings"
@@ -211,13 +212,13 @@ func Attach(dir string, opts AttachOptions) (_ *Process, err error) {
 		files[len(files)-1].Close()
 		p.Pty, err = receivePty(ptyParent)
 		if err != nil {
-			if cerr := readChildError(errR); cerr != nil {
+			if cerr := readChildError(errR, nil); cerr != nil {
 				err = cerr
 			}
 			return nil, err
 		}
 	}
-	if err := readChildError(errR); err != nil {
+	if err := readChildError(errR, nil); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -726,4 +727,33 @@ func streamConsoleConn(dir string) (*ConsoleConn, error) {
 	ok = true
 	return &ConsoleConn{Master: master, r: io.MultiReader(bytes.NewReader(rest), conn), w: conn,
 		closer: func() error { master.Close(); return conn.Close() }}, nil
+}
+
+// lookPath finds file in the container's PATH (its own, from env).
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil
+	}
+	dirs := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			dirs = v
+		}
+	}
+	for _, d := range strings.Split(dirs, ":") {
+		if d == "" {
+			d = "."
+		}
+		p := path.Join(d, file)
+		var st unix.Stat_t
+		if unix.Stat(p, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && unix.Access(p, unix.X_OK) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec %s: %w in $PATH", file, unix.ENOENT)
+}
+
+// closeExtraFDs marks every descriptor above 2 close-on-exec.
+func closeExtraFDs() {
+	_ = unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 }

@@ -85,16 +85,15 @@ func limitControllers(lim map[string]string) ([]string, error) {
 // delegated, and the container runs without a cgroup otherwise. With
 // limits, prepareCgroup first makes room for the controllers, and any
 // failure is an error.
-func newCgroup(name string, s *specs.Spec, prestarted int) (l *cgroupLeaf, err error) {
+func newCgroup(name string, s *specs.Spec) (l *cgroupLeaf, err error) {
 	lim := limits(s)
 	var parent string
 	if len(lim) > 0 {
-		if parent, err = prepareCgroup(name, s, prestarted); err != nil {
+		if parent, err = prepareCgroup(name, s); err != nil {
 			return nil, err
 		}
 		defer func() {
 			if err != nil {
-				returnPrestarted(parent, prestarted)
 				releaseCgroup()
 			}
 		}()
@@ -125,9 +124,7 @@ func newCgroup(name string, s *specs.Spec, prestarted int) (l *cgroupLeaf, err e
 // prepareCgroup readies the caller's delegated cgroup PARENT for a
 // container with limits and returns PARENT's directory: it moves the
 // calling process into PARENT/ulxc.supervisors (unless it is there
-// already), with the prestarted init when there is one (prestarted > 0:
-// Prestart started it in the caller's cgroup), and enables the
-// limits' controllers in PARENT, which the kernel
+// already), and enables the limits' controllers in PARENT, which the kernel
 // allows only once PARENT holds no process. Processes it cannot move (the
 // user's shell) make it fail with a *cgroup.BusyError and the fix; so do a
 // missing delegation (ErrCgroupLimits) and a controller PARENT does not
@@ -137,7 +134,7 @@ func newCgroup(name string, s *specs.Spec, prestarted int) (l *cgroupLeaf, err e
 // Daemon calls it in `ulxc start` before it spawns the monitor, so that
 // the monitor is born in the supervisors' leaf and the client leaves
 // PARENT too; the monitor's own call finds everything in place.
-func prepareCgroup(name string, s *specs.Spec, prestarted int) (parent string, err error) {
+func prepareCgroup(name string, s *specs.Spec) (parent string, err error) {
 	lim := limits(s)
 	if len(lim) == 0 {
 		return "", nil
@@ -172,16 +169,9 @@ func prepareCgroup(name string, s *specs.Spec, prestarted int) (parent string, e
 			return "", fail(fmt.Errorf("move into %s: %w", sup, err))
 		}
 		moved = true
-		if prestarted > 0 {
-			if err := cgroup.Move(sup, prestarted); err != nil {
-				leaveSupervisors(parent)
-				return "", fail(fmt.Errorf("move prestarted init into %s: %w", sup, err))
-			}
-		}
 	}
 	if err := cgroup.Enable(parent, ctrls); err != nil {
 		if moved {
-			returnPrestarted(parent, prestarted)
 			leaveSupervisors(parent)
 		}
 		if errors.Is(err, cgroup.ErrBusy) {
@@ -193,15 +183,6 @@ func prepareCgroup(name string, s *specs.Spec, prestarted int) (parent string, e
 		return "", fail(err)
 	}
 	return parent, nil
-}
-
-// returnPrestarted moves the prestarted init (pid > 0) from the
-// supervisors' leaf back into parent, so that the leaf can go when
-// prepareCgroup's work is undone; the init is killed soon after.
-func returnPrestarted(parent string, pid int) {
-	if pid > 0 {
-		_ = cgroup.Move(parent, pid)
-	}
 }
 
 // releaseCgroup undoes prepareCgroup when the calling process is the last

@@ -5,83 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
 )
-
-// allocPty opens a new pty from the container's devpts (mounted at
-// /dev/pts in root) and returns its master and slave. The slave comes from
-// TIOCGPTPEER, never from a path the container could have replaced.
-func allocPty(root int) (master, slave int, err error) {
-	master, err = openInRoot(root, "/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY)
-	if err != nil {
-		return -1, -1, err
-	}
-	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
-		unix.Close(master)
-		return -1, -1, fmt.Errorf("unlock pty: %w", err)
-	}
-	r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
-	if errno != 0 {
-		unix.Close(master)
-		return -1, -1, fmt.Errorf("open pty peer: %w", errno)
-	}
-	return master, int(r), nil
-}
-
-// consoles allocates /dev/console and /dev/tty1..n, binds each slave onto
-// its place and sends the masters to the supervisor over sock (names
-// "console", "tty1"...). It returns the console's slave for init's stdio,
-// sized rows x cols when those are set.
-func consoles(root, n, sock int, rows, cols uint16) (consoleSlave int, err error) {
-	var masters []int
-	var names []string
-	defer func() {
-		for _, m := range masters {
-			unix.Close(m)
-		}
-	}()
-	consoleSlave = -1
-	for i := 0; i <= n; i++ {
-		name := "console"
-		if i > 0 {
-			name = "tty" + strconv.Itoa(i)
-		}
-		master, slave, err := allocPty(root)
-		if err != nil {
-			return -1, fmt.Errorf("/dev/%s: %w", name, err)
-		}
-		masters = append(masters, master)
-		names = append(names, name)
-		target, err := fileInRoot(root, "/dev/"+name)
-		if err == nil {
-			err = unix.Mount(fdPath(slave), fdPath(target), "", unix.MS_BIND, "")
-			unix.Close(target)
-		}
-		if err != nil {
-			unix.Close(slave)
-			return -1, fmt.Errorf("bind /dev/%s: %w", name, err)
-		}
-		if i == 0 {
-			consoleSlave = slave
-			if rows > 0 && cols > 0 {
-				if err := unix.IoctlSetWinsize(slave, unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
-					return -1, fmt.Errorf("size /dev/console: %w", err)
-				}
-			}
-		} else {
-			unix.Close(slave)
-		}
-	}
-	if err := unix.Sendmsg(sock, []byte(strings.Join(names, ",")), unix.UnixRights(masters...), nil, 0); err != nil {
-		unix.Close(consoleSlave)
-		return -1, fmt.Errorf("send pty masters: %w", err)
-	}
-	return consoleSlave, nil
-}
 
 // receivePtys receives the masters that consoles sent, by name.
 func receivePtys(sock *os.File) (map[string]*os.File, error) {

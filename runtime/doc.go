@@ -16,14 +16,19 @@
 //     foreground on a terminal (Options.Terminal) it relays the terminal
 //     to the console; without one the container's stdio is its own and
 //     there is no console or tty.
-//   - init: `ulxc __init`, spawned by the supervisor through userns.Spawn
-//     (Prestart, at the supervisor's own start-up) or userns.Start, in
-//     new user, mount and pid namespaces, which becomes the mapped
-//     root of the new user namespace (userns.Enter), sets up the root
-//     filesystem (init.go, rootfs.go, devices.go, console.go), and execs the
-//     spec's process as pid 1 of the new pid namespace. It reports any
-//     error through a close-on-exec pipe, so that "mount proc: permission
-//     denied" reaches the user, and its exec closes the pipe.
+//   - init: a fork of the supervisor (spawnInit), cloned into new user,
+//     mount and pid namespaces (and the container's cgroup), which is not
+//     a Go program of its own: it runs initchild.go on a copy of the
+//     supervisor's memory, making raw system calls from an initPlan that
+//     compileInit worked out before the fork. It waits for the go-ahead
+//     (the supervisor runs newuidmap and newgidmap on it, userns.Release),
+//     becomes root of the namespace, sets up the root filesystem and
+//     execs the spec's process as pid 1 of the new pid namespace. It
+//     reports a failure as a record on a close-on-exec pipe, which the
+//     supervisor turns into "mount proc on /proc: permission denied", and
+//     its exec closes the pipe. Hooks that run in the container's
+//     namespaces (pre-mount, mount, start) need more than system calls:
+//     init runs `ulxc __inithook TYPE` for them (InitHookMain) and waits.
 //   - the clients: stop, ls, info, which read the state file and CHECK it
 //     against the kernel (the init's pid and its start time in
 //     /proc/PID/stat; signals go through a pidfd), so a supervisor killed
@@ -120,61 +125,46 @@
 //
 // # Start-up cost
 //
-// `ulxc start -F` is two Go processes (the supervisor and init), two
-// setuid helpers and the container's process; bench/start.sh measures it.
-// On our 2-core VM the machine is CPU-bound from the first instruction to
-// the container's exec, so what counts is the CPU every step costs and
-// what can run beside what. What is done about it, measured with perf and
-// in interleaved hyperfine rounds:
+// `ulxc start -F` is one Go process (the supervisor), its fork (init),
+// two setuid helpers and the container's process; bench/start.sh
+// measures it. On our 2-core VM the machine is CPU-bound from the first
+// instruction to the container's exec, so what counts is the CPU every
+// step costs and what can run beside what. What is done about it,
+// measured with perf and in interleaved hyperfine rounds:
 //
+//   - Init is a fork that makes raw system calls, not an exec of ulxc: a
+//     Go program's start-up (the runtime's, about 1.2 ms of CPU here:
+//     cpuid, which traps in a VM, and page faults) was the largest single
+//     cost of a start, paid while the helpers ran. DESIGN.md section 3
+//     re-execs /proc/self/exe for every entry into a user namespace;
+//     usernsexec, create and destroy still do (userns.Start), start no
+//     longer does. In the same interleaved run: 6.54 ms for the fork,
+//     7.57 ms for the previous commit's re-exec, floor 4.05 ms.
 //   - ulxc is a static pure-Go binary (CGO_ENABLED=0). With cgo each ulxc
 //     process spent twice the CPU before main (pthread stacks, glibc
-//     start-up: a probe with the runtime's imports started in 1.87 ms
-//     with cgo and 1.21 ms without). Attach's namespace join no longer
-//     needs C (package nsenter).
+//     start-up). Attach's namespace join needs no C (package nsenter).
 //   - The installed ulxc is built without the image verbs (-tags
 //     ulxc_lean; README, "Binaries"): no go-crypto, circl, net/http or xz
 //     to initialise. `ulxc --version` takes 1.43 ms instead of 2.04 ms.
-//   - Prestart spawns init first thing, in a goroutine, before the
-//     supervisor reads the config: init's exec and Go start-up overlap the
-//     supervisor's work instead of following it. Start adopts the child
-//     (moves it into the container's cgroup, sends the config, runs the
-//     helpers on it) or kills it when it does not fit.
-//   - The spec reaches init and the monitor in a hand-written binary
-//     encoding (wire.go), not JSON of specs.Spec, whose first use walks
-//     some hundred types: that was 0.7 ms of CPU on each side.
+//   - The spec reaches the monitor and the hook helper in a hand-written
+//     binary encoding (wire.go), not JSON of specs.Spec, whose first use
+//     walks some hundred types: that was 0.7 ms of CPU on each side.
 //   - Init makes the network, IPC, UTS and cgroup namespaces itself
 //     (lateNamespaces), while the helpers run.
 //   - newuidmap and newgidmap run at once.
-//   - Init runs with GOMAXPROCS=1 (no cgroup CPU-limit probing at Go
-//     start-up, fewer threads to signal for setresuid) and GOGC=off.
 //   - The supervisor removes the previous exit file before it writes the
 //     new one: a rename over an existing file makes ext4 (auto_da_alloc)
 //     write the new file's data out first, 0.3 ms at the end of every run.
 //     Readers never miss it: the state file, removed after, still exists.
-//   - userns.Enter skips setgroups (a signal to every thread) when there
-//     are no supplementary groups to drop.
 //
-// Progress in interleaved runs (hyperfine rounds, ulxc-test, `start -F bb
-// -- /bin/true`): the previous release 10.33 ms (2.38x the floor of
-// bench/start.sh), static with prestart 8.63 ms (1.99x), floor 4.33 ms;
-// in a later run the full build 8.37 ms (2.05x), the lean one 7.74 ms
-// (1.89x), crun 8.40 ms (2.06x) and the floor 4.08 ms.
-//
-// Where the rest goes: each Go process pays about 1.2 ms of CPU for the
-// runtime's start-up (cpuid, which traps in a VM, and page faults), and
-// the helpers about 1.2 ms each (mostly ld.so); on two CPUs the
-// supervisor, init's start-up and the helpers compete from the clone to
-// the go-ahead. Measured and dropped as no faster: a C constructor that
-// cloned init before the Go runtime started (with cgo's start-up cost it
-// gained nothing), GODEBUG containermaxprocs=0, writing the state file
-// while the helpers run, unsharing the late namespaces after Enter, GC on
-// or async preemption off in init, the helpers' stderr in a memfd. A whole
-// start allocates 324 KB, 188 KB of it package initialisation (full
-// build): allocation is not where the time goes. Forcing a collection and
-// returning memory to the kernel once the monitor runs raised its
-// anonymous memory by 0.7 MiB (the collector's own structures and threads)
-// and was dropped.
+// Tried and dropped, as no faster: a C constructor that cloned init
+// before the Go runtime started (with cgo's start-up cost it gained
+// nothing), starting the Go init in a goroutine before the supervisor read
+// its config (it was the fastest way with a Go init; the fork made it
+// moot), GODEBUG containermaxprocs=0, writing the state file while the
+// helpers run, unsharing the late namespaces after the go-ahead, the
+// helpers' stderr in a memfd. A whole start allocates about 300 KB:
+// allocation is not where the time goes.
 //
 // The spec comes from package ocispec, whose doc.go is the contract: the
 // runtime reads its annotations ulxc.signal.halt, ulxc.tty.max,

@@ -46,7 +46,7 @@ func Daemon(ctx context.Context, opts DaemonOptions) (_ State, err error) {
 	}
 	// A container with limits: leave the caller's cgroup before the
 	// monitor is born, so that both are out of it (cgroup.go).
-	if _, err := prepareCgroup(opts.Name, opts.Spec, 0); err != nil {
+	if _, err := prepareCgroup(opts.Name, opts.Spec); err != nil {
 		return State{}, err
 	}
 	defer func() {
@@ -107,7 +107,6 @@ func Daemon(ctx context.Context, opts DaemonOptions) (_ State, err error) {
 // MonitorMain is the body of `ulxc __monitor`: it starts the container
 // described on fd 3, reports on fd 4, and supervises it until it stops.
 func MonitorMain(args []string) int {
-	Prestart()
 	cfg := os.NewFile(3, "monitor-config")
 	rep := os.NewFile(4, "monitor-report")
 	b, err := readWire(cfg)

@@ -3,13 +3,9 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"os"
-	"sort"
-	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // ErrSysctl reports a sysctl that the container may not set: only those
@@ -42,39 +38,6 @@ func validSysctl(key string) bool {
 	return true
 }
 
-// writeSysctls sets the spec's sysctls, in key order, through /proc/sys:
-// a name's dots are its path separators (LXC writes them the same way),
-// and the files resolve to the namespaces of the caller, which are by
-// then the container's. Init calls it as root of the namespace, before
-// the container's mounts.
-func writeSysctls(m map[string]string) error {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if !validSysctl(k) {
-			return fmt.Errorf("%w: sysctl %q", ErrInvalidSpec, k)
-		}
-		path := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
-		f, err := os.OpenFile(path, os.O_WRONLY|unix.O_NOFOLLOW, 0)
-		if err == nil {
-			_, err = f.WriteString(m[k])
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-		}
-		switch {
-		case errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS):
-			return fmt.Errorf("%w: lxc.sysctl.%s = %s: %w", ErrSysctl, k, m[k], err)
-		case err != nil:
-			return fmt.Errorf("lxc.sysctl.%s = %s: %w", k, m[k], err)
-		}
-	}
-	return nil
-}
-
 // personality returns the personality(2) value of the spec's
 // linux.personality (lxc.arch): PER_LINUX32 for a 32-bit architecture.
 func personality(p *specs.LinuxPersonality) (int, bool, error) {
@@ -90,20 +53,4 @@ func personality(p *specs.LinuxPersonality) (int, bool, error) {
 		return perLinux32, true, nil
 	}
 	return 0, false, fmt.Errorf("%w: personality domain %q", ErrInvalidSpec, p.Domain)
-}
-
-// setOOMScoreAdj writes process.oomScoreAdj (lxc.proc.oom_score_adj) for
-// the calling process, which its exec and children keep. Raising it needs
-// nothing; lowering it below what the user's processes have needs
-// CAP_SYS_RESOURCE on the host, which a rootless container lacks: that is
-// an error, not a silently different score.
-func setOOMScoreAdj(n int) error {
-	err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(n)), 0)
-	if errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EACCES) {
-		return fmt.Errorf("lxc.proc.oom_score_adj = %d: lowering the score needs root on the host: %w", n, err)
-	}
-	if err != nil {
-		return fmt.Errorf("lxc.proc.oom_score_adj = %d: %w", n, err)
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -111,4 +112,22 @@ func TestFileInRootRefusesSymlink(t *testing.T) {
 		t.Fatalf("fileInRoot(/dev/console) = %v", err)
 	}
 	unix.Close(f)
+}
+
+// mkdirAllInRoot and fileInRoot run init's resolveInRoot on root.
+func mkdirAllInRoot(root int, path string) (int, error) { return resolveForTest(root, path, false) }
+
+func fileInRoot(root int, path string) (int, error) { return resolveForTest(root, path, true) }
+
+func resolveForTest(root int, path string, file bool) (int, error) {
+	rp, err := newRawPath(path)
+	if err != nil {
+		return -1, err
+	}
+	p := &initPlan{root: root, slash: cstr("/")}
+	fd, errno := resolveInRoot(p, &rp, file)
+	if errno != 0 {
+		return -1, fmt.Errorf("%s (sub-step %d, component %d): %w", path, p.resSub, p.resComp, errno)
+	}
+	return fd, nil
 }

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,7 +61,6 @@ type Container struct {
 	listener net.Listener
 	pidfd    int
 	cgroup   *cgroupLeaf
-	prestart *prestarted // until spawn uses or discards it
 	env      hookEnv
 
 	// consoleDone is closed once the console's output has been drained
@@ -100,22 +98,15 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 		opts.Log.Warn(plan.Warning)
 	}
 	c = &Container{opts: opts, haltSig: halt, stopSig: stopSig, pidfd: -1}
-	// An init that Prestart started for us: from here on it is used or
-	// discarded, never left waiting.
-	c.prestart = takePrestarted()
-	cc := c // c is nil once an error is returned
-	defer cc.discardPrestart()
 	c.env = hookEnv{Name: opts.Name, ConfigPath: opts.ConfigPath, RootfsPath: s.Root.Path, RootfsMount: s.Root.Path,
 		State: specs.State{Version: specs.Version, ID: opts.Name, Status: specs.StateCreating, Annotations: s.Annotations}}
-	leaf, err := newCgroup(opts.Name, s, c.prestartPid())
+	leaf, err := newCgroup(opts.Name, s)
 	if err != nil {
 		return nil, err
 	}
 	c.cgroup = leaf
 	defer func() {
 		if err != nil {
-			// Killed first: it may be in the cgroups that go.
-			cc.discardPrestart()
 			leaf.remove()
 		}
 	}()
@@ -133,7 +124,7 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 			ic.ConsoleRows, ic.ConsoleCols = ws.Row, ws.Col
 		}
 	}
-	if err := c.spawn(ctx, plan, flags, ic); err != nil {
+	if err := c.spawn(plan, flags, ic); err != nil {
 		return nil, err
 	}
 	if err := c.record(); err != nil {
@@ -171,19 +162,20 @@ func specMaps(s *specs.Spec) []userns.Map {
 }
 
 // spawn starts init and waits until it has exec'd or failed.
-func (c *Container) spawn(ctx context.Context, plan userns.Plan, flags uintptr, cfg *initConfig) error {
-	ch, err := c.startInit(ctx, plan, flags, cfg)
+func (c *Container) spawn(plan userns.Plan, flags uintptr, cfg *initConfig) error {
+	ch, err := c.spawnInit(plan, flags&^cfg.Unshare, cfg)
 	if err != nil {
 		return err
 	}
 	defer ch.errors.Close()
+	defer ch.sync.Close()
 	if ch.pty != nil {
 		defer ch.pty.Close()
 	}
 	c.cmd = ch.proc
 	fail := func(err error) error {
 		// init's own report says best why it stopped.
-		if cerr := readChildError(ch.errors); cerr != nil {
+		if cerr := readChildError(ch.errors, ch.plan); cerr != nil {
 			err = cerr
 		}
 		c.kill()
@@ -195,7 +187,7 @@ func (c *Container) spawn(ctx context.Context, plan userns.Plan, flags uintptr, 
 			return fail(err)
 		}
 	}
-	if cerr := readChildError(ch.errors); cerr != nil {
+	if cerr := readChildError(ch.errors, ch.plan); cerr != nil {
 		for _, f := range c.ptys {
 			f.Close()
 		}
@@ -213,132 +205,14 @@ type initChannels struct {
 	proc   *initProc
 	errors *os.File
 	pty    *os.File
+	sync   *os.File  // init's sync pipe, held until it has exec'd
+	plan   *initPlan // what init did, for its report
 }
 
-// startInit starts init with its maps in place and its config sent: the
-// child that Prestart started when there is one that fits, a new one
-// otherwise.
-func (c *Container) startInit(ctx context.Context, plan userns.Plan, flags uintptr, cfg *initConfig) (*initChannels, error) {
-	if ps := c.prestart; ps != nil {
-		c.prestart = nil
-		why := c.unfitPrestart(ps, flags&^cfg.Unshare)
-		if why == "" {
-			c.opts.Log.Debug("init was prestarted", "pid", ps.pid)
-			return c.adoptInit(ps, plan, cfg)
-		}
-		c.opts.Log.Debug("prestarted init not used", "why", why)
-		ps.discard()
-	}
-	return c.newInit(ctx, plan, flags, cfg)
-}
-
-// discardPrestart kills the prestarted child if Start has not used it.
-func (c *Container) discardPrestart() {
-	if c.prestart != nil {
-		c.prestart.discard()
-		c.prestart = nil
-	}
-}
-
-// prestartPid is the pid of the prestarted child, or 0.
-func (c *Container) prestartPid() int {
-	if c.prestart == nil {
-		return 0
-	}
-	return c.prestart.pid
-}
-
-// newInit starts init through userns.Start.
-func (c *Container) newInit(ctx context.Context, plan userns.Plan, flags uintptr, cfg *initConfig) (*initChannels, error) {
-	p, err := newInitPipes(cfg.Console)
-	if err != nil {
-		return nil, err
-	}
-	sendWire(p.config, cfg.encode())
-	uo := userns.Options{Plan: plan, Cloneflags: flags &^ cfg.Unshare, Entry: InitEntry, Env: initEnv,
-		Stdin: c.opts.Stdin, Stdout: c.opts.Stdout, Stderr: c.opts.Stderr, ExtraFiles: p.child, CgroupFD: c.cgroup.fd()}
-	if cfg.Console {
-		uo.Stdin, uo.Stdout = nil, nil
-	}
-	cmd, err := userns.Start(context.WithoutCancel(ctx), uo)
-	p.closeChild()
-	if err != nil {
-		p.errors.Close()
-		if p.pty != nil {
-			p.pty.Close()
-		}
-		return nil, err
-	}
-	return &initChannels{errors: p.errors, pty: p.pty,
-		proc: &initProc{pid: cmd.Process.Pid, wait: func() (*os.ProcessState, error) { err := cmd.Wait(); return cmd.ProcessState, err }}}, nil
-}
-
-// initPipes are the channels between the supervisor and init, which gets
-// child as its fd 4 (the config, wire.go), 5 (its error report) and, for
-// a console, 6 (a socket for the pty masters).
-type initPipes struct {
-	config, errors, pty *os.File // the supervisor's ends; pty nil without
-	child               []*os.File
-}
-
-func newInitPipes(pty bool) (*initPipes, error) {
-	cfgR, cfgW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		cfgR.Close()
-		cfgW.Close()
-		return nil, err
-	}
-	p := &initPipes{config: cfgW, errors: errR, child: []*os.File{cfgR, errW}}
-	if pty {
-		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			p.closeChild()
-			cfgW.Close()
-			errR.Close()
-			return nil, fmt.Errorf("pty socket: %w", err)
-		}
-		p.pty = os.NewFile(uintptr(pair[0]), "pty-parent")
-		p.child = append(p.child, os.NewFile(uintptr(pair[1]), "pty-child"))
-	}
-	return p, nil
-}
-
-// closeChild closes init's ends once init holds them: only init may hold
-// the write end of the error pipe, whose EOF is how a failed init is
-// noticed.
-func (p *initPipes) closeChild() {
-	for _, f := range p.child {
-		f.Close()
-	}
-}
-
-// initEnv is init's environment; the container's process gets the spec's
-// own. Init lives a few milliseconds and allocates little: no garbage
-// collector, and one P, which also spares the Go runtime reading the
-// cgroup's CPU limit at startup and leaves fewer threads for the
-// setresuid in userns.Enter to signal.
+// initEnv is the hook helper's Go environment: it lives a few
+// milliseconds and allocates little, so no garbage collector, and one P,
+// which also spares the Go runtime reading the cgroup's CPU limit.
 var initEnv = []string{"GOGC=off", "GOMAXPROCS=1"}
-
-// readChildError reads init's report: nil at EOF without one, which means
-// the exec worked.
-func readChildError(r *os.File) error {
-	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
-	if err != nil {
-		return fmt.Errorf("read init's report: %w", err)
-	}
-	if len(b) == 0 {
-		return nil
-	}
-	var ce ChildError
-	if err := json.Unmarshal(b, &ce); err != nil {
-		return fmt.Errorf("init: %s", b)
-	}
-	return &ce
-}
 
 // record writes the state file, starts logging the console and serves the
 // control socket.

@@ -198,7 +198,12 @@ func release(pid int, plan Plan, syncW *os.File) error {
 }
 
 // goAhead is the byte that tells the child its maps are in place.
-const goAhead = '1'
+const goAhead = GoAhead
+
+// GoAhead is the byte Release writes on the sync pipe once the child's
+// id maps are in place: a child that does not run Enter (runtime's init,
+// a fork) waits for it itself.
+const GoAhead = '1'
 
 func runHelper(plan Plan, k Kind, pid int) error {
 	helper, name := plan.NewUIDMap, "newuidmap"

@@ -15,8 +15,6 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
-
-	"github.com/ulxc/ulxc/runtime"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -82,7 +80,7 @@ var childEntries = map[string]func(args []string) int{
 	"__usernsexec":    usernsexecChild,
 	"__destroy":       destroyChild,      // destroy.ChildEntry: removal of subordinate ids' files
 	"__probe-overlay": probeOverlayChild, // hostcheck.OverlayProbeEntry
-	"__init":          initChild,         // runtime.InitEntry
+	"__inithook":      initHookChild,     // runtime.InitHookEntry
 	"__monitor":       monitorChild,      // runtime.MonitorEntry
 	"__attach":        attachChild,       // runtime.AttachEntry
 }
@@ -101,9 +99,6 @@ type exitError struct{ code int }
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
-	if wantsPrestart(os.Args[1:]) {
-		runtime.Prestart()
-	}
 	if len(os.Args) > 1 {
 		if child, ok := childEntries[os.Args[1]]; ok {
 			os.Exit(child(os.Args[2:]))

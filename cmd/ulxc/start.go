@@ -11,7 +11,6 @@ import (
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/spf13/pflag"
 
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/ocispec"
@@ -202,54 +201,8 @@ func logLevel(priority string) slog.Level {
 	}
 }
 
-// wantsPrestart reports whether args (without argv[0]) are `start -F`,
-// whose init runtime.Prestart starts before anything else happens, so
-// that its start-up overlaps ours. It is a guess made before any flag
-// parsing: a wrong one costs a process, never a wrong start
-// (runtime.Start checks the fit).
-func wantsPrestart(args []string) bool {
-	// The global flags that take a separate value, as register declares
-	// them.
-	var g globals
-	fs := pflag.NewFlagSet("ulxc", pflag.ContinueOnError)
-	g.register(fs)
-	takesValue := func(arg string) bool {
-		var f *pflag.Flag
-		if name, ok := strings.CutPrefix(arg, "--"); ok && !strings.Contains(name, "=") {
-			f = fs.Lookup(name)
-		} else if !ok && len(arg) == 2 {
-			f = fs.ShorthandLookup(arg[1:])
-		}
-		return f != nil && f.Value.Type() != "bool"
-	}
-	i := 0
-	for ; i < len(args) && strings.HasPrefix(args[i], "-"); i++ {
-		if args[i] == "--" {
-			return false
-		}
-		if takesValue(args[i]) {
-			i++
-		}
-	}
-	if i >= len(args) || args[i] != "start" {
-		return false
-	}
-	fg := false
-	for _, a := range args[i+1:] {
-		switch a {
-		case "--":
-			return fg
-		case "-h", "--help":
-			return false
-		case "-F", "--foreground":
-			fg = true
-		}
-	}
-	return fg
-}
-
 // The hidden entry points of package runtime, for main's childEntries.
 var (
-	initChild    = runtime.InitMain    // runtime.InitEntry, "__init"
-	monitorChild = runtime.MonitorMain // runtime.MonitorEntry, "__monitor"
+	initHookChild = runtime.InitHookMain // runtime.InitHookEntry, "__inithook"
+	monitorChild  = runtime.MonitorMain  // runtime.MonitorEntry, "__monitor"
 )

@@ -320,12 +320,11 @@ func TestLsFilters(t *testing.T) {
 	}
 }
 
-// TestStartPrestart starts a container in the foreground with the init
-// that runtime.Prestart starts at ulxc's own start-up, and without it
-// (ULXC_NO_PRESTART), as a user with subordinate ids (newuidmap) and as
-// one without (the single-id map ulxc writes itself): the container sees
-// the same map, runs as pid 1 and passes its exit status on either way.
-func TestStartPrestart(t *testing.T) {
+// TestStartForegroundUsers starts a container in the foreground as a
+// user with subordinate ids (newuidmap) and as one without (the single-id
+// map ulxc writes itself): the container sees the map, runs as pid 1 and
+// passes its exit status on either way.
+func TestStartForegroundUsers(t *testing.T) {
 	for _, tc := range testUsers {
 		t.Run(tc.name, func(t *testing.T) {
 			u := tc.user(t)
@@ -336,47 +335,12 @@ func TestStartPrestart(t *testing.T) {
 				start, count := subRange(t, u)
 				want = fmt.Sprintf("0 %d %d", start, count)
 			}
-			for _, env := range [][]string{nil, {"ULXC_NO_PRESTART=1"}} {
-				cmd := h.Command(t, env, "--debug", "start", "-F", "box", "--",
-					"/bin/sh", "-c", "echo $$; cat /proc/self/uid_map; exit 3")
-				r := testenv.RunCmd(t, cmd)
-				got := lines(r.Stdout)
-				if r.Code != 3 || len(got) != 2 || got[0] != "1" || strings.Join(strings.Fields(got[1]), " ") != want {
-					t.Errorf("%v start -F: exit %d, stdout %q, want 3, pid 1 and uid_map %q (stderr %q)", env, r.Code, r.Stdout, want, r.Stderr)
-				}
-				if used := strings.Contains(r.Stderr, "init was prestarted"); used != (env == nil) {
-					t.Errorf("%v start -F: prestarted init used = %v, want %v (stderr %q)", env, used, env == nil, r.Stderr)
-				}
+			r := h.Run(t, "start", "-F", "box", "--", "/bin/sh", "-c", "echo $$; cat /proc/self/uid_map; exit 3")
+			got := lines(r.Stdout)
+			if r.Code != 3 || len(got) != 2 || got[0] != "1" || strings.Join(strings.Fields(got[1]), " ") != want {
+				t.Errorf("start -F: exit %d, stdout %q, want 3, pid 1 and uid_map %q (stderr %q)", r.Code, r.Stdout, want, r.Stderr)
 			}
 		})
-	}
-}
-
-func TestWantsPrestart(t *testing.T) {
-	for _, tc := range []struct {
-		args string
-		want bool
-	}{
-		{"start -F c", true},
-		{"start c -F", true},
-		{"--foreground start c", false},
-		{"start --foreground c -- sh -c exit", true},
-		{"-P /x --logfile l start -F c", true},
-		{"--lxcpath /x -q start -F c", true},
-		{"start c", false},
-		{"start c -- sh -F", false},
-		{"start -F -h", false},
-		{"stop -F c", false},
-		{"-- start -F c", false},
-		{"-P start ls -F", false},
-		{"--lxcpath=/x start -F c", true},
-		{"-P/x --debug start -F c", true},
-		{"--logpriority DEBUG -q start -F c", true},
-		{"", false},
-	} {
-		if got := wantsPrestart(strings.Fields(tc.args)); got != tc.want {
-			t.Errorf("wantsPrestart(%q) = %v, want %v", tc.args, got, tc.want)
-		}
 	}
 }
 
@@ -538,5 +502,54 @@ func TestSeccompProfile(t *testing.T) {
 	a := h.Run(t, "attach", "sc", "--", "sh", "-c", "mkdir /tmp/denied 2>&1; echo mkdir=$?; grep ^Seccomp: /proc/self/status")
 	if !strings.Contains(a.Stdout, "mkdir=1") || !strings.Contains(a.Stdout, "Seccomp:\t2") {
 		t.Errorf("attached under the policy: %q, want mkdir refused and Seccomp 2", a.Stdout)
+	}
+}
+
+// TestStartInitReports: what fails inside init, in the forked child that
+// only makes system calls, reaches the user as a message naming the step
+// and the path, daemonized or not, and leaves the container stopped and
+// startable.
+func TestStartInitReports(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "rep")
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		lines []string
+		want  []string
+	}{
+		{"missing command", []string{"start", "-F", "rep", "--", "nosuchcmd"}, nil,
+			[]string{"exec nosuchcmd: no such file or directory in $PATH"}},
+		{"missing absolute command", []string{"start", "-F", "rep", "--", "/nowhere/cmd"}, nil,
+			[]string{"exec /nowhere/cmd: no such file or directory"}},
+		{"mount under a file", []string{"start", "-F", "rep", "--", "true"},
+			[]string{"lxc.mount.entry = /tmp bin/busybox/x none bind,create=dir 0 0"},
+			[]string{"mount /tmp on /bin/busybox/x: open /bin/busybox/x: not a directory"}},
+		{"missing bind source", []string{"start", "rep"},
+			[]string{"lxc.mount.entry = /nonexistent-ulxc mnt none bind,create=dir 0 0"},
+			[]string{"mount /nonexistent-ulxc on /mnt: open source: no such file or directory"}},
+		{"bad working directory", []string{"start", "-F", "rep", "--", "true"},
+			[]string{"lxc.init.cwd = /no/such/dir"},
+			[]string{"chdir /no/such/dir: no such file or directory"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runtimetest.NewBusybox(t, h, "rep", tc.lines...)
+			r := h.Run(t, tc.args...)
+			if r.Code == 0 {
+				t.Fatalf("ulxc %s = exit 0, want a failure", strings.Join(tc.args, " "))
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.Stderr, w) {
+					t.Errorf("ulxc %s: stderr %q, want it to say %q", strings.Join(tc.args, " "), r.Stderr, w)
+				}
+			}
+			if row := lsJSON(t, h)["rep"]; row.State != "STOPPED" {
+				t.Errorf("after the failed start ls says %+v, want STOPPED", row)
+			}
+		})
+	}
+	runtimetest.NewBusybox(t, h, "rep")
+	if r := h.Run(t, "start", "-F", "rep", "--", "sh", "-c", "exit 4"); r.Code != 4 {
+		t.Errorf("start -F after the failures = exit %d, %q; want 4", r.Code, r.Stderr)
 	}
 }

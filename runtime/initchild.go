@@ -1,0 +1,1067 @@
+package runtime
+
+import (
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// This file is init: the child that spawnInit forks from the supervisor,
+// which sets up the container from an initPlan and execs the container's
+// process. It is not a Go program of its own. It runs on a copy of the
+// supervisor's memory with no Go runtime behind it (only the forking
+// thread was copied, and another thread may have held a runtime lock), so,
+// like the child half of package syscall's forkExec, it may not allocate,
+// grow the stack, write a pointer (a write barrier may be on), or call
+// anything but raw system calls and other functions of this file: hence
+// nosplit everywhere, which the linker checks. Everything it needs was
+// prepared in the plan by compileInit; what it learns (descriptors, which
+// mounts worked) goes into the plan's non-pointer fields. A failure is a
+// report record on fd initErrorFD (describe turns it into the error the
+// user sees) and exit.
+
+// The steps a report names; describe has their messages.
+const (
+	stFD = iota + 1
+	stEnter
+	stRootfs
+	stSource
+	stUnshare
+	stSysctl
+	stSlave
+	stHook
+	stBindRootfs
+	stMount
+	stDevice
+	stLink
+	stConsole
+	stSendPtys
+	stLoopback
+	stMask
+	stReadonly
+	stPivot
+	stRootRO
+	stHostname
+	stDomainname
+	stRlimit
+	stTerminal
+	stOOM
+	stPersonality
+	stBounding
+	stSeccomp
+	stSetgroups
+	stSetgid
+	stSetuid
+	stChdir
+	stNoNewPrivs
+	stExec
+)
+
+// Sub-steps of a report, for the steps that do more than one thing.
+const (
+	subNone = iota
+	subOpen
+	subMkdir
+	subCreate
+	subStatfs
+	subRemount
+	subMount
+	subPropagation
+	subMissing
+	subClone
+	subAttach
+	subWrite
+	subRead
+	subGoAhead
+	subSetgroups
+	subSetgid
+	subSetuid
+	subDeathSignal
+	subParentGone
+	subDumpable
+	subUnlock
+	subPeer
+	subSize
+	subSocket
+	subSetsid
+	subCtty
+	subDup
+	subChdir
+	subSlave
+	subDetach
+	subWait
+)
+
+// report is the record init writes on failure: a zero first word (so it
+// is never taken for a hook helper's JSON), then step, index, sub-step,
+// path component (-1 for the whole path), errno and an extra value.
+type initReport [7]uint64
+
+// childMain is init, from the fork to the exec of the container's
+// process. Its steps are called one after the other from here, to keep
+// the deepest chain of calls within what nosplit allows.
+//
+//go:nosplit
+//go:norace
+func childMain(p *initPlan) {
+	placeFDs(p)
+	prepareChild(p)
+	if p.late != 0 {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_UNSHARE, p.late, 0, 0, 0, 0, 0); e != 0 {
+			fail(p, stUnshare, 0, 0, e)
+		}
+	}
+	enter(p)
+	for i := 0; i < len(p.sysctls); i++ {
+		writeFile(p, p.sysctls[i].path, p.sysctls[i].value, stSysctl, i)
+	}
+	if e := rawMount(nil, p.slash, nil, unix.MS_SLAVE|unix.MS_REC, nil); e != 0 {
+		fail(p, stSlave, 0, 0, e)
+	}
+	if p.hooks[hookPreMount].run {
+		runHookHelper(p, hookPreMount, p.rootfs)
+	}
+	bindRootfs(p)
+	for i := 0; i < len(p.mounts); i++ {
+		mountOne(p, i)
+	}
+	if p.devTmp >= 0 && p.mounted[p.devTmp] {
+		populateDev(p)
+	}
+	if p.console {
+		consoles(p)
+	}
+	if p.newNet {
+		loopbackUp(p)
+	}
+	if p.hooks[hookMount].run {
+		exposeAndHook(p)
+	}
+	for i := 0; i < len(p.masked); i++ {
+		maskPath(p, i)
+	}
+	for i := 0; i < len(p.readonly); i++ {
+		readonlyPath(p, i)
+	}
+	pivotRoot(p)
+	if p.rootRO {
+		remountRootRO(p)
+	}
+	identity(p)
+	if p.hooks[hookStart].run {
+		runHookHelper(p, hookStart, -1)
+	}
+	execProcess(p)
+}
+
+// placeFDs puts the inherited descriptors where init expects them: every
+// one above all of them first, so that placing one cannot overwrite
+// another still to be placed. All but stdio close on exec.
+//
+//go:nosplit
+//go:norace
+func placeFDs(p *initPlan) {
+	for i := 0; i < len(p.fds); i++ {
+		fd, _, e := syscall.RawSyscall6(unix.SYS_FCNTL, uintptr(p.fds[i]), unix.F_DUPFD_CLOEXEC, p.base, 0, 0, 0)
+		if e != 0 {
+			fail(p, stFD, i, subDup, e)
+		}
+		p.fds[i] = int(fd)
+	}
+	for i := 0; i < len(p.fds); i++ {
+		flags := uintptr(unix.O_CLOEXEC)
+		if i <= 2 {
+			flags = 0
+		}
+		if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(p.fds[i]), uintptr(i), flags, 0, 0, 0); e != 0 {
+			fail(p, stFD, i, subDup, e)
+		}
+	}
+	// Nothing else of the supervisor's: its end of the sync pipe above
+	// all, whose EOF tells init that the supervisor is gone.
+	syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, initFDs, ^uintptr(0), 0, 0, 0, 0)
+}
+
+// prepareChild opens, with the user's own credentials, what container
+// root may not reach: the root filesystem and the bind sources, which
+// live under the user's 0700 directories.
+//
+//go:nosplit
+//go:norace
+func prepareChild(p *initPlan) {
+	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.rootfsPath)),
+		unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		fail(p, stRootfs, 0, 0, e)
+	}
+	p.rootfs = int(fd)
+	for i := 0; i < len(p.mounts); i++ {
+		m := &p.mounts[i]
+		if !m.bind {
+			continue
+		}
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(m.source)),
+			unix.O_PATH|unix.O_CLOEXEC, 0, 0, 0)
+		if e != 0 {
+			if m.optional {
+				continue
+			}
+			fail(p, stSource, i, 0, e)
+		}
+		m.srcFD = int(fd)
+	}
+}
+
+// enter waits for the supervisor's go-ahead (the id maps are written) and
+// becomes root of the user namespace, as userns.Enter does.
+//
+//go:nosplit
+//go:norace
+func enter(p *initPlan) {
+	var b [1]byte
+	n, _, e := syscall.RawSyscall6(unix.SYS_READ, syncFD, uintptr(unsafe.Pointer(&b[0])), 1, 0, 0, 0)
+	if e != 0 {
+		fail(p, stEnter, 0, subRead, e)
+	}
+	if n != 1 || b[0] != goAhead {
+		fail(p, stEnter, 0, subGoAhead, 0)
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESGID, 0, 0, 0, 0, 0, 0); e != 0 {
+		fail(p, stEnter, 0, subSetgid, e)
+	}
+	// Supplementary groups the user had are not mapped; drop them where
+	// the namespace allows setgroups (a single-id map denies it).
+	if n, _, _ := syscall.RawSyscall6(unix.SYS_GETGROUPS, 0, 0, 0, 0, 0, 0); n > 0 {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_SETGROUPS, 0, 0, 0, 0, 0, 0); e != 0 && e != unix.EPERM {
+			fail(p, stEnter, 0, subSetgroups, e)
+		}
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESUID, 0, 0, 0, 0, 0, 0); e != 0 {
+		fail(p, stEnter, 0, subSetuid, e)
+	}
+	// A change of credentials clears the parent-death signal, so it is
+	// set now. A supervisor that died before has closed its end of the
+	// sync pipe, which it holds until init has exec'd: check for that.
+	if e := rawPrctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL)); e != 0 {
+		fail(p, stEnter, 0, subDeathSignal, e)
+	}
+	p.poll = unix.PollFd{Fd: syncFD, Events: unix.POLLIN}
+	if n, _, _ := syscall.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&p.poll)), 1,
+		uintptr(unsafe.Pointer(&p.noWait)), 0, 0, 0); n == 1 && p.poll.Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
+		fail(p, stEnter, 0, subParentGone, 0)
+	}
+	// The process's memory is a copy of the supervisor's, made in the
+	// host's user namespace: until the exec, /proc/self would belong to
+	// the host's root, and container root could not write
+	// oom_score_adj there. Dumpable makes it the process's own.
+	if e := rawPrctl(unix.PR_SET_DUMPABLE, 1); e != 0 {
+		fail(p, stEnter, 0, subDumpable, e)
+	}
+}
+
+// writeFile writes value to the existing file at path (a sysctl, the OOM
+// score), reporting step and index on failure.
+//
+//go:nosplit
+//go:norace
+func writeFile(p *initPlan, path *byte, value []byte, step, index int) {
+	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(path)),
+		unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		fail(p, step, index, subOpen, e)
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&value[0])), uintptr(len(value)), 0, 0, 0); e != 0 {
+		fail(p, step, index, subWrite, e)
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+}
+
+// bindRootfs makes the root filesystem a mount of its own (a recursive
+// clone of it moved on top of itself); p.root is a descriptor of the new
+// mount's root. The clone is made from the descriptor opened before
+// enter, because container root cannot walk the user's directories.
+//
+//go:nosplit
+//go:norace
+func bindRootfs(p *initPlan) {
+	tree, _, e := syscall.RawSyscall6(unix.SYS_OPEN_TREE, uintptr(p.rootfs), uintptr(unsafe.Pointer(p.empty)),
+		unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH, 0, 0, 0)
+	if e != 0 {
+		fail(p, stBindRootfs, 0, subClone, e)
+	}
+	if e := moveMount(p, int(tree), p.rootfs); e != 0 {
+		fail(p, stBindRootfs, 0, subAttach, e)
+	}
+	p.root = int(tree)
+}
+
+//go:nosplit
+//go:norace
+func moveMount(p *initPlan, from, to int) syscall.Errno {
+	_, _, e := syscall.RawSyscall6(unix.SYS_MOVE_MOUNT, uintptr(from), uintptr(unsafe.Pointer(p.empty)), uintptr(to),
+		uintptr(unsafe.Pointer(p.empty)), unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH, 0)
+	return e
+}
+
+// mountOne makes the plan's mount i. A failure of an optional one leaves
+// it out; p.mounted records the ones made.
+//
+//go:nosplit
+//go:norace
+func mountOne(p *initPlan, i int) {
+	m := &p.mounts[i]
+	if m.bind && m.srcFD < 0 {
+		if m.optional {
+			return
+		}
+		fail(p, stMount, i, subMissing, unix.ENOENT)
+	}
+	file := m.create == kindFile
+	if m.create == kindAuto && m.bind && rawFstat(p, m.srcFD) == 0 && p.st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		file = true
+	}
+	target, e := resolveInRoot(p, &m.dest, file)
+	if e == 0 {
+		e = mountAt(p, m, target)
+	}
+	if e == 0 && (m.remount != 0 || len(m.propagation) > 0) {
+		e = afterMount(p, m)
+	}
+	if e != 0 {
+		if m.optional {
+			return
+		}
+		failPath(p, stMount, i, e)
+	}
+	p.mounted[i] = true
+}
+
+// mountAt mounts m onto the descriptor target, and closes it.
+//
+//go:nosplit
+//go:norace
+func mountAt(p *initPlan, m *mountStep, target int) syscall.Errno {
+	var e syscall.Errno
+	switch {
+	case m.bind:
+		e = rawMount(fdPath(&p.pathA, m.srcFD), fdPath(&p.pathB, target), nil, unix.MS_BIND|m.flags&unix.MS_REC, nil)
+	case m.hostSys != nil:
+		// sysfs without a network namespace of our own: the host's,
+		// read-only (compileMounts).
+		e = rawMount(m.hostSys, fdPath(&p.pathB, target), nil, unix.MS_BIND|unix.MS_REC, nil)
+	default:
+		e = rawMount(m.source, fdPath(&p.pathB, target), m.fstype, m.flags, m.data)
+		if e == unix.EINVAL && m.altData != nil {
+			// gid=5 (tty) is EINVAL when gid 5 is not mapped.
+			e = rawMount(m.source, &p.pathB[0], m.fstype, m.flags, m.altData)
+		}
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(target), 0, 0, 0, 0, 0)
+	return result(p, subMount, -1, e)
+}
+
+// afterMount remounts and sets the propagation of what m mounted: the
+// target descriptor still names the covered directory, so the mount is
+// opened again.
+//
+//go:nosplit
+//go:norace
+func afterMount(p *initPlan, m *mountStep) syscall.Errno {
+	top, e := openInRoot(p, p.root, m.dest.full, unix.O_PATH)
+	if e != 0 {
+		return e
+	}
+	if m.remount != 0 {
+		e = remountBind(p, top, m.remount)
+	}
+	for k := 0; e == 0 && k < len(m.propagation); k++ {
+		if e = rawMount(nil, fdPath(&p.pathB, top), nil, m.propagation[k], nil); e != 0 {
+			result(p, subPropagation, -1, e)
+		}
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(top), 0, 0, 0, 0, 0)
+	return e
+}
+
+// result records what failed in a step on a path, the sub-step and path
+// component (-1 for the whole path), for failPath; it returns errno.
+//
+//go:nosplit
+//go:norace
+func result(p *initPlan, sub, comp int, errno syscall.Errno) syscall.Errno {
+	p.resSub, p.resComp = sub, comp
+	return errno
+}
+
+// openInRoot opens path inside root as if root were "/", absolute
+// symlinks included, never through /proc magic links.
+//
+//go:nosplit
+//go:norace
+func openInRoot(p *initPlan, root int, path *byte, flags uint64) (int, syscall.Errno) {
+	p.how = unix.OpenHow{Flags: flags | unix.O_CLOEXEC, Resolve: inRoot}
+	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(root), uintptr(unsafe.Pointer(path)),
+		uintptr(unsafe.Pointer(&p.how)), unsafe.Sizeof(p.how), 0, 0)
+	if e != 0 {
+		return -1, result(p, subOpen, -1, e)
+	}
+	return int(fd), 0
+}
+
+// resolveInRoot returns an O_PATH descriptor of rp inside p.root, a
+// directory unless file. What is missing is created one component at a
+// time, directories with mode 0755 and a missing file empty (mode 0), to
+// mount onto. A component that exists is followed only as it resolves
+// inside the root; a component it creates is opened without following
+// symlinks, so a symlink swapped in cannot send the mount elsewhere, and
+// a file that is a symlink (a dangling one the container left there) is
+// refused. The system calls are made here rather than through
+// openInRoot, to keep the chain of nosplit calls short.
+//
+//go:nosplit
+//go:norace
+func resolveInRoot(p *initPlan, rp *rawPath, file bool) (int, syscall.Errno) {
+	names, prefixes := rp.names, rp.prefixes
+	n := len(names)
+	dirs := n // components that are directories
+	p.how = unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: inRoot}
+	if file {
+		dirs = n - 1
+		p.how.Flags = unix.O_PATH | unix.O_CLOEXEC
+	}
+	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(p.root), uintptr(unsafe.Pointer(rp.full)),
+		uintptr(unsafe.Pointer(&p.how)), unsafe.Sizeof(p.how), 0, 0)
+	if e != unix.ENOENT || n == 0 {
+		return int(fd), result(p, subOpen, -1, e)
+	}
+	cur, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(p.root), uintptr(unsafe.Pointer(p.slash)),
+		uintptr(unsafe.Pointer(&p.how)), unsafe.Sizeof(p.how), 0, 0)
+	if e != 0 {
+		return -1, result(p, subOpen, -1, e)
+	}
+	for k := 0; k < len(names) && k < len(prefixes); k++ {
+		p.how = unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: inRoot}
+		sub := subOpen
+		e = unix.ENOENT
+		if k < dirs {
+			fd, _, e = syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(p.root), uintptr(unsafe.Pointer(prefixes[k])),
+				uintptr(unsafe.Pointer(&p.how)), unsafe.Sizeof(p.how), 0, 0)
+		}
+		if e == unix.ENOENT {
+			if k < dirs {
+				sub = subMkdir
+				_, _, e = syscall.RawSyscall6(unix.SYS_MKDIRAT, cur, uintptr(unsafe.Pointer(names[k])), 0o755, 0, 0, 0)
+			} else {
+				sub = subCreate
+				p.how.Flags = unix.O_PATH | unix.O_CLOEXEC
+				_, _, e = syscall.RawSyscall6(unix.SYS_MKNODAT, cur, uintptr(unsafe.Pointer(names[k])), unix.S_IFREG, 0, 0, 0)
+			}
+			if e == 0 || e == unix.EEXIST {
+				sub = subOpen
+				p.how.Flags |= unix.O_NOFOLLOW
+				p.how.Resolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS
+				fd, _, e = syscall.RawSyscall6(unix.SYS_OPENAT2, cur, uintptr(unsafe.Pointer(names[k])),
+					uintptr(unsafe.Pointer(&p.how)), unsafe.Sizeof(p.how), 0, 0)
+			}
+		}
+		syscall.RawSyscall6(unix.SYS_CLOSE, cur, 0, 0, 0, 0, 0)
+		if e != 0 {
+			return -1, result(p, sub, k, e)
+		}
+		cur = fd
+	}
+	if file {
+		// O_PATH|O_NOFOLLOW opens a symlink itself.
+		if e = rawFstat(p, int(cur)); e == 0 && p.st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			e = unix.ELOOP
+		}
+		if e != 0 {
+			syscall.RawSyscall6(unix.SYS_CLOSE, cur, 0, 0, 0, 0, 0)
+			return -1, result(p, subOpen, n-1, e)
+		}
+	}
+	return int(cur), 0
+}
+
+// remountBind changes the flags of the bind mount at fd (a descriptor of
+// the mount's root), keeping the locked ones it has: clearing them is
+// EPERM in a user namespace. Atime flags are taken as they are unless
+// flags sets one.
+//
+//go:nosplit
+//go:norace
+func remountBind(p *initPlan, fd int, flags uintptr) syscall.Errno {
+	if _, _, e := syscall.RawSyscall6(unix.SYS_FSTATFS, uintptr(fd), uintptr(unsafe.Pointer(&p.stfs)), 0, 0, 0, 0); e != 0 {
+		return result(p, subStatfs, -1, e)
+	}
+	cur := statfsToMS(p.stfs.Flags)
+	keep := cur & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY)
+	if flags&(unix.MS_NOATIME|unix.MS_RELATIME|unix.MS_STRICTATIME|unix.MS_NODIRATIME) == 0 {
+		keep |= cur & (unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
+	}
+	p.resExtra = flags | keep
+	return result(p, subRemount, -1, rawMount(nil, fdPath(&p.pathB, fd), nil, unix.MS_REMOUNT|unix.MS_BIND|flags|keep, nil))
+}
+
+// statfsToMS turns statfs flags into the mount flags they stand for.
+//
+//go:nosplit
+//go:norace
+func statfsToMS(st int64) uintptr {
+	var f uintptr
+	if st&unix.ST_RDONLY != 0 {
+		f |= unix.MS_RDONLY
+	}
+	if st&unix.ST_NOSUID != 0 {
+		f |= unix.MS_NOSUID
+	}
+	if st&unix.ST_NODEV != 0 {
+		f |= unix.MS_NODEV
+	}
+	if st&unix.ST_NOEXEC != 0 {
+		f |= unix.MS_NOEXEC
+	}
+	if st&unix.ST_NOATIME != 0 {
+		f |= unix.MS_NOATIME
+	}
+	if st&unix.ST_NODIRATIME != 0 {
+		f |= unix.MS_NODIRATIME
+	}
+	if st&unix.ST_RELATIME != 0 {
+		f |= unix.MS_RELATIME
+	}
+	return f
+}
+
+// populateDev binds the default device nodes and the spec's devices that
+// the host has, unless a mount of the spec binds them already, and makes
+// the standard links, once a tmpfs is on /dev.
+//
+//go:nosplit
+//go:norace
+func populateDev(p *initPlan) {
+	for i := 0; i < len(p.devices); i++ {
+		d := &p.devices[i]
+		if d.mount >= 0 && d.mount < len(p.mounted) && p.mounted[d.mount] {
+			continue
+		}
+		if e := bindOnto(p, d.path.full, -1, &d.path); e != 0 {
+			failPath(p, stDevice, i, e)
+		}
+	}
+	dev, e := openInRoot(p, p.root, p.devDir, unix.O_DIRECTORY|unix.O_RDONLY)
+	if e != 0 {
+		failPath(p, stLink, -1, e)
+	}
+	for i := 0; i < len(p.links); i++ {
+		_, _, e := syscall.RawSyscall6(unix.SYS_SYMLINKAT, uintptr(unsafe.Pointer(p.links[i].target)), uintptr(dev),
+			uintptr(unsafe.Pointer(p.links[i].name)), 0, 0, 0)
+		if e != 0 && e != unix.EEXIST {
+			fail(p, stLink, i, 0, e)
+		}
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(dev), 0, 0, 0, 0, 0)
+}
+
+// bindOnto binds source (a host path, or the descriptor srcFD when source
+// is nil) onto the file rp inside the root, creating it if missing.
+//
+//go:nosplit
+//go:norace
+func bindOnto(p *initPlan, source *byte, srcFD int, rp *rawPath) syscall.Errno {
+	target, e := resolveInRoot(p, rp, true)
+	if e != 0 {
+		return e
+	}
+	if source == nil {
+		source = fdPath(&p.pathA, srcFD)
+	}
+	e = rawMount(source, fdPath(&p.pathB, target), nil, unix.MS_BIND, nil)
+	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(target), 0, 0, 0, 0, 0)
+	return result(p, subMount, -1, e)
+}
+
+// consoles allocates /dev/console and the ttys from the container's own
+// devpts, binds each pty's peer over its node, sizes the console, and
+// sends the masters to the supervisor on initPtyFD with their names. The
+// console's peer stays open in p.consoleSlave for execProcess.
+//
+//go:nosplit
+//go:norace
+func consoles(p *initPlan) {
+	for i := 0; i < len(p.ttys) && i < len(p.masters); i++ {
+		master, e := openInRoot(p, p.root, p.ptmx, unix.O_RDWR|unix.O_NOCTTY)
+		if e != 0 {
+			failPath(p, stConsole, i, e)
+		}
+		p.masters[i] = int32(master)
+		if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, uintptr(master), unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&p.zero)), 0, 0, 0); e != 0 {
+			fail(p, stConsole, i, subUnlock, e)
+		}
+		slave, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0, 0, 0)
+		if e != 0 {
+			fail(p, stConsole, i, subPeer, e)
+		}
+		if e := bindOnto(p, nil, int(slave), &p.ttys[i]); e != 0 {
+			failPath(p, stConsole, i, e)
+		}
+		if i > 0 {
+			syscall.RawSyscall6(unix.SYS_CLOSE, slave, 0, 0, 0, 0, 0)
+			continue
+		}
+		p.consoleSlave = int(slave)
+		if p.winsize.Row > 0 && p.winsize.Col > 0 {
+			if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, slave, unix.TIOCSWINSZ, uintptr(unsafe.Pointer(&p.winsize)), 0, 0, 0); e != 0 {
+				fail(p, stConsole, 0, subSize, e)
+			}
+		}
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_SENDMSG, initPtyFD, uintptr(unsafe.Pointer(&p.ptyMsg)), 0, 0, 0, 0); e != 0 {
+		fail(p, stSendPtys, 0, 0, e)
+	}
+	for i := 0; i < len(p.masters); i++ {
+		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.masters[i]), 0, 0, 0, 0, 0)
+	}
+}
+
+// loopbackUp sets lo up in the container's new network namespace.
+//
+//go:nosplit
+//go:norace
+func loopbackUp(p *initPlan) {
+	s, _, e := syscall.RawSyscall6(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0, 0, 0, 0)
+	if e != 0 {
+		fail(p, stLoopback, 0, subSocket, e)
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, s, unix.SIOCGIFFLAGS, uintptr(unsafe.Pointer(&p.ifr)), 0, 0, 0); e != 0 {
+		fail(p, stLoopback, 0, subRead, e)
+	}
+	*(*uint16)(unsafe.Pointer(&p.ifr[unix.IFNAMSIZ])) |= unix.IFF_UP
+	if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, s, unix.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&p.ifr)), 0, 0, 0); e != 0 {
+		fail(p, stLoopback, 0, subWrite, e)
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE, s, 0, 0, 0, 0, 0)
+}
+
+// exposeAndHook runs the mount hooks with the root filesystem's mount
+// moved onto LXC's rootfs mount point when the host has one (see
+// initPlan.expose); the hook helper is told which one worked.
+//
+//go:nosplit
+//go:norace
+func exposeAndHook(p *initPlan) {
+	p.exposed = -1
+	for i := 0; i < len(p.expose); i++ {
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.expose[i])),
+			unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0, 0, 0)
+		if e != 0 {
+			continue
+		}
+		e = moveMount(p, p.root, int(fd))
+		syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+		if e == 0 {
+			p.exposed = i
+			break
+		}
+	}
+	rootfs := p.root
+	if p.exposed >= 0 {
+		rootfs = -1
+	}
+	runHookHelper(p, hookMount, rootfs)
+}
+
+// runHookHelper runs `ulxc __inithook` (this executable, p.exe) for the
+// hooks of kind, in init's namespaces and as container root, with rootfs
+// (when not -1) as its fd 3, and waits for it. On failure the helper has
+// reported already; init adds its exit status and exits.
+//
+//go:nosplit
+//go:norace
+func runHookHelper(p *initPlan, kind, rootfs int) {
+	h := &p.hooks[kind]
+	argv := h.argv
+	if kind == hookMount && p.exposed >= 0 {
+		argv = h.exposedArgv[p.exposed]
+	}
+	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+	if e != 0 {
+		fail(p, stHook, kind, subClone, e)
+	}
+	if pid == 0 {
+		if rootfs >= 0 {
+			syscall.RawSyscall6(unix.SYS_DUP3, uintptr(rootfs), 3, 0, 0, 0, 0)
+		}
+		// The helper reports on the error pipe and reads its config.
+		syscall.RawSyscall6(unix.SYS_FCNTL, initErrorFD, unix.F_SETFD, 0, 0, 0, 0)
+		syscall.RawSyscall6(unix.SYS_FCNTL, initConfigFD, unix.F_SETFD, 0, 0, 0, 0)
+		restoreSignals(p)
+		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVEAT, initExeFD, uintptr(unsafe.Pointer(p.empty)),
+			uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&p.hookEnvp[0])), unix.AT_EMPTY_PATH, 0)
+		fail(p, stHook, kind, subClone, e)
+	}
+	var status int32
+	for {
+		_, _, e := syscall.RawSyscall6(unix.SYS_WAIT4, pid, uintptr(unsafe.Pointer(&status)), 0, 0, 0, 0)
+		if e != unix.EINTR {
+			if e != 0 {
+				fail(p, stHook, kind, subWait, e)
+			}
+			break
+		}
+	}
+	if status != 0 {
+		p.rec[6] = uint64(uint32(status))
+		fail(p, stHook, kind, subWait, 0)
+	}
+}
+
+// maskPath hides masked path i: the host's /dev/null over a file, an
+// empty read-only tmpfs over a directory. A missing path is fine.
+//
+//go:nosplit
+//go:norace
+func maskPath(p *initPlan, i int) {
+	fd, e := openInRoot(p, p.root, p.masked[i].full, unix.O_PATH)
+	if e == unix.ENOENT {
+		return
+	}
+	if e == 0 {
+		if e = rawFstat(p, fd); e != 0 {
+			result(p, subStatfs, -1, e)
+		} else if p.st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			e = result(p, subMount, -1, rawMount(p.tmpfs, fdPath(&p.pathB, fd), p.tmpfs,
+				unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, p.maskData))
+		} else {
+			e = result(p, subMount, -1, rawMount(p.devNull, fdPath(&p.pathB, fd), nil, unix.MS_BIND, nil))
+		}
+		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
+	}
+	if e != 0 {
+		failPath(p, stMask, i, e)
+	}
+}
+
+// readonlyPath binds read-only path i onto itself read-only.
+//
+//go:nosplit
+//go:norace
+func readonlyPath(p *initPlan, i int) {
+	full := p.readonly[i].full
+	fd, e := openInRoot(p, p.root, full, unix.O_PATH)
+	if e == unix.ENOENT {
+		return
+	}
+	if e == 0 {
+		e = result(p, subMount, -1, rawMount(fdPath(&p.pathA, fd), fdPath(&p.pathB, fd), nil, unix.MS_BIND|unix.MS_REC, nil))
+		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
+	}
+	if e == 0 {
+		if fd, e = openInRoot(p, p.root, full, unix.O_PATH); e == 0 {
+			e = remountBind(p, fd, unix.MS_RDONLY)
+			syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
+		}
+	}
+	if e != 0 {
+		failPath(p, stReadonly, i, e)
+	}
+}
+
+// pivotRoot makes p.root the root of the mount namespace and detaches the
+// old root, with runc's pivot_root(".", ".") that needs no directory for
+// the old root inside the container (credited there to LXC).
+//
+//go:nosplit
+//go:norace
+func pivotRoot(p *initPlan) {
+	old, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.slash)), unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		fail(p, stPivot, 0, subOpen, e)
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHDIR, uintptr(p.root), 0, 0, 0, 0, 0); e != 0 {
+		fail(p, stPivot, 0, subChdir, e)
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_PIVOT_ROOT, uintptr(unsafe.Pointer(p.dot)), uintptr(unsafe.Pointer(p.dot)), 0, 0, 0, 0); e != 0 {
+		fail(p, stPivot, 0, subNone, e)
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHDIR, old, 0, 0, 0, 0, 0); e != 0 {
+		fail(p, stPivot, 0, subChdir, e)
+	}
+	// The old root must not propagate the unmount to the host.
+	if e := rawMount(nil, p.dot, nil, unix.MS_SLAVE|unix.MS_REC, nil); e != 0 {
+		fail(p, stPivot, 0, subSlave, e)
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_UMOUNT2, uintptr(unsafe.Pointer(p.dot)), unix.MNT_DETACH, 0, 0, 0, 0); e != 0 {
+		fail(p, stPivot, 0, subDetach, e)
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_CHDIR, uintptr(unsafe.Pointer(p.slash)), 0, 0, 0, 0, 0); e != 0 {
+		fail(p, stPivot, 0, subChdir, e)
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE, old, 0, 0, 0, 0, 0)
+}
+
+//go:nosplit
+//go:norace
+func remountRootRO(p *initPlan) {
+	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.slash)), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		fail(p, stRootRO, 0, subOpen, e)
+	}
+	if e := remountBind(p, int(fd), unix.MS_RDONLY); e != 0 {
+		failPath(p, stRootRO, 0, e)
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+}
+
+// identity sets what the process sees of itself: host and domain name,
+// resource limits.
+//
+//go:nosplit
+//go:norace
+func identity(p *initPlan) {
+	if len(p.hostname) > 0 {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(&p.hostname[0])), uintptr(len(p.hostname)), 0, 0, 0, 0); e != 0 {
+			fail(p, stHostname, 0, 0, e)
+		}
+	}
+	if len(p.domainname) > 0 {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_SETDOMAINNAME, uintptr(unsafe.Pointer(&p.domainname[0])), uintptr(len(p.domainname)), 0, 0, 0, 0); e != 0 {
+			fail(p, stDomainname, 0, 0, e)
+		}
+	}
+	for i := 0; i < len(p.rlimits); i++ {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, uintptr(p.rlimits[i].resource),
+			uintptr(unsafe.Pointer(&p.rlimits[i].limit)), 0, 0, 0); e != 0 {
+			fail(p, stRlimit, i, 0, e)
+		}
+	}
+}
+
+// execProcess becomes the spec's process: its terminal, its user, its
+// directory, and execs it. Every descriptor but 0-2 closes on exec, the
+// error pipe included, which tells the supervisor the exec worked.
+//
+//go:nosplit
+//go:norace
+func execProcess(p *initPlan) {
+	if p.console {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_SETSID, 0, 0, 0, 0, 0, 0); e != 0 {
+			fail(p, stTerminal, 0, subSetsid, e)
+		}
+		if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, uintptr(p.consoleSlave), unix.TIOCSCTTY, 0, 0, 0, 0); e != 0 {
+			fail(p, stTerminal, 0, subCtty, e)
+		}
+		for fd := uintptr(0); fd <= 2; fd++ {
+			if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(p.consoleSlave), fd, 0, 0, 0, 0); e != 0 {
+				fail(p, stTerminal, 0, subDup, e)
+			}
+		}
+		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.consoleSlave), 0, 0, 0, 0, 0)
+	}
+	if len(p.oom) > 0 {
+		writeFile(p, p.oomPath, p.oom, stOOM, 0)
+	}
+	// The personality and the bounding set belong to the thread that
+	// execs; the bounding set needs CAP_SETPCAP, so it goes while init is
+	// still root of the namespace.
+	if p.setPersonality {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_PERSONALITY, p.personality, 0, 0, 0, 0, 0); e != 0 {
+			fail(p, stPersonality, 0, 0, e)
+		}
+	}
+	for i := 0; i < len(p.dropCaps); i++ {
+		e := rawPrctl(unix.PR_CAPBSET_DROP, p.dropCaps[i])
+		if e == unix.EINVAL {
+			break // capabilities the kernel does not know are not there
+		}
+		if e != 0 {
+			fail(p, stBounding, int(p.dropCaps[i]), 0, e)
+		}
+	}
+	// The seccomp filter goes last, so that the policy binds as little of
+	// init's own work as can be, but while init is still root of the
+	// namespace (CAP_SYS_ADMIN) when the process runs as another user.
+	if p.filter.Len > 0 && p.uid != 0 {
+		installFilter(p)
+	}
+	if p.setGroups {
+		var list uintptr
+		if len(p.groups) > 0 {
+			list = uintptr(unsafe.Pointer(&p.groups[0]))
+		}
+		if _, _, e := syscall.RawSyscall6(unix.SYS_SETGROUPS, uintptr(len(p.groups)), list, 0, 0, 0, 0); e != 0 {
+			fail(p, stSetgroups, 0, 0, e)
+		}
+	}
+	if p.gid != 0 {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESGID, uintptr(p.gid), uintptr(p.gid), uintptr(p.gid), 0, 0, 0); e != 0 {
+			fail(p, stSetgid, 0, 0, e)
+		}
+	}
+	if p.uid != 0 {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESUID, uintptr(p.uid), uintptr(p.uid), uintptr(p.uid), 0, 0, 0); e != 0 {
+			fail(p, stSetuid, 0, 0, e)
+		}
+	}
+	if p.umask >= 0 {
+		syscall.RawSyscall6(unix.SYS_UMASK, uintptr(p.umask), 0, 0, 0, 0, 0)
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_CHDIR, uintptr(unsafe.Pointer(p.cwd)), 0, 0, 0, 0, 0); e != 0 {
+		fail(p, stChdir, 0, 0, e)
+	}
+	if p.noNewPrivs {
+		if e := rawPrctl(unix.PR_SET_NO_NEW_PRIVS, 1); e != 0 {
+			fail(p, stNoNewPrivs, 0, 0, e)
+		}
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC, 0, 0, 0)
+	if p.filter.Len > 0 && p.uid == 0 {
+		installFilter(p)
+	}
+	restoreSignals(p)
+	// Like execvp: each candidate of the container's PATH in turn; a
+	// missing or unusable one moves on, and the first other error stops.
+	var last syscall.Errno
+	for i := 0; i < len(p.candidates); i++ {
+		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVE, uintptr(unsafe.Pointer(p.candidates[i])),
+			uintptr(unsafe.Pointer(&p.argv[0])), uintptr(unsafe.Pointer(&p.envp[0])), 0, 0, 0)
+		switch e {
+		case unix.ENOENT, unix.ENOTDIR, unix.ESTALE, unix.ELOOP, unix.ENAMETOOLONG:
+			if last == 0 {
+				last = e
+			}
+			continue
+		case unix.EACCES:
+			last = e
+			continue
+		}
+		last = e
+		p.rec[6] = uint64(i)
+		break
+	}
+	// The signals were handed back: block them again to report.
+	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.allSignals)), 0, 8, 0, 0)
+	fail(p, stExec, 0, 0, last)
+}
+
+//go:nosplit
+//go:norace
+func installFilter(p *initPlan) {
+	if e := rawPrctl3(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&p.filter))); e != 0 {
+		fail(p, stSeccomp, 0, 0, e)
+	}
+}
+
+// restoreSignals gives the process the signal handling of a fresh exec
+// from the supervisor: Go's handlers back to the defaults (an ignored
+// signal stays ignored, as across an exec), then the supervisor's mask.
+// The handler is the first word of the kernel's struct sigaction on every
+// architecture but MIPS, where an ignored signal is reset too.
+//
+//go:nosplit
+//go:norace
+func restoreSignals(p *initPlan) {
+	for sig := uintptr(1); sig <= 64; sig++ {
+		if sig == uintptr(unix.SIGKILL) || sig == uintptr(unix.SIGSTOP) {
+			continue
+		}
+		p.sa = [4]uint64{}
+		if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, 0, uintptr(unsafe.Pointer(&p.sa)), 8, 0, 0); e != 0 || p.sa[0] == 1 {
+			continue // not a signal, or SIG_IGN
+		}
+		p.sa = [4]uint64{}
+		syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&p.sa)), 0, 8, 0, 0)
+	}
+	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.oldMask)), 0, 8, 0, 0)
+}
+
+//go:nosplit
+//go:norace
+func rawMount(source, target, fstype *byte, flags uintptr, data *byte) syscall.Errno {
+	_, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(source)), uintptr(unsafe.Pointer(target)),
+		uintptr(unsafe.Pointer(fstype)), flags, uintptr(unsafe.Pointer(data)), 0)
+	return e
+}
+
+//go:nosplit
+//go:norace
+func rawFstat(p *initPlan, fd int) syscall.Errno {
+	_, _, e := syscall.RawSyscall6(unix.SYS_FSTAT, uintptr(fd), uintptr(unsafe.Pointer(&p.st)), 0, 0, 0, 0)
+	return e
+}
+
+//go:nosplit
+//go:norace
+func rawPrctl(option, arg uintptr) syscall.Errno {
+	_, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, option, arg, 0, 0, 0, 0)
+	return e
+}
+
+//go:nosplit
+//go:norace
+func rawPrctl3(option, arg2, arg3 uintptr) syscall.Errno {
+	_, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, option, arg2, arg3, 0, 0, 0)
+	return e
+}
+
+// fdPath writes /proc/self/fd/FD into buf and returns it as a C string:
+// the kernel follows the magic link to the file itself, so no path the
+// container controls is walked. (No bounds checks: their panic path
+// would not fit the nosplit stack.)
+//
+//go:nosplit
+//go:norace
+func fdPath(buf *[32]byte, fd int) *byte {
+	const prefix = "/proc/self/fd/"
+	base := unsafe.Pointer(buf)
+	for i := 0; i < len(prefix); i++ {
+		*(*byte)(unsafe.Add(base, i)) = prefix[i]
+	}
+	if fd < 0 || fd > 999999999 {
+		fd = 999999999 // not a descriptor: the mount fails with ENOENT
+	}
+	digits := 1
+	for v := fd; v >= 10; v /= 10 {
+		digits++
+	}
+	for i := len(prefix) + digits - 1; i >= len(prefix); i-- {
+		*(*byte)(unsafe.Add(base, i)) = byte('0' + fd%10)
+		fd /= 10
+	}
+	*(*byte)(unsafe.Add(base, len(prefix)+digits)) = 0
+	return (*byte)(base)
+}
+
+// failPath reports the failure of a step on a path that result recorded.
+//
+//go:nosplit
+//go:norace
+func failPath(p *initPlan, step, index int, errno syscall.Errno) {
+	p.rec[6] = uint64(p.resExtra)
+	p.rec[4] = uint64(int64(p.resComp))
+	report3(p, step, index, p.resSub, errno)
+}
+
+// fail reports step, index, sub-step and errno, and exits.
+//
+//go:nosplit
+//go:norace
+func fail(p *initPlan, step, index, sub int, errno syscall.Errno) {
+	p.rec[4] = ^uint64(0) // the whole path, if any
+	report3(p, step, index, sub, errno)
+}
+
+//go:nosplit
+//go:norace
+func report3(p *initPlan, step, index, sub int, errno syscall.Errno) {
+	p.rec[0] = 0
+	p.rec[1] = uint64(step)
+	p.rec[2] = uint64(int64(index))
+	p.rec[3] = uint64(sub)
+	p.rec[5] = uint64(errno)
+	syscall.RawSyscall6(unix.SYS_WRITE, initErrorFD, uintptr(unsafe.Pointer(&p.rec)), unsafe.Sizeof(p.rec), 0, 0, 0)
+	for {
+		syscall.RawSyscall6(unix.SYS_EXIT_GROUP, 1, 0, 0, 0, 0, 0)
+	}
+}

@@ -1,0 +1,780 @@
+package runtime
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/seccomp"
+	"github.com/ulxc/ulxc/userns"
+	"golang.org/x/sys/unix"
+)
+
+// The descriptors init has once placeFDs ran.
+const (
+	syncFD       = 3 // read: the go-ahead once the id maps are written (userns)
+	initConfigFD = 4 // read: the initConfig (wire.go) for the hook helper; /dev/null without hooks
+	initErrorFD  = 5 // write: a report, or EOF when the exec worked
+	initPtyFD    = 6 // unix socket: the pty masters (only with a console)
+	initExeFD    = 7 // this executable, for the hook helper
+	initFDs      = 8
+)
+
+// goAhead is what the supervisor writes on the sync pipe (userns.Release).
+const goAhead = userns.GoAhead
+
+const atFDCWD = ^uintptr(99) // AT_FDCWD, -100
+
+// The hook kinds that run inside init, through the hook helper.
+const (
+	hookPreMount = iota
+	hookMount
+	hookStart
+	hookKinds
+)
+
+var hookKindTypes = [hookKinds]HookType{HookPreMount, HookMount, HookStart}
+
+// The kinds of a missing mount target.
+const (
+	kindAuto = iota // the bind source's type, else a directory
+	kindDir
+	kindFile
+)
+
+// initPlan is everything init does, worked out by compileInit before the
+// fork: init (initchild.go) only makes the system calls. Pointers are
+// only read by init; the fields it writes are marked.
+type initPlan struct {
+	// fds are the supervisor's descriptors that become init's 0 to
+	// initFDs-1; base is above all of them.
+	fds  []int // written by init
+	base uintptr
+	late uintptr // namespaces init unshares itself (lateNamespaces)
+
+	rootfsPath *byte
+	sysctls    []sysctlStep
+	mounts     []mountStep
+	mounted    []bool // written by init: mounts[i] was made
+	devTmp     int    // index of the tmpfs mount on /dev, or -1
+	devices    []deviceStep
+	devDir     *byte
+	links      []linkStep
+
+	console bool
+	ptmx    *byte
+	ttys    []rawPath // /dev/console, /dev/tty1...
+	winsize unix.Winsize
+	ptyMsg  unix.Msghdr
+	ptyIov  unix.Iovec
+	ptyText []byte
+	ptyCmsg []byte
+	masters []int32 // written by init, inside ptyCmsg
+
+	newNet bool
+	ifr    [40]byte // struct ifreq of lo; written by init
+
+	hooks    [hookKinds]hookStep
+	hookEnvp []*byte
+	expose   []*byte // LXC's rootfs mount points on the host, for mount hooks
+	masked   []rawPath
+	readonly []rawPath
+	rootRO   bool
+
+	hostname, domainname []byte
+	rlimits              []rlimitStep
+
+	oomPath        *byte
+	oom            []byte
+	setPersonality bool
+	personality    uintptr
+	dropCaps       []uintptr
+	filter         unix.SockFprog
+	filterProg     seccomp.Program
+	setGroups      bool
+	groups         []uint32
+	uid, gid       uint32
+	umask          int
+	cwd            *byte
+	noNewPrivs     bool
+	candidates     []*byte
+	argv, envp     []*byte
+
+	allSignals, oldMask uint64
+
+	// Constant strings.
+	empty, slash, dot, tmpfs, maskData, devNull *byte
+
+	// Written by init.
+	rootfs, root, consoleSlave, exposed int
+	how                                 unix.OpenHow
+	st                                  unix.Stat_t
+	stfs                                unix.Statfs_t
+	pathA, pathB                        [32]byte
+	sa                                  [4]uint64
+	rec                                 initReport
+	poll                                unix.PollFd
+	noWait                              unix.Timespec
+	resSub, resComp                     int // what failed, for failPath
+	resExtra                            uintptr
+	zero                                int32
+
+	// For describe, never read by init.
+	cfg       *initConfig
+	sysctlKey []string
+	hookPaths [hookKinds][]string
+}
+
+// rawPath is a cleaned absolute path inside the container, with each of
+// its prefixes and component names, for mkdirAllInRoot.
+type rawPath struct {
+	full     *byte
+	prefixes []*byte // "/a", "/a/b", ...
+	names    []*byte // "a", "b", ...
+	text     []string
+}
+
+type sysctlStep struct {
+	path  *byte
+	value []byte
+}
+
+type mountStep struct {
+	bind, optional bool
+	source         *byte // bind: the source path, opened before enter
+	srcFD          int   // written by init
+	create         int
+	dest           rawPath
+	fstype, data   *byte
+	altData        *byte // devpts data without gid=, or nil
+	hostSys        *byte // "/sys" for a sysfs bound from the host
+	flags          uintptr
+	remount        uintptr // flags set by a remount after the mount
+	propagation    []uintptr
+	name           string // for messages
+}
+
+type deviceStep struct {
+	path  rawPath
+	mount int // the spec mount with this destination, or -1
+}
+
+type linkStep struct{ name, target *byte }
+
+type hookStep struct {
+	run         bool
+	argv        []*byte
+	exposedArgv [][]*byte
+}
+
+type rlimitStep struct {
+	resource int
+	limit    unix.Rlimit
+	name     string
+}
+
+// compileInit works out init's steps for cfg. expose are LXC's rootfs
+// mount points on this host (lxcRootfsMounts). Every error a spec can
+// cause is found here, before anything is forked.
+func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
+	s := cfg.Spec
+	p := &initPlan{cfg: cfg, devTmp: -1, umask: -1, rootfs: -1, root: -1, consoleSlave: -1, exposed: -1,
+		late: cfg.Unshare, newNet: cfg.NewNet, console: cfg.Console, allSignals: ^uint64(0)}
+	p.empty, p.slash, p.dot = cstr(""), cstr("/"), cstr(".")
+	p.tmpfs, p.maskData, p.devNull = cstr("tmpfs"), cstr("size=0,mode=0555"), cstr("/dev/null")
+	p.rootfsPath = cstr(s.Root.Path)
+
+	keys := make([]string, 0, len(s.Linux.Sysctl))
+	for k := range s.Linux.Sysctl {
+		if !validSysctl(k) {
+			return nil, fmt.Errorf("%w: sysctl %q", ErrInvalidSpec, k)
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := s.Linux.Sysctl[k]
+		if v == "" {
+			return nil, fmt.Errorf("%w: lxc.sysctl.%s has no value", ErrInvalidSpec, k)
+		}
+		p.sysctls = append(p.sysctls, sysctlStep{path: cstr("/proc/sys/" + strings.ReplaceAll(k, ".", "/")), value: []byte(v)})
+		p.sysctlKey = append(p.sysctlKey, k)
+	}
+
+	if err := p.compileMounts(s); err != nil {
+		return nil, err
+	}
+	if p.devTmp >= 0 {
+		if err := p.compileDev(s); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Console {
+		p.compileConsole(cfg)
+	}
+	if cfg.NewNet {
+		copy(p.ifr[:], "lo")
+	}
+	if err := p.compileHooks(cfg, expose); err != nil {
+		return nil, err
+	}
+	for _, m := range s.Linux.MaskedPaths {
+		rp, err := newRawPath(m)
+		if err != nil {
+			return nil, err
+		}
+		p.masked = append(p.masked, rp)
+	}
+	for _, m := range s.Linux.ReadonlyPaths {
+		rp, err := newRawPath(m)
+		if err != nil {
+			return nil, err
+		}
+		p.readonly = append(p.readonly, rp)
+	}
+	p.rootRO = s.Root.Readonly
+	p.hostname, p.domainname = []byte(s.Hostname), []byte(s.Domainname)
+	for _, rl := range s.Process.Rlimits {
+		res, ok := rlimits[rl.Type]
+		if !ok {
+			return nil, fmt.Errorf("%w: unknown rlimit %q", ErrInvalidSpec, rl.Type)
+		}
+		p.rlimits = append(p.rlimits, rlimitStep{resource: res, limit: unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}, name: rl.Type})
+	}
+	return p, p.compileProcess(s)
+}
+
+// compileMounts prepares the spec's mounts, in order.
+func (p *initPlan) compileMounts(s *specs.Spec) error {
+	for i, mnt := range s.Mounts {
+		o := parseMountOptions(mnt.Options)
+		create, optional, err := mountMarkers(s, i)
+		if err != nil {
+			return err
+		}
+		if !path.IsAbs(mnt.Destination) {
+			return fmt.Errorf("mount %s on %s: %w: destination is not absolute", mountName(mnt), mnt.Destination, ErrInvalidSpec)
+		}
+		dest, err := newRawPath(mnt.Destination)
+		if err != nil {
+			return err
+		}
+		m := mountStep{optional: optional, dest: dest, srcFD: -1, name: mountName(mnt)}
+		switch create {
+		case createDir:
+			m.create = kindDir
+		case createFile:
+			m.create = kindFile
+		}
+		m.propagation = append(m.propagation, o.propagation...)
+		if isBind(mnt, o) {
+			m.bind = true
+			m.source = cstr(mnt.Source)
+			m.flags = o.flags
+			m.remount = o.flags &^ (unix.MS_BIND | unix.MS_REC)
+			p.mounts = append(p.mounts, m)
+			continue
+		}
+		fstype, source, flags := mnt.Type, mnt.Source, o.flags
+		data := strings.Join(o.data, ",")
+		switch fstype {
+		case "proc", "sysfs", "mqueue":
+			// A fresh proc or sysfs in a user namespace must be at least
+			// as restricted as the host's (fs/namespace.c
+			// mount_too_revealing).
+			flags |= unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+		case "cgroup":
+			// cgroup v1 cannot be mounted in a user namespace; the cgroup
+			// namespace's view of the v2 hierarchy can.
+			fstype = "cgroup2"
+		}
+		if source == "" {
+			source = fstype
+		}
+		if fstype == "sysfs" && !p.newNet {
+			// sysfs shows the network namespace of its mounter: without
+			// our own, the kernel refuses it; bind the host's read-only.
+			m.hostSys = cstr("/sys")
+			m.remount = flags | unix.MS_RDONLY
+		} else {
+			m.source, m.fstype, m.flags, m.data = cstr(source), cstr(fstype), flags, cstr(data)
+			if fstype == "devpts" && strings.Contains(data, "gid=") {
+				m.altData = cstr(dropOption(data, "gid="))
+			}
+		}
+		if mnt.Destination == "/dev" && fstype == "tmpfs" {
+			p.devTmp = i
+		}
+		p.mounts = append(p.mounts, m)
+	}
+	p.mounted = make([]bool, len(p.mounts))
+	return nil
+}
+
+// compileDev prepares what populateDev does once a tmpfs is on /dev: the
+// default device nodes, the spec's devices the host has, the links.
+func (p *initPlan) compileDev(s *specs.Spec) error {
+	mountOf := func(dest string) int {
+		for i, m := range s.Mounts {
+			if path.Clean(m.Destination) == dest {
+				return i
+			}
+		}
+		return -1
+	}
+	var paths []string
+	for _, name := range defaultDevices {
+		paths = append(paths, "/dev/"+name)
+	}
+	for _, d := range s.Linux.Devices {
+		if hostHas(d) && !isDefault(d.Path) {
+			paths = append(paths, d.Path)
+		}
+	}
+	for _, dp := range paths {
+		rp, err := newRawPath(dp)
+		if err != nil {
+			return err
+		}
+		p.devices = append(p.devices, deviceStep{path: rp, mount: mountOf(dp)})
+	}
+	p.devDir = cstr("/dev")
+	for _, l := range devLinks {
+		p.links = append(p.links, linkStep{name: cstr(l[0]), target: cstr(l[1])})
+	}
+	return nil
+}
+
+// compileConsole prepares /dev/console and the ttys, and the message that
+// sends their masters.
+func (p *initPlan) compileConsole(cfg *initConfig) {
+	p.ptmx = cstr("/dev/pts/ptmx")
+	names := []string{"console"}
+	for i := 1; i <= cfg.TTYs; i++ {
+		names = append(names, "tty"+strconv.Itoa(i))
+	}
+	for _, n := range names {
+		rp, _ := newRawPath("/dev/" + n) // cannot fail: no NUL
+		p.ttys = append(p.ttys, rp)
+	}
+	p.winsize = unix.Winsize{Row: cfg.ConsoleRows, Col: cfg.ConsoleCols}
+	p.ptyText = []byte(strings.Join(names, ","))
+	p.ptyCmsg = unix.UnixRights(make([]int, len(names))...)
+	p.masters = unsafe.Slice((*int32)(unsafe.Pointer(&p.ptyCmsg[unix.CmsgLen(0)])), len(names))
+	p.ptyIov.Base = &p.ptyText[0]
+	p.ptyIov.SetLen(len(p.ptyText))
+	p.ptyMsg.Iov = &p.ptyIov
+	p.ptyMsg.SetIovlen(1)
+	p.ptyMsg.Control = &p.ptyCmsg[0]
+	p.ptyMsg.SetControllen(len(p.ptyCmsg))
+}
+
+// compileHooks prepares the hook helper's runs for the hooks that run in
+// init: pre-mount, mount (CreateContainer) and start (StartContainer).
+func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
+	s := cfg.Spec
+	pre, err := preMountHooks(s)
+	if err != nil {
+		return err
+	}
+	lists := [hookKinds][]specs.Hook{hookPreMount: pre}
+	if s.Hooks != nil {
+		lists[hookMount], lists[hookStart] = s.Hooks.CreateContainer, s.Hooks.StartContainer
+	}
+	any := false
+	for kind, hs := range lists {
+		if len(hs) == 0 {
+			continue
+		}
+		any = true
+		h := hookStep{run: true, argv: cstrs("ulxc", InitHookEntry, string(hookKindTypes[kind]))}
+		if kind == hookMount {
+			p.expose = nil
+			for _, dir := range expose {
+				p.expose = append(p.expose, cstr(dir))
+				h.exposedArgv = append(h.exposedArgv, cstrs("ulxc", InitHookEntry, string(HookMount), dir))
+			}
+		}
+		p.hooks[kind] = h
+		for _, hk := range hs {
+			p.hookPaths[kind] = append(p.hookPaths[kind], hk.Path)
+		}
+	}
+	if any {
+		p.hookEnvp = cstrs(initEnv...)
+	}
+	return nil
+}
+
+// compileProcess prepares the exec of the container's process.
+func (p *initPlan) compileProcess(s *specs.Spec) error {
+	proc := s.Process
+	if proc.OOMScoreAdj != nil {
+		p.oomPath, p.oom = cstr("/proc/self/oom_score_adj"), []byte(strconv.Itoa(*proc.OOMScoreAdj))
+	}
+	pers, ok, err := personality(s.Linux.Personality)
+	if err != nil {
+		return err
+	}
+	p.setPersonality, p.personality = ok, uintptr(pers)
+	keep, ok, err := boundingMask(proc.Capabilities)
+	if err != nil {
+		return err
+	}
+	if ok {
+		for c := uintptr(0); c < 64; c++ {
+			if keep&(1<<c) == 0 {
+				p.dropCaps = append(p.dropCaps, c)
+			}
+		}
+	}
+	if p.filterProg, err = seccomp.Compile(s.Linux.Seccomp); err != nil {
+		return fmt.Errorf("linux.seccomp: %w", err)
+	}
+	if len(p.filterProg) > 0 {
+		p.filter = unix.SockFprog{Len: uint16(len(p.filterProg)), Filter: &p.filterProg[0]}
+	}
+	u := proc.User
+	if len(u.AdditionalGids) > 0 {
+		p.setGroups = true
+		p.groups = append(p.groups, u.AdditionalGids...)
+	}
+	p.uid, p.gid = u.UID, u.GID
+	if u.Umask != nil {
+		p.umask = int(*u.Umask)
+	}
+	cwd := proc.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	p.cwd = cstr(cwd)
+	p.noNewPrivs = proc.NoNewPrivileges
+	if len(proc.Args) == 0 || proc.Args[0] == "" {
+		return fmt.Errorf("%w: no process to run", ErrInvalidSpec)
+	}
+	for _, c := range execCandidates(proc.Args[0], proc.Env) {
+		p.candidates = append(p.candidates, cstr(c))
+	}
+	for _, list := range [][]string{proc.Args, proc.Env} {
+		for _, a := range list {
+			if strings.IndexByte(a, 0) >= 0 {
+				return fmt.Errorf("%w: NUL in %q", ErrInvalidSpec, a)
+			}
+		}
+	}
+	p.argv, p.envp = cstrs(proc.Args...), cstrs(proc.Env...)
+	return nil
+}
+
+// execCandidates are the paths execProcess tries for file: file itself
+// when it has a slash, else file in each directory of the container's
+// PATH (its own, from env), as execvp does.
+func execCandidates(file string, env []string) []string {
+	if strings.Contains(file, "/") {
+		return []string{file}
+	}
+	dirs := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			dirs = v
+		}
+	}
+	var out []string
+	for _, d := range strings.Split(dirs, ":") {
+		if d == "" {
+			d = "."
+		}
+		out = append(out, path.Join(d, file))
+	}
+	return out
+}
+
+// newRawPath prepares the container path unsafePath for mkdirAllInRoot.
+func newRawPath(unsafePath string) (rawPath, error) {
+	if strings.IndexByte(unsafePath, 0) >= 0 {
+		return rawPath{}, fmt.Errorf("%w: NUL in path %q", ErrInvalidSpec, unsafePath)
+	}
+	clean := path.Clean("/" + unsafePath)
+	rp := rawPath{full: cstr(clean)}
+	if clean == "/" {
+		return rp, nil
+	}
+	parts := strings.Split(clean[1:], "/")
+	for i, name := range parts {
+		prefix := "/" + strings.Join(parts[:i+1], "/")
+		rp.prefixes = append(rp.prefixes, cstr(prefix))
+		rp.names = append(rp.names, cstr(name))
+		rp.text = append(rp.text, prefix)
+	}
+	return rp, nil
+}
+
+// textAt is the path component comp of rp as text (-1: the whole path).
+func (rp *rawPath) textAt(comp int) string {
+	if comp < 0 || comp >= len(rp.text) {
+		if len(rp.text) == 0 {
+			return "/"
+		}
+		return rp.text[len(rp.text)-1]
+	}
+	return rp.text[comp]
+}
+
+// cstr is s as a C string; callers have checked it has no NUL.
+func cstr(s string) *byte {
+	b := make([]byte, len(s)+1)
+	copy(b, s)
+	return &b[0]
+}
+
+// cstrs is a NULL-terminated array of C strings.
+func cstrs(ss ...string) []*byte {
+	out := make([]*byte, 0, len(ss)+1)
+	for _, s := range ss {
+		out = append(out, cstr(s))
+	}
+	return append(out, nil)
+}
+
+// exposeCandidates are LXC's rootfs mount points that exist on this host.
+func exposeCandidates() []string {
+	var out []string
+	for _, pattern := range lxcRootfsMounts {
+		dirs, _ := filepath.Glob(pattern)
+		out = append(out, dirs...)
+	}
+	return out
+}
+
+// lxcRootfsMounts are where LXC mounts a container's root filesystem (the
+// compiled-in default of lxc.rootfs.mount), first match wins. Mount hooks
+// written for LXC need a LXC_ROOTFS_MOUNT that container root can walk and
+// canonicalise: lxcfs's runs `readlink -f` on it, which fails on
+// /proc/self/fd/3 (it resolves to the user's 0700 container directory).
+// The move happens in the container's mount namespace, a slave of the
+// host's, so the host never sees it; pivotRoot works on the root wherever
+// it is mounted.
+var lxcRootfsMounts = []string{"/usr/lib/*/lxc/rootfs", "/usr/lib/lxc/rootfs", "/usr/local/lib/lxc/rootfs"}
+
+// describe turns init's report into the error the user sees.
+func (p *initPlan) describe(r initReport) error {
+	step, index, sub, comp := int(r[1]), int(int64(r[2])), int(r[3]), int(int64(r[4]))
+	errno := syscall.Errno(r[5])
+	extra := r[6]
+	s := p.cfg.Spec
+	wrap := func(format string, args ...any) error {
+		if errno == 0 {
+			return &ChildError{Msg: fmt.Sprintf(format, args...)}
+		}
+		return &ChildError{Msg: fmt.Sprintf(format, args...) + ": " + errno.Error(), Errno: errno}
+	}
+	pathOp := func(rp *rawPath) string {
+		switch sub {
+		case subOpen:
+			return "open " + rp.textAt(comp)
+		case subMkdir:
+			return "mkdir " + rp.textAt(comp)
+		case subCreate:
+			return "create " + rp.textAt(comp)
+		case subStatfs:
+			return "statfs"
+		case subRemount:
+			return "remount " + describeFlags(uintptr(extra))
+		case subPropagation:
+			return "set propagation"
+		}
+		return ""
+	}
+	join := func(a, b string) string {
+		if b == "" {
+			return a
+		}
+		return a + ": " + b
+	}
+	switch step {
+	case stFD:
+		return wrap("init: place descriptor %d", index)
+	case stEnter:
+		switch sub {
+		case subRead:
+			return wrap("enter user namespace: wait for parent")
+		case subGoAhead:
+			return wrap("enter user namespace: no go-ahead from the parent")
+		case subSetgid:
+			return wrap("enter user namespace: setresgid 0")
+		case subSetgroups:
+			return wrap("enter user namespace: setgroups")
+		case subSetuid:
+			return wrap("enter user namespace: setresuid 0")
+		case subDeathSignal:
+			return wrap("enter user namespace: set parent-death signal")
+		case subParentGone:
+			return wrap("enter user namespace: parent exited")
+		case subDumpable:
+			return wrap("enter user namespace: set dumpable")
+		}
+	case stRootfs:
+		return wrap("open rootfs %s", s.Root.Path)
+	case stSource:
+		m := s.Mounts[index]
+		return wrap("mount %s on %s: open source", m.Source, m.Destination)
+	case stUnshare:
+		return wrap("new %s namespace", namespaceNames(p.late))
+	case stSysctl:
+		k := p.sysctlKey[index]
+		v := s.Linux.Sysctl[k]
+		if errno == unix.EPERM || errno == unix.EACCES || errno == unix.EROFS {
+			return fmt.Errorf("%w: lxc.sysctl.%s = %s: %w", ErrSysctl, k, v, errno)
+		}
+		return wrap("lxc.sysctl.%s = %s", k, v)
+	case stSlave:
+		return wrap("make / a slave mount")
+	case stHook:
+		hooks := strings.Join(p.hookPaths[index], ", ")
+		if sub == subWait && errno == 0 {
+			return &ChildError{Msg: fmt.Sprintf("%s hook %s: hook helper %s", hookKindTypes[index], hooks,
+				describeWait(syscall.WaitStatus(uint32(extra))))}
+		}
+		return wrap("%s hook %s: run hook helper", hookKindTypes[index], hooks)
+	case stBindRootfs:
+		if sub == subClone {
+			return wrap("bind rootfs: clone mount")
+		}
+		return wrap("bind rootfs: attach mount")
+	case stMount:
+		m := &p.mounts[index]
+		op := pathOp(&m.dest)
+		if sub == subMissing {
+			op = "source " + s.Mounts[index].Source
+		}
+		return wrap("%s", join(fmt.Sprintf("mount %s on %s", m.name, s.Mounts[index].Destination), op))
+	case stDevice:
+		d := &p.devices[index]
+		if sub == subMount {
+			return wrap("bind device %s", d.path.textAt(-1))
+		}
+		return wrap("device %s: %s", d.path.textAt(-1), pathOp(&d.path))
+	case stLink:
+		if index < 0 {
+			return wrap("open /dev")
+		}
+		return wrap("symlink /dev/%s", devLinks[index][0])
+	case stConsole:
+		name := p.ttys[index].textAt(-1)
+		switch sub {
+		case subUnlock:
+			return wrap("%s: unlock pty", name)
+		case subPeer:
+			return wrap("%s: open pty peer", name)
+		case subSize:
+			return wrap("size %s", name)
+		case subMount:
+			return wrap("bind %s", name)
+		}
+		return wrap("%s", join(name, pathOp(&p.ttys[index])))
+	case stSendPtys:
+		return wrap("send pty masters")
+	case stLoopback:
+		return wrap("bring up lo")
+	case stMask:
+		return wrap("%s", join("mask "+p.masked[index].textAt(-1), pathOp(&p.masked[index])))
+	case stReadonly:
+		return wrap("%s", join("make "+p.readonly[index].textAt(-1)+" read-only", pathOp(&p.readonly[index])))
+	case stPivot:
+		return wrap("pivot_root")
+	case stRootRO:
+		return wrap("%s", join("read-only root", pathOp(&rawPath{})))
+	case stHostname:
+		return wrap("set hostname %q", s.Hostname)
+	case stDomainname:
+		return wrap("set domain name %q", s.Domainname)
+	case stRlimit:
+		return wrap("set %s", p.rlimits[index].name)
+	case stTerminal:
+		switch sub {
+		case subSetsid:
+			return wrap("setsid")
+		case subCtty:
+			return wrap("set controlling terminal")
+		}
+		return wrap("console stdio")
+	case stOOM:
+		n := *s.Process.OOMScoreAdj
+		if errno == unix.EACCES || errno == unix.EPERM {
+			return wrap("lxc.proc.oom_score_adj = %d: lowering the score needs root on the host", n)
+		}
+		return wrap("lxc.proc.oom_score_adj = %d", n)
+	case stPersonality:
+		return wrap("personality %#x", p.personality)
+	case stBounding:
+		return wrap("drop capability %d from the bounding set", index)
+	case stSeccomp:
+		return wrap("install seccomp filter")
+	case stSetgroups:
+		return wrap("setgroups")
+	case stSetgid:
+		return wrap("setgid %d", p.gid)
+	case stSetuid:
+		return wrap("setuid %d", p.uid)
+	case stChdir:
+		return wrap("chdir %s", cwdOf(s.Process))
+	case stNoNewPrivs:
+		return wrap("set no_new_privs")
+	case stExec:
+		file := s.Process.Args[0]
+		if !strings.Contains(file, "/") && (errno == unix.ENOENT || errno == unix.ENOTDIR) {
+			return &ChildError{Msg: fmt.Sprintf("exec %s: %v in $PATH", file, errno), Errno: errno}
+		}
+		return wrap("exec %s", file)
+	}
+	return &ChildError{Msg: fmt.Sprintf("init: unknown report %v", r), Errno: errno}
+}
+
+func cwdOf(p *specs.Process) string {
+	if p.Cwd == "" {
+		return "/"
+	}
+	return p.Cwd
+}
+
+// namespaceNames names the namespaces in flags, for messages.
+func namespaceNames(flags uintptr) string {
+	var names []string
+	for _, ns := range []struct {
+		flag uintptr
+		name string
+	}{{unix.CLONE_NEWNET, "network"}, {unix.CLONE_NEWIPC, "IPC"}, {unix.CLONE_NEWUTS, "UTS"},
+		{unix.CLONE_NEWCGROUP, "cgroup"}} {
+		if flags&ns.flag != 0 {
+			names = append(names, ns.name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+var rlimits = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+// inRoot is how every path of the container is resolved: as if root were
+// "/", absolute symlinks included, and never through /proc magic links.
+const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
+
+// describeWait says how a process ended, as os.ProcessState does.
+func describeWait(ws syscall.WaitStatus) string {
+	if ws.Signaled() {
+		return "killed by " + ws.Signal().String()
+	}
+	return "exited with status " + strconv.Itoa(ws.ExitStatus())
+}

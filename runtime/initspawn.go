@@ -1,0 +1,303 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	goruntime "runtime"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"github.com/ulxc/ulxc/nsenter"
+	"github.com/ulxc/ulxc/userns"
+	"golang.org/x/sys/unix"
+)
+
+// spawnInit forks init in new user, mount and pid namespaces (and the
+// cgroup leaf, when there is one), maps its ids with userns.Release and
+// lets it go. Init is a fork of this process that runs initchild.go, not
+// an exec of ulxc: a second Go runtime's start-up was the largest single
+// cost of a start (runtime/doc.go, "Start-up cost").
+func (c *Container) spawnInit(plan userns.Plan, flags uintptr, cfg *initConfig) (*initChannels, error) {
+	var expose []string
+	if s := cfg.Spec; s.Hooks != nil && len(s.Hooks.CreateContainer) > 0 {
+		expose = exposeCandidates()
+	}
+	p, err := compileInit(cfg, expose)
+	if err != nil {
+		return nil, err
+	}
+	var closers []io.Closer // the child's ends, closed once it has them
+	closeAll := func() {
+		for _, f := range closers {
+			f.Close()
+		}
+	}
+	defer func() { closeAll() }()
+	stdio, copiers, err := c.stdioFiles(cfg.Console, &closers)
+	if err != nil {
+		return nil, err
+	}
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, syncR)
+	// Closing syncW without the go-ahead makes init give up; after it,
+	// init checks that syncW is still open once its parent-death signal
+	// is set, so it stays open until init has exec'd (spawn).
+	keepSync := false
+	defer func() {
+		if !keepSync {
+			syncW.Close()
+		}
+	}()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, errW)
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, devNull)
+	config, pty, ptyParent := devNull, devNull, (*os.File)(nil)
+	if p.hooks[hookPreMount].run || p.hooks[hookMount].run || p.hooks[hookStart].run {
+		if config, err = memfdWith("ulxc-init-config", cfg.encode()); err != nil {
+			errR.Close()
+			return nil, err
+		}
+		closers = append(closers, config)
+	}
+	if cfg.Console {
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			errR.Close()
+			return nil, fmt.Errorf("pty socket: %w", err)
+		}
+		ptyParent, pty = os.NewFile(uintptr(pair[0]), "pty-parent"), os.NewFile(uintptr(pair[1]), "pty-child")
+		closers = append(closers, pty)
+	}
+	exe, err := os.OpenFile("/proc/self/exe", unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		errR.Close()
+		return nil, fmt.Errorf("open own executable: %w", err)
+	}
+	closers = append(closers, exe)
+	if p.hooks[hookStart].run {
+		// The helper for start hooks runs after pivot_root, where the
+		// host's dynamic loader is gone.
+		if err := nsenter.CheckStatic("/proc/self/exe"); err != nil {
+			errR.Close()
+			return nil, fmt.Errorf("start hooks: %w", err)
+		}
+	}
+	files := append(stdio, syncR, config, errW, pty, exe)
+	for _, f := range files {
+		fd := int(f.Fd())
+		p.fds = append(p.fds, fd)
+		p.base = max(p.base, uintptr(fd)+1)
+	}
+	p.base = max(p.base, initFDs)
+
+	pid, err := forkInit(p, flags|unix.CLONE_NEWUSER, c.cgroup.fd())
+	goruntime.KeepAlive(files)
+	if err != nil {
+		errR.Close()
+		if ptyParent != nil {
+			ptyParent.Close()
+		}
+		return nil, fmt.Errorf("fork init: %w", err)
+	}
+	closeAll()
+	closers = nil
+	proc, err := os.FindProcess(pid)
+	if err != nil {
+		// Cannot happen for a child of ours; kill it by pid regardless.
+		_ = unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, 0, nil)
+		errR.Close()
+		return nil, fmt.Errorf("init %d: %w", pid, err)
+	}
+	wait := func() (*os.ProcessState, error) {
+		ps, err := proc.Wait()
+		copiers.Wait()
+		return ps, err
+	}
+	if err := userns.Release(pid, plan, syncW); err != nil {
+		_ = proc.Kill()
+		_, _ = wait()
+		// An init that failed before the go-ahead says best why.
+		if cerr := readChildError(errR, p); cerr != nil {
+			err = cerr
+		}
+		errR.Close()
+		if ptyParent != nil {
+			ptyParent.Close()
+		}
+		return nil, err
+	}
+	keepSync = true
+	return &initChannels{errors: errR, pty: ptyParent, sync: syncW, plan: p, proc: &initProc{pid: pid, wait: wait}}, nil
+}
+
+// stdioFiles are init's stdin, stdout and stderr: the container's stdio
+// as files, /dev/null for what is not set (and, with a console, for stdin
+// and stdout), or a pipe that a goroutine copies, for a reader or writer
+// that is not a file. copiers ends once the pipes are drained.
+func (c *Container) stdioFiles(console bool, closers *[]io.Closer) (files []*os.File, copiers *sync.WaitGroup, err error) {
+	copiers = &sync.WaitGroup{}
+	in, out, errOut := c.opts.Stdin, c.opts.Stdout, c.opts.Stderr
+	if console {
+		in, out = nil, nil
+	}
+	devNull := func(flag int) (*os.File, error) {
+		f, err := os.OpenFile(os.DevNull, flag, 0)
+		if err == nil {
+			*closers = append(*closers, f)
+		}
+		return f, err
+	}
+	if f, ok := in.(*os.File); ok {
+		files = append(files, f)
+	} else if in == nil {
+		f, err := devNull(os.O_RDONLY)
+		if err != nil {
+			return nil, nil, err
+		}
+		files = append(files, f)
+	} else {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, nil, err
+		}
+		*closers = append(*closers, r)
+		go func() {
+			_, _ = io.Copy(w, in)
+			w.Close()
+		}()
+		files = append(files, r)
+	}
+	for _, wr := range []io.Writer{out, errOut} {
+		if f, ok := wr.(*os.File); ok {
+			files = append(files, f)
+			continue
+		}
+		if wr == nil || wr == io.Discard {
+			f, err := devNull(os.O_WRONLY)
+			if err != nil {
+				return nil, nil, err
+			}
+			files = append(files, f)
+			continue
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, nil, err
+		}
+		*closers = append(*closers, w)
+		copiers.Add(1)
+		go func() {
+			defer copiers.Done()
+			_, _ = io.Copy(wr, r)
+			r.Close()
+		}()
+		files = append(files, w)
+	}
+	return files, copiers, nil
+}
+
+// memfdWith is a sealed-in-spirit memfd holding b, at offset 0.
+func memfdWith(name string, b []byte) (*os.File, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("memfd: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("memfd: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("memfd: %w", err)
+	}
+	return f, nil
+}
+
+// cloneArgs is struct clone_args of clone3(2), up to cgroup.
+type cloneArgs struct {
+	flags, pidfd, childTID, parentTID, exitSignal, stack, stackSize, tls, setTID, setTIDSize, cgroup uint64
+}
+
+// forkInit forks init with every signal blocked (so that no Go signal
+// handler runs in a child without a Go runtime) and returns its pid. The
+// thread is locked so that the mask is restored where it was set.
+func forkInit(p *initPlan, flags uintptr, cgroupFD int) (int, error) {
+	args := cloneArgs{flags: uint64(flags), exitSignal: uint64(unix.SIGCHLD)}
+	if cgroupFD > 0 {
+		args.flags |= unix.CLONE_INTO_CGROUP
+		args.cgroup = uint64(cgroupFD)
+	}
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
+	syscall.ForkLock.Lock()
+	defer syscall.ForkLock.Unlock()
+	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
+		uintptr(unsafe.Pointer(&p.allSignals)), uintptr(unsafe.Pointer(&p.oldMask)), 8, 0, 0); e != 0 {
+		return 0, e
+	}
+	pid, e := forkChild(p, &args)
+	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.oldMask)), 0, 8, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(pid), nil
+}
+
+// forkChild clones; the child runs childMain and never returns.
+//
+//go:nosplit
+//go:norace
+func forkChild(p *initPlan, args *cloneArgs) (uintptr, syscall.Errno) {
+	pid, _, e := syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(args)), unsafe.Sizeof(*args), 0)
+	if e != 0 || pid != 0 {
+		return pid, e
+	}
+	childMain(p)
+	return 0, 0 // not reached
+}
+
+// readChildError reads init's report: nil at EOF without one, which means
+// the exec worked. A report is init's binary record (describe) or the
+// hook helper's JSON ChildError, which comes first when both are there.
+func readChildError(r io.Reader, p *initPlan) error {
+	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	if err != nil {
+		return fmt.Errorf("read init's report: %w", err)
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	if b[0] == '{' {
+		var ce ChildError
+		if err := json.NewDecoder(bytes.NewReader(b)).Decode(&ce); err != nil {
+			return fmt.Errorf("init: %q", b)
+		}
+		return &ce
+	}
+	var rec initReport
+	if len(b) < int(unsafe.Sizeof(rec)) || p == nil {
+		return fmt.Errorf("init: malformed report %x", b)
+	}
+	for i := range rec {
+		rec[i] = binary.NativeEndian.Uint64(b[i*8:])
+	}
+	return p.describe(rec)
+}
