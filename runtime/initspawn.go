@@ -105,7 +105,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, cfg *initConfig) 
 	}
 	p.base = max(p.base, initFDs)
 
-	pid, err := forkInit(p, flags|unix.CLONE_NEWUSER, c.cgroup.fd())
+	pid, release, err := forkInit(p, flags|unix.CLONE_NEWUSER, c.cgroup.fd())
 	goruntime.KeepAlive(files)
 	if err != nil {
 		errR.Close()
@@ -122,6 +122,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, cfg *initConfig) 
 		_ = unix.Kill(pid, unix.SIGKILL)
 		var ws unix.WaitStatus
 		_, _ = unix.Wait4(pid, &ws, 0, nil)
+		release()
 		errR.Close()
 		return nil, fmt.Errorf("init %d: %w", pid, err)
 	}
@@ -133,6 +134,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, cfg *initConfig) 
 	if err := userns.Release(pid, plan, syncW); err != nil {
 		_ = proc.Kill()
 		_, _ = wait()
+		release()
 		// An init that failed before the go-ahead says best why.
 		if cerr := readChildError(errR, p); cerr != nil {
 			err = cerr
@@ -144,7 +146,8 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, cfg *initConfig) 
 		return nil, err
 	}
 	keepSync = true
-	return &initChannels{errors: errR, pty: ptyParent, sync: syncW, plan: p, proc: &initProc{pid: pid, wait: wait}}, nil
+	return &initChannels{errors: errR, pty: ptyParent, sync: syncW, plan: p, release: release,
+		proc: &initProc{pid: pid, wait: wait}}, nil
 }
 
 // stdioFiles are init's stdin, stdout and stderr: the container's stdio
@@ -231,19 +234,38 @@ func memfdWith(name string, b []byte) (*os.File, error) {
 	return f, nil
 }
 
-// cloneArgs is struct clone_args of clone3(2), up to cgroup.
+// cloneArgs is struct clone_args of clone3(2), up to cgroup. The
+// kernel reads every field; the assembly of cloneVM hides that.
+//
+//lint:ignore U1000 the kernel's struct, passed by pointer
 type cloneArgs struct {
 	flags, pidfd, childTID, parentTID, exitSignal, stack, stackSize, tls, setTID, setTIDSize, cgroup uint64
 }
 
-// forkInit forks init with every signal blocked (so that no Go signal
+// forkInit starts init with every signal blocked (so that no Go signal
 // handler runs in a child without a Go runtime) and returns its pid. The
-// thread is locked so that the mask is restored where it was set.
-func forkInit(p *initPlan, flags uintptr, cgroupFD int) (int, error) {
+// thread is locked so that the mask is restored where it was set. Where
+// cloneVM exists, init shares the supervisor's memory (CLONE_VM) on a
+// stack of its own, as posix_spawn's child does, and release unmaps that
+// stack: call it once init has exec'd or is dead, never before.
+func forkInit(p *initPlan, flags uintptr, cgroupFD int) (pid int, release func(), err error) {
 	args := cloneArgs{flags: uint64(flags), exitSignal: uint64(unix.SIGCHLD)}
 	if cgroupFD > 0 {
 		args.flags |= unix.CLONE_INTO_CGROUP
 		args.cgroup = uint64(cgroupFD)
+	}
+	release = func() {}
+	if sharedMemoryFork {
+		stack, err := unix.Mmap(-1, 0, childStackSize, unix.PROT_READ|unix.PROT_WRITE,
+			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_STACK)
+		if err != nil {
+			return 0, nil, fmt.Errorf("init's stack: %w", err)
+		}
+		var once sync.Once
+		release = func() { once.Do(func() { _ = unix.Munmap(stack) }) }
+		args.flags |= unix.CLONE_VM
+		args.stack = uint64(uintptr(unsafe.Pointer(&stack[0])))
+		args.stackSize = uint64(len(stack))
 	}
 	goruntime.LockOSThread()
 	defer goruntime.UnlockOSThread()
@@ -251,27 +273,28 @@ func forkInit(p *initPlan, flags uintptr, cgroupFD int) (int, error) {
 	defer syscall.ForkLock.Unlock()
 	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
 		uintptr(unsafe.Pointer(&p.allSignals)), uintptr(unsafe.Pointer(&p.oldMask)), 8, 0, 0); e != 0 {
-		return 0, e
+		release()
+		return 0, nil, e
 	}
-	pid, e := forkChild(p, &args)
+	r, e := startChild(p, &args)
 	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.oldMask)), 0, 8, 0, 0)
 	if e != 0 {
-		return 0, e
+		release()
+		return 0, nil, e
 	}
-	return int(pid), nil
+	return int(r), release, nil
 }
 
-// forkChild clones; the child runs childMain and never returns.
+// childStackSize is init's stack with CLONE_VM; the nosplit code of
+// initchild.go needs less than a page of it.
+const childStackSize = 64 << 10
+
+// childEntry is where init starts on its own stack (cloneVM).
 //
 //go:nosplit
 //go:norace
-func forkChild(p *initPlan, args *cloneArgs) (uintptr, syscall.Errno) {
-	pid, _, e := syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(args)), unsafe.Sizeof(*args), 0)
-	if e != 0 || pid != 0 {
-		return pid, e
-	}
+func childEntry(p *initPlan) {
 	childMain(p)
-	return 0, 0 // not reached
 }
 
 // readChildError reads init's report: nil at EOF without one, which means

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -167,6 +168,13 @@ func (c *Container) spawn(plan userns.Plan, flags uintptr, cfg *initConfig) erro
 	if err != nil {
 		return err
 	}
+	// Last: by then init has exec'd or is dead (it no longer runs on
+	// the stack), and the report has been read (the plan is no longer
+	// used).
+	defer func() {
+		ch.release()
+		goruntime.KeepAlive(ch.plan)
+	}()
 	defer ch.errors.Close()
 	defer ch.sync.Close()
 	if ch.pty != nil {
@@ -207,6 +215,8 @@ type initChannels struct {
 	pty    *os.File
 	sync   *os.File  // init's sync pipe, held until it has exec'd
 	plan   *initPlan // what init did, for its report
+	// release frees init's stack (forkInit) once it has exec'd or died.
+	release func()
 }
 
 // initEnv is the hook helper's Go environment: it lives a few

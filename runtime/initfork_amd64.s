@@ -1,0 +1,35 @@
+#include "textflag.h"
+
+// func cloneVM(args *cloneArgs, size uintptr, p *initPlan) (pid uintptr, errno uintptr)
+//
+// clone3 with the caller's args (CLONE_VM and a stack of init's own). The
+// parent returns the pid or the errno. The child, on the new stack, calls
+// childEntry(p), which execs or exits, and never returns here.
+TEXT ·cloneVM(SB),NOSPLIT|NOFRAME,$0-40
+	MOVQ	args+0(FP), DI
+	MOVQ	size+8(FP), SI
+	MOVQ	p+16(FP), R12 // the system call keeps R12 (it clobbers CX and R11)
+	MOVQ	$435, AX // SYS_clone3
+	SYSCALL
+	CMPQ	AX, $0
+	JEQ	child
+	CMPQ	AX, $0xfffffffffffff001
+	JLS	ok
+	MOVQ	$0, pid+24(FP)
+	NEGQ	AX
+	MOVQ	AX, errno+32(FP)
+	RET
+ok:
+	MOVQ	AX, pid+24(FP)
+	MOVQ	$0, errno+32(FP)
+	RET
+child:
+	// The kernel started the child with SP at the top of args.stack.
+	ANDQ	$-16, SP
+	SUBQ	$16, SP
+	MOVQ	R12, 0(SP)
+	CALL	·childEntry(SB)
+	MOVL	$127, DI
+	MOVL	$231, AX // SYS_exit_group
+	SYSCALL
+	INT	$3

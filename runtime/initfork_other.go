@@ -1,0 +1,27 @@
+//go:build !amd64
+
+package runtime
+
+import (
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// sharedMemoryFork: elsewhere init is a plain fork, on a copy of the
+// supervisor's memory and stack (initfork_amd64.s has the faster way).
+const sharedMemoryFork = false
+
+// startChild clones init; the child runs childEntry and never returns.
+//
+//go:nosplit
+//go:norace
+func startChild(p *initPlan, args *cloneArgs) (uintptr, syscall.Errno) {
+	pid, _, e := syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(args)), unsafe.Sizeof(*args), 0)
+	if e != 0 || pid != 0 {
+		return pid, e
+	}
+	childEntry(p)
+	return 0, 0 // not reached
+}
