@@ -108,6 +108,23 @@ func TestCheck(t *testing.T) {
 			}
 		}
 	})
+	t.Run("status only", func(t *testing.T) {
+		dir := t.TempDir()
+		writeState(t, dir, State{Name: "a", Pid: os.Getpid(), PidStart: self + 1, Supervisor: os.Getpid(), SupervisorStart: self + 1})
+		if err := writeJSON(dir, exitFile, ExitStatus{Code: 3}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := CheckStatus(dir)
+		if err != nil || st.Status != Stopped || st.LastExit != nil {
+			t.Fatalf("CheckStatus(stale) = %+v, %v, want STOPPED without the last exit", st, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, stateFile)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("stale state still there after CheckStatus: %v", err)
+		}
+		if st, _ := Check(dir); st.LastExit == nil || st.LastExit.Code != 3 {
+			t.Errorf("Check after CheckStatus = %+v, want the last exit 3 kept", st)
+		}
+	})
 }
 
 func TestStopNotRunning(t *testing.T) {

@@ -69,7 +69,7 @@ func cmdStart(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("start %s: %w", *name, err)
 	}
-	if st, err := runtime.Check(dir); err != nil {
+	if st, err := runtime.CheckStatus(dir); err != nil {
 		return fmt.Errorf("start %s: %w", *name, err)
 	} else if st.Status != runtime.Stopped {
 		return fmt.Errorf("start %s: %w (%s, pid %d)", *name, store.ErrRunning, st.Status, st.Pid)
@@ -90,9 +90,21 @@ func cmdStart(e *env, args []string) error {
 // foreground runs the container on the caller's stdio and exits with its
 // status.
 func (e *env) foreground(opts runtime.Options, unlock func()) error {
+	// signal.Notify starts the runtime's signal-watching goroutine and a
+	// thread for it, a few hundred microseconds that run beside the start
+	// rather than before it. A signal that comes before it is in place
+	// has its default effect, as one that comes before foreground runs;
+	// those that come during the start are forwarded once init runs.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
+	notified := make(chan struct{})
+	go func() {
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		close(notified)
+	}()
+	defer func() {
+		<-notified
+		signal.Stop(sigs)
+	}()
 	opts.Stdin, opts.Stdout, opts.Stderr = e.stdin, e.stdout, e.stderr
 	opts.Log = e.logger()
 	if e.logFile != "" {
