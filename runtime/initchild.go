@@ -20,6 +20,14 @@ import (
 // mounts worked) goes into the plan's non-pointer fields. A failure is a
 // report record on fd initErrorFD (describe turns it into the error the
 // user sees) and exit.
+//
+// The nosplit budget is tight: the deepest chain (cloneVM, childEntry,
+// childMain, consoles or mountOne, resolveInRoot, syscall.RawSyscall6)
+// leaves about 100 of the linker's 792 bytes. A step that does not fit
+// fails the build with "nosplit stack over 792 byte limit" and the chain:
+// call it from childMain rather than from deeper down, keep its locals
+// few, and call syscall.RawSyscall6 directly (syscall.RawSyscall costs a
+// frame more).
 
 // The steps a report names; describe has their messages.
 const (
@@ -33,7 +41,6 @@ const (
 	stHook
 	stBindRootfs
 	stMount
-	stDevice
 	stLink
 	stConsole
 	stSendPtys
@@ -127,7 +134,7 @@ func childMain(p *initPlan) {
 		mountOne(p, i)
 	}
 	if p.devTmp >= 0 && p.mounted[p.devTmp] {
-		populateDev(p)
+		makeDevLinks(p)
 	}
 	if p.console {
 		consoles(p)
@@ -311,6 +318,9 @@ func moveMount(p *initPlan, from, to int) syscall.Errno {
 //go:norace
 func mountOne(p *initPlan, i int) {
 	m := &p.mounts[i]
+	if m.requires >= 0 && !p.mounted[m.requires] || m.unless >= 0 && p.mounted[m.unless] {
+		return
+	}
 	if m.bind && m.srcFD < 0 {
 		if m.optional {
 			return
@@ -534,22 +544,11 @@ func statfsToMS(st int64) uintptr {
 	return f
 }
 
-// populateDev binds the default device nodes and the spec's devices that
-// the host has, unless a mount of the spec binds them already, and makes
-// the standard links, once a tmpfs is on /dev.
+// makeDevLinks makes the standard links in /dev, once a tmpfs is there.
 //
 //go:nosplit
 //go:norace
-func populateDev(p *initPlan) {
-	for i := 0; i < len(p.devices); i++ {
-		d := &p.devices[i]
-		if d.mount >= 0 && d.mount < len(p.mounted) && p.mounted[d.mount] {
-			continue
-		}
-		if e := bindOnto(p, d.path.full, -1, &d.path); e != 0 {
-			failPath(p, stDevice, i, e)
-		}
-	}
+func makeDevLinks(p *initPlan) {
 	dev, e := openInRoot(p, p.root, p.devDir, unix.O_DIRECTORY|unix.O_RDONLY)
 	if e != 0 {
 		failPath(p, stLink, -1, e)
@@ -562,24 +561,6 @@ func populateDev(p *initPlan) {
 		}
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(dev), 0, 0, 0, 0, 0)
-}
-
-// bindOnto binds source (a host path, or the descriptor srcFD when source
-// is nil) onto the file rp inside the root, creating it if missing.
-//
-//go:nosplit
-//go:norace
-func bindOnto(p *initPlan, source *byte, srcFD int, rp *rawPath) syscall.Errno {
-	target, e := resolveInRoot(p, rp, true)
-	if e != 0 {
-		return e
-	}
-	if source == nil {
-		source = fdPath(&p.pathA, srcFD)
-	}
-	e = rawMount(source, fdPath(&p.pathB, target), nil, unix.MS_BIND, nil)
-	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(target), 0, 0, 0, 0, 0)
-	return result(p, subMount, -1, e)
 }
 
 // consoles allocates /dev/console and the ttys from the container's own
@@ -603,7 +584,12 @@ func consoles(p *initPlan) {
 		if e != 0 {
 			fail(p, stConsole, i, subPeer, e)
 		}
-		if e := bindOnto(p, nil, int(slave), &p.ttys[i]); e != 0 {
+		target, e := resolveInRoot(p, &p.ttys[i], true)
+		if e == 0 {
+			e = result(p, subMount, -1, rawMount(fdPath(&p.pathA, int(slave)), fdPath(&p.pathB, target), nil, unix.MS_BIND, nil))
+			syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(target), 0, 0, 0, 0, 0)
+		}
+		if e != 0 {
 			failPath(p, stConsole, i, e)
 		}
 		if i > 0 {

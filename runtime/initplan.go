@@ -60,12 +60,13 @@ type initPlan struct {
 
 	rootfsPath *byte
 	sysctls    []sysctlStep
-	mounts     []mountStep
-	mounted    []bool // written by init: mounts[i] was made
-	devTmp     int    // index of the tmpfs mount on /dev, or -1
-	devices    []deviceStep
-	devDir     *byte
-	links      []linkStep
+	// mounts are the spec's mounts, then the device nodes bound once a
+	// tmpfs is on /dev (compileDev).
+	mounts  []mountStep
+	mounted []bool // written by init: mounts[i] was made
+	devTmp  int    // index of the tmpfs mount on /dev, or -1
+	devDir  *byte
+	links   []linkStep
 
 	console bool
 	ptmx    *byte
@@ -157,12 +158,11 @@ type mountStep struct {
 	flags          uintptr
 	remount        uintptr // flags set by a remount after the mount
 	propagation    []uintptr
-	name           string // for messages
-}
-
-type deviceStep struct {
-	path  rawPath
-	mount int // the spec mount with this destination, or -1
+	// requires is a mount that must have been made for this one to be
+	// (the tmpfs on /dev, for a device node), unless one that makes it
+	// needless; -1 for none.
+	requires, unless int
+	name             string // for messages
 }
 
 type linkStep struct{ name, target *byte }
@@ -215,6 +215,7 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 			return nil, err
 		}
 	}
+	p.mounted = make([]bool, len(p.mounts))
 	if cfg.Console {
 		p.compileConsole(cfg)
 	}
@@ -265,7 +266,7 @@ func (p *initPlan) compileMounts(s *specs.Spec) error {
 		if err != nil {
 			return err
 		}
-		m := mountStep{optional: optional, dest: dest, srcFD: -1, name: mountName(mnt)}
+		m := mountStep{optional: optional, dest: dest, srcFD: -1, name: mountName(mnt), requires: -1, unless: -1}
 		switch create {
 		case createDir:
 			m.create = kindDir
@@ -313,12 +314,13 @@ func (p *initPlan) compileMounts(s *specs.Spec) error {
 		}
 		p.mounts = append(p.mounts, m)
 	}
-	p.mounted = make([]bool, len(p.mounts))
 	return nil
 }
 
-// compileDev prepares what populateDev does once a tmpfs is on /dev: the
-// default device nodes, the spec's devices the host has, the links.
+// compileDev prepares what is done once a tmpfs is on /dev: binds of the
+// default device nodes and of the spec's devices that the host has (after
+// the spec's mounts, which may bind some of them already), and the links
+// (makeDevLinks).
 func (p *initPlan) compileDev(s *specs.Spec) error {
 	mountOf := func(dest string) int {
 		for i, m := range s.Mounts {
@@ -342,7 +344,8 @@ func (p *initPlan) compileDev(s *specs.Spec) error {
 		if err != nil {
 			return err
 		}
-		p.devices = append(p.devices, deviceStep{path: rp, mount: mountOf(dp)})
+		p.mounts = append(p.mounts, mountStep{bind: true, source: cstr(dp), srcFD: -1, create: kindFile, dest: rp,
+			flags: unix.MS_BIND, requires: p.devTmp, unless: mountOf(dp), name: dp})
 	}
 	p.devDir = cstr("/dev")
 	for _, l := range devLinks {
@@ -622,6 +625,9 @@ func (p *initPlan) describe(r initReport) error {
 	case stRootfs:
 		return wrap("open rootfs %s", s.Root.Path)
 	case stSource:
+		if index >= len(s.Mounts) {
+			return wrap("device %s: open", p.mounts[index].name)
+		}
 		m := s.Mounts[index]
 		return wrap("mount %s on %s: open source", m.Source, m.Destination)
 	case stUnshare:
@@ -649,17 +655,17 @@ func (p *initPlan) describe(r initReport) error {
 		return wrap("bind rootfs: attach mount")
 	case stMount:
 		m := &p.mounts[index]
+		if index >= len(s.Mounts) { // a device node (compileDev)
+			if sub == subMount {
+				return wrap("bind device %s", m.name)
+			}
+			return wrap("%s", join("device "+m.name, pathOp(&m.dest)))
+		}
 		op := pathOp(&m.dest)
 		if sub == subMissing {
 			op = "source " + s.Mounts[index].Source
 		}
 		return wrap("%s", join(fmt.Sprintf("mount %s on %s", m.name, s.Mounts[index].Destination), op))
-	case stDevice:
-		d := &p.devices[index]
-		if sub == subMount {
-			return wrap("bind device %s", d.path.textAt(-1))
-		}
-		return wrap("device %s: %s", d.path.textAt(-1), pathOp(&d.path))
 	case stLink:
 		if index < 0 {
 			return wrap("open /dev")

@@ -33,8 +33,15 @@ func TestCompileInit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.devTmp != 1 || len(p.devices) != len(defaultDevices) || len(p.links) != len(devLinks) {
-		t.Errorf("devTmp %d, %d devices, %d links; want 1, %d, %d", p.devTmp, len(p.devices), len(p.links), len(defaultDevices), len(devLinks))
+	// The spec's 4 mounts, then one bind per default device, each only
+	// once the tmpfs on /dev (mount 1) is there.
+	if p.devTmp != 1 || len(p.mounts) != 4+len(defaultDevices) || len(p.mounted) != len(p.mounts) || len(p.links) != len(devLinks) {
+		t.Errorf("devTmp %d, %d mounts, %d links; want 1, %d, %d", p.devTmp, len(p.mounts), len(p.links), 4+len(defaultDevices), len(devLinks))
+	}
+	for _, d := range p.mounts[4:] {
+		if !d.bind || d.create != kindFile || d.requires != 1 || d.unless != -1 {
+			t.Errorf("device %s: bind %v, create %d, requires %d, unless %d", d.name, d.bind, d.create, d.requires, d.unless)
+		}
 	}
 	bind := p.mounts[3]
 	if !bind.bind || bind.flags&unix.MS_REC == 0 || bind.remount != unix.MS_RDONLY {
@@ -137,6 +144,8 @@ func TestDescribe(t *testing.T) {
 		{record(stExec, 0, 0, -1, unix.ENOENT, 0), "exec sh: no such file or directory in $PATH", unix.ENOENT},
 		{record(stExec, 0, 0, -1, unix.EACCES, 0), "exec sh: permission denied", unix.EACCES},
 		{record(stMask, 0, subMount, -1, unix.EPERM, 0), "mask /proc/kcore: operation not permitted", unix.EPERM},
+		{record(stMount, 4, subMount, -1, unix.EPERM, 0), "bind device /dev/null: operation not permitted", unix.EPERM},
+		{record(stMount, 5, subCreate, 1, unix.EROFS, 0), "device /dev/zero: create /dev/zero: read-only file system", unix.EROFS},
 		{record(stEnter, 0, subGoAhead, -1, 0, 0), "enter user namespace: no go-ahead from the parent", nil},
 		{record(99, 0, 0, -1, 0, 0), "unknown report", nil},
 	} {
