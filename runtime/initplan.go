@@ -545,8 +545,12 @@ func cstrs(ss ...string) []*byte {
 	return append(out, nil)
 }
 
-// exposeCandidates are LXC's rootfs mount points that exist on this host.
-func exposeCandidates() []string {
+// exposeCandidates are LXC's rootfs mount points that exist on this
+// host, for a spec with mount hooks (compileInit).
+func exposeCandidates(s *specs.Spec) []string {
+	if s.Hooks == nil || len(s.Hooks.CreateContainer) == 0 {
+		return nil
+	}
 	var out []string
 	for _, pattern := range lxcRootfsMounts {
 		dirs, _ := filepath.Glob(pattern)

@@ -22,15 +22,8 @@ import (
 // lets it go. Init is a fork of this process that runs initchild.go, not
 // an exec of ulxc: a second Go runtime's start-up was the largest single
 // cost of a start (runtime/doc.go, "Start-up cost").
-func (c *Container) spawnInit(plan userns.Plan, flags uintptr, cfg *initConfig) (*initChannels, error) {
-	var expose []string
-	if s := cfg.Spec; s.Hooks != nil && len(s.Hooks.CreateContainer) > 0 {
-		expose = exposeCandidates()
-	}
-	p, err := compileInit(cfg, expose)
-	if err != nil {
-		return nil, err
-	}
+func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*initChannels, error) {
+	cfg := p.cfg
 	var closers []io.Closer // the child's ends, closed once it has them
 	closeAll := func() {
 		for _, f := range closers {

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -91,19 +92,49 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 	stopSig, _ := stopSignal(s)
 	ttys, _ := ttyCount(s)
 	flags, newNet, _ := namespaces(s)
-	plan, err := userns.NewPlan(userns.PlanOptions{Config: specMaps(s), Purpose: userns.ForContainer})
-	if err != nil {
-		return nil, fmt.Errorf("id maps: %w", err)
+	ic := &initConfig{Spec: s, Name: opts.Name, ConfigPath: opts.ConfigPath,
+		Console: opts.Console, TTYs: ttys, NewNet: newNet, Unshare: flags & lateNamespaces}
+	if opts.Console && opts.Terminal != nil {
+		if ws, err := unix.IoctlGetWinsize(int(opts.Terminal.Fd()), unix.TIOCGWINSZ); err == nil {
+			ic.ConsoleRows, ic.ConsoleCols = ws.Row, ws.Col
+		}
 	}
-	if plan.Warning != "" {
-		opts.Log.Warn(plan.Warning)
-	}
+	// Working out the id maps (the subordinate id files, the helpers)
+	// and init's plan reads files and allocates, but neither needs the
+	// cgroup: they run beside newCgroup, on the other CPU when there is
+	// one.
+	planned := make(chan error, 2)
+	var plan userns.Plan
+	go func() {
+		var err error
+		plan, err = userns.NewPlan(userns.PlanOptions{Config: specMaps(s), Purpose: userns.ForContainer})
+		if err != nil {
+			err = fmt.Errorf("id maps: %w", err)
+		}
+		planned <- err
+	}()
+	var ip *initPlan
+	go func() {
+		var err error
+		ip, err = compileInit(ic, exposeCandidates(s))
+		planned <- err
+	}()
+	waitPlans := func() error { return cmp.Or(<-planned, <-planned) }
 	c = &Container{opts: opts, haltSig: halt, stopSig: stopSig, pidfd: -1}
 	c.env = hookEnv{Name: opts.Name, ConfigPath: opts.ConfigPath, RootfsPath: s.Root.Path, RootfsMount: s.Root.Path,
 		State: specs.State{Version: specs.Version, ID: opts.Name, Status: specs.StateCreating, Annotations: s.Annotations}}
 	leaf, err := newCgroup(opts.Name, s)
+	if perr := waitPlans(); perr != nil {
+		if err == nil {
+			leaf.remove()
+		}
+		return nil, perr
+	}
 	if err != nil {
 		return nil, err
+	}
+	if plan.Warning != "" {
+		opts.Log.Warn(plan.Warning)
 	}
 	c.cgroup = leaf
 	defer func() {
@@ -118,14 +149,7 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 			return nil, err
 		}
 	}
-	ic := &initConfig{Spec: s, Name: opts.Name, ConfigPath: opts.ConfigPath,
-		Console: opts.Console, TTYs: ttys, NewNet: newNet, Unshare: flags & lateNamespaces}
-	if opts.Console && opts.Terminal != nil {
-		if ws, err := unix.IoctlGetWinsize(int(opts.Terminal.Fd()), unix.TIOCGWINSZ); err == nil {
-			ic.ConsoleRows, ic.ConsoleCols = ws.Row, ws.Col
-		}
-	}
-	if err := c.spawn(plan, flags, ic); err != nil {
+	if err := c.spawn(plan, flags, ip); err != nil {
 		return nil, err
 	}
 	if err := c.record(); err != nil {
@@ -163,8 +187,9 @@ func specMaps(s *specs.Spec) []userns.Map {
 }
 
 // spawn starts init and waits until it has exec'd or failed.
-func (c *Container) spawn(plan userns.Plan, flags uintptr, cfg *initConfig) error {
-	ch, err := c.spawnInit(plan, flags&^cfg.Unshare, cfg)
+func (c *Container) spawn(plan userns.Plan, flags uintptr, p *initPlan) error {
+	cfg := p.cfg
+	ch, err := c.spawnInit(plan, flags&^cfg.Unshare, p)
 	if err != nil {
 		return err
 	}
