@@ -6,7 +6,7 @@
 # Run as root from the repository root (it switches to the test user):
 #   sh bench/start.sh [RUNS]
 #
-# In one run of the script (hyperfine, 5 rounds), as ULXC_TEST_USER (default
+# In one run of the script (hyperfine, 10 rounds), as ULXC_TEST_USER (default
 # ulxc-test, who needs a subordinate range):
 #   ulxc    ulxc start -F bb -- /bin/true        (user, mnt, pid, uts, ipc,
 #           net, cgroup namespaces; proc, sysfs, /dev with six device binds,
@@ -27,8 +27,10 @@
 #           in one run
 # and prints the medians and their ratios to the floor. hyperfine times one
 # command after the other, so the runs are split into rounds in which the
-# commands alternate; still, on a loaded machine compare ratios of the same
-# run, repeat runs and note the load average. Then it starts 1 and 20
+# commands alternate, each round in its own shuffled order (the command
+# that comes first, or right after lxc-execute, runs slower); still, on a
+# loaded machine compare ratios of the same run, repeat runs and note the
+# load average. Then it starts 1 and 20
 # daemonized containers and prints the monitors' RSS, PSS and anonymous
 # memory (/proc/PID/smaps_rollup).
 #
@@ -58,9 +60,15 @@ EOT
 chmod 755 "$W/as"
 as() { "$W/as" "$@"; }
 
-# As scripts/setup and internal/testenv build them.
-CGO_ENABLED=0 go build -trimpath -tags ulxc_lean -o "$W/ulxc" ./cmd/ulxc
-CGO_ENABLED=0 go build -trimpath -o "$W/ulxc-image" ./cmd/ulxc
+# As scripts/setup and internal/testenv build them. Built elsewhere and
+# copied in, as the base binary is: a file the linker has just written
+# sits in the page cache in a way that made the same binary start about
+# 0.2 ms slower than its copy (until the cache was dropped, after which
+# both ran alike), and the two should be measured alike.
+mkdir "$W/build"
+CGO_ENABLED=0 go build -trimpath -tags ulxc_lean -o "$W/build/ulxc" ./cmd/ulxc
+CGO_ENABLED=0 go build -trimpath -o "$W/build/ulxc-image" ./cmd/ulxc
+cp "$W/build/ulxc" "$W/build/ulxc-image" "$W/"
 chmod 755 "$W/ulxc" "$W/ulxc-image"
 if [ -n "${ULXC_BASE:-}" ]; then
 	cp "$ULXC_BASE" "$W/base"
@@ -134,31 +142,41 @@ else
 	echo "skip lxc-execute: $(echo "$why" | grep -m1 -i 'error\|fail' || echo "$why" | tail -1)"
 fi
 
-set --
-names=
-while IFS='|' read -r name cmd; do
-	set -- "$@" -n "$name" "$cmd"
-	names="$names $name"
-done <<EOT
-$cmds
-EOT
 # hyperfine times one command after the other; in ROUNDS rounds the
-# commands alternate, so that load from elsewhere falls on all of them.
-ROUNDS=5
+# commands alternate, so that load from elsewhere falls on all of them,
+# each round in its own order (a shuffle seeded by the round), so that
+# none always runs right after the same one: lxc-execute leaves the
+# machine slower for a while (the same ulxc binary measured 7.05 ms where
+# it always came right after it, 6.69 ms in the next place).
+# Setting up wrote a rootfs and ran crun and LXC once: let the writeback
+# finish first, which otherwise falls on the first command of round 1
+# (9.15 ms against 6.25-7.32 ms in the other rounds, once).
+sync
+sleep 1
+ROUNDS=10
 per=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
 for r in $(seq "$ROUNDS"); do
+	set --
+	while IFS='|' read -r name cmd; do
+		set -- "$@" -n "$name" "$cmd"
+	done <<EOT
+$(printf '%s\n' "$cmds" | awk -v r="$r" '{ line[NR] = $0 } END {
+	srand(r); for (i = NR; i > 1; i--) { j = int(rand() * i) + 1; t = line[i]; line[i] = line[j]; line[j] = t }
+	for (i = 1; i <= NR; i++) print line[i] }')
+EOT
 	hide "$W/as" hyperfine -N --warmup 3 --runs "$per" --export-json "$H/start-$r.json" --style basic "$@" \
 		>"$W/hyperfine.txt" 2>&1 || { cat "$W/hyperfine.txt"; exit 1; }
 done
-python3 - "$H"/start-*.json <<'EOT'
+python3 - "$(printf '%s\n' "$cmds" | cut -d'|' -f1 | tr '\n' ' ')" "$H"/start-*.json <<'EOT'
 import json, statistics, sys
 times = {}
-for f in sys.argv[1:]:
+for f in sys.argv[2:]:
     for x in json.load(open(f))["results"]:
         times.setdefault(x["command"], []).extend(x["times"])
 floor = statistics.median(times["floor"])
 print(f"{'command':8} {'median':>9} {'min':>9} {'vs floor':>9}  ({len(times['floor'])} runs each)")
-for name, t in times.items():
+for name in sys.argv[1].split():
+    t = times[name]
     m = statistics.median(t)
     print(f"{name:8} {m*1e3:7.2f}ms {min(t)*1e3:7.2f}ms {m/floor:8.2f}x")
 EOT
