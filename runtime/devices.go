@@ -45,5 +45,5 @@ func hostHas(d specs.LinuxDevice) bool {
 	if d.Type == "b" {
 		want = unix.S_IFBLK
 	}
-	return st.Mode&unix.S_IFMT == want && unix.Major(st.Rdev) == uint32(d.Major) && unix.Minor(st.Rdev) == uint32(d.Minor)
+	return st.Mode&unix.S_IFMT == want && unix.Major(uint64(st.Rdev)) == uint32(d.Major) && unix.Minor(uint64(st.Rdev)) == uint32(d.Minor)
 }

@@ -125,27 +125,35 @@
 //
 // # Start-up cost
 //
-// `ulxc start -F` is one Go process (the supervisor), its fork (init),
+// `ulxc start -F` is one Go process (the supervisor), its clone (init),
 // two setuid helpers and the container's process; bench/start.sh
 // measures it. On our 2-core VM the machine is CPU-bound from the first
 // instruction to the container's exec, so what counts is the CPU every
 // step costs and what can run beside what. What is done about it,
-// measured with perf and in interleaved hyperfine rounds:
+// measured with perf, temporary trace marks and interleaved hyperfine
+// rounds in shuffled order:
 //
-//   - Init is a fork that makes raw system calls, not an exec of ulxc: a
-//     Go program's start-up (the runtime's, about 1.2 ms of CPU here:
-//     cpuid, which traps in a VM, and page faults) was the largest single
-//     cost of a start, paid while the helpers ran. DESIGN.md section 3
-//     re-execs /proc/self/exe for every entry into a user namespace;
-//     usernsexec, create and destroy still do (userns.Start), start no
-//     longer does. In the same interleaved run: 6.54 ms for the fork,
-//     7.57 ms for the previous commit's re-exec, floor 4.05 ms.
+//   - Init is a clone that makes raw system calls, not an exec of ulxc: a
+//     Go program's start-up (the runtime's alone is 1.1 ms here, cpuid
+//     trapping in a VM and page faults) was the largest single cost of a
+//     start, paid while the helpers ran. DESIGN.md section 3 re-execs
+//     /proc/self/exe for every entry into a user namespace; usernsexec,
+//     create and destroy still do (userns.Start), start no longer does.
+//     6.54 ms against 7.57 ms for the re-exec, floor 4.05 ms.
+//   - On amd64 the clone shares the supervisor's memory (CLONE_VM) on a
+//     stack of its own, as posix_spawn's child does: no page tables to
+//     copy and no copy-on-write faults in the supervisor while init runs
+//     (6.82 against 7.46 ms).
+//   - The id maps and init's plan are worked out beside the container's
+//     cgroup, and signal.Notify runs beside the start; start reads no
+//     exit file (CheckStatus). About 0.3 ms together.
 //   - ulxc is a static pure-Go binary (CGO_ENABLED=0). With cgo each ulxc
 //     process spent twice the CPU before main (pthread stacks, glibc
 //     start-up). Attach's namespace join needs no C (package nsenter).
 //   - The installed ulxc is built without the image verbs (-tags
 //     ulxc_lean; README, "Binaries"): no go-crypto, circl, net/http or xz
-//     to initialise. `ulxc --version` takes 1.43 ms instead of 2.04 ms.
+//     to initialise. `ulxc --version` takes 1.4 ms, a Go program that does
+//     nothing 1.1 ms.
 //   - The spec reaches the monitor and the hook helper in a hand-written
 //     binary encoding (wire.go), not JSON of specs.Spec, whose first use
 //     walks some hundred types: that was 0.7 ms of CPU on each side.
@@ -157,14 +165,20 @@
 //     write the new file's data out first, 0.3 ms at the end of every run.
 //     Readers never miss it: the state file, removed after, still exists.
 //
+// Where the rest goes (perf, 100 starts): the two helpers are the largest
+// part (dynamic setuid binaries: ld.so, cpuid, four libraries), then the
+// supervisor's Go runtime, then init's network namespace and mounts, the
+// container's exec and the teardown of its namespaces.
+//
 // Tried and dropped, as no faster: a C constructor that cloned init
 // before the Go runtime started (with cgo's start-up cost it gained
-// nothing), starting the Go init in a goroutine before the supervisor read
-// its config (it was the fastest way with a Go init; the fork made it
-// moot), GODEBUG containermaxprocs=0, writing the state file while the
-// helpers run, unsharing the late namespaces after the go-ahead, the
-// helpers' stderr in a memfd. A whole start allocates about 300 KB:
-// allocation is not where the time goes.
+// nothing), starting a Go init in a goroutine before the supervisor read
+// its config (the fastest way with a Go init; the clone made it moot),
+// GODEBUG containermaxprocs=0, unsharing the late namespaces after the
+// go-ahead, the helpers' stderr in a memfd. Writing the state file while
+// init sets up the container gained 0.1 ms, too little for a state that
+// says RUNNING before the container's process exists. A whole start
+// allocates about 300 KB: allocation is not where the time goes.
 //
 // The spec comes from package ocispec, whose doc.go is the contract: the
 // runtime reads its annotations ulxc.signal.halt, ulxc.tty.max,

@@ -505,7 +505,7 @@ func remountBind(p *initPlan, fd int, flags uintptr) syscall.Errno {
 	if _, _, e := syscall.RawSyscall6(unix.SYS_FSTATFS, uintptr(fd), uintptr(unsafe.Pointer(&p.stfs)), 0, 0, 0, 0); e != 0 {
 		return result(p, subStatfs, -1, e)
 	}
-	cur := statfsToMS(p.stfs.Flags)
+	cur := statfsToMS(int64(p.stfs.Flags)) // int64 on most, uint32 on s390x
 	keep := cur & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY)
 	if flags&(unix.MS_NOATIME|unix.MS_RELATIME|unix.MS_STRICTATIME|unix.MS_NODIRATIME) == 0 {
 		keep |= cur & (unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
