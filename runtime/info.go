@@ -153,7 +153,7 @@ func DiskUsage(dir string) (size int64, complete bool, err error) {
 			complete = false
 			return nil
 		}
-		key := [2]uint64{st.Dev, st.Ino}
+		key := [2]uint64{uint64(st.Dev), st.Ino} // Dev is uint32 on mips64
 		if !seen[key] {
 			seen[key] = true
 			size += st.Blocks * 512
