@@ -264,7 +264,7 @@ type join struct {
 	argv, envp   []*byte
 	empty        *byte
 	clone3       bool
-	args         cloneArgs
+	args         CloneArgs
 	all, old     uint64    // signal masks
 	sa           [4]uint64 // a struct sigaction, zero for SIG_DFL
 	rec          [2]uint64
@@ -275,9 +275,9 @@ type join struct {
 	capData [2]unix.CapUserData
 }
 
-// cloneArgs is struct clone_args of clone3(2), up to cgroup.
-type cloneArgs struct {
-	flags, pidfd, childTID, parentTID, exitSignal, stack, stackSize, tls, setTID, setTIDSize, cgroup uint64
+// CloneArgs is struct clone_args of clone3(2), up to cgroup.
+type CloneArgs struct {
+	Flags, Pidfd, ChildTID, ParentTID, ExitSignal, Stack, StackSize, TLS, SetTID, SetTIDSize, Cgroup uint64
 }
 
 func newJoin(opts Options, exe *os.File, files []*os.File, report *os.File) (*join, error) {
@@ -309,11 +309,11 @@ func newJoin(opts Options, exe *os.File, files []*os.File, report *os.File) (*jo
 	}
 	// clone3 refuses an exit signal with CLONE_PARENT: the child gets the
 	// caller's, SIGCHLD (the intermediate's), as with clone(2).
-	j.args = cloneArgs{flags: unix.CLONE_PARENT}
+	j.args = CloneArgs{Flags: unix.CLONE_PARENT}
 	if opts.CgroupFD > 0 {
 		j.clone3 = true
-		j.args.flags |= unix.CLONE_INTO_CGROUP
-		j.args.cgroup = uint64(opts.CgroupFD)
+		j.args.Flags |= unix.CLONE_INTO_CGROUP
+		j.args.Cgroup = uint64(opts.CgroupFD)
 	}
 	return j, nil
 }
@@ -445,26 +445,37 @@ func joined(j *join) {
 			fail(j, stepCaps, uintptr(e))
 		}
 	}
-	// Go's handlers would run here without a Go runtime: back to the
-	// defaults before the mask opens (what an exec does anyway), but an
-	// ignored signal stays ignored, as across an exec. The handler is the
-	// first word of the kernel's struct sigaction on every architecture
-	// but MIPS, where an ignored signal is reset too.
+	RestoreSignals(&j.sa, &j.old)
+	_, _, e := syscall.RawSyscall6(unix.SYS_EXECVEAT, j.exe, uintptr(unsafe.Pointer(j.empty)),
+		uintptr(unsafe.Pointer(&j.argv[0])), uintptr(unsafe.Pointer(&j.envp[0])), unix.AT_EMPTY_PATH, 0)
+	fail(j, stepExec, uintptr(e))
+}
+
+// RestoreSignals gives a process forked from a Go program, with every
+// signal blocked and no Go runtime behind it, the signal handling of a
+// fresh exec: Go's handlers back to the defaults (an ignored signal stays
+// ignored, as across an exec), then mask as the signal mask. sa is
+// scratch space for a struct sigaction, which must not be on the stack of
+// a caller that may not grow it. The handler is the first word of the
+// kernel's struct sigaction on every architecture but MIPS, where an
+// ignored signal is reset too. Raw system calls only: safe between a
+// fork and an exec.
+//
+//go:nosplit
+//go:norace
+func RestoreSignals(sa *[4]uint64, mask *uint64) {
 	for sig := uintptr(1); sig <= 64; sig++ {
 		if sig == uintptr(unix.SIGKILL) || sig == uintptr(unix.SIGSTOP) {
 			continue
 		}
-		j.sa = [4]uint64{}
-		if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, 0, uintptr(unsafe.Pointer(&j.sa)), 8, 0, 0); e != 0 || j.sa[0] == 1 {
+		*sa = [4]uint64{}
+		if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, 0, uintptr(unsafe.Pointer(sa)), 8, 0, 0); e != 0 || sa[0] == 1 {
 			continue // not a signal, or SIG_IGN
 		}
-		j.sa = [4]uint64{}
-		syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&j.sa)), 0, 8, 0, 0)
+		*sa = [4]uint64{}
+		syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(sa)), 0, 8, 0, 0)
 	}
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&j.old)), 0, 8, 0, 0)
-	_, _, e := syscall.RawSyscall6(unix.SYS_EXECVEAT, j.exe, uintptr(unsafe.Pointer(j.empty)),
-		uintptr(unsafe.Pointer(&j.argv[0])), uintptr(unsafe.Pointer(&j.envp[0])), unix.AT_EMPTY_PATH, 0)
-	fail(j, stepExec, uintptr(e))
+	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(mask)), 0, 8, 0, 0)
 }
 
 // fail reports step and errno and exits.

@@ -4,6 +4,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/ulxc/ulxc/nsenter"
 	"golang.org/x/sys/unix"
 )
 
@@ -520,28 +521,21 @@ func remountBind(p *initPlan, fd int, flags uintptr) syscall.Errno {
 //go:norace
 func statfsToMS(st int64) uintptr {
 	var f uintptr
-	if st&unix.ST_RDONLY != 0 {
-		f |= unix.MS_RDONLY
-	}
-	if st&unix.ST_NOSUID != 0 {
-		f |= unix.MS_NOSUID
-	}
-	if st&unix.ST_NODEV != 0 {
-		f |= unix.MS_NODEV
-	}
-	if st&unix.ST_NOEXEC != 0 {
-		f |= unix.MS_NOEXEC
-	}
-	if st&unix.ST_NOATIME != 0 {
-		f |= unix.MS_NOATIME
-	}
-	if st&unix.ST_NODIRATIME != 0 {
-		f |= unix.MS_NODIRATIME
-	}
-	if st&unix.ST_RELATIME != 0 {
-		f |= unix.MS_RELATIME
+	for i := 0; i < len(statfsMountFlags); i++ {
+		if st&statfsMountFlags[i].st != 0 {
+			f |= statfsMountFlags[i].ms
+		}
 	}
 	return f
+}
+
+var statfsMountFlags = [...]struct {
+	st int64
+	ms uintptr
+}{
+	{unix.ST_RDONLY, unix.MS_RDONLY}, {unix.ST_NOSUID, unix.MS_NOSUID}, {unix.ST_NODEV, unix.MS_NODEV},
+	{unix.ST_NOEXEC, unix.MS_NOEXEC}, {unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+	{unix.ST_RELATIME, unix.MS_RELATIME},
 }
 
 // makeDevLinks makes the standard links in /dev, once a tmpfs is there.
@@ -940,26 +934,12 @@ func installFilter(p *initPlan) {
 }
 
 // restoreSignals gives the process the signal handling of a fresh exec
-// from the supervisor: Go's handlers back to the defaults (an ignored
-// signal stays ignored, as across an exec), then the supervisor's mask.
-// The handler is the first word of the kernel's struct sigaction on every
-// architecture but MIPS, where an ignored signal is reset too.
+// from the supervisor (nsenter.RestoreSignals).
 //
 //go:nosplit
 //go:norace
 func restoreSignals(p *initPlan) {
-	for sig := uintptr(1); sig <= 64; sig++ {
-		if sig == uintptr(unix.SIGKILL) || sig == uintptr(unix.SIGSTOP) {
-			continue
-		}
-		p.sa = [4]uint64{}
-		if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, 0, uintptr(unsafe.Pointer(&p.sa)), 8, 0, 0); e != 0 || p.sa[0] == 1 {
-			continue // not a signal, or SIG_IGN
-		}
-		p.sa = [4]uint64{}
-		syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&p.sa)), 0, 8, 0, 0)
-	}
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.oldMask)), 0, 8, 0, 0)
+	nsenter.RestoreSignals(&p.sa, &p.oldMask)
 }
 
 //go:nosplit

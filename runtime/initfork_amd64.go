@@ -3,6 +3,8 @@ package runtime
 import (
 	"syscall"
 	"unsafe"
+
+	"github.com/ulxc/ulxc/nsenter"
 )
 
 // sharedMemoryFork: on amd64 init is cloned with CLONE_VM (cloneVM).
@@ -12,10 +14,10 @@ import (
 const sharedMemoryFork = true
 
 // cloneVM is in initfork_amd64.s.
-func cloneVM(args *cloneArgs, size uintptr, p *initPlan) (pid uintptr, errno uintptr)
+func cloneVM(args *nsenter.CloneArgs, size uintptr, p *initPlan) (pid uintptr, errno uintptr)
 
 // startChild clones init; the child runs childEntry on args.stack.
-func startChild(p *initPlan, args *cloneArgs) (uintptr, syscall.Errno) {
+func startChild(p *initPlan, args *nsenter.CloneArgs) (uintptr, syscall.Errno) {
 	pid, e := cloneVM(args, unsafe.Sizeof(*args), p)
 	return pid, syscall.Errno(e)
 }

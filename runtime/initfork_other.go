@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/ulxc/ulxc/nsenter"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,7 +18,7 @@ const sharedMemoryFork = false
 //
 //go:nosplit
 //go:norace
-func startChild(p *initPlan, args *cloneArgs) (uintptr, syscall.Errno) {
+func startChild(p *initPlan, args *nsenter.CloneArgs) (uintptr, syscall.Errno) {
 	pid, _, e := syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(args)), unsafe.Sizeof(*args), 0)
 	if e != 0 || pid != 0 {
 		return pid, e

@@ -227,14 +227,6 @@ func memfdWith(name string, b []byte) (*os.File, error) {
 	return f, nil
 }
 
-// cloneArgs is struct clone_args of clone3(2), up to cgroup. The
-// kernel reads every field; the assembly of cloneVM hides that.
-//
-//lint:ignore U1000 the kernel's struct, passed by pointer
-type cloneArgs struct {
-	flags, pidfd, childTID, parentTID, exitSignal, stack, stackSize, tls, setTID, setTIDSize, cgroup uint64
-}
-
 // forkInit starts init with every signal blocked (so that no Go signal
 // handler runs in a child without a Go runtime) and returns its pid. The
 // thread is locked so that the mask is restored where it was set. Where
@@ -242,10 +234,10 @@ type cloneArgs struct {
 // stack of its own, as posix_spawn's child does, and release unmaps that
 // stack: call it once init has exec'd or is dead, never before.
 func forkInit(p *initPlan, flags uintptr, cgroupFD int) (pid int, release func(), err error) {
-	args := cloneArgs{flags: uint64(flags), exitSignal: uint64(unix.SIGCHLD)}
+	args := nsenter.CloneArgs{Flags: uint64(flags), ExitSignal: uint64(unix.SIGCHLD)}
 	if cgroupFD > 0 {
-		args.flags |= unix.CLONE_INTO_CGROUP
-		args.cgroup = uint64(cgroupFD)
+		args.Flags |= unix.CLONE_INTO_CGROUP
+		args.Cgroup = uint64(cgroupFD)
 	}
 	release = func() {}
 	if sharedMemoryFork {
@@ -256,9 +248,9 @@ func forkInit(p *initPlan, flags uintptr, cgroupFD int) (pid int, release func()
 		}
 		var once sync.Once
 		release = func() { once.Do(func() { _ = unix.Munmap(stack) }) }
-		args.flags |= unix.CLONE_VM
-		args.stack = uint64(uintptr(unsafe.Pointer(&stack[0])))
-		args.stackSize = uint64(len(stack))
+		args.Flags |= unix.CLONE_VM
+		args.Stack = uint64(uintptr(unsafe.Pointer(&stack[0])))
+		args.StackSize = uint64(len(stack))
 	}
 	goruntime.LockOSThread()
 	defer goruntime.UnlockOSThread()
