@@ -859,6 +859,10 @@ func execProcess(p *initPlan) {
 			fail(p, stBounding, int(p.dropCaps[i]), 0, e)
 		}
 	}
+	// The signal handling of a fresh exec, before any seccomp filter
+	// could refuse the rt_sigaction and rt_sigprocmask it takes: from
+	// here a signal has its default effect on init.
+	restoreSignals(p)
 	// The seccomp filter goes last, so that the policy binds as little of
 	// init's own work as can be, but while init is still root of the
 	// namespace (CAP_SYS_ADMIN) when the process runs as another user.
@@ -899,7 +903,6 @@ func execProcess(p *initPlan) {
 	if p.filter.Len > 0 && p.uid == 0 {
 		installFilter(p)
 	}
-	restoreSignals(p)
 	// Like execvp: each candidate of the container's PATH in turn; a
 	// missing or unusable one moves on, and the first other error stops.
 	var last syscall.Errno
@@ -920,8 +923,6 @@ func execProcess(p *initPlan) {
 		p.rec[6] = uint64(i)
 		break
 	}
-	// The signals were handed back: block them again to report.
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.allSignals)), 0, 8, 0, 0)
 	fail(p, stExec, 0, 0, last)
 }
 

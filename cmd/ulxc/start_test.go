@@ -553,3 +553,39 @@ func TestStartInitReports(t *testing.T) {
 		t.Errorf("start -F after the failures = exit %d, %q; want 4", r.Code, r.Stderr)
 	}
 }
+
+// TestStartSignalState: the container's process starts as from a fresh
+// exec, with no signal blocked, ignored or caught (init is a clone of a
+// Go program, which catches them all, and blocks them all until then),
+// also under a seccomp policy that refuses rt_sigaction and
+// rt_sigprocmask, and as another user than root, whose filter is
+// installed earlier.
+func TestStartSignalState(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	h.WriteFile(t, ".local/share/ulxc/nosig.seccomp", "2\ndenylist\n[all]\nrt_sigaction errno 1\nrt_sigprocmask errno 1\n")
+	for _, tc := range []struct {
+		name  string
+		lines []string
+	}{
+		{"plain", nil},
+		{"policy", []string{"lxc.seccomp.profile = ../nosig.seccomp"}},
+		{"policy as uid 1000", []string{"lxc.seccomp.profile = ../nosig.seccomp", "lxc.init.uid = 1000", "lxc.init.gid = 1000"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runtimetest.NewBusybox(t, h, "sig", tc.lines...)
+			r := h.Run(t, "start", "-F", "sig", "--", "/bin/cat", "/proc/self/status")
+			if r.Code != 0 {
+				t.Fatalf("start -F: exit %d: %s", r.Code, r.Stderr)
+			}
+			for _, field := range []string{"SigBlk", "SigIgn", "SigCgt"} {
+				want := field + ":\t0000000000000000"
+				if !strings.Contains(r.Stdout, want) {
+					t.Errorf("%s not clear in the container's process:\n%s", field, r.Stdout)
+				}
+			}
+			if tc.lines != nil && !strings.Contains(r.Stdout, "Seccomp:\t2") {
+				t.Errorf("no seccomp filter on the container's process:\n%s", r.Stdout)
+			}
+		})
+	}
+}
