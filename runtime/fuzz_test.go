@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // FuzzParseStat: /proc/PID/stat of a container process holds a command
@@ -57,6 +59,28 @@ func FuzzDecodeInitConfig(f *testing.F) {
 		}
 		if !reflect.DeepEqual(again, c) {
 			t.Fatalf("round trip changed the config:\n%+v\n%+v", c, again)
+		}
+	})
+}
+
+// FuzzDescribe: whatever record comes down init's error pipe, describe
+// returns an error and does not panic.
+func FuzzDescribe(f *testing.F) {
+	f.Add(uint64(stMount), uint64(3), uint64(subMkdir), uint64(1), uint64(30), uint64(0))
+	f.Add(uint64(stLink), ^uint64(0), uint64(0), ^uint64(0), uint64(2), uint64(0))
+	f.Add(uint64(stOOM), uint64(0), uint64(subWrite), ^uint64(0), uint64(13), uint64(0))
+	f.Add(uint64(stHook), uint64(7), uint64(subWait), ^uint64(0), uint64(0), uint64(256))
+	s := planSpec()
+	oom := 5
+	s.Process.OOMScoreAdj = &oom
+	s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 1, Hard: 1}}
+	p, err := compileInit(&initConfig{Spec: s, Console: true, TTYs: 1}, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, step, index, sub, comp, errno, extra uint64) {
+		if err := p.describe(initReport{0, step, index, sub, comp, errno, extra}); err == nil {
+			t.Errorf("describe(%d, %d, %d, %d, %d, %d) = nil", step, index, sub, comp, errno, extra)
 		}
 	})
 }

@@ -604,6 +604,31 @@ func (p *initPlan) describe(r initReport) error {
 		}
 		return a + ": " + b
 	}
+	// The record comes from another process: an index that does not fit
+	// the plan is a malformed report, never a panic here.
+	bound := -1
+	switch step {
+	case stSource, stMount:
+		bound = len(p.mounts)
+	case stSysctl:
+		bound = len(p.sysctlKey)
+	case stHook:
+		bound = hookKinds
+	case stLink:
+		bound = len(devLinks)
+	case stConsole:
+		bound = len(p.ttys)
+	case stMask:
+		bound = len(p.masked)
+	case stReadonly:
+		bound = len(p.readonly)
+	case stRlimit:
+		bound = len(p.rlimits)
+	}
+	if bound >= 0 && (index >= bound || index < 0 && !(step == stLink && index == -1)) ||
+		step == stOOM && s.Process.OOMScoreAdj == nil || step == stExec && len(s.Process.Args) == 0 {
+		return &ChildError{Msg: fmt.Sprintf("init: malformed report %v", r), Errno: errno}
+	}
 	switch step {
 	case stFD:
 		return wrap("init: place descriptor %d", index)
