@@ -589,3 +589,49 @@ func TestStartSignalState(t *testing.T) {
 		})
 	}
 }
+
+// TestStartMountEntries: what init does with a config's mount entries,
+// rlimits, read-only rootfs and recorded devices, seen from inside: a
+// read-only bind (create=dir), a file bind (create=file), an optional bind
+// whose source is missing (left out, nothing created), a tmpfs entry,
+// lxc.prlimit, lxc.rootfs.options = ro, and a device node recorded at
+// unpack that the host has.
+func TestStartMountEntries(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	data := filepath.Dir(h.WriteFile(t, "share/data/hello.txt", "hello from the host\n"))
+	file := h.WriteFile(t, "share/hostfile", "a file bound in\n")
+	dir := runtimetest.NewBusybox(t, h, "me",
+		"lxc.mount.entry = "+data+" mnt/ro none bind,ro,create=dir 0 0",
+		"lxc.mount.entry = "+file+" etc/hostfile none bind,create=file 0 0",
+		"lxc.mount.entry = /nonexistent-ulxc-source opt/x none bind,optional,create=dir 0 0",
+		"lxc.mount.entry = tmpfs run/t tmpfs size=1m,create=dir 0 0",
+		"lxc.prlimit.nofile = 512:1024",
+		"lxc.rootfs.options = ro")
+	_, fuseErr := os.Stat("/dev/fuse")
+	if fuseErr == nil {
+		h.WriteFile(t, filepath.Join(strings.TrimPrefix(dir, h.Dir+"/"), "ulxc-devices.json"),
+			`[{"path": "/dev/fuse", "type": 99, "major": 10, "minor": 229, "mode": 438}]`+"\n")
+	}
+	// The host directory is the user's, which container root may not
+	// write anyway: the mount's own flag says whether the bind is ro.
+	script := `cat /mnt/ro/hello.txt; grep " /mnt/ro " /proc/mounts | cut -d" " -f4 | cut -d, -f1
+cat /etc/hostfile
+test -e /opt/x && echo optional-made || echo optional-left-out
+grep -c " /run/t tmpfs " /proc/mounts
+echo nofile=$(ulimit -n):$(ulimit -Hn)
+touch /rootfile 2>/dev/null && echo root-rw || echo root-ro
+ls -l /dev/fuse 2>/dev/null | cut -c1 || echo no-fuse`
+	r := h.Run(t, "start", "-F", "me", "--", "sh", "-c", script)
+	if r.Code != 0 {
+		t.Fatalf("start -F: exit %d: %s", r.Code, r.Stderr)
+	}
+	want := []string{"hello from the host", "ro", "a file bound in", "optional-left-out", "1", "nofile=512:1024", "root-ro"}
+	if fuseErr == nil {
+		want = append(want, "c")
+	} else {
+		want = append(want, "no-fuse")
+	}
+	if got := lines(r.Stdout); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("inside the container:\n got %q\nwant %q\n(stderr %q)", got, want, r.Stderr)
+	}
+}
