@@ -280,6 +280,7 @@ func TestStartHooks(t *testing.T) {
 		"lxc.hook.post-stop = "+hook,
 		// mount runs as container root in the container's mount namespace:
 		// it writes into the rootfs, not into the user's home.
+		`lxc.hook.pre-mount = /bin/sh -c 'echo "$LXC_HOOK_TYPE" > "$LXC_ROOTFS_MOUNT/tmp/pre-mount-hook"'`,
 		`lxc.hook.mount = /bin/sh -c 'echo "$LXC_HOOK_TYPE" > "$LXC_ROOTFS_MOUNT/tmp/mount-hook"'`,
 		"lxc.hook.start = /bin/sh -c 'hostname > /tmp/start-hook'")
 	h.MustRun(t, "start", "-F", "hooked", "--", "/bin/true")
@@ -287,7 +288,7 @@ func TestStartHooks(t *testing.T) {
 	if got, want := lines(string(b)), []string{"pre-start hooked pre-start", "post-stop hooked post-stop"}; strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("host hooks ran %q, want %q", got, want)
 	}
-	for file, want := range map[string]string{"mount-hook": "mount", "start-hook": "hooked"} {
+	for file, want := range map[string]string{"pre-mount-hook": "pre-mount", "mount-hook": "mount", "start-hook": "hooked"} {
 		b, _ := os.ReadFile(filepath.Join(dir, "rootfs/tmp", file))
 		if got := strings.TrimSpace(string(b)); got != want {
 			t.Errorf("container hook wrote %s = %q, want %q", file, got, want)
@@ -531,6 +532,12 @@ func TestStartInitReports(t *testing.T) {
 		{"bad working directory", []string{"start", "-F", "rep", "--", "true"},
 			[]string{"lxc.init.cwd = /no/such/dir"},
 			[]string{"chdir /no/such/dir: no such file or directory"}},
+		{"failing mount hook", []string{"start", "-F", "rep", "--", "true"},
+			[]string{"lxc.hook.mount = /bin/sh -c 'echo hook says no >&2; exit 3'"},
+			[]string{"mount hook /bin/sh: exit status 3", "hook says no"}},
+		{"failing start hook, daemonized", []string{"start", "rep"},
+			[]string{"lxc.hook.start = /bin/sh -c 'exit 4'"},
+			[]string{"start hook /bin/sh: exit status 4"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			runtimetest.NewBusybox(t, h, "rep", tc.lines...)
