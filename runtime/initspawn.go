@@ -24,6 +24,21 @@ import (
 // cost of a start (runtime/doc.go, "Start-up cost").
 func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*initChannels, error) {
 	cfg := p.cfg
+	// The supervisor's ends, handed over at the end, closed on failure.
+	// Closing syncW without the go-ahead makes init give up; after it,
+	// init checks that syncW is still open once its parent-death signal
+	// is set, so it stays open until init has exec'd (spawn).
+	var syncW, errR, ptyParent *os.File
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			for _, f := range []*os.File{syncW, errR, ptyParent} {
+				if f != nil {
+					f.Close()
+				}
+			}
+		}
+	}()
 	var closers []io.Closer // the child's ends, closed once it has them
 	closeAll := func() {
 		for _, f := range closers {
@@ -35,21 +50,13 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	if err != nil {
 		return nil, err
 	}
-	syncR, syncW, err := os.Pipe()
+	var syncR, errW *os.File
+	syncR, syncW, err = os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	closers = append(closers, syncR)
-	// Closing syncW without the go-ahead makes init give up; after it,
-	// init checks that syncW is still open once its parent-death signal
-	// is set, so it stays open until init has exec'd (spawn).
-	keepSync := false
-	defer func() {
-		if !keepSync {
-			syncW.Close()
-		}
-	}()
-	errR, errW, err := os.Pipe()
+	errR, errW, err = os.Pipe()
 	if err != nil {
 		return nil, err
 	}
@@ -59,10 +66,9 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		return nil, err
 	}
 	closers = append(closers, devNull)
-	config, pty, ptyParent := devNull, devNull, (*os.File)(nil)
+	config, pty := devNull, devNull
 	if p.hooks[hookPreMount].run || p.hooks[hookMount].run || p.hooks[hookStart].run {
 		if config, err = memfdWith("ulxc-init-config", cfg.encode()); err != nil {
-			errR.Close()
 			return nil, err
 		}
 		closers = append(closers, config)
@@ -70,7 +76,6 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	if cfg.Console {
 		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
-			errR.Close()
 			return nil, fmt.Errorf("pty socket: %w", err)
 		}
 		ptyParent, pty = os.NewFile(uintptr(pair[0]), "pty-parent"), os.NewFile(uintptr(pair[1]), "pty-child")
@@ -78,7 +83,6 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	}
 	exe, err := os.OpenFile("/proc/self/exe", unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		errR.Close()
 		return nil, fmt.Errorf("open own executable: %w", err)
 	}
 	closers = append(closers, exe)
@@ -86,7 +90,6 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		// The helper for start hooks runs after pivot_root, where the
 		// host's dynamic loader is gone.
 		if err := nsenter.CheckStatic("/proc/self/exe"); err != nil {
-			errR.Close()
 			return nil, fmt.Errorf("start hooks: %w", err)
 		}
 	}
@@ -101,10 +104,6 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	pid, release, err := forkInit(p, flags|unix.CLONE_NEWUSER, c.cgroup.fd())
 	goruntime.KeepAlive(files)
 	if err != nil {
-		errR.Close()
-		if ptyParent != nil {
-			ptyParent.Close()
-		}
 		return nil, fmt.Errorf("fork init: %w", err)
 	}
 	closeAll()
@@ -116,7 +115,6 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		var ws unix.WaitStatus
 		_, _ = unix.Wait4(pid, &ws, 0, nil)
 		release()
-		errR.Close()
 		return nil, fmt.Errorf("init %d: %w", pid, err)
 	}
 	wait := func() (*os.ProcessState, error) {
@@ -132,13 +130,9 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		if cerr := readChildError(errR, p); cerr != nil {
 			err = cerr
 		}
-		errR.Close()
-		if ptyParent != nil {
-			ptyParent.Close()
-		}
 		return nil, err
 	}
-	keepSync = true
+	handedOver = true
 	return &initChannels{errors: errR, pty: ptyParent, sync: syncW, plan: p, release: release,
 		proc: &initProc{pid: pid, wait: wait}}, nil
 }
