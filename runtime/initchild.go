@@ -8,15 +8,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// This file is init: the child that spawnInit forks from the supervisor,
+// This file is init: the child that spawnInit clones from the supervisor,
 // which sets up the container from an initPlan and execs the container's
-// process. It is not a Go program of its own. It runs on a copy of the
-// supervisor's memory with no Go runtime behind it (only the forking
-// thread was copied, and another thread may have held a runtime lock), so,
-// like the child half of package syscall's forkExec, it may not allocate,
-// grow the stack, write a pointer (a write barrier may be on), or call
-// anything but raw system calls and other functions of this file: hence
-// nosplit everywhere, which the linker checks. Everything it needs was
+// process. It is not a Go program of its own. It runs on the supervisor's
+// memory (shared, on a stack of its own, with CLONE_VM on amd64; a copy
+// elsewhere) with no Go runtime behind it: no thread of it runs here, and
+// another may hold a runtime lock. So, like the child half of package
+// syscall's forkExec, it may not allocate, grow the stack, write a
+// pointer (a write barrier may be on), or call anything but raw system
+// calls and other nosplit functions (these, nsenter.RestoreSignals):
+// hence nosplit everywhere, which the linker checks. Everything it needs was
 // prepared in the plan by compileInit; what it learns (descriptors, which
 // mounts worked) goes into the plan's non-pointer fields. A failure is a
 // report record on fd initErrorFD (describe turns it into the error the
