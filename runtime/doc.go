@@ -16,11 +16,12 @@
 //     foreground on a terminal (Options.Terminal) it relays the terminal
 //     to the console; without one the container's stdio is its own and
 //     there is no console or tty.
-//   - init: a fork of the supervisor (spawnInit), cloned into new user,
-//     mount and pid namespaces (and the container's cgroup), which is not
-//     a Go program of its own: it runs initchild.go on a copy of the
-//     supervisor's memory, making raw system calls from an initPlan that
-//     compileInit worked out before the fork. It waits for the go-ahead
+//   - init: a clone of the supervisor (spawnInit) in new user, mount and
+//     pid namespaces (and the container's cgroup), which is not a Go
+//     program of its own: it runs initchild.go on the supervisor's memory
+//     (shared with CLONE_VM on amd64, a copy elsewhere), making raw system
+//     calls from an initPlan that compileInit worked out before the
+//     clone. It waits for the go-ahead
 //     (the supervisor runs newuidmap and newgidmap on it, userns.Release),
 //     becomes root of the namespace, sets up the root filesystem and
 //     execs the spec's process as pid 1 of the new pid namespace. It

@@ -12,7 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// InitHookEntry is the hidden verb of the hook helper: init (a fork of
+// InitHookEntry is the hidden verb of the hook helper: init (a clone of
 // the supervisor, initchild.go) runs `ulxc __inithook TYPE [DIR]` for the
 // hooks that run inside the container's namespaces, since running them
 // takes more than raw system calls.

@@ -17,10 +17,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// spawnInit forks init in new user, mount and pid namespaces (and the
+// spawnInit clones init in new user, mount and pid namespaces (and the
 // cgroup leaf, when there is one), maps its ids with userns.Release and
-// lets it go. Init is a fork of this process that runs initchild.go, not
-// an exec of ulxc: a second Go runtime's start-up was the largest single
+// lets it go. Init is a clone of this process that runs initchild.go,
+// not an exec of ulxc: a second Go runtime's start-up was the largest single
 // cost of a start (runtime/doc.go, "Start-up cost").
 func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*initChannels, error) {
 	cfg := p.cfg
