@@ -8,24 +8,19 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-var (
-	// ErrNotJoined reports an entry point that was not started by Start
-	// (run directly by hand, say).
-	ErrNotJoined = errors.New("not started inside the target's namespaces")
-	// ErrDynamic reports a dynamically linked ulxc (built with cgo): its
-	// ELF interpreter would be looked up inside the container.
-	ErrDynamic = errors.New("ulxc is dynamically linked, and the container has no use for the host's dynamic loader; build it with CGO_ENABLED=0")
-)
+// ErrDynamic reports a dynamically linked ulxc (built with cgo): a
+// helper it execs inside a container's mount namespace would find no ELF
+// interpreter there (package runtime's start hooks).
+var ErrDynamic = errors.New("ulxc is dynamically linked, and the container has no use for the host's dynamic loader; build it with CGO_ENABLED=0")
 
 // JoinError is a failure in the forked processes: the step ("setns",
-// "clone", "dup", "capabilities", "exec") and its errno.
+// "clone", "setuid 1000", "exec /bin/foo"...) and its errno.
 type JoinError struct {
 	Step  string
 	Errno syscall.Errno
@@ -35,89 +30,124 @@ func (e *JoinError) Error() string { return e.Step + ": " + e.Errno.Error() }
 
 func (e *JoinError) Unwrap() error { return e.Errno }
 
-// FirstExtraFD is the descriptor of Options.ExtraFiles[0] in the joined
-// process; 0, 1 and 2 are its stdio.
-const FirstExtraFD = 3
-
-// marker is set in the joined process's environment by Start; Joined
-// checks and removes it.
-const marker = "_ULXC_NSENTER"
+// IsExec reports whether the failure was the exec of the command itself
+// (every candidate path failed), as opposed to a step before it.
+func (e *JoinError) IsExec() bool { return len(e.Step) >= 4 && e.Step[:4] == "exec" }
 
 // Options configure Start.
 type Options struct {
 	// Pidfd names the process whose namespaces are joined. Required.
 	Pidfd int
 	// Namespaces are the CLONE_NEW* flags of the namespaces to join.
-	// Default (0): none, which is an error; see Differing.
+	// Required (0 is an error); see Differing.
 	Namespaces uintptr
-	// Entry is the hidden verb main dispatches in the joined process,
-	// Args its arguments. Entry is required.
-	Entry string
-	Args  []string
-	// Env is the joined process's environment; default empty.
-	Env []string
-	// Stdin, Stdout and Stderr are its stdio; default /dev/null.
+	// Argv is the command, Env its environment (default empty).
+	// Required: Argv[0].
+	Argv, Env []string
+	// Paths are the files tried in turn for the exec, as execvp tries
+	// each directory of PATH: one that is missing or not executable
+	// moves on, any other error stops. Default: Argv[0] alone.
+	Paths []string
+	// UID and GID are the ids the command runs as, inside the joined
+	// user namespace. Default 0.
+	UID, GID uint32
+	// ClearGroups empties the supplementary groups (setgroups), which
+	// the joined user namespace must allow. Default: left as they are
+	// (none are mapped, so the kernel shows them as the overflow gid).
+	ClearGroups bool
+	// Bounding is the bounding set the command keeps (a mask of
+	// capability numbers); every other capability is dropped. Default
+	// (0): all are dropped; pass ^uint64(0) to keep them.
+	Bounding uint64
+	// Seccomp is a filter installed before the exec (after the id change
+	// for root, before it for any other user, while the process still has
+	// CAP_SYS_ADMIN in the namespace). Default none.
+	Seccomp []unix.SockFilter
+	// Dir is the working directory; when it cannot be entered, DirElse
+	// is tried, if set. Default "/".
+	Dir, DirElse string
+	// Stdin, Stdout and Stderr are the command's stdio; nil is /dev/null,
+	// or the terminal's slave with Terminal.
 	Stdin, Stdout, Stderr *os.File
-	// ExtraFiles are passed on from FirstExtraFD.
-	ExtraFiles []*os.File
+	// Terminal allocates a pty from the joined mount namespace's devpts
+	// (/dev/pts/ptmx), after the id change so that the slave belongs to
+	// the user, sized Rows x Cols (unless 0). The slave becomes the
+	// command's controlling terminal and each of its stdio that is nil;
+	// Process.Pty is the master. Default: no terminal.
+	Terminal   bool
+	Rows, Cols uint16
 	// CgroupFD, when positive, is a cgroup v2 directory the process
 	// starts in (CLONE_INTO_CGROUP). Default: the caller's cgroup.
 	CgroupFD int
 }
 
-// Start starts `ulxc Entry Args...` (this executable) inside the
-// namespaces of opts.Pidfd and returns it, a child of the caller. The new
-// process must call Joined first. See doc.go for how.
-func Start(opts Options) (*os.Process, error) {
-	if opts.Entry == "" || opts.Namespaces == 0 {
-		return nil, errors.New("nsenter: no entry point or no namespaces")
+// Process is a command started by Start, a child of the caller.
+type Process struct {
+	*os.Process
+	// Pty is the terminal's master (Options.Terminal), non-blocking;
+	// nil without one.
+	Pty *os.File
+}
+
+// Start runs a command inside the namespaces of opts.Pidfd, set up there
+// by raw system calls from a fork of this process (doc.go), and returns
+// it once it has exec'd, or the error of the step that failed.
+func Start(opts Options) (_ *Process, err error) {
+	if opts.Namespaces == 0 || len(opts.Argv) == 0 {
+		return nil, errors.New("nsenter: no namespaces or no command")
 	}
-	exe, err := os.Open("/proc/self/exe")
-	if err != nil {
-		return nil, fmt.Errorf("nsenter: open own executable: %w", err)
+	if len(opts.Paths) == 0 {
+		opts.Paths = opts.Argv[:1]
 	}
-	defer func() { exe.Close() }() // exe may be replaced by a duplicate below
-	if err := checkStatic(exe); err != nil {
-		return nil, err
-	}
-	var files []*os.File
-	for _, f := range []*os.File{opts.Stdin, opts.Stdout, opts.Stderr} {
+	var files [3]*os.File
+	for i, f := range []*os.File{opts.Stdin, opts.Stdout, opts.Stderr} {
 		if f == nil {
-			if f, err = os.Open(os.DevNull); err != nil {
+			if f, err = os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil {
 				return nil, err
 			}
 			defer f.Close()
 		}
-		files = append(files, f)
+		files[i] = f
 	}
-	files = append(files, opts.ExtraFiles...)
 	repR, repW, err := os.Pipe() // both close-on-exec
 	if err != nil {
 		return nil, err
 	}
 	defer repR.Close()
-	// The new process's descriptors 0 to len(files)-1 are put in place
-	// before it execs exe and while it may still report on repW: those
-	// two must not be among them.
-	if exe, err = above(exe, len(files)); err != nil {
-		repW.Close()
+	// The report pipe and the pty socket must stay clear of 0-2, which
+	// the new process fills.
+	if repW, err = above(repW, 3); err != nil {
 		return nil, err
 	}
-	if repW, err = above(repW, len(files)); err != nil {
-		return nil, err
+	defer func() { repW.Close() }()
+	var ptyParent, ptyChild *os.File
+	if opts.Terminal {
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("nsenter: pty socket: %w", err)
+		}
+		ptyParent, ptyChild = os.NewFile(uintptr(pair[0]), "pty-parent"), os.NewFile(uintptr(pair[1]), "pty-child")
+		defer ptyParent.Close()
+		if ptyChild, err = above(ptyChild, 3); err != nil {
+			return nil, err
+		}
+		defer func() { ptyChild.Close() }()
 	}
-	j, err := newJoin(opts, exe, files, repW)
+	j, err := newJoin(opts, files, repW, ptyChild)
 	if err != nil {
-		repW.Close()
 		return nil, err
 	}
 	mid, err := j.fork()
 	repW.Close()
+	if ptyChild != nil {
+		ptyChild.Close()
+	}
 	runtime.KeepAlive(files)
+	runtime.KeepAlive(j)
 	if err != nil {
 		return nil, fmt.Errorf("nsenter: fork: %w", err)
 	}
-	pid, jerr := readReport(repR)
+	pid, jerr := readReport(repR, j)
 	// The intermediate process has exited or is about to.
 	var ws unix.WaitStatus
 	for {
@@ -127,16 +157,24 @@ func Start(opts Options) (*os.Process, error) {
 		}
 	}
 	if jerr != nil {
-		if pid > 0 { // forked, but its exec failed: it exits on its own
+		if pid > 0 { // forked, but a later step failed: it exits on its own
 			_, _ = unix.Wait4(pid, &ws, 0, nil)
 		}
 		return nil, jerr
 	}
 	// The new process is our child (CLONE_PARENT): it cannot be reaped
 	// by anyone else, so its pid cannot be reused before we wait.
-	p, err := os.FindProcess(pid)
+	proc, err := os.FindProcess(pid)
 	if err != nil {
 		return nil, fmt.Errorf("joined process %d: %w", pid, err)
+	}
+	p := &Process{Process: proc}
+	if opts.Terminal {
+		if p.Pty, err = receivePty(ptyParent); err != nil {
+			_ = proc.Kill()
+			_, _ = proc.Wait()
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -155,6 +193,37 @@ func above(f *os.File, n int) (*os.File, error) {
 	return os.NewFile(uintptr(fd), f.Name()), nil
 }
 
+// receivePty receives the pty master the new process sent, and checks
+// that it is one: what the process opened was the container's choice.
+func receivePty(sock *os.File) (*os.File, error) {
+	buf := make([]byte, 16)
+	oob := make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT)
+	if err != nil {
+		return nil, fmt.Errorf("nsenter: receive pty: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, errors.New("nsenter: receive pty: no descriptor")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, errors.New("nsenter: receive pty: no descriptor")
+	}
+	if _, err := unix.IoctlGetInt(fds[0], unix.TIOCGPTN); err != nil {
+		unix.Close(fds[0])
+		return nil, fmt.Errorf("nsenter: receive pty: not a pty master: %w", err)
+	}
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		return nil, fmt.Errorf("nsenter: receive pty: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "/dev/ptmx"), nil
+}
+
 // CheckStatic refuses the executable at path when it has an ELF
 // interpreter (ErrDynamic): a process that execs it inside a container's
 // mount namespace would find no loader there.
@@ -167,10 +236,9 @@ func CheckStatic(path string) error {
 	return checkStatic(f)
 }
 
-// checkStatic refuses an executable with an ELF interpreter: the exec
-// happens inside the container's mount namespace, where the kernel would
-// look for it. It reads the program headers by hand: debug/elf would
-// bring compress/zlib and zstd into every ulxc process for this one check.
+// checkStatic refuses an executable with an ELF interpreter. It reads the
+// program headers by hand: debug/elf would bring compress/zlib and zstd
+// into every ulxc process for this one check.
 func checkStatic(exe *os.File) error {
 	var ident [16]byte
 	if _, err := exe.ReadAt(ident[:], 0); err != nil {
@@ -212,40 +280,104 @@ func checkStatic(exe *os.File) error {
 }
 
 // The steps the forked processes report, as the first word of a record
-// of two uint64s on the report pipe; the second is a pid or an errno.
+// of three uint64s on the report pipe: step, a pid or an errno, and an
+// index (the capability, the exec candidate).
 const (
 	stepPid = iota + 1
+	stepDumpable
 	stepSetns
 	stepClone
+	stepSetsid
 	stepDup
-	stepCaps
+	stepBounding
+	stepSeccomp
+	stepSetgroups
+	stepSetgid
+	stepSetuid
+	stepPtmx
+	stepPtyUnlock
+	stepPtySize
+	stepPtyPeer
+	stepPtySend
+	stepCtty
+	stepChdir
 	stepExec
 )
 
-var stepNames = map[uint64]string{stepSetns: "setns", stepClone: "clone", stepDup: "dup", stepCaps: "capabilities", stepExec: "exec"}
+// stepName is the message of a failed step, with what the options say
+// it was working on.
+func stepName(step, index uint64, opts *Options) (string, bool) {
+	switch step {
+	case stepDumpable:
+		return "make the process non-dumpable", true
+	case stepSetns:
+		return "setns", true
+	case stepClone:
+		return "clone", true
+	case stepSetsid:
+		return "setsid", true
+	case stepDup:
+		return "place stdio", true
+	case stepBounding:
+		return "drop capability " + strconv.FormatUint(index, 10) + " from the bounding set", true
+	case stepSeccomp:
+		return "install seccomp filter", true
+	case stepSetgroups:
+		return "setgroups", true
+	case stepSetgid:
+		return "setgid " + strconv.FormatUint(uint64(opts.GID), 10), true
+	case stepSetuid:
+		return "setuid " + strconv.FormatUint(uint64(opts.UID), 10), true
+	case stepPtmx:
+		return "allocate a pty in the container: open /dev/pts/ptmx", true
+	case stepPtyUnlock:
+		return "unlock pty", true
+	case stepPtySize:
+		return "set pty window size", true
+	case stepPtyPeer:
+		return "open pty peer", true
+	case stepPtySend:
+		return "send pty master", true
+	case stepCtty:
+		return "set controlling terminal", true
+	case stepChdir:
+		dir := opts.Dir
+		if opts.DirElse != "" {
+			dir = opts.DirElse
+		}
+		return "chdir " + dir, true
+	case stepExec:
+		if index < uint64(len(opts.Paths)) {
+			return "exec " + opts.Argv[0] + " (" + opts.Paths[index] + ")", true
+		}
+		return "exec " + opts.Argv[0], true
+	}
+	return "", false
+}
 
 // readReport reads the records until EOF, which comes once the
 // intermediate has exited and the new process has exec'd (the pipe is
 // close-on-exec). It returns the new pid, and the first failure.
-func readReport(r io.Reader) (int, error) {
+func readReport(r io.Reader, j *join) (int, error) {
 	pid := 0
-	var rec [16]byte
+	var rec [24]byte
 	for {
 		if _, err := io.ReadFull(r, rec[:]); err != nil {
 			if err == io.EOF && pid > 0 {
 				return pid, nil
 			}
 			if err == io.EOF {
-				return 0, fmt.Errorf("nsenter: %w", ErrNotJoined)
+				return 0, errors.New("nsenter: the forked process ended without a word")
 			}
 			return pid, fmt.Errorf("nsenter: read report: %w", err)
 		}
 		step, val := binary.NativeEndian.Uint64(rec[:8]), binary.NativeEndian.Uint64(rec[8:])
+		index := binary.NativeEndian.Uint64(rec[16:])
 		if step == stepPid {
 			pid = int(val)
 			continue
 		}
-		name, ok := stepNames[step]
+		name, ok := stepName(step, index, &j.opts)
 		if !ok {
 			return pid, fmt.Errorf("nsenter: malformed report %x", rec)
 		}
@@ -254,25 +386,40 @@ func readReport(r io.Reader) (int, error) {
 }
 
 // join holds everything the forked processes use, prepared beforehand:
-// between the fork and the exec they may only make raw system calls.
+// between the fork and the exec they may only make raw system calls, and
+// write only non-pointer fields.
 type join struct {
+	opts         Options
 	pidfd, flags uintptr
-	exe          uintptr
 	report       uintptr
-	fds          []int // the new process's fd i is fds[i]
+	stdio        [3]int  // written: the descriptors that become 0-2
+	tty          [3]bool // stdio i is the terminal's slave
 	base         uintptr
-	argv, envp   []*byte
-	empty        *byte
 	clone3       bool
 	args         CloneArgs
 	all, old     uint64    // signal masks
 	sa           [4]uint64 // a struct sigaction, zero for SIG_DFL
-	rec          [2]uint64
-	// The capabilities to keep across the exec (every one the kernel
-	// knows): made inheritable with capHdr and capData, then ambient.
-	lastCap uintptr
-	capHdr  unix.CapUserHeader
-	capData [2]unix.CapUserData
+	rec          [3]uint64
+
+	keep              uint64
+	seccomp           unix.SockFprog
+	uid, gid          uintptr
+	clearGroups       bool
+	dir, dirElse      *byte
+	paths, argv, envp []*byte
+
+	terminal bool
+	sock     uintptr
+	ptmx     *byte
+	how      unix.OpenHow
+	winsize  unix.Winsize
+	zero     int32
+	msg      unix.Msghdr
+	iov      unix.Iovec
+	text     [4]byte
+	cmsg     []byte // SCM_RIGHTS with one descriptor, written
+	cmsgData int    // where in cmsg the descriptor goes
+	master   uintptr
 }
 
 // CloneArgs is struct clone_args of clone3(2), up to cgroup.
@@ -280,32 +427,65 @@ type CloneArgs struct {
 	Flags, Pidfd, ChildTID, ParentTID, ExitSignal, Stack, StackSize, TLS, SetTID, SetTIDSize, Cgroup uint64
 }
 
-func newJoin(opts Options, exe *os.File, files []*os.File, report *os.File) (*join, error) {
-	j := &join{pidfd: uintptr(opts.Pidfd), flags: opts.Namespaces, exe: exe.Fd(), report: report.Fd(), all: ^uint64(0)}
-	maxFD := len(files)
-	for _, f := range files {
-		fd := int(f.Fd())
-		j.fds = append(j.fds, fd)
-		maxFD = max(maxFD, fd)
+func newJoin(opts Options, files [3]*os.File, report, ptySock *os.File) (*join, error) {
+	j := &join{opts: opts, pidfd: uintptr(opts.Pidfd), flags: opts.Namespaces, report: report.Fd(), all: ^uint64(0),
+		keep: opts.Bounding, uid: uintptr(opts.UID), gid: uintptr(opts.GID), clearGroups: opts.ClearGroups,
+		terminal: opts.Terminal}
+	maxFD := 2
+	for i, f := range files {
+		j.stdio[i] = int(f.Fd())
+		maxFD = max(maxFD, j.stdio[i])
+	}
+	maxFD = max(maxFD, int(j.report))
+	j.tty = [3]bool{opts.Stdin == nil, opts.Stdout == nil, opts.Stderr == nil}
+	if !opts.Terminal {
+		j.tty = [3]bool{}
+	}
+	if ptySock != nil {
+		j.sock = ptySock.Fd()
+		maxFD = max(maxFD, int(j.sock))
 	}
 	j.base = uintptr(maxFD + 1)
+	if len(opts.Seccomp) > 0 {
+		j.seccomp = unix.SockFprog{Len: uint16(len(opts.Seccomp)), Filter: &opts.Seccomp[0]}
+	}
 	var err error
-	if j.argv, err = cStrings(append([]string{"ulxc", opts.Entry}, opts.Args...)); err != nil {
+	dir := opts.Dir
+	if dir == "" {
+		dir = "/"
+	}
+	if j.dir, err = syscall.BytePtrFromString(dir); err != nil {
+		return nil, fmt.Errorf("nsenter: directory %q: %w", dir, err)
+	}
+	if opts.DirElse != "" {
+		if j.dirElse, err = syscall.BytePtrFromString(opts.DirElse); err != nil {
+			return nil, fmt.Errorf("nsenter: directory %q: %w", opts.DirElse, err)
+		}
+	}
+	if j.paths, err = cStrings(opts.Paths); err != nil {
 		return nil, err
 	}
-	if j.envp, err = cStrings(append(append([]string{}, opts.Env...), marker+"=1")); err != nil {
+	j.paths = j.paths[:len(j.paths)-1]
+	if j.argv, err = cStrings(opts.Argv); err != nil {
 		return nil, err
 	}
-	j.empty = &[]byte{0}[0]
-	if j.lastCap, err = lastCap(); err != nil {
+	if j.envp, err = cStrings(opts.Env); err != nil {
 		return nil, err
 	}
-	j.capHdr.Version = unix.LINUX_CAPABILITY_VERSION_3
-	for c := uintptr(0); c <= j.lastCap; c++ {
-		d := &j.capData[c/32]
-		d.Effective |= 1 << (c % 32)
-		d.Permitted |= 1 << (c % 32)
-		d.Inheritable |= 1 << (c % 32)
+	if opts.Terminal {
+		j.ptmx, _ = syscall.BytePtrFromString("/dev/pts/ptmx")
+		// No symlink and no magic link: the container's root chose what
+		// is there; a FIFO or anything else fails the checks below.
+		j.how = unix.OpenHow{Flags: unix.O_RDWR | unix.O_NOCTTY | unix.O_CLOEXEC | unix.O_NONBLOCK,
+			Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+		j.winsize = unix.Winsize{Row: opts.Rows, Col: opts.Cols}
+		copy(j.text[:], "pty")
+		j.iov = unix.Iovec{Base: &j.text[0]}
+		j.iov.SetLen(3)
+		j.cmsg, j.cmsgData = unix.UnixRights(0), unix.CmsgLen(0)
+		j.msg = unix.Msghdr{Iov: &j.iov, Control: &j.cmsg[0]}
+		j.msg.Iovlen = 1
+		j.msg.SetControllen(len(j.cmsg))
 	}
 	// clone3 refuses an exit signal with CLONE_PARENT: the child gets the
 	// caller's, SIGCHLD (the intermediate's), as with clone(2).
@@ -316,19 +496,6 @@ func newJoin(opts Options, exe *os.File, files []*os.File, report *os.File) (*jo
 		j.args.Cgroup = uint64(opts.CgroupFD)
 	}
 	return j, nil
-}
-
-// lastCap is the highest capability the running kernel knows.
-func lastCap() (uintptr, error) {
-	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if err != nil {
-		return 0, fmt.Errorf("nsenter: %w", err)
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || n < 0 || n > 63 {
-		return 0, fmt.Errorf("nsenter: /proc/sys/kernel/cap_last_cap: bad value %q", b)
-	}
-	return uintptr(n), nil
 }
 
 // cStrings is a NULL-terminated array of NUL-terminated strings.
@@ -362,179 +529,4 @@ func (j *join) fork() (int, error) {
 		return 0, e
 	}
 	return int(pid), nil
-}
-
-// forkJoin forks; the child joins the namespaces and never returns.
-//
-// From the fork to the exec the children run on a copy of the caller's
-// stack with no Go runtime behind them (only this thread was copied, and
-// another thread may have held a runtime lock): like the child half of
-// package syscall's forkExec, they must not allocate, grow the stack or
-// call anything but raw system calls, hence nosplit.
-//
-//go:nosplit
-//go:norace
-func forkJoin(j *join) (uintptr, syscall.Errno) {
-	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
-	if e != 0 || pid != 0 {
-		return pid, e
-	}
-	intermediate(j)
-	return 0, 0 // not reached
-}
-
-// intermediate runs in the first child: setns, then a fork whose parent is
-// the caller (CLONE_PARENT), which is what puts the new process in the pid
-// namespace; it reports the new pid and exits.
-//
-//go:nosplit
-//go:norace
-func intermediate(j *join) {
-	// One setns with a pidfd joins every namespace in flags atomically,
-	// the user namespace first (kernel 5.8).
-	if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, j.pidfd, j.flags, 0); e != 0 {
-		fail(j, stepSetns, uintptr(e))
-	}
-	var pid uintptr
-	var e syscall.Errno
-	if j.clone3 {
-		pid, _, e = syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&j.args)), unsafe.Sizeof(j.args), 0)
-	} else {
-		pid, _, e = syscall.RawSyscall6(unix.SYS_CLONE, unix.CLONE_PARENT|uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
-	}
-	if e != 0 {
-		fail(j, stepClone, uintptr(e))
-	}
-	if pid != 0 {
-		j.rec = [2]uint64{stepPid, uint64(pid)}
-		syscall.RawSyscall(unix.SYS_WRITE, j.report, uintptr(unsafe.Pointer(&j.rec)), 16)
-		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
-	}
-	joined(j)
-}
-
-// joined runs in the new process: it puts the descriptors in place,
-// restores the signal mask and execs this executable.
-//
-//go:nosplit
-//go:norace
-func joined(j *join) {
-	// Move every descriptor above all of them first, so that placing
-	// one cannot overwrite another still to be placed.
-	for i := 0; i < len(j.fds); i++ {
-		fd, _, e := syscall.RawSyscall(unix.SYS_FCNTL, uintptr(j.fds[i]), unix.F_DUPFD_CLOEXEC, j.base)
-		if e != 0 {
-			fail(j, stepDup, uintptr(e))
-		}
-		j.fds[i] = int(fd)
-	}
-	for i := 0; i < len(j.fds); i++ {
-		if _, _, e := syscall.RawSyscall(unix.SYS_DUP3, uintptr(j.fds[i]), uintptr(i), 0); e != 0 {
-			fail(j, stepDup, uintptr(e))
-		}
-	}
-	// setns gave us every capability in the user namespace, but the
-	// caller's uid is not mapped there, and an exec by an unmapped
-	// (non-root) uid drops them all; ambient capabilities survive it. The
-	// entry point becomes the user it runs as, then clears them.
-	if _, _, e := syscall.RawSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&j.capHdr)), uintptr(unsafe.Pointer(&j.capData[0])), 0); e != 0 {
-		fail(j, stepCaps, uintptr(e))
-	}
-	for c := uintptr(0); c <= j.lastCap; c++ {
-		if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, c, 0, 0, 0); e != 0 {
-			fail(j, stepCaps, uintptr(e))
-		}
-	}
-	RestoreSignals(&j.sa, &j.old)
-	_, _, e := syscall.RawSyscall6(unix.SYS_EXECVEAT, j.exe, uintptr(unsafe.Pointer(j.empty)),
-		uintptr(unsafe.Pointer(&j.argv[0])), uintptr(unsafe.Pointer(&j.envp[0])), unix.AT_EMPTY_PATH, 0)
-	fail(j, stepExec, uintptr(e))
-}
-
-// RestoreSignals gives a process forked from a Go program, with every
-// signal blocked and no Go runtime behind it, the signal handling of a
-// fresh exec: Go's handlers back to the defaults (an ignored signal stays
-// ignored, as across an exec), then mask as the signal mask. sa is
-// scratch space for a struct sigaction, which must not be on the stack of
-// a caller that may not grow it. The handler is the first word of the
-// kernel's struct sigaction on every architecture but MIPS, where an
-// ignored signal is reset too. Raw system calls only: safe between a
-// fork and an exec.
-//
-//go:nosplit
-//go:norace
-func RestoreSignals(sa *[4]uint64, mask *uint64) {
-	for sig := uintptr(1); sig <= 64; sig++ {
-		if sig == uintptr(unix.SIGKILL) || sig == uintptr(unix.SIGSTOP) {
-			continue
-		}
-		*sa = [4]uint64{}
-		if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, 0, uintptr(unsafe.Pointer(sa)), 8, 0, 0); e != 0 || sa[0] == 1 {
-			continue // not a signal, or SIG_IGN
-		}
-		*sa = [4]uint64{}
-		syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(sa)), 0, 8, 0, 0)
-	}
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(mask)), 0, 8, 0, 0)
-}
-
-// fail reports step and errno and exits.
-//
-//go:nosplit
-//go:norace
-func fail(j *join, step, errno uintptr) {
-	j.rec = [2]uint64{uint64(step), uint64(errno)}
-	syscall.RawSyscall(unix.SYS_WRITE, j.report, uintptr(unsafe.Pointer(&j.rec)), 16)
-	for {
-		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 127, 0, 0)
-	}
-}
-
-// Joined reports whether this process was started by Start inside the
-// target's namespaces: entry points call it first and refuse to run
-// otherwise (ErrNotJoined). It removes the marker from the environment.
-func Joined() error {
-	if os.Getenv(marker) != "1" {
-		return ErrNotJoined
-	}
-	os.Unsetenv(marker)
-	return nil
-}
-
-// namespaceFiles are the namespaces a container may have, in /proc/PID/ns.
-var namespaceFiles = []struct {
-	name string
-	flag uintptr
-}{
-	{"user", unix.CLONE_NEWUSER},
-	{"mnt", unix.CLONE_NEWNS},
-	{"pid", unix.CLONE_NEWPID},
-	{"uts", unix.CLONE_NEWUTS},
-	{"ipc", unix.CLONE_NEWIPC},
-	{"net", unix.CLONE_NEWNET},
-	{"cgroup", unix.CLONE_NEWCGROUP},
-}
-
-// Differing returns the flags of the namespaces of pid that differ from
-// the caller's. Joining a namespace one already shares is not a no-op: it
-// needs CAP_SYS_ADMIN over the namespace's owner, which a container
-// sharing the host's network namespace does not give.
-func Differing(pid int) (uintptr, error) {
-	var flags uintptr
-	for _, ns := range namespaceFiles {
-		var theirs, ours unix.Stat_t
-		if err := unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/"+ns.name, &theirs); err != nil {
-			if errors.Is(err, unix.ENOENT) && ns.flag == unix.CLONE_NEWCGROUP {
-				continue // kernels without cgroup namespaces
-			}
-			return 0, fmt.Errorf("%s namespace of %d: %w", ns.name, pid, err)
-		}
-		if err := unix.Stat("/proc/self/ns/"+ns.name, &ours); err != nil {
-			return 0, fmt.Errorf("own %s namespace: %w", ns.name, err)
-		}
-		if theirs.Dev != ours.Dev || theirs.Ino != ours.Ino {
-			flags |= ns.flag
-		}
-	}
-	return flags, nil
 }

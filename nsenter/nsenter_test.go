@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,56 +14,38 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ulxc/ulxc/internal/testenv"
 )
 
-// testEntry is what the test binary does when Start re-executes it.
-const testEntry = "__nsenter-test"
-
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == testEntry {
-		if err := Joined(); err != nil {
-			fmt.Println("error:", err)
-			os.Exit(3)
-		}
-		if len(os.Args) == 4 && os.Args[2] == "fd" {
-			// Is the last of many ExtraFiles in place, and what is it?
-			n, _ := strconv.Atoi(os.Args[3])
-			target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", n))
-			fmt.Println(target, err)
-			os.Exit(0)
-		}
-		host, _ := os.Hostname()
-		fmt.Println(os.Getpid(), host, os.Getuid())
-		os.Exit(7)
-	}
-	os.Exit(m.Run())
-}
-
 func TestReadReport(t *testing.T) {
-	rec := func(step, val uint64) []byte {
+	rec := func(step, val, index uint64) []byte {
 		b := binary.NativeEndian.AppendUint64(nil, step)
-		return binary.NativeEndian.AppendUint64(b, val)
+		b = binary.NativeEndian.AppendUint64(b, val)
+		return binary.NativeEndian.AppendUint64(b, index)
 	}
 	cat := func(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
+	j := &join{opts: Options{Argv: []string{"ls"}, Paths: []string{"/bin/ls", "/usr/bin/ls"}, UID: 1000}}
 	for _, tc := range []struct {
 		name string
 		in   []byte
 		pid  int
 		want string // the error's text, "" for none
 	}{
-		{"forked and exec'd", rec(stepPid, 42), 42, ""},
-		{"setns refused", rec(stepSetns, 1), 0, "setns: operation not permitted"},
-		{"clone failed", rec(stepClone, 11), 0, "clone: resource temporarily unavailable"},
-		{"exec failed", cat(rec(stepPid, 42), rec(stepExec, 2)), 42, "exec: no such file or directory"},
-		{"nothing", nil, 0, "nsenter: " + ErrNotJoined.Error()},
-		{"torn record", rec(stepPid, 42)[:9], 0, "nsenter: read report: unexpected EOF"},
-		{"unknown step", rec(99, 1), 0, "nsenter: malformed report 63000000000000000100000000000000"},
+		{"forked and exec'd", rec(stepPid, 42, 0), 42, ""},
+		{"setns refused", rec(stepSetns, 1, 0), 0, "setns: operation not permitted"},
+		{"clone failed", rec(stepClone, 11, 0), 0, "clone: resource temporarily unavailable"},
+		{"setuid", cat(rec(stepPid, 42, 0), rec(stepSetuid, 22, 0)), 42, "setuid 1000: invalid argument"},
+		{"exec failed", cat(rec(stepPid, 42, 0), rec(stepExec, 2, 1)), 42, "exec ls (/usr/bin/ls): no such file or directory"},
+		{"bounding", cat(rec(stepPid, 42, 0), rec(stepBounding, 1, 21)), 42, "drop capability 21 from the bounding set: operation not permitted"},
+		{"nothing", nil, 0, "nsenter: the forked process ended without a word"},
+		{"torn record", rec(stepPid, 42, 0)[:9], 0, "nsenter: read report: unexpected EOF"},
+		{"unknown step", rec(99, 1, 0), 0, "nsenter: malformed report 630000000000000001000000000000000000000000000000"},
 	} {
-		pid, err := readReport(bytes.NewReader(tc.in))
+		pid, err := readReport(bytes.NewReader(tc.in), j)
 		got := ""
 		if err != nil {
 			got = err.Error()
@@ -72,14 +55,11 @@ func TestReadReport(t *testing.T) {
 		}
 	}
 	var je *JoinError
-	if _, err := readReport(bytes.NewReader(rec(stepSetns, 1))); !errors.As(err, &je) || !errors.Is(err, syscall.EPERM) {
+	if _, err := readReport(bytes.NewReader(rec(stepSetns, 1, 0)), j); !errors.As(err, &je) || !errors.Is(err, syscall.EPERM) {
 		t.Errorf("readReport(setns 1) = %v, want a *JoinError matching EPERM", err)
 	}
-}
-
-func TestJoinedOutsideStart(t *testing.T) {
-	if err := Joined(); !errors.Is(err, ErrNotJoined) {
-		t.Errorf("Joined() in the test process = %v, want %v", err, ErrNotJoined)
+	if _, err := readReport(bytes.NewReader(rec(stepExec, 2, 0)), j); !errors.As(err, &je) || !je.IsExec() {
+		t.Errorf("readReport(exec 2) = %v, want a *JoinError of the exec", err)
 	}
 }
 
@@ -89,7 +69,7 @@ func TestStartNotAPidfd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = Start(Options{Pidfd: int(f.Fd()), Namespaces: unix.CLONE_NEWUTS, Entry: testEntry})
+	_, err = Start(Options{Pidfd: int(f.Fd()), Namespaces: unix.CLONE_NEWUTS, Argv: []string{"/bin/true"}})
 	var je *JoinError
 	if !errors.As(err, &je) || je.Step != "setns" || !errors.Is(err, unix.EINVAL) {
 		t.Errorf("Start with /dev/null as pidfd = %v, want a setns JoinError with EINVAL", err)
@@ -119,13 +99,80 @@ func TestCheckStatic(t *testing.T) {
 }
 
 func TestStartRefusesNoNamespaces(t *testing.T) {
-	if _, err := Start(Options{Pidfd: 0, Entry: testEntry}); err == nil {
+	if _, err := Start(Options{Pidfd: 0, Argv: []string{"/bin/true"}}); err == nil {
 		t.Error("Start without namespaces = nil error, want one")
+	}
+	if _, err := Start(Options{Pidfd: 0, Namespaces: unix.CLONE_NEWUTS}); err == nil {
+		t.Error("Start without a command = nil error, want one")
 	}
 }
 
+// run starts sh -c script in target's namespaces with opts, and returns
+// what it printed on stdout and its exit code.
+func run(t *testing.T, target int, opts Options, script string) (string, int) {
+	t.Helper()
+	pidfd, err := unix.PidfdOpen(target, 0)
+	if err != nil {
+		testenv.Skipf(t, "pidfd_open: %v", err)
+	}
+	defer unix.Close(pidfd)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	opts.Pidfd = pidfd
+	if opts.Namespaces == 0 {
+		if opts.Namespaces, err = Differing(target); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts.Argv = []string{"sh", "-c", script}
+	opts.Paths = []string{"/nonexistent/sh", "/bin/sh"}
+	opts.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	if opts.Stdout == nil && !opts.Terminal {
+		opts.Stdout = w
+	}
+	p, err := Start(opts)
+	w.Close()
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	var out []byte
+	if p.Pty != nil {
+		out = readPty(t, p.Pty)
+		p.Pty.Close()
+	} else {
+		out, _ = io.ReadAll(r)
+	}
+	ps, err := p.Wait()
+	if err != nil {
+		t.Fatalf("wait for the joined process (our child, thanks to CLONE_PARENT): %v", err)
+	}
+	return string(out), ps.ExitCode()
+}
+
+// readPty reads a pty master until the slave side is gone (EIO).
+func readPty(t *testing.T, f *os.File) []byte {
+	t.Helper()
+	var out []byte
+	buf := make([]byte, 4096)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		f.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, err := f.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			return out
+		}
+	}
+	t.Fatalf("pty output did not end: %q", out)
+	return nil
+}
+
 // TestStartJoins joins a process made with unshare(1): its user, uts,
-// mount and pid namespaces.
+// mount and pid namespaces, in a session of its own, as root of the
+// namespace with the bounding set asked for.
 func TestStartJoins(t *testing.T) {
 	target := newTarget(t)
 	flags, err := Differing(target)
@@ -136,93 +183,85 @@ func TestStartJoins(t *testing.T) {
 	if flags != want {
 		t.Errorf("Differing(%d) = %#x, want %#x (user, uts, mnt, pid)", target, flags, want)
 	}
-	pidfd, err := unix.PidfdOpen(target, 0)
-	if err != nil {
-		testenv.Skipf(t, "pidfd_open: %v", err)
+	out, code := run(t, target, Options{Bounding: 1 << unix.CAP_CHOWN, Dir: "/nonexistent", DirElse: "/tmp"},
+		`echo $$ $(hostname) $(id -u) $(cut -d' ' -f6 /proc/$$/stat) $(pwd); grep CapBnd /proc/self/status; ls /proc/$$/fd | tr '\n' ' '; exit 7`)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("joined process printed %q", out)
 	}
-	defer unix.Close(pidfd)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	p, err := Start(Options{Pidfd: pidfd, Namespaces: flags, Entry: testEntry, Stdout: w, Stderr: w})
-	w.Close()
-	if errors.Is(err, ErrDynamic) {
-		t.Fatalf("Start: %v: run the tests with CGO_ENABLED=0, as scripts/test does", err)
-	}
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	ps, err := p.Wait()
-	if err != nil {
-		t.Fatalf("wait for the joined process (our child, thanks to CLONE_PARENT): %v", err)
-	}
-	b, _ := bufio.NewReader(r).ReadString('\n')
-	f := strings.Fields(b)
-	if len(f) != 3 {
-		t.Fatalf("joined process printed %q", b)
+	f := strings.Fields(lines[0])
+	if len(f) != 5 {
+		t.Fatalf("joined process printed %q", lines[0])
 	}
 	if pid, _ := strconv.Atoi(f[0]); pid < 2 || pid > 100 {
 		t.Errorf("joined pid = %s, want a small pid of the new pid namespace", f[0])
 	}
-	if f[1] != "nsenter-test" {
-		t.Errorf("joined hostname = %q, want nsenter-test", f[1])
+	if f[1] != "nsenter-test" || f[2] != "0" {
+		t.Errorf("joined hostname, uid = %q, %q, want nsenter-test, 0", f[1], f[2])
 	}
-	if ps.ExitCode() != 7 {
-		t.Errorf("joined process exit code = %d, want 7", ps.ExitCode())
+	if f[3] != f[0] {
+		t.Errorf("joined process's session = %s, want its own (%s): a session of the caller's keeps its terminal", f[3], f[0])
+	}
+	if f[4] != "/tmp" {
+		t.Errorf("working directory = %s, want /tmp (Dir is missing, DirElse is /tmp)", f[4])
+	}
+	if got := strings.Join(strings.Fields(lines[1]), " "); got != "CapBnd: 0000000000000001" {
+		t.Errorf("bounding set = %q, want only CAP_CHOWN", got)
+	}
+	if got := strings.TrimSpace(lines[2]); got != "0 1 2" {
+		t.Errorf("descriptors of the joined process = %q, want 0 1 2 only", got)
+	}
+	if code != 7 {
+		t.Errorf("joined process exit code = %d, want 7", code)
 	}
 }
 
-// TestStartManyFiles passes more descriptors than the new process's
-// executable and report pipe have numbers: placing them must not
-// overwrite those (above).
-func TestStartManyFiles(t *testing.T) {
+// TestStartStdio: nil stdio is /dev/null, the others are what was given.
+func TestStartStdio(t *testing.T) {
+	target := newTarget(t)
+	in, err := os.CreateTemp(t.TempDir(), "stdin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	in.WriteString("from stdin\n")
+	in.Seek(0, 0)
+	out, _ := run(t, target, Options{Stdin: in}, `read line; echo "$line"; readlink /proc/self/fd/2`)
+	if want := "from stdin\n/dev/null\n"; out != want {
+		t.Errorf("joined process printed %q, want %q", out, want)
+	}
+}
+
+// TestStartTerminal: the terminal is allocated in the target's devpts and
+// is the process's controlling terminal and nil stdio.
+func TestStartTerminal(t *testing.T) {
+	target := newTarget(t)
+	out, code := run(t, target, Options{Terminal: true, Rows: 33, Cols: 101}, `tty; stty size; exit 3`)
+	lines := strings.Split(strings.TrimSpace(strings.ReplaceAll(out, "\r", "")), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "/dev/pts/") || lines[1] != "33 101" {
+		t.Errorf("on the terminal: %q, want /dev/pts/N and 33 101", out)
+	}
+	if code != 3 {
+		t.Errorf("exit code %d, want 3", code)
+	}
+}
+
+func TestStartExecFails(t *testing.T) {
 	target := newTarget(t)
 	pidfd, err := unix.PidfdOpen(target, 0)
 	if err != nil {
 		testenv.Skipf(t, "pidfd_open: %v", err)
 	}
 	defer unix.Close(pidfd)
-	// A free low descriptor, for Start's own files to land on.
-	hole, err := os.Open(os.DevNull)
-	if err != nil {
-		t.Fatal(err)
+	_, err = Start(Options{Pidfd: pidfd, Namespaces: unix.CLONE_NEWUSER | unix.CLONE_NEWNS, Argv: []string{"nothere"},
+		Paths: []string{"/nonexistent/nothere", "/also/nothere"}})
+	var je *JoinError
+	if !errors.As(err, &je) || !je.IsExec() || !errors.Is(err, unix.ENOENT) {
+		t.Errorf("Start(nothere) = %v, want an exec JoinError with ENOENT", err)
 	}
-	var extra []*os.File
-	for range 60 {
-		f, err := os.Open(os.DevNull)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		extra = append(extra, f)
-	}
-	last, err := os.CreateTemp(t.TempDir(), "last")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer last.Close()
-	extra = append(extra, last)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	n := FirstExtraFD + len(extra) - 1
-	hole.Close()
-	p, err := Start(Options{Pidfd: pidfd, Namespaces: unix.CLONE_NEWUSER | unix.CLONE_NEWUTS, Entry: testEntry,
-		Args: []string{"fd", strconv.Itoa(n)}, Stdout: w, Stderr: w, ExtraFiles: extra})
-	w.Close()
-	if err != nil {
-		t.Fatalf("Start with %d files: %v", len(extra)+3, err)
-	}
-	if _, err := p.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := bufio.NewReader(r).ReadString('\n')
-	if got := strings.TrimSpace(b); got != last.Name()+" <nil>" {
-		t.Errorf("fd %d in the joined process = %q, want %s", n, got, last.Name())
+	_, err = Start(Options{Pidfd: pidfd, Namespaces: unix.CLONE_NEWUSER, Argv: []string{"/bin/true"}, UID: 4242})
+	if !errors.As(err, &je) || je.Step != "setuid 4242" {
+		t.Errorf("Start as an unmapped uid = %v, want a setuid 4242 JoinError", err)
 	}
 }
 
@@ -253,8 +292,8 @@ func newTarget(t *testing.T) int {
 	if _, err := exec.LookPath("unshare"); err != nil {
 		testenv.Skipf(t, "no unshare(1): %v", err)
 	}
-	cmd := exec.Command("unshare", "--user", "--map-root-user", "--uts", "--mount", "--pid", "--fork",
-		"sh", "-c", "hostname nsenter-test && echo ready && exec sleep 60")
+	cmd := exec.Command("unshare", "--user", "--map-root-user", "--uts", "--mount", "--pid", "--fork", "--mount-proc",
+		"sh", "-c", "hostname nsenter-test && mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts && echo ready && exec sleep 60")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -9,33 +9,20 @@ import (
 	"io"
 	"net"
 	"os"
-	"path"
-	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/ulxc/ulxc/nsenter"
+	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/seccomp"
-	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
 )
 
-// AttachEntry is the hidden verb of a process attached to a container.
-const AttachEntry = "__attach"
-
-// The descriptors of the attached process, after nsenter's.
-const (
-	attachConfigFD = nsenter.FirstExtraFD     // read: the attachConfig, JSON
-	attachErrorFD  = nsenter.FirstExtraFD + 1 // write: a ChildError, or EOF when the exec worked
-	attachPtyFD    = nsenter.FirstExtraFD + 2 // unix socket: the pty master (only with TTY)
-)
-
 // DefaultPath is the PATH an attached process gets when it has none.
-const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+const DefaultPath = ocispec.DefaultPath
 
 // AttachOptions configure Attach.
 type AttachOptions struct {
@@ -59,47 +46,36 @@ type AttachOptions struct {
 	Cwd string
 	// TTY gives the process a pty allocated from the container's own
 	// devpts (its /dev/pts/ptmx), so `tty` inside names /dev/pts/N; the
-	// master is Process.Pty. Default: the process gets Stdin, Stdout and
-	// Stderr.
+	// master is Process.Pty. The pty's slave is the process's controlling
+	// terminal and each of Stdin, Stdout and Stderr that is nil. Default:
+	// no terminal, and nil stdio is /dev/null.
 	TTY bool
 	// Rows and Cols are the pty's initial window size, set before the
 	// process runs so that it never sees 0x0; default: left 0x0.
 	Rows, Cols uint16
-	// Stdin, Stdout and Stderr are the process's stdio without TTY;
-	// default /dev/null.
+	// Stdin, Stdout and Stderr are the process's stdio. Never pass a
+	// terminal: anything the container runs could read it, and push
+	// input into the caller's shell with TIOCSTI where it is that
+	// shell's terminal; use TTY instead. Default: /dev/null, or the pty
+	// with TTY.
 	Stdin, Stdout, Stderr *os.File
-}
-
-// attachConfig is what the host side tells the attached process.
-type attachConfig struct {
-	Args       []string
-	UID, GID   uint32
-	Env        []string
-	ClearEnv   bool
-	Cwd        string
-	TTY        bool
-	Rows, Cols uint16
-	// Bounding is init's bounding set, which the attached process gets
-	// too (lxc-attach drops the container's capabilities likewise).
-	Bounding uint64
-	// Seccomp is the container's syscall policy, likewise.
-	Seccomp *specs.LinuxSeccomp
 }
 
 // Process is a process attached to a running container, a child of the
 // caller.
 type Process struct {
-	// Pty is the master of the process's terminal (AttachOptions.TTY),
-	// for the caller to relay; nil without TTY.
-	Pty *os.File
 	// CgroupNote says why the process is not in the container's cgroup
 	// (see State.CgroupNote); "" when it is.
 	CgroupNote string
-	proc       *os.Process
+	proc       *nsenter.Process
 }
 
 // Signal sends sig to the attached process.
 func (p *Process) Signal(sig os.Signal) error { return p.proc.Signal(sig) }
+
+// Pty is the master of the process's terminal (AttachOptions.TTY), for
+// the caller to relay; nil without TTY.
+func (p *Process) Pty() *os.File { return p.proc.Pty }
 
 // Wait waits for the process to exit and returns how it ended.
 func (p *Process) Wait() (ExitStatus, error) {
@@ -122,8 +98,12 @@ func exitStatusOf(ps *os.ProcessState) ExitStatus {
 // whose runtime directory is dir, and in its cgroup when the caller may
 // move processes there. The container's init is checked (pid and start
 // time, then held through a pidfd), so a recycled pid cannot redirect the
-// join. It returns once the process has exec'd its command, or with the
-// error that kept it from doing so.
+// join. The process is set up by package nsenter's raw system calls in a
+// non-dumpable fork of this one and execs the command directly: nothing
+// of the host runs inside the container, and nothing in the container
+// can trace the process before it is the container's own (doc.go). Attach
+// returns once the command runs, or with the error that kept it from
+// doing so.
 func Attach(dir string, opts AttachOptions) (_ *Process, err error) {
 	st, err := Check(dir)
 	if err != nil {
@@ -150,84 +130,70 @@ func Attach(dir string, opts AttachOptions) (_ *Process, err error) {
 	if flags&unix.CLONE_NEWUSER == 0 {
 		return nil, fmt.Errorf("init (pid %d) is not in a user namespace of its own", st.Pid)
 	}
-	bounding, err := processBounding(st.Pid)
-	if err != nil {
-		return nil, fmt.Errorf("bounding set of init: %w", err)
-	}
-	cfg := attachConfig{Args: opts.Args, UID: opts.UID, GID: opts.GID, ClearEnv: opts.ClearEnv, Cwd: opts.Cwd, TTY: opts.TTY,
-		Rows: opts.Rows, Cols: opts.Cols, Env: attachEnv(opts), Bounding: bounding, Seccomp: st.Seccomp}
-
-	cfgR, cfgW, err := os.Pipe()
+	no, err := attachPlan(st, opts)
 	if err != nil {
 		return nil, err
 	}
-	defer cfgR.Close()
-	go func() {
-		json.NewEncoder(cfgW).Encode(cfg)
-		cfgW.Close()
-	}()
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer errR.Close()
-	files := []*os.File{cfgR, errW}
-	var ptyParent *os.File
-	if opts.TTY {
-		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			errW.Close()
-			return nil, fmt.Errorf("pty socket: %w", err)
-		}
-		ptyParent = os.NewFile(uintptr(pair[0]), "pty-parent")
-		ptyChild := os.NewFile(uintptr(pair[1]), "pty-child")
-		defer ptyParent.Close()
-		defer ptyChild.Close()
-		files = append(files, ptyChild)
-	}
-	no := nsenter.Options{Pidfd: pidfd, Namespaces: flags, Entry: AttachEntry, Env: []string{},
-		ExtraFiles: files}
-	if !opts.TTY {
-		no.Stdin, no.Stdout, no.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
-	}
+	no.Pidfd, no.Namespaces = pidfd, flags
 	p := &Process{}
-	proc, cgNote, err := startJoined(no, st)
-	errW.Close()
+	p.proc, p.CgroupNote, err = startJoined(no, st)
 	if err != nil {
 		return nil, fmt.Errorf("join container: %w", err)
 	}
-	p.proc, p.CgroupNote = proc, cgNote
-	defer func() {
-		if err != nil {
-			proc.Kill()
-			proc.Wait()
-			if p.Pty != nil {
-				p.Pty.Close()
-			}
-		}
-	}()
-	if opts.TTY {
-		// Only the child holds its end from now on, so a child that
-		// fails before sending closes the socket.
-		files[len(files)-1].Close()
-		p.Pty, err = receivePty(ptyParent)
-		if err != nil {
-			if cerr := readChildError(errR, nil); cerr != nil {
-				err = cerr
-			}
-			return nil, err
-		}
-	}
-	if err := readChildError(errR, nil); err != nil {
-		return nil, err
-	}
 	return p, nil
+}
+
+// attachPlan works out, on the host side, everything the attached process
+// does: the command and its candidate paths, environment, ids, directory,
+// bounding set and seccomp filter.
+func attachPlan(st State, opts AttachOptions) (nsenter.Options, error) {
+	bounding, err := processBounding(st.Pid)
+	if err != nil {
+		return nsenter.Options{}, fmt.Errorf("bounding set of init: %w", err)
+	}
+	filter, err := seccomp.Compile(st.Seccomp)
+	if err != nil {
+		return nsenter.Options{}, fmt.Errorf("the container's seccomp policy: %w", err)
+	}
+	// The container's /etc/passwd, read from the host through init's
+	// root, never followed outside it, never blocking.
+	pw, _ := containerPasswd(st.Pid, opts.UID)
+	env := attachEnv(opts)
+	if opts.ClearEnv {
+		if pw.Home != "" && !hasEnv(env, "HOME") {
+			env = append(env, "HOME="+pw.Home)
+		}
+		if pw.Name != "" && !hasEnv(env, "USER") {
+			env = append(env, "USER="+pw.Name, "LOGNAME="+pw.Name)
+		}
+	}
+	if !hasEnv(env, "PATH") {
+		env = append(env, "PATH="+DefaultPath)
+	}
+	argv := opts.Args
+	if len(argv) == 0 {
+		sh := "/bin/sh"
+		if pw.Shell != "" {
+			sh = pw.Shell
+		}
+		argv = []string{sh}
+	}
+	no := nsenter.Options{Argv: argv, Env: env, Paths: execCandidates(argv[0], env), UID: opts.UID, GID: opts.GID,
+		ClearGroups: setgroupsAllowed(st.Pid), Bounding: bounding, Seccomp: filter, Dir: opts.Cwd,
+		Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr, Terminal: opts.TTY, Rows: opts.Rows, Cols: opts.Cols}
+	if no.Dir == "" {
+		no.Dir, no.DirElse = "/", ""
+		if pw.Home != "" {
+			no.Dir, no.DirElse = pw.Home, "/"
+		}
+	}
+	return no, nil
 }
 
 // startJoined starts the joined process in the container's cgroup, or,
 // when the caller may not move a process there (it does not live in the
 // delegated subtree), outside it with a note saying why.
-func startJoined(no nsenter.Options, st State) (*os.Process, string, error) {
+func startJoined(no nsenter.Options, st State) (*nsenter.Process, string, error) {
 	if st.Cgroup == "" {
 		return startNoCgroup(no, "") // nothing to join
 	}
@@ -239,13 +205,19 @@ func startJoined(no nsenter.Options, st State) (*os.Process, string, error) {
 	no.CgroupFD = int(cg.Fd())
 	p, err := nsenter.Start(no)
 	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY) {
-		no.CgroupFD = 0
-		return startNoCgroup(no, fmt.Sprintf("cannot move a process into %s: %v", st.Cgroup, err))
+		var je *nsenter.JoinError
+		if errors.As(err, &je) && je.Step == "clone" {
+			no.CgroupFD = 0
+			return startNoCgroup(no, fmt.Sprintf("cannot move a process into %s: %v", st.Cgroup, err))
+		}
 	}
-	return p, "", err
+	if p != nil {
+		return p, "", err
+	}
+	return nil, "", err
 }
 
-func startNoCgroup(no nsenter.Options, note string) (*os.Process, string, error) {
+func startNoCgroup(no nsenter.Options, note string) (*nsenter.Process, string, error) {
 	p, err := nsenter.Start(no)
 	return p, note, err
 }
@@ -304,196 +276,10 @@ func hasEnv(env []string, k string) bool {
 	return false
 }
 
-// receivePty receives the pty master the attached process sends, and
-// checks that it is one: the container chose what it opened.
-func receivePty(sock *os.File) (*os.File, error) {
-	buf := make([]byte, 16)
-	oob := make([]byte, unix.CmsgSpace(4))
-	_, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("receive pty: %w", err)
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		return nil, errors.New("receive pty: no descriptor")
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-		return nil, errors.New("receive pty: no descriptor")
-	}
-	if _, err := unix.IoctlGetInt(fds[0], unix.TIOCGPTN); err != nil {
-		unix.Close(fds[0])
-		return nil, fmt.Errorf("receive pty: not a pty master: %w", err)
-	}
-	// Non-blocking, so the caller's reads can have deadlines.
-	if err := unix.SetNonblock(fds[0], true); err != nil {
-		unix.Close(fds[0])
-		return nil, fmt.Errorf("receive pty: %w", err)
-	}
-	return os.NewFile(uintptr(fds[0]), "/dev/ptmx"), nil
-}
-
-// AttachMain is the body of `ulxc __attach`, which package nsenter starts
-// inside the container's namespaces: it becomes the requested user, gets
-// its terminal and environment, and execs the command. It returns only on
-// failure, after reporting it to Attach.
-func AttachMain(args []string) int {
-	errPipe := os.NewFile(attachErrorFD, "attach-errors")
-	err := nsenter.Joined()
-	if err == nil {
-		err = attachChild()
-	}
-	report(errPipe, err)
-	return 1
-}
-
-func attachChild() error {
-	f := os.NewFile(attachConfigFD, "attach-config")
-	var cfg attachConfig
-	err := json.NewDecoder(f).Decode(&cfg)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("read attach options: %w", err)
-	}
-	unix.CloseOnExec(attachErrorFD)
-	// The container's /etc/passwd: we are in its mount namespace, whose
-	// root is the container's.
-	pw, _ := lookupPasswd("/etc/passwd", cfg.UID)
-	// The bounding set belongs to a thread and the exec below keeps the
-	// calling one's: lock this goroutine to its thread for good.
-	goruntime.LockOSThread()
-	if err := dropBounding(cfg.Bounding); err != nil {
-		return err
-	}
-	filter, err := seccomp.Compile(cfg.Seccomp)
-	if err != nil {
-		return fmt.Errorf("the container's seccomp policy: %w", err)
-	}
-	// As for init (execProcess): last, but while still root.
-	if cfg.UID != 0 {
-		if err := filter.Install(); err != nil {
-			return err
-		}
-	}
-	if setgroupsAllowed() {
-		if err := syscall.Setgroups([]int{}); err != nil {
-			return fmt.Errorf("setgroups: %w", err)
-		}
-	}
-	// Always, even for 0: until now we are the caller's host uid, which
-	// the container does not map.
-	if err := syscall.Setresgid(int(cfg.GID), int(cfg.GID), int(cfg.GID)); err != nil {
-		return fmt.Errorf("setgid %d: %w", cfg.GID, err)
-	}
-	if err := syscall.Setresuid(int(cfg.UID), int(cfg.UID), int(cfg.UID)); err != nil {
-		return fmt.Errorf("setuid %d: %w", cfg.UID, err)
-	}
-	if cfg.TTY {
-		// After the id change, so the pty slave belongs to the user.
-		if err := attachTerminal(cfg.Rows, cfg.Cols); err != nil {
-			return err
-		}
-	}
-	env := cfg.Env
-	if cfg.ClearEnv {
-		if pw.Home != "" && !hasEnv(env, "HOME") {
-			env = append(env, "HOME="+pw.Home)
-		}
-		if pw.Name != "" && !hasEnv(env, "USER") {
-			env = append(env, "USER="+pw.Name, "LOGNAME="+pw.Name)
-		}
-	}
-	if !hasEnv(env, "PATH") {
-		env = append(env, "PATH="+DefaultPath)
-	}
-	cwd := cfg.Cwd
-	if cwd == "" {
-		cwd = "/"
-		if pw.Home != "" && unix.Access(pw.Home, unix.X_OK) == nil {
-			cwd = pw.Home
-		}
-	}
-	if err := unix.Chdir(cwd); err != nil {
-		return fmt.Errorf("chdir %s: %w", cwd, err)
-	}
-	argv := cfg.Args
-	if len(argv) == 0 {
-		sh := "/bin/sh"
-		if pw.Shell != "" {
-			sh = pw.Shell
-		}
-		argv = []string{sh}
-	}
-	argv0, err := lookPath(argv[0], env)
-	if err != nil {
-		return err
-	}
-	// nsenter started us with every capability ambient.
-	if err := userns.ClearCaps(); err != nil {
-		return err
-	}
-	closeExtraFDs()
-	if cfg.UID == 0 {
-		if err := filter.Install(); err != nil {
-			return err
-		}
-	}
-	if err := unix.Exec(argv0, argv, env); err != nil {
-		return fmt.Errorf("exec %s: %w", argv[0], err)
-	}
-	return nil
-}
-
-// attachTerminal opens a pty from the container's devpts, sized rows x
-// cols, sends its master to Attach and makes the slave this process's
-// controlling terminal and stdio.
-func attachTerminal(rows, cols uint16) error {
-	sock := attachPtyFD
-	unix.CloseOnExec(sock)
-	master, err := unix.Open("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("allocate a pty in the container: %w", err)
-	}
-	defer unix.Close(master)
-	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
-		return fmt.Errorf("unlock pty: %w", err)
-	}
-	// The caller's size now, not once the caller has the master: the
-	// command may ask for it (stty size) before the caller gets to it.
-	if rows > 0 && cols > 0 {
-		if err := unix.IoctlSetWinsize(master, unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
-			return fmt.Errorf("set pty window size: %w", err)
-		}
-	}
-	r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
-	if errno != 0 {
-		return fmt.Errorf("open pty peer: %w", errno)
-	}
-	slave := int(r)
-	defer unix.Close(slave)
-	if err := unix.Sendmsg(sock, []byte("pty"), unix.UnixRights(master), nil, 0); err != nil {
-		return fmt.Errorf("send pty master: %w", err)
-	}
-	unix.Close(sock)
-	if _, err := unix.Setsid(); err != nil {
-		return fmt.Errorf("setsid: %w", err)
-	}
-	if err := unix.IoctlSetInt(slave, unix.TIOCSCTTY, 0); err != nil {
-		return fmt.Errorf("set controlling terminal: %w", err)
-	}
-	for fd := 0; fd <= 2; fd++ {
-		if err := unix.Dup3(slave, fd, 0); err != nil {
-			return fmt.Errorf("terminal stdio: %w", err)
-		}
-	}
-	return nil
-}
-
-func setgroupsAllowed() bool {
-	b, err := os.ReadFile("/proc/self/setgroups")
+// setgroupsAllowed reports whether the user namespace of pid allows
+// setgroups (a single-id map denies it).
+func setgroupsAllowed(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/setgroups")
 	return err != nil || !strings.HasPrefix(string(b), "deny")
 }
 
@@ -502,10 +288,29 @@ type passwdEntry struct {
 	Name, Home, Shell string
 }
 
-// lookupPasswd finds uid in the passwd file name (the container's: its
-// content is hostile, only ever read).
-func lookupPasswd(name string, uid uint32) (passwdEntry, bool) {
-	f, err := os.Open(name)
+// containerPasswd finds uid in the /etc/passwd of the container whose
+// init is pid. The container's root chose what is there: the path is
+// resolved inside init's root (RESOLVE_IN_ROOT, no magic links), only a
+// regular file is read (a FIFO would block, a device would be opened),
+// and its content is only parsed.
+func containerPasswd(pid int, uid uint32) (passwdEntry, bool) {
+	root, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return passwdEntry{}, false
+	}
+	defer unix.Close(root)
+	fd, err := unix.Openat2(root, "etc/passwd", &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		return passwdEntry{}, false
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return passwdEntry{}, false
+	}
+	// Reopening the O_PATH descriptor opens the very file checked.
+	f, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(fd), os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return passwdEntry{}, false
 	}
@@ -727,33 +532,4 @@ func streamConsoleConn(dir string) (*ConsoleConn, error) {
 	ok = true
 	return &ConsoleConn{Master: master, r: io.MultiReader(bytes.NewReader(rest), conn), w: conn,
 		closer: func() error { master.Close(); return conn.Close() }}, nil
-}
-
-// lookPath finds file in the container's PATH (its own, from env).
-func lookPath(file string, env []string) (string, error) {
-	if strings.Contains(file, "/") {
-		return file, nil
-	}
-	dirs := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			dirs = v
-		}
-	}
-	for _, d := range strings.Split(dirs, ":") {
-		if d == "" {
-			d = "."
-		}
-		p := path.Join(d, file)
-		var st unix.Stat_t
-		if unix.Stat(p, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && unix.Access(p, unix.X_OK) == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("exec %s: %w in $PATH", file, unix.ENOENT)
-}
-
-// closeExtraFDs marks every descriptor above 2 close-on-exec.
-func closeExtraFDs() {
-	_ = unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 }

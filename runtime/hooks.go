@@ -114,5 +114,5 @@ func hostEnv() []string { return os.Environ() }
 
 // containerEnv is the environment of hooks that run in the container.
 func containerEnv() []string {
-	return []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	return []string{"PATH=" + DefaultPath}
 }

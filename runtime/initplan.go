@@ -475,14 +475,15 @@ func (p *initPlan) compileProcess(s *specs.Spec) error {
 	return nil
 }
 
-// execCandidates are the paths execProcess tries for file: file itself
-// when it has a slash, else file in each directory of the container's
-// PATH (its own, from env), as execvp does.
+// execCandidates are the paths an exec of file tries (init's execProcess,
+// an attached process): file itself when it has a slash, else file in
+// each directory of the container's PATH (its own, from env, else
+// DefaultPath), as execvp does.
 func execCandidates(file string, env []string) []string {
 	if strings.Contains(file, "/") {
 		return []string{file}
 	}
-	dirs := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	dirs := DefaultPath
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
 			dirs = v

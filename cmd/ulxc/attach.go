@@ -19,10 +19,11 @@ const attachUsage = `Usage: ulxc attach NAME [-u UID] [-g GID] [--clear-env|--ke
 Run CMD inside the running container NAME: in all its namespaces and in its
 cgroup (when you may move processes there), as UID:GID inside (default
 0:0, the container's root). Without CMD, run the user's shell from the
-container's /etc/passwd, else /bin/sh. When stdin is a terminal, CMD gets a
-pty of the container's own (tty inside shows /dev/pts/N) and your terminal
-is put in raw mode; window size changes follow. ulxc exits with CMD's
-status.
+container's /etc/passwd, else /bin/sh. When stdin, stdout or stderr is a
+terminal, CMD gets a pty of the container's own in its place (tty inside
+shows /dev/pts/N; your terminal itself never reaches the container), and
+a terminal stdin is put in raw mode; window size changes follow. ulxc
+exits with CMD's status, or 127 (not found) or 126 (not run) as a shell.
 
 As lxc-attach, the environment is kept by default (--keep-env) with
 container=lxc added; --clear-env starts from container=lxc, PATH, TERM,
@@ -88,12 +89,22 @@ func cmdAttach(e *env, args []string) error {
 		return fmt.Errorf("attach %s: %w", *name, err)
 	}
 	opts := runtime.AttachOptions{Args: rest, UID: *uid, GID: *gid, ClearEnv: *clearEnv, Env: append(kept, *vars...)}
-	stdin := fileOf(e.stdin)
-	opts.TTY = stdin != nil && term.IsTerminal(int(stdin.Fd()))
-	if !opts.TTY {
-		opts.Stdin, opts.Stdout, opts.Stderr = stdin, fileOf(e.stdout), fileOf(e.stderr)
-	} else if ws, err := unix.IoctlGetWinsize(int(stdin.Fd()), unix.TIOCGWINSZ); err == nil {
-		opts.Rows, opts.Cols = ws.Row, ws.Col
+	std := [3]*os.File{fileOf(e.stdin), fileOf(e.stdout), fileOf(e.stderr)}
+	terms := terminals(std)
+	// Any terminal among stdio is replaced by a pty of the container's,
+	// as lxc-attach does: a descriptor of the caller's terminal would let
+	// the container read it and type into the caller's shell (TIOCSTI).
+	opts.TTY = terms[0] != nil || terms[1] != nil || terms[2] != nil
+	for i := range std {
+		if terms[i] != nil {
+			std[i] = nil
+		}
+	}
+	opts.Stdin, opts.Stdout, opts.Stderr = std[0], std[1], std[2]
+	if t := firstTerminal(terms); t != nil {
+		if ws, err := unix.IoctlGetWinsize(int(t.Fd()), unix.TIOCGWINSZ); err == nil {
+			opts.Rows, opts.Cols = ws.Row, ws.Col
+		}
 	}
 	p, err := runtime.Attach(dir, opts)
 	if err != nil {
@@ -104,7 +115,7 @@ func cmdAttach(e *env, args []string) error {
 	}
 	var st runtime.ExitStatus
 	if opts.TTY {
-		st, err = e.relayAttached(p, stdin)
+		st, err = e.relayAttached(p, terms)
 	} else {
 		st, err = waitForwarding(p)
 	}
@@ -112,6 +123,29 @@ func cmdAttach(e *env, args []string) error {
 		return fmt.Errorf("attach %s: %w", *name, err)
 	}
 	return &exitError{st.Code}
+}
+
+// terminals returns, for each of stdin, stdout and stderr, the file when
+// it is a terminal, else nil.
+func terminals(std [3]*os.File) [3]*os.File {
+	var t [3]*os.File
+	for i, f := range std {
+		if f != nil && term.IsTerminal(int(f.Fd())) {
+			t[i] = f
+		}
+	}
+	return t
+}
+
+// firstTerminal is where a pty's output is shown: the terminal on stdout,
+// else on stderr, else on stdin; nil when there is none.
+func firstTerminal(t [3]*os.File) *os.File {
+	for _, i := range []int{1, 2, 0} {
+		if t[i] != nil {
+			return t[i]
+		}
+	}
+	return nil
 }
 
 // waitForwarding waits for p, passing on the signals that would have
@@ -135,18 +169,26 @@ func waitForwarding(p *runtime.Process) (runtime.ExitStatus, error) {
 	return p.Wait()
 }
 
-// relayAttached relays the caller's terminal and the process's pty until
-// the process exits.
-func (e *env) relayAttached(p *runtime.Process, stdin *os.File) (runtime.ExitStatus, error) {
-	defer p.Pty.Close()
-	restore, err := rawTerminal(stdin, p.Pty)
-	if err != nil {
-		p.Signal(syscall.SIGKILL)
-		p.Wait()
-		return runtime.ExitStatus{}, err
+// relayAttached relays the caller's terminals and the process's pty
+// until the process exits: typed input when stdin is a terminal (put in
+// raw mode), output to the first terminal (firstTerminal).
+func (e *env) relayAttached(p *runtime.Process, terms [3]*os.File) (runtime.ExitStatus, error) {
+	pty := p.Pty()
+	defer pty.Close()
+	if in := terms[0]; in != nil {
+		restore, err := rawTerminal(in, pty)
+		if err != nil {
+			p.Signal(syscall.SIGKILL)
+			p.Wait()
+			return runtime.ExitStatus{}, err
+		}
+		defer restore()
 	}
-	defer restore()
-	r := newRelay(p.Pty, p.Pty, stdin, e.stdout, -1)
+	var in *os.File
+	if terms[0] != nil {
+		in = terms[0]
+	}
+	r := newRelay(pty, pty, in, firstTerminal(terms), -1)
 	st, err := p.Wait()
 	r.finish()
 	return st, err
@@ -172,6 +214,3 @@ func fileOf(v any) *os.File {
 	}
 	return nil
 }
-
-// attachChild is runtime.AttachEntry, "__attach", for main's childEntries.
-var attachChild = runtime.AttachMain

@@ -90,7 +90,9 @@ func newRelay(from io.Reader, to io.Writer, in *os.File, out io.Writer, escape i
 		io.Copy(out, from)
 		close(r.outDone)
 	}()
-	go r.input(in, to, escape)
+	if in != nil {
+		go r.input(in, to, escape)
+	}
 	return r
 }
 

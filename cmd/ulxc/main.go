@@ -15,6 +15,9 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/ulxc/ulxc/nsenter"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -82,7 +85,6 @@ var childEntries = map[string]func(args []string) int{
 	"__probe-overlay": probeOverlayChild, // hostcheck.OverlayProbeEntry
 	"__inithook":      initHookChild,     // runtime.InitHookEntry
 	"__monitor":       monitorChild,      // runtime.MonitorEntry
-	"__attach":        attachChild,       // runtime.AttachEntry
 }
 
 // usageError makes the command exit 2.
@@ -188,6 +190,15 @@ func (e *env) fail(err error) int {
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return 2
+	}
+	// A command that could not be run, as shells say it: 127 when it
+	// was not found, 126 when it was found but not run.
+	var je *nsenter.JoinError
+	if errors.As(err, &je) && je.IsExec() {
+		if errors.Is(err, unix.ENOENT) {
+			return 127
+		}
+		return 126
 	}
 	return 1
 }
