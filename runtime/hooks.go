@@ -102,11 +102,57 @@ func runHook(ctx context.Context, t HookType, h specs.Hook, e hookEnv, base []st
 	// the rootfs is reachable from the hook.
 	cmd.Env = append(append(append([]string{}, base...), h.Env...), e.vars(t)...)
 	cmd.Stdin = bytes.NewReader(state)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Run(); err != nil {
+	// Output through a pipe of our own, passed on up to maxHookOutput: a
+	// hook, or something it leaves running, gets neither the log file
+	// nor the caller's terminal, and cannot fill the log.
+	r, w, err := os.Pipe()
+	if err != nil {
+		return &HookError{Type: t, Path: h.Path, Err: err}
+	}
+	cmd.Stdout, cmd.Stderr = w, w
+	copied := make(chan struct{})
+	go func() {
+		copyBounded(out, r, maxHookOutput)
+		close(copied)
+	}()
+	err = cmd.Start()
+	w.Close()
+	if err == nil {
+		err = cmd.Wait()
+	}
+	// What the hook wrote is in the pipe; a process it left behind that
+	// still holds the pipe is not waited for, and writes to nothing once
+	// the read end is closed.
+	r.SetReadDeadline(time.Now().Add(hookOutputGrace))
+	<-copied
+	r.Close()
+	if err != nil {
 		return &HookError{Type: t, Path: h.Path, Err: err}
 	}
 	return nil
+}
+
+// maxHookOutput is how much of one hook's output reaches the log (or the
+// terminal); the rest is read and dropped, so the hook never blocks on it.
+const maxHookOutput = 1 << 20
+
+// hookOutputGrace is how long the output of a hook that has exited is
+// still read, for what it wrote just before.
+const hookOutputGrace = 200 * time.Millisecond
+
+// copyBounded copies r to w until EOF or an error, passing on at most
+// limit bytes and a note that the rest was dropped.
+func copyBounded(w io.Writer, r io.Reader, limit int64) {
+	if w == nil {
+		w = io.Discard
+	}
+	n, err := io.Copy(w, io.LimitReader(r, limit))
+	if err != nil || n < limit {
+		return
+	}
+	if dropped, _ := io.Copy(io.Discard, r); dropped > 0 {
+		fmt.Fprintf(w, "\n[ulxc: hook output over %d bytes: %d more dropped]\n", limit, dropped)
+	}
 }
 
 // hostEnv is the environment of hooks that run on the host.

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // InitHookEntry is the hidden verb of the hook helper: init (a clone of
@@ -69,6 +70,14 @@ const lateNamespaces = syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC | syscall.CLO
 // is where init moved it for mount hooks. A failure is reported on init's
 // error pipe (fd 5), and init gives up.
 func InitHookMain(args []string) int {
+	// The helper runs as container root beside the hooks it starts: it
+	// must not be dumpable (a host binary's memory belongs to the host's
+	// user namespace, so this bars container root from tracing it), and
+	// the hooks must not inherit its descriptors of init's error pipe and
+	// config (init clears close-on-exec for the exec of this helper).
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	unix.CloseOnExec(initErrorFD)
+	unix.CloseOnExec(initConfigFD)
 	if err := runInitHooks(args); err != nil {
 		report(os.NewFile(initErrorFD, "init-errors"), err)
 		return 1
