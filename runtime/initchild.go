@@ -115,6 +115,21 @@ type initReport [7]uint64
 //go:norace
 func childMain(p *initPlan) {
 	placeFDs(p)
+	// A session of its own before anything else: the caller's terminal
+	// is never the controlling terminal of init, of its hooks or of the
+	// container's process, so nothing in the container can reach it
+	// through /dev/tty or type into the caller's shell with TIOCSTI.
+	if _, _, e := syscall.RawSyscall6(unix.SYS_SETSID, 0, 0, 0, 0, 0, 0); e != 0 {
+		fail(p, stTerminal, 0, subSetsid, e)
+	}
+	// The OOM score is written while init is still the user, whose
+	// /proc/self files are its own; once it is container root and not
+	// dumpable they belong to the host's root. (spawnInit never shares
+	// memory with an init that sets it: the kernel would set the
+	// supervisor's too.)
+	if len(p.oom) > 0 {
+		writeFile(p, p.oomPath, p.oom, stOOM, 0)
+	}
 	prepareChild(p)
 	if p.late != 0 {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_UNSHARE, p.late, 0, 0, 0, 0, 0); e != 0 {
@@ -260,11 +275,13 @@ func enter(p *initPlan) {
 		uintptr(unsafe.Pointer(&p.noWait)), 0, 0, 0); n == 1 && p.poll.Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
 		fail(p, stEnter, 0, subParentGone, 0)
 	}
-	// The process's memory is a copy of the supervisor's, made in the
-	// host's user namespace: until the exec, /proc/self would belong to
-	// the host's root, and container root could not write
-	// oom_score_adj there. Dumpable makes it the process's own.
-	if e := rawPrctl(unix.PR_SET_DUMPABLE, 1); e != 0 {
+	// Never dumpable until the exec: init's memory is the supervisor's
+	// (shared under CLONE_VM, else a copy), owned by the host's user
+	// namespace, so while it is not dumpable no process of the
+	// container, root and its hooks included, may ptrace init, open its
+	// /proc/PID/mem or take its descriptors. The id change above made it
+	// so (fs.suid_dumpable), unless that is set to 1 for debugging.
+	if e := rawPrctl(unix.PR_SET_DUMPABLE, 0); e != 0 {
 		fail(p, stEnter, 0, subDumpable, e)
 	}
 }
@@ -827,21 +844,18 @@ func identity(p *initPlan) {
 //go:norace
 func execProcess(p *initPlan) {
 	if p.console {
-		if _, _, e := syscall.RawSyscall6(unix.SYS_SETSID, 0, 0, 0, 0, 0, 0); e != 0 {
-			fail(p, stTerminal, 0, subSetsid, e)
-		}
 		if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, uintptr(p.consoleSlave), unix.TIOCSCTTY, 0, 0, 0, 0); e != 0 {
 			fail(p, stTerminal, 0, subCtty, e)
 		}
-		for fd := uintptr(0); fd <= 2; fd++ {
-			if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(p.consoleSlave), fd, 0, 0, 0, 0); e != 0 {
+		for fd := 0; fd < len(p.consoleFDs); fd++ {
+			if !p.consoleFDs[fd] {
+				continue
+			}
+			if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(p.consoleSlave), uintptr(fd), 0, 0, 0, 0); e != 0 {
 				fail(p, stTerminal, 0, subDup, e)
 			}
 		}
 		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.consoleSlave), 0, 0, 0, 0, 0)
-	}
-	if len(p.oom) > 0 {
-		writeFile(p, p.oomPath, p.oom, stOOM, 0)
 	}
 	// The personality and the bounding set belong to the thread that
 	// execs; the bounding set needs CAP_SETPCAP, so it goes while init is

@@ -69,14 +69,17 @@ type initPlan struct {
 	links   []linkStep
 
 	console bool
-	ptmx    *byte
-	ttys    []rawPath // /dev/console, /dev/tty1...
-	winsize unix.Winsize
-	ptyMsg  unix.Msghdr
-	ptyIov  unix.Iovec
-	ptyText []byte
-	ptyCmsg []byte
-	masters []int32 // written by init, inside ptyCmsg
+	// consoleFDs are the stdio descriptors the console becomes
+	// (spawnInit: all three, or a foreground start's terminals).
+	consoleFDs [3]bool
+	ptmx       *byte
+	ttys       []rawPath // /dev/console, /dev/tty1...
+	winsize    unix.Winsize
+	ptyMsg     unix.Msghdr
+	ptyIov     unix.Iovec
+	ptyText    []byte
+	ptyCmsg    []byte
+	masters    []int32 // written by init, inside ptyCmsg
 
 	newNet bool
 	ifr    [40]byte // struct ifreq of lo; written by init

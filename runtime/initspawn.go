@@ -46,7 +46,8 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		}
 	}
 	defer func() { closeAll() }()
-	stdio, copiers, err := c.stdioFiles(cfg.Console, &closers)
+	p.consoleFDs = c.consoleFDs()
+	stdio, copiers, err := c.stdioFiles(p.consoleFDs, &closers)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +102,13 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	}
 	p.base = max(p.base, initFDs)
 
-	pid, release, err := forkInit(p, flags|unix.CLONE_NEWUSER, c.cgroup.fd())
+	// Init shares the supervisor's memory only when nothing of the
+	// container's runs beside it before its exec (hooks run inside do),
+	// and when it sets no OOM score, which the kernel would set for every
+	// process sharing the memory, the supervisor included.
+	share := sharedMemoryFork && len(p.oom) == 0 &&
+		!p.hooks[hookPreMount].run && !p.hooks[hookMount].run && !p.hooks[hookStart].run
+	pid, release, err := forkInit(p, flags|unix.CLONE_NEWUSER, c.cgroup.fd(), share)
 	goruntime.KeepAlive(files)
 	if err != nil {
 		return nil, fmt.Errorf("fork init: %w", err)
@@ -137,15 +144,46 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		proc: &initProc{pid: pid, wait: wait}}, nil
 }
 
+// consoleFDs are the stdio descriptors of the container's process that
+// its console replaces: all three for a daemon, a foreground start's
+// terminals (and what it leaves unset) on a terminal, none without a
+// console. A pipe or a file a foreground start was given stays as it is.
+func (c *Container) consoleFDs() [3]bool {
+	if !c.opts.Console {
+		return [3]bool{}
+	}
+	if c.opts.Terminal == nil {
+		return [3]bool{true, true, true}
+	}
+	var m [3]bool
+	for i, v := range []any{c.opts.Stdin, c.opts.Stdout, c.opts.Stderr} {
+		f, ok := v.(*os.File)
+		m[i] = v == nil || ok && (f == nil || isTerminal(f))
+	}
+	return m
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
 // stdioFiles are init's stdin, stdout and stderr: the container's stdio
-// as files, /dev/null for what is not set (and, with a console, for stdin
-// and stdout), or a pipe that a goroutine copies, for a reader or writer
-// that is not a file. copiers ends once the pipes are drained.
-func (c *Container) stdioFiles(console bool, closers *[]io.Closer) (files []*os.File, copiers *sync.WaitGroup, err error) {
+// as files, /dev/null for what is not set (and for the stdin and stdout
+// that the console replaces), or a pipe that a goroutine copies, for a
+// reader or writer that is not a file, and for a terminal: no descriptor
+// of the caller's terminal ever reaches init, its hooks or the container
+// (anything holding one could read it, and type into the caller's shell
+// with TIOCSTI). copiers ends once the pipes are drained.
+func (c *Container) stdioFiles(console [3]bool, closers *[]io.Closer) (files []*os.File, copiers *sync.WaitGroup, err error) {
 	copiers = &sync.WaitGroup{}
 	in, out, errOut := c.opts.Stdin, c.opts.Stdout, c.opts.Stderr
-	if console {
-		in, out = nil, nil
+	if console[0] {
+		in = nil
+	}
+	if console[1] {
+		out = nil
 	}
 	devNull := func(flag int) (*os.File, error) {
 		f, err := os.OpenFile(os.DevNull, flag, 0)
@@ -154,9 +192,9 @@ func (c *Container) stdioFiles(console bool, closers *[]io.Closer) (files []*os.
 		}
 		return f, err
 	}
-	if f, ok := in.(*os.File); ok {
+	if f, ok := in.(*os.File); ok && f != nil && !isTerminal(f) {
 		files = append(files, f)
-	} else if in == nil {
+	} else if in == nil || ok && f == nil {
 		f, err := devNull(os.O_RDONLY)
 		if err != nil {
 			return nil, nil, err
@@ -175,11 +213,12 @@ func (c *Container) stdioFiles(console bool, closers *[]io.Closer) (files []*os.
 		files = append(files, r)
 	}
 	for _, wr := range []io.Writer{out, errOut} {
-		if f, ok := wr.(*os.File); ok {
+		f, ok := wr.(*os.File)
+		if ok && f != nil && !isTerminal(f) {
 			files = append(files, f)
 			continue
 		}
-		if wr == nil || wr == io.Discard {
+		if wr == nil || wr == io.Discard || ok && f == nil {
 			f, err := devNull(os.O_WRONLY)
 			if err != nil {
 				return nil, nil, err
@@ -227,14 +266,14 @@ func memfdWith(name string, b []byte) (*os.File, error) {
 // cloneVM exists, init shares the supervisor's memory (CLONE_VM) on a
 // stack of its own, as posix_spawn's child does, and release unmaps that
 // stack: call it once init has exec'd or is dead, never before.
-func forkInit(p *initPlan, flags uintptr, cgroupFD int) (pid int, release func(), err error) {
+func forkInit(p *initPlan, flags uintptr, cgroupFD int, shareMemory bool) (pid int, release func(), err error) {
 	args := nsenter.CloneArgs{Flags: uint64(flags), ExitSignal: uint64(unix.SIGCHLD)}
 	if cgroupFD > 0 {
 		args.Flags |= unix.CLONE_INTO_CGROUP
 		args.Cgroup = uint64(cgroupFD)
 	}
 	release = func() {}
-	if sharedMemoryFork {
+	if shareMemory {
 		stack, err := unix.Mmap(-1, 0, childStackSize, unix.PROT_READ|unix.PROT_WRITE,
 			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_STACK)
 		if err != nil {

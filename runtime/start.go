@@ -36,15 +36,20 @@ type Options struct {
 	// besides a ring buffer of recent output. Default none.
 	ConsoleLogPath string
 	// Terminal, with Console, is the caller's terminal in the foreground
-	// (start -F on a terminal), as lxc-start -F has it: the console is
+	// (start -F with a terminal among stdio), as lxc-start -F has it: the
+	// console replaces those of Stdin, Stdout and Stderr that are
+	// terminals (consoleFDs) and is
 	// sized like it, the console's output goes to it (before the log: a
 	// slow terminal slows the container, it does not lose output) and
 	// what is typed on Stdin goes to the console. The caller puts the
 	// terminal in raw mode and keeps the size in step (ConsoleMaster).
 	// Default none.
 	Terminal *os.File
-	// Stdin, Stdout and Stderr are the container's stdio without Console;
-	// default /dev/null. Hook output goes to Stderr.
+	// Stdin, Stdout and Stderr are the container's stdio without Console,
+	// and with Console and Terminal those that are not terminals (a pipe,
+	// a file); default /dev/null. A terminal is never handed to the
+	// container: it is relayed through a pipe, or replaced by the
+	// console. Hook output goes to Stderr.
 	Stdin          io.Reader `json:"-"`
 	Stdout, Stderr io.Writer `json:"-"`
 	// Log receives the supervisor's messages. Default: discarded.
@@ -276,7 +281,7 @@ func (c *Container) record() error {
 		var out io.Writer = c.console
 		if t := c.opts.Terminal; t != nil {
 			out = &terminalTee{term: t, log: c.console}
-			if c.opts.Stdin != nil {
+			if c.opts.Stdin != nil && c.consoleFDs()[0] {
 				go io.Copy(con, c.opts.Stdin) // typed input; ends with the terminal or the process
 			}
 		}

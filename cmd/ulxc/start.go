@@ -16,7 +16,6 @@ import (
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
-	"golang.org/x/term"
 )
 
 const startUsage = `Usage: ulxc start [-F|-d] NAME [-- CMD [ARGS...]]
@@ -115,19 +114,21 @@ func (e *env) foreground(opts runtime.Options, unlock func()) error {
 		defer f.Close()
 		opts.Log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: logLevel(e.logPriority)})).With("container", opts.Name)
 	}
-	// On a terminal the container gets a console of its own devpts, as
-	// with lxc-start -F, which this terminal is relayed to; otherwise the
-	// container's stdio is ulxc's.
-	in, out := fileOf(e.stdin), fileOf(e.stdout)
-	if in != nil && out != nil && term.IsTerminal(int(in.Fd())) && term.IsTerminal(int(out.Fd())) {
-		opts.Console, opts.Terminal = true, out
+	// With a terminal among stdio the container gets a console of its own
+	// devpts in place of each terminal, as with lxc-start -F, and the
+	// console is relayed to the terminal; pipes and files stay the
+	// container's own. The caller's terminal never reaches the container.
+	terms := terminals([3]*os.File{fileOf(e.stdin), fileOf(e.stdout), fileOf(e.stderr)})
+	in := terms[0]
+	if t := firstTerminal(terms); t != nil {
+		opts.Console, opts.Terminal = true, t
 	}
 	c, err := runtime.Start(context.Background(), opts)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", opts.Name, err)
 	}
 	unlock() // the state file says it runs now
-	if opts.Terminal != nil {
+	if in != nil {
 		restore, err := rawTerminal(in, c.ConsoleMaster())
 		if err != nil {
 			e.warnf("%v", err)
