@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/ulxc/ulxc/ocispec"
-	"golang.org/x/sys/unix"
 )
 
 // boundingMask is the bounding set a spec asks for (lxc.cap.drop or
@@ -40,27 +38,6 @@ func indexOf(list []string, s string) int {
 		}
 	}
 	return -1
-}
-
-// dropBounding removes from the calling thread's bounding set every
-// capability not in keep. The bounding set belongs to a thread, and an
-// exec keeps the calling thread's: call it on the thread that execs. It
-// needs CAP_SETPCAP, so it comes before any switch away from root.
-// Capabilities the kernel does not know (EINVAL) are not there to drop.
-func dropBounding(keep uint64) error {
-	for c := 0; c < 64; c++ {
-		if keep&(1<<c) != 0 {
-			continue
-		}
-		err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0)
-		if errors.Is(err, unix.EINVAL) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
-		}
-	}
-	return nil
 }
 
 // processBounding reads the bounding set of pid (CapBnd in

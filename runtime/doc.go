@@ -28,19 +28,25 @@
 //     reports a failure as a record on a close-on-exec pipe, which the
 //     supervisor turns into "mount proc on /proc: permission denied", and
 //     its exec closes the pipe. Hooks that run in the container's
-//     namespaces (pre-mount, mount, start) need more than system calls:
-//     init runs `ulxc __inithook TYPE` for them (InitHookMain) and waits.
+//     namespaces (pre-mount, mount, start) are forks of init that exec the
+//     hook's program directly (forkHooks), with the OCI state on stdin
+//     (a read-only memfd) and their output in a pipe that the supervisor
+//     reads, at most 1 MiB of it, and closes once init has exec'd.
 //   - the clients: stop, ls, info, which read the state file and CHECK it
 //     against the kernel (the init's pid and its start time in
 //     /proc/PID/stat; signals go through a pidfd), so a supervisor killed
 //     with SIGKILL never leaves a container that looks running.
-//   - attached processes (attach.go): `ulxc __attach`, started by package
-//     nsenter inside every namespace of the checked init (through a pidfd)
-//     and in its cgroup, a child of `ulxc attach`; it takes its ids, its
-//     pty (from the container's devpts, the master sent back to the
-//     caller) and its environment, and execs. Console clients get the
-//     console's output from the supervisor over the control socket
-//     (console-stream), so they never compete with the console log.
+//   - attached processes (attach.go): package nsenter forks `ulxc
+//     attach`, joins every namespace of the checked init (through a
+//     pidfd) and its cgroup, and sets the process up by raw system calls
+//     (session, stdio, signals, bounding set, seccomp, ids, a pty of the
+//     container's devpts, directory) before it execs the command: no
+//     program of the host's runs inside the container. What it needs of
+//     the container (the user's shell and home in /etc/passwd) is read by
+//     the attaching process, through init's root (RESOLVE_IN_ROOT), from a
+//     regular file only. Console clients get the console's output from
+//     the supervisor over the control socket (console-stream), so they
+//     never compete with the console log.
 //
 // # Cgroups
 //
@@ -112,6 +118,38 @@
 // its locked flags (ro, nosuid, nodev, noexec, atime): remounts re-apply
 // the flags statfs reports.
 //
+// Container root (and so every hook and attached process, and any process
+// they leave behind) is the adversary of the user who runs ulxc. What
+// keeps it from the user's account, each tried by an attack in
+// cmd/ulxc/security_test.go (testdata/hostile):
+//
+//   - Nothing of the host's that holds the user's descriptors or memory is
+//     ever dumpable inside the container's user namespace. Init and
+//     nsenter's forks are copies (or, for init, a CLONE_VM sharer) of a
+//     host process, whose memory belongs to the host's user namespace:
+//     non-dumpable, they cannot be ptraced, their /proc/PID/mem opened or
+//     their descriptors taken (pidfd_getfd) by container root. Init ends
+//     its entry into the namespace non-dumpable (the id change makes it
+//     so, and PR_SET_DUMPABLE 0 says it again); nsenter's first fork makes
+//     itself non-dumpable before it joins anything. No host program is
+//     exec'd inside the container: an exec'd binary's memory would belong
+//     to the container's user namespace, where container root may trace
+//     it, dumpable or not.
+//   - Init shares the supervisor's memory (CLONE_VM) only when nothing of
+//     the container's runs before init's exec: with in-container hooks, or
+//     an OOM score (which the kernel applies to every process sharing the
+//     memory), init is a plain fork.
+//   - No terminal of the caller's reaches the container: init and every
+//     attached process call setsid first (so /dev/tty inside is never the
+//     caller's terminal and TIOCSTI cannot type into the caller's shell),
+//     and a terminal among stdio is replaced by a pty of the container's
+//     own devpts (start -F: the console; attach: a new pty), or relayed
+//     through a pipe. Pipes and files stay what they are.
+//   - Hooks that run inside get stdin, stdout, stderr and (pre-mount,
+//     mount) the rootfs descriptor, nothing else; their output is bounded,
+//     and a process they leave behind can hold nothing the supervisor
+//     waits for.
+//
 // # What it does not defend against
 //
 // The container's root is the user's subordinate id: it can do to the
@@ -150,12 +188,13 @@
 //     exit file (CheckStatus). About 0.3 ms together.
 //   - ulxc is a static pure-Go binary (CGO_ENABLED=0). With cgo each ulxc
 //     process spent twice the CPU before main (pthread stacks, glibc
-//     start-up). Attach's namespace join needs no C (package nsenter).
+//     start-up). Attach's namespace join needs no C (package nsenter), and
+//     attach starts one Go program, not two.
 //   - The installed ulxc is built without the image verbs (-tags
 //     ulxc_lean; README, "Binaries"): no go-crypto, circl, net/http or xz
 //     to initialise. `ulxc --version` takes 1.4 ms, a Go program that does
 //     nothing 1.1 ms.
-//   - The spec reaches the monitor and the hook helper in a hand-written
+//   - The spec reaches the monitor in a hand-written
 //     binary encoding (wire.go), not JSON of specs.Spec, whose first use
 //     walks some hundred types: that was 0.7 ms of CPU on each side.
 //   - Init makes the network, IPC, UTS and cgroup namespaces itself

@@ -157,8 +157,3 @@ func copyBounded(w io.Writer, r io.Reader, limit int64) {
 
 // hostEnv is the environment of hooks that run on the host.
 func hostEnv() []string { return os.Environ() }
-
-// containerEnv is the environment of hooks that run in the container.
-func containerEnv() []string {
-	return []string{"PATH=" + DefaultPath}
-}

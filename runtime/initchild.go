@@ -100,6 +100,8 @@ const (
 	subSlave
 	subDetach
 	subWait
+	subTimeout
+	subExec
 )
 
 // report is the record init writes on failure: a zero first word (so it
@@ -144,7 +146,7 @@ func childMain(p *initPlan) {
 		fail(p, stSlave, 0, 0, e)
 	}
 	if p.hooks[hookPreMount].run {
-		runHookHelper(p, hookPreMount, p.rootfs)
+		forkHooks(p, hookPreMount, p.rootfs)
 	}
 	bindRootfs(p)
 	for i := 0; i < len(p.mounts); i++ {
@@ -174,7 +176,7 @@ func childMain(p *initPlan) {
 	}
 	identity(p)
 	if p.hooks[hookStart].run {
-		runHookHelper(p, hookStart, -1)
+		forkHooks(p, hookStart, -1)
 	}
 	execProcess(p)
 }
@@ -644,7 +646,7 @@ func loopbackUp(p *initPlan) {
 
 // exposeAndHook runs the mount hooks with the root filesystem's mount
 // moved onto LXC's rootfs mount point when the host has one (see
-// initPlan.expose); the hook helper is told which one worked.
+// initPlan.expose); the hooks are told which one worked.
 //
 //go:nosplit
 //go:norace
@@ -667,52 +669,108 @@ func exposeAndHook(p *initPlan) {
 	if p.exposed >= 0 {
 		rootfs = -1
 	}
-	runHookHelper(p, hookMount, rootfs)
+	forkHooks(p, hookMount, rootfs)
 }
 
-// runHookHelper runs `ulxc __inithook` (this executable, p.exe) for the
-// hooks of kind, in init's namespaces and as container root, with rootfs
-// (when not -1) as its fd 3, and waits for it. On failure the helper has
-// reported already; init adds its exit status and exits.
+// forkHooks runs the hooks of kind one after the other, in init's
+// namespaces and as container root, each a fork of init that execs the
+// hook's program (hookChild), and waits for each, up to its time limit.
+// Nothing of the host runs beside them: a hook, or anything it leaves
+// behind, can reach no process of ulxc's (init is not dumpable and its
+// memory belongs to the host's user namespace) and holds none of init's
+// descriptors. A hook that fails (exits non-zero, is killed, runs out of
+// time) fails the start: the report names it by its index.
 //
 //go:nosplit
 //go:norace
-func runHookHelper(p *initPlan, kind, rootfs int) {
+func forkHooks(p *initPlan, kind, rootfs int) {
 	h := &p.hooks[kind]
-	argv := h.argv
-	if kind == hookMount && p.exposed >= 0 {
-		argv = h.exposedArgv[p.exposed]
-	}
-	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
-	if e != 0 {
-		fail(p, stHook, kind, subClone, e)
-	}
-	if pid == 0 {
-		if rootfs >= 0 {
-			syscall.RawSyscall6(unix.SYS_DUP3, uintptr(rootfs), 3, 0, 0, 0, 0)
+	for i := 0; i < len(h.progs); i++ {
+		hp := &h.progs[i]
+		index := kind + hookKinds*i
+		envp := hp.envp
+		if kind == hookMount && p.exposed >= 0 && p.exposed < len(hp.exposedEnvp) {
+			envp = hp.exposedEnvp[p.exposed]
 		}
-		// The helper reports on the error pipe and reads its config.
-		syscall.RawSyscall6(unix.SYS_FCNTL, initErrorFD, unix.F_SETFD, 0, 0, 0, 0)
-		syscall.RawSyscall6(unix.SYS_FCNTL, initConfigFD, unix.F_SETFD, 0, 0, 0, 0)
-		restoreSignals(p)
-		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVEAT, initExeFD, uintptr(unsafe.Pointer(p.empty)),
-			uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&p.hookEnvp[0])), unix.AT_EMPTY_PATH, 0)
-		fail(p, stHook, kind, subClone, e)
-	}
-	var status int32
-	for {
-		_, _, e := syscall.RawSyscall6(unix.SYS_WAIT4, pid, uintptr(unsafe.Pointer(&status)), 0, 0, 0, 0)
-		if e != unix.EINTR {
-			if e != 0 {
-				fail(p, stHook, kind, subWait, e)
+		pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+		if e != 0 {
+			fail(p, stHook, index, subClone, e)
+		}
+		if pid == 0 {
+			hookChild(p, hp, envp, rootfs, index)
+		}
+		sub := subWait
+		if hp.limited && !waitLimited(p, pid, &hp.timeout) {
+			sub = subTimeout
+			syscall.RawSyscall6(unix.SYS_KILL, pid, uintptr(unix.SIGKILL), 0, 0, 0, 0)
+		}
+		for {
+			_, _, e := syscall.RawSyscall6(unix.SYS_WAIT4, pid, uintptr(unsafe.Pointer(&p.hookStatus)), 0, 0, 0, 0)
+			if e != unix.EINTR {
+				if e != 0 {
+					fail(p, stHook, index, subWait, e)
+				}
+				break
 			}
+		}
+		if p.hookStatus != 0 || sub == subTimeout {
+			p.rec[6] = uint64(uint32(p.hookStatus))
+			fail(p, stHook, index, sub, 0)
+		}
+	}
+}
+
+// waitLimited waits for the child pid to exit, up to timeout; false when
+// the time ran out.
+//
+//go:nosplit
+//go:norace
+func waitLimited(p *initPlan, pid uintptr, timeout *unix.Timespec) bool {
+	pidfd, _, e := syscall.RawSyscall6(unix.SYS_PIDFD_OPEN, pid, 0, 0, 0, 0, 0)
+	if e != 0 {
+		return true // wait without a limit
+	}
+	p.poll = unix.PollFd{Fd: int32(pidfd), Events: unix.POLLIN}
+	var n uintptr
+	for {
+		n, _, e = syscall.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&p.poll)), 1, uintptr(unsafe.Pointer(timeout)), 0, 0, 0)
+		if e != unix.EINTR {
 			break
 		}
 	}
-	if status != 0 {
-		p.rec[6] = uint64(uint32(status))
-		fail(p, stHook, kind, subWait, 0)
+	syscall.RawSyscall6(unix.SYS_CLOSE, pidfd, 0, 0, 0, 0, 0)
+	return e != 0 || n > 0
+}
+
+// hookChild becomes a hook: the OCI state on stdin, the hook output pipe
+// as stdout and stderr, rootfs (when not -1) as fd 3, and nothing else of
+// init's; then the exec, trying each candidate path.
+//
+//go:nosplit
+//go:norace
+func hookChild(p *initPlan, hp *hookProg, envp []*byte, rootfs, index int) {
+	first := uintptr(3)
+	if rootfs >= 0 {
+		syscall.RawSyscall6(unix.SYS_DUP3, uintptr(rootfs), 3, 0, 0, 0, 0)
+		first = 4
 	}
+	syscall.RawSyscall6(unix.SYS_DUP3, initStateFD, 0, 0, 0, 0, 0)
+	syscall.RawSyscall6(unix.SYS_LSEEK, 0, 0, 0, 0, 0, 0) // the hooks share the state's offset
+	syscall.RawSyscall6(unix.SYS_DUP3, initHookFD, 1, 0, 0, 0, 0)
+	syscall.RawSyscall6(unix.SYS_DUP3, initHookFD, 2, 0, 0, 0, 0)
+	// The error pipe stays open until the exec, for a failure of it.
+	syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, first, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC, 0, 0, 0)
+	restoreSignals(p)
+	var last syscall.Errno = unix.ENOENT
+	for i := 0; i < len(hp.paths); i++ {
+		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVE, uintptr(unsafe.Pointer(hp.paths[i])),
+			uintptr(unsafe.Pointer(unsafe.SliceData(hp.argv))), uintptr(unsafe.Pointer(unsafe.SliceData(envp))), 0, 0, 0)
+		last = e
+		if e != unix.ENOENT && e != unix.ENOTDIR && e != unix.EACCES {
+			break
+		}
+	}
+	fail(p, stHook, index, subExec, last)
 }
 
 // maskPath hides masked path i: the host's /dev/null over a file, an

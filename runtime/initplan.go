@@ -18,12 +18,12 @@ import (
 
 // The descriptors init has once placeFDs ran.
 const (
-	syncFD       = 3 // read: the go-ahead once the id maps are written (userns)
-	initConfigFD = 4 // read: the initConfig (wire.go) for the hook helper; /dev/null without hooks
-	initErrorFD  = 5 // write: a report, or EOF when the exec worked
-	initPtyFD    = 6 // unix socket: the pty masters (only with a console)
-	initExeFD    = 7 // this executable, for the hook helper
-	initFDs      = 8
+	syncFD      = 3 // read: the go-ahead once the id maps are written (userns)
+	initStateFD = 4 // read: the OCI state, the stdin of hooks; /dev/null without hooks
+	initErrorFD = 5 // write: a report, or EOF when the exec worked
+	initPtyFD   = 6 // unix socket: the pty masters (only with a console)
+	initHookFD  = 7 // write: the output of hooks, which the supervisor reads; /dev/null without hooks
+	initFDs     = 8
 )
 
 // goAhead is what the supervisor writes on the sync pipe (userns.Release).
@@ -85,7 +85,6 @@ type initPlan struct {
 	ifr    [40]byte // struct ifreq of lo; written by init
 
 	hooks    [hookKinds]hookStep
-	hookEnvp []*byte
 	expose   []*byte // LXC's rootfs mount points on the host, for mount hooks
 	masked   []rawPath
 	readonly []rawPath
@@ -124,6 +123,7 @@ type initPlan struct {
 	sa                                  [4]uint64
 	rec                                 initReport
 	poll                                unix.PollFd
+	hookStatus                          int32
 	noWait                              unix.Timespec
 	resSub, resComp                     int // what failed, for failPath
 	resExtra                            uintptr
@@ -170,10 +170,21 @@ type mountStep struct {
 
 type linkStep struct{ name, target *byte }
 
+// hookStep is the hooks of one kind, which init runs itself in turn.
 type hookStep struct {
-	run         bool
-	argv        []*byte
-	exposedArgv [][]*byte
+	run   bool
+	progs []hookProg
+}
+
+// hookProg is one hook: the paths its exec tries (execCandidates), its
+// arguments and environment, the environment once the root filesystem
+// is exposed at expose[i] (mount hooks), and its time limit.
+type hookProg struct {
+	paths       []*byte
+	argv, envp  []*byte
+	exposedEnvp [][]*byte
+	timeout     unix.Timespec
+	limited     bool
 }
 
 type rlimitStep struct {
@@ -393,27 +404,57 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 	if s.Hooks != nil {
 		lists[hookMount], lists[hookStart] = s.Hooks.CreateContainer, s.Hooks.StartContainer
 	}
-	any := false
 	for kind, hs := range lists {
 		if len(hs) == 0 {
 			continue
 		}
-		any = true
-		h := hookStep{run: true, argv: cstrs("ulxc", InitHookEntry, string(hookKindTypes[kind]))}
+		t := hookKindTypes[kind]
+		env := hookEnv{Name: cfg.Name, ConfigPath: cfg.ConfigPath, RootfsPath: s.Root.Path}
+		switch kind {
+		case hookPreMount, hookMount:
+			// Container root may not walk the user's 0700 directories to
+			// the rootfs; it may walk from init's descriptor of it, fd 3.
+			env.RootfsMount = "/proc/self/fd/3"
+		case hookStart:
+			env.RootfsMount = "/"
+		}
+		h := hookStep{run: true}
+		for _, hk := range hs {
+			if hk.Path == "" || strings.IndexByte(hk.Path, 0) >= 0 {
+				return fmt.Errorf("%w: %s hook %q", ErrInvalidSpec, t, hk.Path)
+			}
+			argv := hk.Args
+			if len(argv) == 0 {
+				argv = []string{hk.Path}
+			}
+			base := append(append([]string{"PATH=" + DefaultPath}, hk.Env...), env.vars(t)...)
+			for _, a := range append(append([]string{}, argv...), base...) {
+				if strings.IndexByte(a, 0) >= 0 {
+					return fmt.Errorf("%w: %s hook %s: NUL in %q", ErrInvalidSpec, t, hk.Path, a)
+				}
+			}
+			hp := hookProg{paths: cstrs(execCandidates(hk.Path, nil)...), argv: cstrs(argv...), envp: cstrs(base...)}
+			hp.paths = hp.paths[:len(hp.paths)-1]
+			if hk.Timeout != nil && *hk.Timeout > 0 {
+				hp.limited, hp.timeout = true, unix.NsecToTimespec(int64(*hk.Timeout)*1e9)
+			}
+			if kind == hookMount {
+				for _, dir := range expose {
+					e := env
+					e.RootfsMount = dir
+					hp.exposedEnvp = append(hp.exposedEnvp, cstrs(append(append([]string{"PATH=" + DefaultPath}, hk.Env...), e.vars(t)...)...))
+				}
+			}
+			h.progs = append(h.progs, hp)
+			p.hookPaths[kind] = append(p.hookPaths[kind], hk.Path)
+		}
 		if kind == hookMount {
 			p.expose = nil
 			for _, dir := range expose {
 				p.expose = append(p.expose, cstr(dir))
-				h.exposedArgv = append(h.exposedArgv, cstrs("ulxc", InitHookEntry, string(HookMount), dir))
 			}
 		}
 		p.hooks[kind] = h
-		for _, hk := range hs {
-			p.hookPaths[kind] = append(p.hookPaths[kind], hk.Path)
-		}
-	}
-	if any {
-		p.hookEnvp = cstrs(initEnv...)
 	}
 	return nil
 }
@@ -617,7 +658,7 @@ func (p *initPlan) describe(r initReport) error {
 	case stSysctl:
 		bound = len(p.sysctlKey)
 	case stHook:
-		bound = hookKinds
+		bound = hookKinds * maxHooks(p)
 	case stLink:
 		bound = len(devLinks)
 	case stConsole:
@@ -675,12 +716,27 @@ func (p *initPlan) describe(r initReport) error {
 	case stSlave:
 		return wrap("make / a slave mount")
 	case stHook:
-		hooks := strings.Join(p.hookPaths[index], ", ")
-		if sub == subWait && errno == 0 {
-			return &ChildError{Msg: fmt.Sprintf("%s hook %s: hook helper %s", hookKindTypes[index], hooks,
-				describeWait(syscall.WaitStatus(uint32(extra))))}
+		kind, i := index%hookKinds, index/hookKinds
+		if i >= len(p.hookPaths[kind]) {
+			return fmt.Errorf("init: malformed report %v", r)
 		}
-		return wrap("%s hook %s: run hook helper", hookKindTypes[index], hooks)
+		name := fmt.Sprintf("%s hook %s", hookKindTypes[kind], p.hookPaths[kind][i])
+		switch {
+		case sub == subTimeout:
+			return &ChildError{Msg: fmt.Sprintf("%s: still running after %ds, killed", name, p.hooks[kind].progs[i].timeout.Sec)}
+		case sub == subWait && errno == 0:
+			// As os/exec says it, which the hooks that run on the host use.
+			ws := syscall.WaitStatus(uint32(extra))
+			if ws.Signaled() {
+				return &ChildError{Msg: name + ": signal: " + ws.Signal().String()}
+			}
+			return &ChildError{Msg: fmt.Sprintf("%s: exit status %d", name, ws.ExitStatus())}
+		case sub == subExec:
+			return wrap("%s: exec", name)
+		case sub == subClone:
+			return wrap("%s: fork", name)
+		}
+		return wrap("%s: wait", name)
 	case stBindRootfs:
 		if sub == subClone {
 			return wrap("bind rootfs: clone mount")
@@ -810,10 +866,11 @@ var rlimits = map[string]int{
 // "/", absolute symlinks included, and never through /proc magic links.
 const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
 
-// describeWait says how a process ended, as os.ProcessState does.
-func describeWait(ws syscall.WaitStatus) string {
-	if ws.Signaled() {
-		return "killed by " + ws.Signal().String()
+// maxHooks is the most hooks of one kind.
+func maxHooks(p *initPlan) int {
+	n := 0
+	for _, h := range p.hooks {
+		n = max(n, len(h.progs))
 	}
-	return "exited with status " + strconv.Itoa(ws.ExitStatus())
+	return n
 }

@@ -3,7 +3,6 @@ package runtime
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -160,10 +159,15 @@ func TestDescribe(t *testing.T) {
 	}
 }
 
-// TestReadChildError: EOF is success, the hook helper's JSON comes before
-// init's own record, and anything else is named as malformed.
+// TestReadChildError: EOF is success, a hook's own record comes before
+// init's, hooks are named by kind and index, and anything else is named
+// as malformed.
 func TestReadChildError(t *testing.T) {
-	p, err := compileInit(&initConfig{Spec: planSpec()}, nil)
+	s := planSpec()
+	five := 5
+	s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/h"}},
+		StartContainer: []specs.Hook{{Path: "/s1"}, {Path: "/s2", Timeout: &five}}}
+	p, err := compileInit(&initConfig{Spec: s}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +178,6 @@ func TestReadChildError(t *testing.T) {
 		}
 		return b
 	}
-	js, _ := json.Marshal(&ChildError{Msg: "mount hook /h: exit status 3"})
 	for _, tc := range []struct {
 		name string
 		in   []byte
@@ -182,7 +185,12 @@ func TestReadChildError(t *testing.T) {
 	}{
 		{"exec worked", nil, ""},
 		{"init's record", rec(record(stChdir, 0, 0, -1, unix.ENOENT, 0)), "chdir /: no such file or directory"},
-		{"helper first", append(js, rec(record(stHook, hookMount, subWait, -1, 0, 3<<8))...), "mount hook /h: exit status 3"},
+		{"hook exit", rec(record(stHook, hookMount, subWait, -1, 0, 3<<8)), "mount hook /h: exit status 3"},
+		{"second start hook killed", rec(record(stHook, hookStart+hookKinds, subWait, -1, 0, 9)), "start hook /s2: signal: killed"},
+		{"hook's exec first", append(rec(record(stHook, hookStart, subExec, -1, unix.ENOENT, 0)),
+			rec(record(stHook, hookStart, subWait, -1, 0, 127<<8))...), "start hook /s1: exec: no such file or directory"},
+		{"time limit", rec(record(stHook, hookStart+hookKinds, subTimeout, -1, 0, 9)), "start hook /s2: still running after 5s, killed"},
+		{"no such hook", rec(record(stHook, hookMount+hookKinds, subWait, -1, 0, 0)), "malformed report"},
 		{"short", []byte{0, 1, 2}, "malformed report"},
 	} {
 		err := readChildError(bytes.NewReader(tc.in), p)

@@ -1,17 +1,19 @@
 package runtime
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	goruntime "runtime"
+	"strconv"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/ulxc/ulxc/nsenter"
 	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
@@ -67,34 +69,33 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		return nil, err
 	}
 	closers = append(closers, devNull)
-	config, pty := devNull, devNull
+	state, pty, hookOut := devNull, devNull, devNull
+	var hookR *os.File
 	if p.hooks[hookPreMount].run || p.hooks[hookMount].run || p.hooks[hookStart].run {
-		if config, err = memfdWith("ulxc-init-config", cfg.encode()); err != nil {
+		if state, err = hookState(cfg); err != nil {
 			return nil, err
 		}
-		closers = append(closers, config)
+		closers = append(closers, state)
+		var hookW *os.File
+		if hookR, hookW, err = os.Pipe(); err != nil {
+			return nil, err
+		}
+		closers = append(closers, hookW)
+		hookOut = hookW
 	}
 	if cfg.Console {
 		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
+			if hookR != nil {
+				hookR.Close()
+			}
 			return nil, fmt.Errorf("pty socket: %w", err)
 		}
 		ptyParent, pty = os.NewFile(uintptr(pair[0]), "pty-parent"), os.NewFile(uintptr(pair[1]), "pty-child")
 		closers = append(closers, pty)
 	}
-	exe, err := os.OpenFile("/proc/self/exe", unix.O_PATH|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open own executable: %w", err)
-	}
-	closers = append(closers, exe)
-	if p.hooks[hookStart].run {
-		// The helper for start hooks runs after pivot_root, where the
-		// host's dynamic loader is gone.
-		if err := nsenter.CheckStatic("/proc/self/exe"); err != nil {
-			return nil, fmt.Errorf("start hooks: %w", err)
-		}
-	}
-	files := append(stdio, syncR, config, errW, pty, exe)
+	hooks := newHookOutput(hookR, c.opts.Stderr)
+	files := append(stdio, syncR, state, errW, pty, hookOut)
 	for _, f := range files {
 		fd := int(f.Fd())
 		p.fds = append(p.fds, fd)
@@ -111,6 +112,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	pid, release, err := forkInit(p, flags|unix.CLONE_NEWUSER, c.cgroup.fd(), share)
 	goruntime.KeepAlive(files)
 	if err != nil {
+		hooks.done()
 		return nil, fmt.Errorf("fork init: %w", err)
 	}
 	closeAll()
@@ -122,6 +124,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		var ws unix.WaitStatus
 		_, _ = unix.Wait4(pid, &ws, 0, nil)
 		release()
+		hooks.done()
 		return nil, fmt.Errorf("init %d: %w", pid, err)
 	}
 	wait := func() (*os.ProcessState, error) {
@@ -133,6 +136,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		_ = proc.Kill()
 		_, _ = wait()
 		release()
+		hooks.done()
 		// An init that failed before the go-ahead says best why.
 		if cerr := readChildError(errR, p); cerr != nil {
 			err = cerr
@@ -140,7 +144,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		return nil, err
 	}
 	handedOver = true
-	return &initChannels{errors: errR, pty: ptyParent, sync: syncW, plan: p, release: release,
+	return &initChannels{errors: errR, pty: ptyParent, sync: syncW, plan: p, release: release, hooks: hooks,
 		proc: &initProc{pid: pid, wait: wait}}, nil
 }
 
@@ -242,6 +246,62 @@ func (c *Container) stdioFiles(console [3]bool, closers *[]io.Closer) (files []*
 	return files, copiers, nil
 }
 
+// hookState is what hooks that run inside read on stdin: the OCI state of
+// the container being created (pid 1, its init, in its own namespace),
+// in a memfd that is read-only for them.
+func hookState(cfg *initConfig) (*os.File, error) {
+	s := cfg.Spec
+	b, err := json.Marshal(specs.State{Version: specs.Version, ID: cfg.Name, Status: specs.StateCreating, Pid: 1,
+		Annotations: s.Annotations})
+	if err != nil {
+		return nil, err
+	}
+	rw, err := memfdWith("ulxc-hook-state", b)
+	if err != nil {
+		return nil, err
+	}
+	defer rw.Close()
+	f, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(int(rw.Fd())), os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("hook state: %w", err)
+	}
+	return f, nil
+}
+
+// hookOutput passes what hooks inside the container write on to the
+// supervisor's stderr (the log, or the terminal of start -F), at most
+// maxHookOutput of it, and drops the rest; see done.
+type hookOutput struct {
+	r      *os.File
+	copied chan struct{}
+}
+
+func newHookOutput(r *os.File, w io.Writer) *hookOutput {
+	h := &hookOutput{r: r, copied: make(chan struct{})}
+	if r == nil {
+		close(h.copied)
+		return h
+	}
+	go func() {
+		copyBounded(w, r, maxHookOutput)
+		close(h.copied)
+	}()
+	return h
+}
+
+// done ends the copy once init has exec'd or died: what the hooks wrote
+// is read (for hookOutputGrace more at most), and the pipe is closed, so
+// a process a hook left behind writes to nothing from then on.
+func (h *hookOutput) done() {
+	if h == nil || h.r == nil {
+		return
+	}
+	h.r.SetReadDeadline(time.Now().Add(hookOutputGrace))
+	<-h.copied
+	h.r.Close()
+	h.r = nil
+}
+
 // memfdWith is a sealed-in-spirit memfd holding b, at offset 0.
 func memfdWith(name string, b []byte) (*os.File, error) {
 	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
@@ -316,8 +376,9 @@ func childEntry(p *initPlan) {
 }
 
 // readChildError reads init's report: nil at EOF without one, which means
-// the exec worked. A report is init's binary record (describe) or the
-// hook helper's JSON ChildError, which comes first when both are there.
+// the exec worked. A report is init's binary record (describe); a hook
+// whose exec failed wrote one before init added its own, and the first
+// says best what happened.
 func readChildError(r io.Reader, p *initPlan) error {
 	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
 	if err != nil {
@@ -325,13 +386,6 @@ func readChildError(r io.Reader, p *initPlan) error {
 	}
 	if len(b) == 0 {
 		return nil
-	}
-	if b[0] == '{' {
-		var ce ChildError
-		if err := json.NewDecoder(bytes.NewReader(b)).Decode(&ce); err != nil {
-			return fmt.Errorf("init: %q", b)
-		}
-		return &ce
 	}
 	var rec initReport
 	if len(b) < int(unsafe.Sizeof(rec)) || p == nil {

@@ -205,6 +205,7 @@ func (c *Container) spawn(plan userns.Plan, flags uintptr, p *initPlan) error {
 		ch.release()
 		goruntime.KeepAlive(ch.plan)
 	}()
+	defer ch.hooks.done()
 	defer ch.errors.Close()
 	defer ch.sync.Close()
 	if ch.pty != nil {
@@ -247,12 +248,9 @@ type initChannels struct {
 	plan   *initPlan // what init did, for its report
 	// release frees init's stack (forkInit) once it has exec'd or died.
 	release func()
+	// hooks is the output of the hooks init runs.
+	hooks *hookOutput
 }
-
-// initEnv is the hook helper's Go environment: it lives a few
-// milliseconds and allocates little, so no garbage collector, and one P,
-// which also spares the Go runtime reading the cgroup's CPU limit.
-var initEnv = []string{"GOGC=off", "GOMAXPROCS=1"}
 
 // record writes the state file, starts logging the console and serves the
 // control socket.

@@ -83,7 +83,6 @@ var childEntries = map[string]func(args []string) int{
 	"__usernsexec":    usernsexecChild,
 	"__destroy":       destroyChild,      // destroy.ChildEntry: removal of subordinate ids' files
 	"__probe-overlay": probeOverlayChild, // hostcheck.OverlayProbeEntry
-	"__inithook":      initHookChild,     // runtime.InitHookEntry
 	"__monitor":       monitorChild,      // runtime.MonitorEntry
 }
 

@@ -214,8 +214,5 @@ func logLevel(priority string) slog.Level {
 	}
 }
 
-// The hidden entry points of package runtime, for main's childEntries.
-var (
-	initHookChild = runtime.InitHookMain // runtime.InitHookEntry, "__inithook"
-	monitorChild  = runtime.MonitorMain  // runtime.MonitorEntry, "__monitor"
-)
+// monitorChild is runtime.MonitorEntry, "__monitor", for main's childEntries.
+var monitorChild = runtime.MonitorMain
