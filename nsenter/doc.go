@@ -1,4 +1,4 @@
-// Package nsenter starts a process inside the namespaces of a running
+// Package nsenter runs a command inside the namespaces of a running
 // process: how `ulxc attach` joins a container.
 //
 // Joining a user namespace needs a single-threaded caller (setns fails
@@ -6,58 +6,72 @@
 // thread shares its fs_struct: both are impossible for a Go program,
 // whose runtime runs several threads before main. A forked child has one
 // thread, though. Start does what package syscall's forkExec does, with
-// one more step before the exec:
+// the whole set-up of the command's process between the fork and the
+// exec:
 //
 //  1. It blocks every signal on its locked thread and forks with a raw
 //     clone. The child runs on a copy of the caller's stack with no Go
-//     runtime behind it, so the code from here to the exec is nosplit and
-//     makes raw system calls only, with everything prepared beforehand
-//     (argv, envp, the descriptor list, clone3's arguments).
-//  2. The child calls setns(pidfd, FLAGS) once: with a pidfd the kernel
-//     joins every namespace in FLAGS atomically, the user namespace first,
-//     so the others are joined with the capabilities the owner of the user
-//     namespace holds in it (kernel 5.8 or later).
+//     runtime behind it, so the code from here to the exec (child.go) is
+//     nosplit and makes raw system calls only, with everything prepared
+//     beforehand (argv, envp, candidate paths, the seccomp program, the
+//     pty message, clone3's arguments).
+//  2. The child makes itself non-dumpable, then calls setns(pidfd, FLAGS)
+//     once: with a pidfd the kernel joins every namespace in FLAGS
+//     atomically, the user namespace first, so the others are joined with
+//     the capabilities the owner of the user namespace holds in it
+//     (kernel 5.8 or later).
 //  3. It forks again with CLONE_PARENT (clone3 with CLONE_INTO_CGROUP
 //     when Options.CgroupFD is set), so that the pid namespace applies to
 //     the new process and the new process is a child of the caller of
 //     Start, which can wait for it. The intermediate process reports the
 //     new pid on a close-on-exec pipe and exits.
-//  4. The new process moves its descriptors into place (stdio, then
-//     Options.ExtraFiles from FirstExtraFD), restores the signal mask and
-//     execs this executable (execveat on a descriptor opened before the
-//     fork, so no path inside the container is involved) with the entry
-//     point as argv[1] and a marker in the environment.
+//  4. The new process calls setsid, puts its stdio in place, resets the
+//     signals, drops the bounding set, installs the seccomp filter (before
+//     the id change for a user other than root, after it for root),
+//     becomes the command's user, allocates a pty from the container's
+//     devpts when asked (sending the master to Start over a socket),
+//     changes directory, marks every other descriptor close-on-exec and
+//     execs the command, trying each candidate path as execvp would.
 //
-// The executable must be static (ulxc is built with CGO_ENABLED=0): the
-// kernel looks for a dynamic one's ELF interpreter inside the container,
-// so Start refuses it up front (ErrDynamic).
-//
-// A failing step reports itself and its errno on the pipe (*JoinError);
-// EOF after a pid means the exec worked. Main dispatches the entry point,
-// which calls Joined to make sure it was really started this way.
+// A failing step reports itself, its errno and an index (the capability,
+// the candidate path) on the pipe (*JoinError); EOF after a pid means the
+// exec worked.
 //
 // Joining a mount namespace makes its root the process's root and current
 // directory (the kernel's mntns_install follows the mounts stacked on the
 // namespace's root), so after a pivot_root in the container the joined
 // process sees the container's root; no chroot is needed.
 //
+// # What is hostile
+//
+// The target's root user (a container's root) is the adversary. Until the
+// exec, the processes are the caller's: their memory is a copy of the
+// caller's and belongs to the host's user namespace. Made non-dumpable
+// before setns, they cannot be ptraced, have their memory opened or their
+// descriptors taken (pidfd_getfd) by anything in the target's namespaces,
+// root included, which would otherwise hold every capability over them
+// once they have joined. (An exec'd program's memory would belong to the
+// joined user namespace, where root may trace it, dumpable or not: that is
+// why no helper program is exec'd inside; lxc-attach's CVE-2016-8649 and
+// runc's CVE-2019-5736 are the lessons.) The new process opens nothing in
+// the target's filesystem before its id change, and then only
+// /dev/pts/ptmx, without following symlinks or magic links, non-blocking,
+// checked to be a pty master by Start. setsid comes first, so the caller's
+// terminal is never the process's controlling terminal; the caller must
+// not pass a terminal as stdio (package runtime never does).
+//
 // A pidfd rather than a pid names the target, so a pid reused between the
 // caller's check and the join cannot redirect it into another process's
 // namespaces. The caller still has to check that the pidfd refers to the
 // process it means (package runtime compares start times).
 //
-// What it does not defend against: the new process is exec'd inside the
-// container's user namespace, so the container's root may ptrace it (its
-// memory belongs to that namespace, dumpable or not); it must therefore
-// hold nothing the container's process would not get anyway. Package
-// runtime passes it only the attach pipes, the pty socket and the stdio
-// that the attached command receives (never the caller's terminal: with a
-// tty the command gets a pty of the container's own devpts). That is the
-// lesson of lxc-attach's CVE-2016-8649, where the attaching process held
-// a descriptor of the host's /proc.
+// What it does not defend against: once the command runs, it is the
+// target's, and root there may trace it like any process of its own.
+// Signals: root there may kill the forked process before its exec, which
+// fails the start.
 //
-// ulxc used a cgo constructor for this step before (runc's nsenter
-// pattern). Without cgo, ulxc is a static pure-Go binary whose processes
-// start in about half the time, which every `ulxc start` pays for twice
-// (runtime/doc.go, "Start-up cost").
+// ulxc used a cgo constructor for the join before (runc's nsenter
+// pattern), then an exec of ulxc itself inside the namespaces. Without cgo
+// ulxc is a static pure-Go binary whose processes start in about half the
+// time, and without the exec attach starts one Go program, not two.
 package nsenter

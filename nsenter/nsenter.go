@@ -14,11 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrDynamic reports a dynamically linked ulxc (built with cgo): a
-// helper it execs inside a container's mount namespace would find no ELF
-// interpreter there (package runtime's start hooks).
-var ErrDynamic = errors.New("ulxc is dynamically linked, and the container has no use for the host's dynamic loader; build it with CGO_ENABLED=0")
-
 // JoinError is a failure in the forked processes: the step ("setns",
 // "clone", "setuid 1000", "exec /bin/foo"...) and its errno.
 type JoinError struct {
@@ -222,61 +217,6 @@ func receivePty(sock *os.File) (*os.File, error) {
 		return nil, fmt.Errorf("nsenter: receive pty: %w", err)
 	}
 	return os.NewFile(uintptr(fds[0]), "/dev/ptmx"), nil
-}
-
-// CheckStatic refuses the executable at path when it has an ELF
-// interpreter (ErrDynamic): a process that execs it inside a container's
-// mount namespace would find no loader there.
-func CheckStatic(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("nsenter: %w", err)
-	}
-	defer f.Close()
-	return checkStatic(f)
-}
-
-// checkStatic refuses an executable with an ELF interpreter. It reads the
-// program headers by hand: debug/elf would bring compress/zlib and zstd
-// into every ulxc process for this one check.
-func checkStatic(exe *os.File) error {
-	var ident [16]byte
-	if _, err := exe.ReadAt(ident[:], 0); err != nil {
-		return fmt.Errorf("nsenter: read own executable: %w", err)
-	}
-	if string(ident[:4]) != "\x7fELF" {
-		return errors.New("nsenter: own executable is not ELF")
-	}
-	var bo binary.ByteOrder = binary.LittleEndian
-	if ident[5] == 2 { // ELFDATA2MSB
-		bo = binary.BigEndian
-	}
-	// Where the program headers are, for ELFCLASS64 or ELFCLASS32.
-	var phoff uint64
-	var phentsize, phnum uint16
-	var hdr [64]byte
-	if _, err := exe.ReadAt(hdr[:], 0); err != nil {
-		return fmt.Errorf("nsenter: read own executable: %w", err)
-	}
-	if ident[4] == 2 {
-		phoff, phentsize, phnum = bo.Uint64(hdr[32:]), bo.Uint16(hdr[54:]), bo.Uint16(hdr[56:])
-	} else {
-		phoff, phentsize, phnum = uint64(bo.Uint32(hdr[28:])), bo.Uint16(hdr[42:]), bo.Uint16(hdr[44:])
-	}
-	if phentsize < 4 || phnum > 1024 {
-		return errors.New("nsenter: own executable has malformed program headers")
-	}
-	ph := make([]byte, int(phentsize)*int(phnum))
-	if _, err := exe.ReadAt(ph, int64(phoff)); err != nil {
-		return fmt.Errorf("nsenter: read own program headers: %w", err)
-	}
-	const ptInterp = 3
-	for i := 0; i < int(phnum); i++ {
-		if bo.Uint32(ph[i*int(phentsize):]) == ptInterp {
-			return fmt.Errorf("nsenter: %w", ErrDynamic)
-		}
-	}
-	return nil
 }
 
 // The steps the forked processes report, as the first word of a record

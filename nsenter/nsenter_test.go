@@ -76,28 +76,6 @@ func TestStartNotAPidfd(t *testing.T) {
 	}
 }
 
-// TestCheckStatic: Start execs inside the target's mount namespace, where
-// a dynamic executable's loader is not to be had.
-func TestCheckStatic(t *testing.T) {
-	f, err := os.Open("/bin/sh") // dynamically linked on Debian
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := checkStatic(f); !errors.Is(err, ErrDynamic) {
-		t.Errorf("checkStatic(/bin/sh) = %v, want %v", err, ErrDynamic)
-	}
-	self, err := os.Open("/proc/self/exe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer self.Close()
-	err = checkStatic(self)
-	if static := os.Getenv("CGO_ENABLED") == "0"; static && err != nil {
-		t.Errorf("checkStatic(test binary built with CGO_ENABLED=0) = %v, want nil", err)
-	}
-}
-
 func TestStartRefusesNoNamespaces(t *testing.T) {
 	if _, err := Start(Options{Pidfd: 0, Argv: []string{"/bin/true"}}); err == nil {
 		t.Error("Start without namespaces = nil error, want one")

@@ -71,11 +71,8 @@ func hints(err error) []string {
 	if errors.Is(err, runtime.ErrFrozen) {
 		out = append(out, "thaw it first: ulxc unfreeze NAME")
 	}
-	if errors.Is(err, nsenter.ErrDynamic) {
-		out = append(out, "rebuild ulxc as scripts/setup does: CGO_ENABLED=0 go build -trimpath -o /usr/local/bin/ulxc ./cmd/ulxc")
-	}
 	var je *nsenter.JoinError
-	if errors.As(err, &je) && je.Errno == syscall.EPERM {
+	if errors.As(err, &je) && je.Step == "setns" && je.Errno == syscall.EPERM {
 		out = append(out, "attach as the user who started the container (the owner of its user namespace)")
 	}
 	out = append(out, imageHints(err)...)

@@ -199,6 +199,32 @@ func ULXC(t testing.TB) string {
 	return binPath
 }
 
+// BuildStatic builds the Go program in dir (a path inside this module, such
+// as "cmd/ulxc/testdata/hostile") as a static binary every user can run,
+// for use inside containers; it returns the directory that holds it, as
+// name.
+func BuildStatic(t testing.TB, dir, name string) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.MkdirTemp(sharedTemp(t), name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(out, name), "./"+dir)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./%s: %v\n%s", dir, err, b)
+	}
+	return out
+}
+
 func moduleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
