@@ -32,6 +32,10 @@
 //     "current" symlink is atomically replaced. A crash at any instant leaves
 //     the previous complete entry or the new complete entry. A lock file per
 //     image serialises concurrent fetches, so the second waits and reuses.
+//   - Nothing a server sends is unbounded (see "Size limits"): a file larger
+//     than its limit is refused with ErrTooLarge, naming the URL and the
+//     limit, before it is verified and without a retry, and what was
+//     written of it is removed.
 //   - Entries fetched with NoValidate are recorded as such; a later validating
 //     Fetch does not trust them and downloads again.
 //   - A decompressed rootfs kept in the cache (see below) is only ever made
@@ -45,13 +49,40 @@
 //	    current -> build.XXXX the committed entry (symlink swapped by rename)
 //	    build.XXXX/           rootfs.tar.xz(.asc), meta.tar.xz(.asc), state.json,
 //	                          rootfs.tar and rootfs.tar.json once decompressed
-//	    .partial-BUILD/       a download in progress, kept after a transfer
-//	                          error so the next run resumes it; its files are
-//	                          verified again before use
+//	    .partial-BUILD/       a download in progress (see "Partial downloads")
 //
 // state.json records the build id, whether the entry was validated, the
 // fingerprint it was validated with, the expiry read from meta.tar.xz and
 // the SHA-256 and size of rootfs.tar.xz, taken after its verification.
+//
+// # Size limits
+//
+// A mirror can replay a genuine signed index and then serve anything under
+// its paths; signatures are only checked once a file is complete, so every
+// download is bounded while it arrives:
+//
+//	index                  16 MiB
+//	signatures (.asc)      64 KiB
+//	meta.tar.xz            32 MiB, what readExpiry would decompress at most
+//	rootfs.tar.xz          16 GiB, the unpack limit (image.DefaultMaxBytes)
+//	keys from a keyserver   1 MiB
+//
+// A Content-Length (or, on a resume, the announced rest) beyond the limit
+// is refused before the body is read; a body without one is read to one
+// byte past the limit and no further.
+//
+// # Partial downloads
+//
+// A transfer that fails on the network (a cut connection, a timeout, an
+// interrupted run) keeps what it wrote in .partial-BUILD, and the next
+// Fetch of the same build resumes it with a Range request. That is sound
+// because nothing in it is trusted: each file is verified in full, as if
+// newly downloaded, before it is committed, and the resumed size still
+// counts against the file's limit. Everything else removes the partial
+// download: a verification failure of any kind, a file over its limit, an
+// HTTP error status, a failed commit. Staging a build removes the partial
+// downloads of other builds of the image, so the cache holds at most one,
+// no larger than one build's limits.
 //
 // # The kept decompressed rootfs
 //
@@ -92,6 +123,10 @@
 //     refuse to go backwards from what it has already seen.
 //   - With NoValidate nothing but TLS (if https) protects the download; Warn is
 //     called on every such use.
+//   - A server that sends files up to their limits and then fails
+//     verification costs that much bandwidth on every Fetch; one that cuts
+//     every transfer short keeps up to one build's limits of disk in the
+//     partial download.
 //   - Another process of the same user writing into the cache directory: the
 //     cache is trusted once committed, like the rest of the user's home.
 //   - Image returns paths; a later Fetch of the same image may replace the

@@ -23,7 +23,22 @@ var (
 	ErrNotCached = errors.New("image not in cache")
 )
 
-const maxIndexBytes = 16 << 20
+// Size limits on what a server may send, enforced while the bytes arrive,
+// before anything is verified (see doc.go, "Size limits"). Signatures
+// (maxSigBytes) and keys (maxKeyBytes) have theirs beside their readers.
+const (
+	maxIndexBytes = 16 << 20
+	// maxMetaXZBytes: readExpiry reads no more than maxMetaBytes out of
+	// meta.tar.xz, so a compressed file larger than that is no metadata
+	// tarball.
+	maxMetaXZBytes = maxMetaBytes
+)
+
+// maxRootfsBytes is the unpack limit, image.DefaultMaxBytes (16 GiB of file
+// contents; download does not import image): a larger rootfs.tar.xz holds
+// more than Unpack accepts, short of incompressible contents right at the
+// limit. It is a variable so that tests can lower it.
+var maxRootfsBytes int64 = 16 << 30
 
 // Options tune Fetch and List. The zero value downloads from the server in
 // the request, verifies with the embedded key and caches in
@@ -261,7 +276,11 @@ func isTransfer(err error) bool {
 // are reused and verified like new ones.
 func download(ctx context.Context, g *getter, base *url.URL, sel IndexEntry, stage string, key *pinned, now time.Time) error {
 	dirPath := strings.TrimSuffix(sel.Path, "/") + "/"
-	for _, name := range []string{"meta.tar.xz", "rootfs.tar.xz"} {
+	for _, file := range []struct {
+		name  string
+		limit int64
+	}{{"meta.tar.xz", maxMetaXZBytes}, {"rootfs.tar.xz", maxRootfsBytes}} {
+		name := file.name
 		u := join(base, dirPath+name)
 		local := filepath.Join(stage, name)
 		var sig []byte
@@ -275,9 +294,9 @@ func download(ctx context.Context, g *getter, base *url.URL, sel IndexEntry, sta
 			}
 		}
 		if _, err := os.Stat(local); err != nil {
-			if err := g.file(ctx, u, local+".part", name); err != nil {
+			if err := g.file(ctx, u, local+".part", name, file.limit); err != nil {
 				var se *StatusError
-				if errors.As(err, &se) {
+				if errors.As(err, &se) || errors.Is(err, ErrTooLarge) {
 					return err
 				}
 				return &transferError{err}

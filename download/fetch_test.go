@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/download/downloadtest"
+	"github.com/ulxc/ulxc/image"
 )
 
 const (
@@ -600,5 +602,170 @@ func TestKeyExpiryListed(t *testing.T) {
 	}
 	if want := created.Add(48 * time.Hour); !added[0].Expires.Equal(want) || !added[0].Created.Equal(created) {
 		t.Errorf("AddKeys = created %v expires %v, want %v, %v", added[0].Created, added[0].Expires, created, want)
+	}
+}
+
+// partials returns the partial downloads (.partial-BUILD directories and
+// .part files) under the cache dir.
+func partials(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range listing(t, dir) {
+		name, _, _ := strings.Cut(l, " ")
+		if strings.Contains(name, "/.partial-") || strings.HasSuffix(name, ".part") {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// TestFetchSizeLimits serves files larger than their limits, announced by
+// Content-Length or not: each is refused with ErrTooLarge naming the URL and
+// the limit, without a retry, and leaves no partial download behind.
+func TestFetchSizeLimits(t *testing.T) {
+	big := func(n int) []byte { return bytes.Repeat([]byte{'x'}, n) }
+	tests := []struct {
+		name string
+		path string // the file that is too large
+		// breakIt serves it; size is the rootfs's and the result the limit.
+		breakIt func(t *testing.T, s *downloadtest.Server, size int64) int64
+		how     string // how the error says it was found
+	}{
+		{"rootfs announced", rootfsPath(build1), func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			download.SetMaxRootfsBytes(t, size-1)
+			return size - 1
+		}, "bytes announced"},
+		{"rootfs not announced", rootfsPath(build1), func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			s.Chunked(rootfsPath(build1))
+			download.SetMaxRootfsBytes(t, size-1)
+			return size - 1
+		}, "sent more"},
+		{"meta", metaPath(build1), func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			s.SetFile(metaPath(build1), big(32<<20+1))
+			return 32 << 20
+		}, "bytes announced"},
+		{"meta not announced", metaPath(build1), func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			s.SetFile(metaPath(build1), big(32<<20+1))
+			s.Chunked(metaPath(build1))
+			return 32 << 20
+		}, "sent more"},
+		{"index", indexPath, func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			s.SetFile(indexPath, big(16<<20+1))
+			return 16 << 20
+		}, "bytes announced"},
+		{"rootfs signature", rootfsPath(build1) + ".asc", func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			s.SetFile(rootfsPath(build1)+".asc", big(64<<10+1))
+			return 64 << 10
+		}, "bytes announced"},
+		{"rootfs signature not announced", rootfsPath(build1) + ".asc", func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			s.SetFile(rootfsPath(build1)+".asc", big(64<<10+1))
+			s.Chunked(rootfsPath(build1) + ".asc")
+			return 64 << 10
+		}, "sent more"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, o := setup(t, downloadtest.Options{})
+			limit := tc.breakIt(t, s, int64(len(s.File(rootfsPath(build1)))))
+			_, err := download.Fetch(context.Background(), req(s), o)
+			if !errors.Is(err, download.ErrTooLarge) {
+				t.Fatalf("Fetch = %v, want ErrTooLarge", err)
+			}
+			t.Logf("Fetch = %v", err)
+			for _, want := range []string{s.URL + tc.path, " " + strconv.FormatInt(limit, 10) + " bytes", tc.how} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			if n := s.Requests(tc.path); n != 1 {
+				t.Errorf("%s requests = %d, want 1 (an oversized file is not retried)", tc.path, n)
+			}
+			if p := partials(t, o.CacheDir); len(p) != 0 {
+				t.Errorf("refused download left %q", p)
+			}
+		})
+	}
+}
+
+// TestFetchSizeLimitExact: a rootfs exactly as large as the limit is taken,
+// announced or not.
+func TestFetchSizeLimitExact(t *testing.T) {
+	for _, chunked := range []bool{false, true} {
+		s, o := setup(t, downloadtest.Options{})
+		if chunked {
+			s.Chunked(rootfsPath(build1))
+		}
+		want := s.File(rootfsPath(build1))
+		download.SetMaxRootfsBytes(t, int64(len(want)))
+		img := mustFetch(t, req(s), o)
+		if got, _ := os.ReadFile(img.Rootfs); !bytes.Equal(got, want) {
+			t.Errorf("rootfs at the limit (chunked %v) differs from the served one", chunked)
+		}
+	}
+}
+
+// TestFetchResumePastLimit: an interrupted download is kept to resume, but
+// a resumed transfer that would exceed the limit is refused before its body
+// is read and the partial download removed.
+func TestFetchResumePastLimit(t *testing.T) {
+	s, o := setup(t, downloadtest.Options{})
+	o.Retries = -1
+	size := int64(len(s.File(rootfsPath(build1))))
+	s.Cut(rootfsPath(build1), 50000, 1)
+	if _, err := download.Fetch(context.Background(), req(s), o); err == nil || errors.Is(err, download.ErrTooLarge) {
+		t.Fatalf("Fetch with a cut connection = %v, want a transfer error", err)
+	}
+	if p := partials(t, o.CacheDir); len(p) == 0 {
+		t.Fatal("an interrupted transfer left no partial download to resume")
+	}
+	download.SetMaxRootfsBytes(t, size-1)
+	_, err := download.Fetch(context.Background(), req(s), o)
+	if !errors.Is(err, download.ErrTooLarge) || !strings.Contains(err.Error(), strconv.FormatInt(size, 10)+" bytes announced") {
+		t.Fatalf("resumed Fetch past the limit = %v, want ErrTooLarge for %d bytes announced", err, size)
+	}
+	if got, want := s.Ranges(rootfsPath(build1)), []string{"bytes=50000-"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Range headers = %q, want %q", got, want)
+	}
+	if p := partials(t, o.CacheDir); len(p) != 0 {
+		t.Errorf("refused resume left %q", p)
+	}
+}
+
+// TestFetchOnePartialPerImage: a server that cuts every transfer of ever
+// newer builds leaves at most one partial download in the cache.
+func TestFetchOnePartialPerImage(t *testing.T) {
+	s, o := setup(t, downloadtest.Options{})
+	o.Retries = -1
+	for _, b := range []string{build1, build2, "20240301_00:00"} {
+		if b != build1 {
+			s.AddImage(t, downloadtest.Image{Build: b})
+		}
+		s.Cut(rootfsPath(b), 50000, 1)
+		if _, err := download.Fetch(context.Background(), req(s), o); err == nil {
+			t.Fatalf("Fetch of %s with a cut connection succeeded", b)
+		}
+		if got := partialDirs(t, o.CacheDir); len(got) != 1 || filepath.Base(got[0]) != ".partial-"+b {
+			t.Errorf("after the cut download of %s the cache holds partial downloads %q, want only %s's", b, got, b)
+		}
+	}
+}
+
+// partialDirs returns the .partial-BUILD directories under dir.
+func partialDirs(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range listing(t, dir) {
+		name, mode, _ := strings.Cut(l, " ")
+		if strings.HasPrefix(mode, "d") && strings.HasPrefix(filepath.Base(name), ".partial-") {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// TestMaxRootfsBytesIsUnpackLimit: the download limit is the unpack limit.
+func TestMaxRootfsBytesIsUnpackLimit(t *testing.T) {
+	if got, want := download.MaxRootfsBytes(), image.DefaultMaxBytes; got != want {
+		t.Errorf("rootfs.tar.xz limit = %d, want image.DefaultMaxBytes = %d", got, want)
 	}
 }

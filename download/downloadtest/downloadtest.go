@@ -104,6 +104,7 @@ type Server struct {
 	ranges   map[string][]string
 	agents   map[string]string
 	faults   map[string][]fault
+	chunked  map[string]bool
 	hkp      []*openpgp.Entity
 	hkpLie   *openpgp.Entity
 }
@@ -120,6 +121,7 @@ func New(t testing.TB, opts Options) *Server {
 	s := &Server{
 		compat: opts.Compat, Key: NewKey(t, "ulxc test images", KeyOptions{}),
 		files: map[string][]byte{}, requests: map[string]int{}, ranges: map[string][]string{}, agents: map[string]string{}, faults: map[string][]fault{},
+		chunked: map[string]bool{},
 	}
 	s.Fingerprint = Fingerprint(s.Key)
 	s.KeyFile = filepath.Join(t.TempDir(), "images.asc")
@@ -313,6 +315,15 @@ func (s *Server) Stall(p string, after int64) {
 	s.faults[p] = append(s.faults[p], fault{cut: after, stall: true})
 }
 
+// Chunked makes every later GET of p answer 200 with the whole file in
+// chunked encoding: no Content-Length announces its size, and Range
+// requests are ignored.
+func (s *Server) Chunked(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chunked[p] = true
+}
+
 // Requests returns how many GETs p received.
 func (s *Server) Requests(p string) int {
 	s.mu.Lock()
@@ -373,6 +384,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		f, s.faults[p] = &q[0], q[1:]
 	}
 	data, ok := s.files[p]
+	chunked := s.chunked[p]
 	s.mu.Unlock()
 	switch {
 	case f != nil && f.status != 0:
@@ -390,6 +402,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 		}
 		panic(http.ErrAbortHandler) // drops the connection mid-body
+	case chunked:
+		w.WriteHeader(http.StatusOK)
+		for len(data) > 0 {
+			n := min(len(data), 32<<10)
+			if _, err := w.Write(data[:n]); err != nil {
+				return
+			}
+			data = data[n:]
+			// A flushed response without Content-Length goes chunked.
+			if fl, ok := w.(http.Flusher); ok {
+				fl.Flush()
+			}
+		}
 	default:
 		http.ServeContent(w, r, path.Base(p), time.Time{}, bytes.NewReader(data))
 	}
