@@ -15,6 +15,16 @@
 //     MD5 and RIPEMD-160 message signatures are refused); the key must be
 //     neither expired nor revoked, both when the signature was made and now.
 //     Every such failure is ErrBadSignature.
+//   - A signature binds its file to the build it is served as: the
+//     signature of rootfs.tar.xz or meta.tar.xz must not be older than the
+//     build, whose id (BUILD, e.g. 20240102_05:24) lxc-ci writes as the UTC
+//     time the build started and signs its files after that, when it
+//     publishes them. A signature made more than an hour (the slack for
+//     clock skew between the machines) before the build started is
+//     ErrStaleSignature: an older build's file, validly signed, served under
+//     the newest build's path. A build id that is not such a time (a server
+//     that numbers its builds otherwise) binds nothing, and only the rest
+//     of the checks apply.
 //   - The default key is the linuxcontainers image-signing key, embedded in
 //     the binary and pinned by its fingerprint (DefaultFingerprint). Another
 //     key is pinned by its full 40-hex-digit fingerprint and comes from a
@@ -123,6 +133,9 @@
 //     refuse to go backwards from what it has already seen.
 //   - With NoValidate nothing but TLS (if https) protects the download; Warn is
 //     called on every such use.
+//   - A file of another build started less than the slack (an hour) before
+//     the newest, and any file of a build whose id is not a time, served
+//     under that build's path.
 //   - A server that sends files up to their limits and then fails
 //     verification costs that much bandwidth on every Fetch; one that cuts
 //     every transfer short keeps up to one build's limits of disk in the

@@ -145,11 +145,12 @@ func newImage(req Request, dir string, st *state, downloaded bool) *Image {
 //   - Otherwise the signed index is fetched and verified, the greatest
 //     matching build selected (ErrNoMatch if none), an older build than the
 //     trusted cached one refused (ErrDowngrade), and the same build reused.
-//   - A new build is downloaded into a staging directory, both tarballs are
-//     verified (ErrBadSignature), the expiry read from meta.tar.xz, and the
-//     entry committed atomically. On failure the cache keeps its previous
-//     entry; only an interrupted transfer leaves its staged files behind,
-//     for the next run to resume and verify again.
+//   - A new build is downloaded into a staging directory, each file within
+//     its size limit (ErrTooLarge), both tarballs are verified
+//     (ErrBadSignature, ErrStaleSignature), the expiry read from
+//     meta.tar.xz, and the entry committed atomically. On failure the cache
+//     keeps its previous entry; only an interrupted transfer leaves its
+//     staged files behind, for the next run to resume and verify again.
 func Fetch(ctx context.Context, req Request, opts Options) (*Image, error) {
 	req, err := req.withDefaults()
 	if err != nil {
@@ -308,20 +309,26 @@ func download(ctx context.Context, g *getter, base *url.URL, sel IndexEntry, sta
 		if key == nil {
 			continue
 		}
-		if err := verifyFile(key, name, local, sig, now); err != nil {
+		if err := verifyFile(key, name, local, sig, now, sel.Build); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func verifyFile(key *pinned, name, local string, sig []byte, now time.Time) error {
+// verifyFile verifies the file local, served as name in build, with its
+// signature sig: made by the pinned key, and not before the build.
+func verifyFile(key *pinned, name, local string, sig []byte, now time.Time, build string) error {
 	f, err := os.Open(local)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return key.verify(name, f, sig, now)
+	signed, err := key.verify(name, f, sig, now)
+	if err != nil {
+		return err
+	}
+	return bindToBuild(name, signed, build)
 }
 
 // fetchIndex gets index-user.7 or, if the server has none (or no signature
@@ -350,7 +357,7 @@ func getIndex(ctx context.Context, g *getter, base *url.URL, key *pinned, now ti
 	if err != nil {
 		return nil, &SignatureError{File: name, Err: fmt.Errorf("get signature: %w", err)}
 	}
-	if err := key.verify(name, bytes.NewReader(data), sig, now); err != nil {
+	if _, err := key.verify(name, bytes.NewReader(data), sig, now); err != nil {
 		return nil, err
 	}
 	return data, nil

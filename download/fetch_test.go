@@ -769,3 +769,46 @@ func TestMaxRootfsBytesIsUnpackLimit(t *testing.T) {
 		t.Errorf("rootfs.tar.xz limit = %d, want image.DefaultMaxBytes = %d", got, want)
 	}
 }
+
+// buildID is the build id lxc-ci gives a build started at t.
+func buildID(t time.Time) string { return t.UTC().Format("20060102_15:04") }
+
+// TestFetchStaleSignatureRefused replays a file of an older build, with its
+// valid signature, under the newest build's path: refused, the cache keeps
+// the older build and no partial download is left. The genuine newer build
+// then fetches.
+func TestFetchStaleSignatureRefused(t *testing.T) {
+	now := time.Now()
+	older, newer := buildID(now.Add(-20*time.Hour)), buildID(now.Add(-2*time.Hour))
+	for _, file := range []string{"rootfs.tar.xz", "meta.tar.xz"} {
+		t.Run(file, func(t *testing.T) {
+			s, o := setup(t, downloadtest.Options{Images: []downloadtest.Image{{Build: older}}})
+			// Published, and signed, an hour after the build started.
+			s.SignAll(t, s.Key, downloadtest.SignConfig(now.Add(-19*time.Hour)))
+			if img := mustFetch(t, req(s), o); img.Build != older {
+				t.Fatalf("Fetch = build %s, want %s", img.Build, older)
+			}
+			s.AddImage(t, downloadtest.Image{Build: newer})
+			oldP, newP := downloadtest.Image{Build: older}.Path()+file, downloadtest.Image{Build: newer}.Path()+file
+			genuine, genuineSig := s.File(newP), s.File(newP+".asc")
+			s.SetFile(newP, s.File(oldP))
+			s.SetFile(newP+".asc", s.File(oldP+".asc"))
+			o.Now = later(31 * 24 * time.Hour)
+			before := listing(t, o.CacheDir)
+			_, err := download.Fetch(context.Background(), req(s), o)
+			var se *download.StaleSignatureError
+			if !errors.Is(err, download.ErrStaleSignature) || !errors.As(err, &se) || se.File != file || se.Build != newer {
+				t.Fatalf("Fetch of %s replayed from %s = %v, want ErrStaleSignature naming %s and %s", file, older, err, file, newer)
+			}
+			t.Logf("Fetch = %v", err)
+			if after := listing(t, o.CacheDir); !reflect.DeepEqual(before, after) {
+				t.Errorf("refused Fetch changed the cache:\nbefore %q\nafter  %q", before, after)
+			}
+			s.SetFile(newP, genuine)
+			s.SetFile(newP+".asc", genuineSig)
+			if img := mustFetch(t, req(s), o); img.Build != newer {
+				t.Errorf("Fetch of the genuine build = %s, want %s", img.Build, newer)
+			}
+		})
+	}
+}
