@@ -15,16 +15,22 @@
 //     MD5 and RIPEMD-160 message signatures are refused); the key must be
 //     neither expired nor revoked, both when the signature was made and now.
 //     Every such failure is ErrBadSignature.
-//   - A signature binds its file to the build it is served as: the
-//     signature of rootfs.tar.xz or meta.tar.xz must not be older than the
-//     build, whose id (BUILD, e.g. 20240102_05:24) lxc-ci writes as the UTC
-//     time the build started and signs its files after that, when it
-//     publishes them. A signature made more than an hour (the slack for
-//     clock skew between the machines) before the build started is
-//     ErrStaleSignature: an older build's file, validly signed, served under
-//     the newest build's path. A build id that is not such a time (a server
-//     that numbers its builds otherwise) binds nothing, and only the rest
-//     of the checks apply.
+//   - A signature binds its file to the build it is served as. lxc-ci names
+//     a build (BUILD, e.g. 20240102_05:24) after the UTC minute it started
+//     and signs its files later, when it publishes them; so a signature of
+//     rootfs.tar.xz, meta.tar.xz or SHA256SUMS made more than an hour (the
+//     slack for clock skew between the machines) before its build started
+//     is ErrStaleSignature: an older build's file, validly signed, served
+//     under the newest build's path. A build id that is not such a time (a
+//     server that numbers its builds otherwise) binds nothing, and only the
+//     rest of the checks apply.
+//   - Where the build directory has a SHA256SUMS (lxc-ci publishes one, and
+//     its signature, with every build), it is fetched before the tarballs,
+//     verified like them (key and build time) and parsed strictly; each
+//     tarball must then be listed with its SHA-256, or it is ErrChecksum.
+//     That binds rootfs.tar.xz and meta.tar.xz to each other and to the
+//     build even within the slack. A SHA256SUMS without its signature is
+//     ErrBadSignature; a 404 is no error (older or third-party servers).
 //   - The default key is the linuxcontainers image-signing key, embedded in
 //     the binary and pinned by its fingerprint (DefaultFingerprint). Another
 //     key is pinned by its full 40-hex-digit fingerprint and comes from a
@@ -73,6 +79,7 @@
 //
 //	index                  16 MiB
 //	signatures (.asc)      64 KiB
+//	SHA256SUMS              1 MiB
 //	meta.tar.xz            32 MiB, what readExpiry would decompress at most
 //	rootfs.tar.xz          16 GiB, the unpack limit (image.DefaultMaxBytes)
 //	keys from a keyserver   1 MiB
@@ -131,11 +138,13 @@
 //   - A compromised signing key, or a server that withholds newer builds
 //     (freeze attack): the signed index carries no timestamp, so ulxc can only
 //     refuse to go backwards from what it has already seen.
-//   - With NoValidate nothing but TLS (if https) protects the download; Warn is
-//     called on every such use.
+//   - With NoValidate nothing but TLS (if https) protects the download
+//     (neither signatures nor SHA256SUMS are read); Warn is called on every
+//     such use.
 //   - A file of another build started less than the slack (an hour) before
 //     the newest, and any file of a build whose id is not a time, served
-//     under that build's path.
+//     under that build's path, by a server that withholds SHA256SUMS (a
+//     404 is accepted, since not every server has one).
 //   - A server that sends files up to their limits and then fails
 //     verification costs that much bandwidth on every Fetch; one that cuts
 //     every transfer short keeps up to one build's limits of disk in the

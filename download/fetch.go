@@ -3,6 +3,7 @@ package download
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -147,7 +148,8 @@ func newImage(req Request, dir string, st *state, downloaded bool) *Image {
 //     trusted cached one refused (ErrDowngrade), and the same build reused.
 //   - A new build is downloaded into a staging directory, each file within
 //     its size limit (ErrTooLarge), both tarballs are verified
-//     (ErrBadSignature, ErrStaleSignature), the expiry read from
+//     (ErrBadSignature, ErrStaleSignature, and ErrChecksum against the
+//     build's SHA256SUMS where it has one), the expiry read from
 //     meta.tar.xz, and the entry committed atomically. On failure the cache
 //     keeps its previous entry; only an interrupted transfer leaves its
 //     staged files behind, for the next run to resume and verify again.
@@ -273,10 +275,17 @@ func isTransfer(err error) bool {
 }
 
 // download fetches and verifies rootfs.tar.xz and meta.tar.xz (and their
-// signatures) into stage. Complete files left by an earlier interrupted run
+// signatures, and the build's SHA256SUMS) into stage. Complete files left by an earlier interrupted run
 // are reused and verified like new ones.
 func download(ctx context.Context, g *getter, base *url.URL, sel IndexEntry, stage string, key *pinned, now time.Time) error {
 	dirPath := strings.TrimSuffix(sel.Path, "/") + "/"
+	var sums sums
+	if key != nil {
+		var err error
+		if sums, err = fetchSums(ctx, g, base, dirPath, sel.Build, key, now); err != nil {
+			return err
+		}
+	}
 	for _, file := range []struct {
 		name  string
 		limit int64
@@ -309,7 +318,7 @@ func download(ctx context.Context, g *getter, base *url.URL, sel IndexEntry, sta
 		if key == nil {
 			continue
 		}
-		if err := verifyFile(key, name, local, sig, now, sel.Build); err != nil {
+		if err := verifyFile(key, name, local, sig, now, sel.Build, sums); err != nil {
 			return err
 		}
 	}
@@ -317,18 +326,30 @@ func download(ctx context.Context, g *getter, base *url.URL, sel IndexEntry, sta
 }
 
 // verifyFile verifies the file local, served as name in build, with its
-// signature sig: made by the pinned key, and not before the build.
-func verifyFile(key *pinned, name, local string, sig []byte, now time.Time, build string) error {
+// signature sig (made by the pinned key, and not before the build) and,
+// unless sums is nil, against the build's SHA256SUMS.
+func verifyFile(key *pinned, name, local string, sig []byte, now time.Time, build string, sums sums) error {
 	f, err := os.Open(local)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	signed, err := key.verify(name, f, sig, now)
+	// One read serves both checks.
+	h := sha256.New()
+	signed, err := key.verify(name, io.TeeReader(f, h), sig, now)
 	if err != nil {
 		return err
 	}
-	return bindToBuild(name, signed, build)
+	if err := bindToBuild(name, signed, build); err != nil {
+		return err
+	}
+	if sums == nil {
+		return nil
+	}
+	if _, err := io.Copy(h, f); err != nil { // whatever verify left unread
+		return err
+	}
+	return sums.check(name, h.Sum(nil))
 }
 
 // fetchIndex gets index-user.7 or, if the server has none (or no signature

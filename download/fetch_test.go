@@ -48,6 +48,10 @@ func rootfsPath(build string) string {
 
 func metaPath(build string) string { return downloadtest.Image{Build: build}.Path() + "meta.tar.xz" }
 
+func sumsPath(build string) string {
+	return downloadtest.Image{Build: build}.Path() + downloadtest.SumsName
+}
+
 const indexPath = "/meta/1.0/index-user"
 
 // listing returns every path under dir with its mode and size, or its link
@@ -223,6 +227,7 @@ func TestFetchBadSignatures(t *testing.T) {
 			cfg := downloadtest.SignConfig(time.Now().Add(-time.Minute))
 			cfg.DefaultHash = crypto.SHA1
 			s.Sign(t, rootfsPath(build2), s.Key, cfg)
+			s.Sign(t, sumsPath(build2), s.Key, nil) // the rootfs's signature is the one to fail
 		}},
 		{"expired key", func(t *testing.T, s *downloadtest.Server, o *download.Options) {
 			// Valid when it signed, expired now.
@@ -657,6 +662,10 @@ func TestFetchSizeLimits(t *testing.T) {
 			s.SetFile(rootfsPath(build1)+".asc", big(64<<10+1))
 			return 64 << 10
 		}, "bytes announced"},
+		{"SHA256SUMS", sumsPath(build1), func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			s.SetFile(sumsPath(build1), big(1<<20+1))
+			return 1 << 20
+		}, "bytes announced"},
 		{"rootfs signature not announced", rootfsPath(build1) + ".asc", func(t *testing.T, s *downloadtest.Server, size int64) int64 {
 			s.SetFile(rootfsPath(build1)+".asc", big(64<<10+1))
 			s.Chunked(rootfsPath(build1) + ".asc")
@@ -780,7 +789,7 @@ func buildID(t time.Time) string { return t.UTC().Format("20060102_15:04") }
 func TestFetchStaleSignatureRefused(t *testing.T) {
 	now := time.Now()
 	older, newer := buildID(now.Add(-20*time.Hour)), buildID(now.Add(-2*time.Hour))
-	for _, file := range []string{"rootfs.tar.xz", "meta.tar.xz"} {
+	for _, file := range []string{"rootfs.tar.xz", "meta.tar.xz", "the whole build"} {
 		t.Run(file, func(t *testing.T) {
 			s, o := setup(t, downloadtest.Options{Images: []downloadtest.Image{{Build: older}}})
 			// Published, and signed, an hour after the build started.
@@ -789,26 +798,131 @@ func TestFetchStaleSignatureRefused(t *testing.T) {
 				t.Fatalf("Fetch = build %s, want %s", img.Build, older)
 			}
 			s.AddImage(t, downloadtest.Image{Build: newer})
-			oldP, newP := downloadtest.Image{Build: older}.Path()+file, downloadtest.Image{Build: newer}.Path()+file
-			genuine, genuineSig := s.File(newP), s.File(newP+".asc")
-			s.SetFile(newP, s.File(oldP))
-			s.SetFile(newP+".asc", s.File(oldP+".asc"))
+			// The replayed files, and the one the error must name: with
+			// the whole build directory replayed, SHA256SUMS comes first.
+			files, refused := []string{file}, file
+			if file == "the whole build" {
+				files, refused = []string{downloadtest.SumsName, "meta.tar.xz", "rootfs.tar.xz"}, downloadtest.SumsName
+			}
+			genuine := map[string][]byte{}
+			for _, f := range files {
+				oldP, newP := downloadtest.Image{Build: older}.Path()+f, downloadtest.Image{Build: newer}.Path()+f
+				for _, p := range []string{newP, newP + ".asc"} {
+					genuine[p] = s.File(p)
+				}
+				s.SetFile(newP, s.File(oldP))
+				s.SetFile(newP+".asc", s.File(oldP+".asc"))
+			}
 			o.Now = later(31 * 24 * time.Hour)
 			before := listing(t, o.CacheDir)
 			_, err := download.Fetch(context.Background(), req(s), o)
 			var se *download.StaleSignatureError
-			if !errors.Is(err, download.ErrStaleSignature) || !errors.As(err, &se) || se.File != file || se.Build != newer {
-				t.Fatalf("Fetch of %s replayed from %s = %v, want ErrStaleSignature naming %s and %s", file, older, err, file, newer)
+			if !errors.Is(err, download.ErrStaleSignature) || !errors.As(err, &se) || se.File != refused || se.Build != newer {
+				t.Fatalf("Fetch of %s replayed from %s = %v, want ErrStaleSignature naming %s and %s", file, older, err, refused, newer)
 			}
 			t.Logf("Fetch = %v", err)
 			if after := listing(t, o.CacheDir); !reflect.DeepEqual(before, after) {
 				t.Errorf("refused Fetch changed the cache:\nbefore %q\nafter  %q", before, after)
 			}
-			s.SetFile(newP, genuine)
-			s.SetFile(newP+".asc", genuineSig)
+			for p, data := range genuine {
+				s.SetFile(p, data)
+			}
 			if img := mustFetch(t, req(s), o); img.Build != newer {
 				t.Errorf("Fetch of the genuine build = %s, want %s", img.Build, newer)
 			}
 		})
+	}
+}
+
+// TestFetchChecksums serves a build whose files do not match its signed
+// SHA256SUMS, or whose SHA256SUMS is broken: each is refused, and the cache
+// keeps the previous build with no partial download.
+func TestFetchChecksums(t *testing.T) {
+	// replay serves build1's file name, validly signed, under build2's path.
+	replay := func(s *downloadtest.Server, name string) {
+		from, to := downloadtest.Image{Build: build1}.Path()+name, downloadtest.Image{Build: build2}.Path()+name
+		s.SetFile(to, s.File(from))
+		s.SetFile(to+".asc", s.File(from+".asc"))
+	}
+	sums2 := sumsPath(build2)
+	tests := []struct {
+		name    string
+		breakIt func(t *testing.T, s *downloadtest.Server)
+		is      error // nil: any error
+		want    string
+	}{
+		{"older meta replayed", func(t *testing.T, s *downloadtest.Server) { replay(s, "meta.tar.xz") },
+			download.ErrChecksum, "meta.tar.xz: checksum does not match SHA256SUMS: SHA256SUMS says "},
+		{"another rootfs replayed", func(t *testing.T, s *downloadtest.Server) {
+			// Every test image has the same rootfs: make build1's differ.
+			s.SetFile(rootfsPath(build1), append(s.File(rootfsPath(build1)), 0))
+			s.Sign(t, rootfsPath(build1), s.Key, nil)
+			replay(s, "rootfs.tar.xz")
+		}, download.ErrChecksum, "rootfs.tar.xz: checksum does not match SHA256SUMS"},
+		{"file not listed", func(t *testing.T, s *downloadtest.Server) {
+			var kept []string
+			for _, l := range strings.SplitAfter(string(s.File(sums2)), "\n") {
+				if !strings.HasSuffix(l, " rootfs.tar.xz\n") {
+					kept = append(kept, l)
+				}
+			}
+			s.SetFile(sums2, []byte(strings.Join(kept, "")))
+			s.Sign(t, sums2, s.Key, nil)
+		}, download.ErrChecksum, "rootfs.tar.xz: checksum does not match SHA256SUMS: SHA256SUMS does not list it"},
+		{"tampered SHA256SUMS", func(t *testing.T, s *downloadtest.Server) { s.Tamper(t, sums2) },
+			download.ErrBadSignature, "SHA256SUMS: bad signature"},
+		{"unsigned SHA256SUMS", func(t *testing.T, s *downloadtest.Server) { s.RemoveFile(sums2 + ".asc") },
+			download.ErrBadSignature, "SHA256SUMS: bad signature: get signature"},
+		{"malformed SHA256SUMS", func(t *testing.T, s *downloadtest.Server) {
+			s.SetFile(sums2, append(s.File(sums2), "rootfs.tar.xz\n"...))
+			s.Sign(t, sums2, s.Key, nil)
+		}, nil, "SHA256SUMS line 3: want a SHA-256 and a file name"},
+		{"file listed twice", func(t *testing.T, s *downloadtest.Server) {
+			s.SetFile(sums2, append(s.File(sums2), strings.Repeat("0", 64)+"  rootfs.tar.xz\n"...))
+			s.Sign(t, sums2, s.Key, nil)
+		}, nil, "SHA256SUMS line 3: rootfs.tar.xz listed twice"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, o := setup(t, downloadtest.Options{})
+			good := o
+			mustFetch(t, req(s), o)
+			s.AddImage(t, downloadtest.Image{Build: build2})
+			tc.breakIt(t, s)
+			o.Now = later(31 * 24 * time.Hour)
+			before := listing(t, o.CacheDir)
+			_, err := download.Fetch(context.Background(), req(s), o)
+			if err == nil || (tc.is != nil && !errors.Is(err, tc.is)) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Fetch = %v, want %v saying %q", err, tc.is, tc.want)
+			}
+			t.Logf("Fetch = %v", err)
+			if after := listing(t, o.CacheDir); !reflect.DeepEqual(before, after) {
+				t.Errorf("failed Fetch changed the cache:\nbefore %q\nafter  %q", before, after)
+			}
+			good.Now = o.Now
+			good.ForceCache = true
+			if img := mustFetch(t, req(s), good); img.Build != build1 {
+				t.Errorf("cached build after failure = %s, want %s", img.Build, build1)
+			}
+		})
+	}
+}
+
+// TestFetchChecksumsOptional: SHA256SUMS is fetched and checked where the
+// server has it, and its absence (404) is no error.
+func TestFetchChecksumsOptional(t *testing.T) {
+	s, o := setup(t, downloadtest.Options{})
+	mustFetch(t, req(s), o)
+	if a, b := s.Requests(sumsPath(build1)), s.Requests(sumsPath(build1)+".asc"); a != 1 || b != 1 {
+		t.Errorf("requests SHA256SUMS = %d, SHA256SUMS.asc = %d, want 1, 1", a, b)
+	}
+	s, o = setup(t, downloadtest.Options{})
+	s.RemoveFile(sumsPath(build1))
+	s.RemoveFile(sumsPath(build1) + ".asc")
+	if img := mustFetch(t, req(s), o); img.Build != build1 {
+		t.Errorf("Fetch without SHA256SUMS = build %s, want %s", img.Build, build1)
+	}
+	if a, b := s.Requests(sumsPath(build1)), s.Requests(sumsPath(build1)+".asc"); a != 1 || b != 0 {
+		t.Errorf("requests SHA256SUMS = %d, SHA256SUMS.asc = %d, want 1 (404), 0", a, b)
 	}
 }

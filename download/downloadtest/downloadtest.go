@@ -2,9 +2,9 @@
 // the tests of package download and of the commands built on it.
 //
 // New builds, in Go, a busybox rootfs.tar.xz (from the host's static
-// /bin/busybox) and a meta.tar.xz per image, signs them and the
-// meta/1.0/index-user index with a key generated for the test, and serves
-// them on a loopback address. Methods change the tree after signing (tamper,
+// /bin/busybox) and a meta.tar.xz per image, lists them in the build's
+// SHA256SUMS, signs all three and the meta/1.0/index-user index with a key
+// generated for the test, and serves them on a loopback address. Methods change the tree after signing (tamper,
 // re-sign with another key or hash) or the server's behaviour (fail or cut a
 // response), and count requests per path so tests can assert what was
 // downloaded. An HKP endpoint (/pks/lookup) serves the public key.
@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"crypto"
 	_ "crypto/sha1" // SHA-1 signatures, made on purpose to be refused
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -152,9 +153,42 @@ func (s *Server) AddImage(t testing.TB, img Image) {
 	p := img.Path()
 	s.SetFile(p+"rootfs.tar.xz", rootfs)
 	s.SetFile(p+"meta.tar.xz", meta)
+	s.SetFile(p+SumsName, []byte(sumLine(rootfs, "rootfs.tar.xz")+sumLine(meta, "meta.tar.xz")))
 	s.Sign(t, p+"rootfs.tar.xz", s.Key, nil)
 	s.Sign(t, p+"meta.tar.xz", s.Key, nil)
 	s.writeIndex(t)
+}
+
+// SumsName is the checksum file of every build directory, which lxc-ci
+// publishes beside the tarballs and signs like them: "SHA256  NAME" lines
+// for rootfs.tar.xz and meta.tar.xz.
+const SumsName = "SHA256SUMS"
+
+func sumLine(data []byte, name string) string {
+	return fmt.Sprintf("%x  %s\n", sha256.Sum256(data), name)
+}
+
+// renewSum rewrites the line of the file at p in its directory's
+// SHA256SUMS, if that lists it, and reports whether it did.
+func (s *Server) renewSum(p string) bool {
+	dir, name := path.Split(p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.files[dir+SumsName]
+	if !ok || name == SumsName {
+		return false
+	}
+	lines := strings.SplitAfter(string(old), "\n")
+	found := false
+	for i, l := range lines {
+		if _, n, _ := strings.Cut(strings.TrimSuffix(l, "\n"), "  "); n == name {
+			lines[i], found = sumLine(s.files[p], name), true
+		}
+	}
+	if found {
+		s.files[dir+SumsName] = []byte(strings.Join(lines, ""))
+	}
+	return found
 }
 
 func (s *Server) writeIndex(t testing.TB) {
@@ -218,7 +252,10 @@ func (s *Server) Tamper(t testing.TB, p string) {
 // Sign writes p+".asc", an armored detached signature of p by key. cfg
 // (nil for defaults) sets the signature time and hash; a cfg whose
 // DefaultHash is SHA-1 makes a SHA-1 signature, which go-crypto itself
-// would refuse to write.
+// would refuse to write. Like a publisher, Sign also renews p's line in
+// its build directory's SHA256SUMS, when that lists it, and signs
+// SHA256SUMS again with key and cfg: only SetFile and Tamper change a file
+// behind SHA256SUMS's back.
 func (s *Server) Sign(t testing.TB, p string, key *openpgp.Entity, cfg *packet.Config) {
 	t.Helper()
 	if cfg == nil {
@@ -236,6 +273,9 @@ func (s *Server) Sign(t testing.TB, p string, key *openpgp.Entity, cfg *packet.C
 		t.Fatalf("downloadtest: sign %s: %v", p, err)
 	}
 	s.SetFile(p+".asc", buf.Bytes())
+	if s.renewSum(p) {
+		s.Sign(t, path.Dir(p)+"/"+SumsName, key, cfg)
+	}
 }
 
 func signSHA1(w *bytes.Buffer, key *openpgp.Entity, data []byte, cfg *packet.Config) error {
