@@ -95,9 +95,9 @@
 // Fetch of the same build resumes it with a Range request. That is sound
 // because nothing in it is trusted: each file is verified in full, as if
 // newly downloaded, before it is committed, and the resumed size still
-// counts against the file's limit. Everything else removes the partial
-// download: a verification failure of any kind, a file over its limit, an
-// HTTP error status, a failed commit. Staging a build removes the partial
+// counts against the file's limit. Any other failure while the build
+// downloads removes the partial download: a verification failure of any
+// kind, a file over its limit, an HTTP error status, a failed commit. Staging a build removes the partial
 // downloads of other builds of the image, so the cache holds at most one,
 // no larger than one build's limits.
 //
@@ -141,10 +141,10 @@
 //   - With NoValidate nothing but TLS (if https) protects the download
 //     (neither signatures nor SHA256SUMS are read); Warn is called on every
 //     such use.
-//   - A file of another build started less than the slack (an hour) before
-//     the newest, and any file of a build whose id is not a time, served
-//     under that build's path, by a server that withholds SHA256SUMS (a
-//     404 is accepted, since not every server has one).
+//   - A server that withholds SHA256SUMS (a 404 is accepted: not every
+//     server has one) and serves, under the newest build's path, a file of
+//     a build started less than the slack (an hour) before it, or, where
+//     build ids are not times, a file of any other build.
 //   - A server that sends files up to their limits and then fails
 //     verification costs that much bandwidth on every Fetch; one that cuts
 //     every transfer short keeps up to one build's limits of disk in the

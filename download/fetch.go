@@ -274,9 +274,9 @@ func isTransfer(err error) bool {
 	return errors.As(err, &te)
 }
 
-// download fetches and verifies rootfs.tar.xz and meta.tar.xz (and their
-// signatures, and the build's SHA256SUMS) into stage. Complete files left by an earlier interrupted run
-// are reused and verified like new ones.
+// download fetches and verifies rootfs.tar.xz and meta.tar.xz (with their
+// signatures and the build's SHA256SUMS) into stage. Complete files left
+// by an earlier interrupted run are reused and verified like new ones.
 func download(ctx context.Context, g *getter, base *url.URL, sel IndexEntry, stage string, key *pinned, now time.Time) error {
 	dirPath := strings.TrimSuffix(sel.Path, "/") + "/"
 	var sums sums
