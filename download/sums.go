@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // ErrChecksum means a file's SHA-256 differs from the one its build's
@@ -61,7 +62,7 @@ func parseSums(data []byte) (sums, error) {
 	out := sums{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSuffix(sc.Text(), "\r")
+		line := sc.Text() // without its "\n" or "\r\n"
 		if line == "" {
 			continue
 		}
@@ -70,7 +71,7 @@ func parseSums(data []byte) (sums, error) {
 		if !bin {
 			name, ok = strings.CutPrefix(name, " ")
 		}
-		if _, err := hex.DecodeString(sum); !ok || err != nil || len(sum) != 64 || name == "" {
+		if _, err := hex.DecodeString(sum); !ok || err != nil || len(sum) != 64 || name == "" || strings.ContainsFunc(name, unicode.IsControl) {
 			return nil, fmt.Errorf("%s line %d: want a SHA-256 and a file name, as sha256sum writes them", sumsName, n)
 		}
 		if _, dup := out[name]; dup {

@@ -4,9 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestParseSums(t *testing.T) {
@@ -24,6 +28,7 @@ func TestParseSums(t *testing.T) {
 		{"short sum", a[:62] + "  rootfs.tar.xz\n", nil},
 		{"not hex", strings.Repeat("zz", 32) + "  rootfs.tar.xz\n", nil},
 		{"md5", strings.Repeat("ab", 16) + "  rootfs.tar.xz\n", nil},
+		{"control character", a + "  rootfs.tar.xz\r\r\n", nil},
 		{"listed twice", a + "  rootfs.tar.xz\n" + b + "  rootfs.tar.xz\n", nil},
 	}
 	for _, tc := range tests {
@@ -59,4 +64,40 @@ func TestSumsCheck(t *testing.T) {
 			t.Errorf("check(%s, %x) = %v, want ErrChecksum naming the file", tc.name, tc.sum, err)
 		}
 	}
+}
+
+// FuzzParseSums checks that accepted sums are SHA-256 sums of named files
+// and that parsing is stable.
+func FuzzParseSums(f *testing.F) {
+	seeds, err := filepath.Glob("testdata/sums/*.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range seeds {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := parseSums(data)
+		if err != nil {
+			return
+		}
+		var b strings.Builder
+		for name, sum := range s {
+			if b, err := hex.DecodeString(sum); err != nil || len(b) != sha256.Size || sum != strings.ToLower(sum) {
+				t.Fatalf("parseSums accepted sum %q", sum)
+			}
+			if name == "" || strings.ContainsFunc(name, unicode.IsControl) {
+				t.Fatalf("parseSums accepted name %q", name)
+			}
+			fmt.Fprintf(&b, "%s  %s\n", sum, name)
+		}
+		again, err := parseSums([]byte(b.String()))
+		if err != nil || !reflect.DeepEqual(again, s) {
+			t.Fatalf("re-parse = %v, %v, want %v", again, err, s)
+		}
+	})
 }
