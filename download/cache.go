@@ -124,9 +124,24 @@ func (e *entry) flush() error {
 }
 
 // staging returns the staging directory for build, keeping the files of an
-// earlier interrupted download of the same build so that they resume.
+// earlier interrupted download of the same build so that they resume. The
+// partial downloads of other builds are removed: they can never resume
+// once the server offers this one, and keeping one partial per image bounds
+// what a server can leave in the cache to one build's size limits.
 func (e *entry) staging(build string) (string, error) {
-	dir := filepath.Join(e.dir, partialPfx+build)
+	name := partialPfx + build
+	names, err := os.ReadDir(e.dir)
+	if err != nil {
+		return "", fmt.Errorf("cache: %w", err)
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n.Name(), partialPfx) && n.Name() != name {
+			if err := os.RemoveAll(filepath.Join(e.dir, n.Name())); err != nil {
+				return "", fmt.Errorf("cache: remove stale partial download: %w", err)
+			}
+		}
+	}
+	dir := filepath.Join(e.dir, name)
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return "", fmt.Errorf("cache: %w", err)
 	}

@@ -3,6 +3,7 @@ package download
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -23,7 +24,22 @@ var (
 	ErrNotCached = errors.New("image not in cache")
 )
 
-const maxIndexBytes = 16 << 20
+// Size limits on what a server may send, enforced while the bytes arrive,
+// before anything is verified (see doc.go, "Size limits"). Signatures
+// (maxSigBytes) and keys (maxKeyBytes) have theirs beside their readers.
+const (
+	maxIndexBytes = 16 << 20
+	// maxMetaXZBytes: readExpiry reads no more than maxMetaBytes out of
+	// meta.tar.xz, so a compressed file larger than that is no metadata
+	// tarball.
+	maxMetaXZBytes = maxMetaBytes
+)
+
+// maxRootfsBytes is the unpack limit, image.DefaultMaxBytes (16 GiB of file
+// contents; download does not import image): a larger rootfs.tar.xz holds
+// more than Unpack accepts, short of incompressible contents right at the
+// limit. It is a variable so that tests can lower it.
+var maxRootfsBytes int64 = 16 << 30
 
 // Options tune Fetch and List. The zero value downloads from the server in
 // the request, verifies with the embedded key and caches in
@@ -130,11 +146,13 @@ func newImage(req Request, dir string, st *state, downloaded bool) *Image {
 //   - Otherwise the signed index is fetched and verified, the greatest
 //     matching build selected (ErrNoMatch if none), an older build than the
 //     trusted cached one refused (ErrDowngrade), and the same build reused.
-//   - A new build is downloaded into a staging directory, both tarballs are
-//     verified (ErrBadSignature), the expiry read from meta.tar.xz, and the
-//     entry committed atomically. On failure the cache keeps its previous
-//     entry; only an interrupted transfer leaves its staged files behind,
-//     for the next run to resume and verify again.
+//   - A new build is downloaded into a staging directory, each file within
+//     its size limit (ErrTooLarge), both tarballs are verified
+//     (ErrBadSignature, ErrStaleSignature, and ErrChecksum against the
+//     build's SHA256SUMS where it has one), the expiry read from
+//     meta.tar.xz, and the entry committed atomically. On failure the cache
+//     keeps its previous entry; only an interrupted transfer leaves its
+//     staged files behind, for the next run to resume and verify again.
 func Fetch(ctx context.Context, req Request, opts Options) (*Image, error) {
 	req, err := req.withDefaults()
 	if err != nil {
@@ -256,12 +274,23 @@ func isTransfer(err error) bool {
 	return errors.As(err, &te)
 }
 
-// download fetches and verifies rootfs.tar.xz and meta.tar.xz (and their
-// signatures) into stage. Complete files left by an earlier interrupted run
-// are reused and verified like new ones.
+// download fetches and verifies rootfs.tar.xz and meta.tar.xz (with their
+// signatures and the build's SHA256SUMS) into stage. Complete files left
+// by an earlier interrupted run are reused and verified like new ones.
 func download(ctx context.Context, g *getter, base *url.URL, sel IndexEntry, stage string, key *pinned, now time.Time) error {
 	dirPath := strings.TrimSuffix(sel.Path, "/") + "/"
-	for _, name := range []string{"meta.tar.xz", "rootfs.tar.xz"} {
+	var sums sums
+	if key != nil {
+		var err error
+		if sums, err = fetchSums(ctx, g, base, dirPath, sel.Build, key, now); err != nil {
+			return err
+		}
+	}
+	for _, file := range []struct {
+		name  string
+		limit int64
+	}{{"meta.tar.xz", maxMetaXZBytes}, {"rootfs.tar.xz", maxRootfsBytes}} {
+		name := file.name
 		u := join(base, dirPath+name)
 		local := filepath.Join(stage, name)
 		var sig []byte
@@ -275,9 +304,9 @@ func download(ctx context.Context, g *getter, base *url.URL, sel IndexEntry, sta
 			}
 		}
 		if _, err := os.Stat(local); err != nil {
-			if err := g.file(ctx, u, local+".part", name); err != nil {
+			if err := g.file(ctx, u, local+".part", name, file.limit); err != nil {
 				var se *StatusError
-				if errors.As(err, &se) {
+				if errors.As(err, &se) || errors.Is(err, ErrTooLarge) {
 					return err
 				}
 				return &transferError{err}
@@ -289,20 +318,38 @@ func download(ctx context.Context, g *getter, base *url.URL, sel IndexEntry, sta
 		if key == nil {
 			continue
 		}
-		if err := verifyFile(key, name, local, sig, now); err != nil {
+		if err := verifyFile(key, name, local, sig, now, sel.Build, sums); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func verifyFile(key *pinned, name, local string, sig []byte, now time.Time) error {
+// verifyFile verifies the file local, served as name in build, with its
+// signature sig (made by the pinned key, and not before the build) and,
+// unless sums is nil, against the build's SHA256SUMS.
+func verifyFile(key *pinned, name, local string, sig []byte, now time.Time, build string, sums sums) error {
 	f, err := os.Open(local)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return key.verify(name, f, sig, now)
+	// One read serves both checks.
+	h := sha256.New()
+	signed, err := key.verify(name, io.TeeReader(f, h), sig, now)
+	if err != nil {
+		return err
+	}
+	if err := bindToBuild(name, signed, build); err != nil {
+		return err
+	}
+	if sums == nil {
+		return nil
+	}
+	if _, err := io.Copy(h, f); err != nil { // whatever verify left unread
+		return err
+	}
+	return sums.check(name, h.Sum(nil))
 }
 
 // fetchIndex gets index-user.7 or, if the server has none (or no signature
@@ -331,7 +378,7 @@ func getIndex(ctx context.Context, g *getter, base *url.URL, key *pinned, now ti
 	if err != nil {
 		return nil, &SignatureError{File: name, Err: fmt.Errorf("get signature: %w", err)}
 	}
-	if err := key.verify(name, bytes.NewReader(data), sig, now); err != nil {
+	if _, err := key.verify(name, bytes.NewReader(data), sig, now); err != nil {
 		return nil, err
 	}
 	return data, nil

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/download/downloadtest"
+	"github.com/ulxc/ulxc/image"
 )
 
 const (
@@ -45,6 +47,10 @@ func rootfsPath(build string) string {
 }
 
 func metaPath(build string) string { return downloadtest.Image{Build: build}.Path() + "meta.tar.xz" }
+
+func sumsPath(build string) string {
+	return downloadtest.Image{Build: build}.Path() + downloadtest.SumsName
+}
 
 const indexPath = "/meta/1.0/index-user"
 
@@ -221,6 +227,7 @@ func TestFetchBadSignatures(t *testing.T) {
 			cfg := downloadtest.SignConfig(time.Now().Add(-time.Minute))
 			cfg.DefaultHash = crypto.SHA1
 			s.Sign(t, rootfsPath(build2), s.Key, cfg)
+			s.Sign(t, sumsPath(build2), s.Key, nil) // the rootfs's signature is the one to fail
 		}},
 		{"expired key", func(t *testing.T, s *downloadtest.Server, o *download.Options) {
 			// Valid when it signed, expired now.
@@ -600,5 +607,322 @@ func TestKeyExpiryListed(t *testing.T) {
 	}
 	if want := created.Add(48 * time.Hour); !added[0].Expires.Equal(want) || !added[0].Created.Equal(created) {
 		t.Errorf("AddKeys = created %v expires %v, want %v, %v", added[0].Created, added[0].Expires, created, want)
+	}
+}
+
+// partials returns the partial downloads (.partial-BUILD directories and
+// .part files) under the cache dir.
+func partials(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range listing(t, dir) {
+		name, _, _ := strings.Cut(l, " ")
+		if strings.Contains(name, "/.partial-") || strings.HasSuffix(name, ".part") {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// TestFetchSizeLimits serves files larger than their limits, announced by
+// Content-Length or not: each is refused with ErrTooLarge naming the URL and
+// the limit, without a retry, and leaves no partial download behind.
+func TestFetchSizeLimits(t *testing.T) {
+	big := func(n int) []byte { return bytes.Repeat([]byte{'x'}, n) }
+	tests := []struct {
+		name string
+		path string // the file that is too large
+		// breakIt serves it; size is the rootfs's and the result the limit.
+		breakIt func(t *testing.T, s *downloadtest.Server, size int64) int64
+		how     string // how the error says it was found
+	}{
+		{"rootfs announced", rootfsPath(build1), func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			download.SetMaxRootfsBytes(t, size-1)
+			return size - 1
+		}, "bytes announced"},
+		{"rootfs not announced", rootfsPath(build1), func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			s.Chunked(rootfsPath(build1))
+			download.SetMaxRootfsBytes(t, size-1)
+			return size - 1
+		}, "sent more"},
+		{"meta", metaPath(build1), func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			s.SetFile(metaPath(build1), big(32<<20+1))
+			return 32 << 20
+		}, "bytes announced"},
+		{"meta not announced", metaPath(build1), func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			s.SetFile(metaPath(build1), big(32<<20+1))
+			s.Chunked(metaPath(build1))
+			return 32 << 20
+		}, "sent more"},
+		{"index", indexPath, func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			s.SetFile(indexPath, big(16<<20+1))
+			return 16 << 20
+		}, "bytes announced"},
+		{"rootfs signature", rootfsPath(build1) + ".asc", func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			s.SetFile(rootfsPath(build1)+".asc", big(64<<10+1))
+			return 64 << 10
+		}, "bytes announced"},
+		{"SHA256SUMS", sumsPath(build1), func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			s.SetFile(sumsPath(build1), big(1<<20+1))
+			return 1 << 20
+		}, "bytes announced"},
+		{"rootfs signature not announced", rootfsPath(build1) + ".asc", func(t *testing.T, s *downloadtest.Server, size int64) int64 {
+			s.SetFile(rootfsPath(build1)+".asc", big(64<<10+1))
+			s.Chunked(rootfsPath(build1) + ".asc")
+			return 64 << 10
+		}, "sent more"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, o := setup(t, downloadtest.Options{})
+			limit := tc.breakIt(t, s, int64(len(s.File(rootfsPath(build1)))))
+			_, err := download.Fetch(context.Background(), req(s), o)
+			if !errors.Is(err, download.ErrTooLarge) {
+				t.Fatalf("Fetch = %v, want ErrTooLarge", err)
+			}
+			t.Logf("Fetch = %v", err)
+			for _, want := range []string{s.URL + tc.path, " " + strconv.FormatInt(limit, 10) + " bytes", tc.how} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			if n := s.Requests(tc.path); n != 1 {
+				t.Errorf("%s requests = %d, want 1 (an oversized file is not retried)", tc.path, n)
+			}
+			if p := partials(t, o.CacheDir); len(p) != 0 {
+				t.Errorf("refused download left %q", p)
+			}
+		})
+	}
+}
+
+// TestFetchSizeLimitExact: a rootfs exactly as large as the limit is taken,
+// announced or not.
+func TestFetchSizeLimitExact(t *testing.T) {
+	for _, chunked := range []bool{false, true} {
+		s, o := setup(t, downloadtest.Options{})
+		if chunked {
+			s.Chunked(rootfsPath(build1))
+		}
+		want := s.File(rootfsPath(build1))
+		download.SetMaxRootfsBytes(t, int64(len(want)))
+		img := mustFetch(t, req(s), o)
+		if got, _ := os.ReadFile(img.Rootfs); !bytes.Equal(got, want) {
+			t.Errorf("rootfs at the limit (chunked %v) differs from the served one", chunked)
+		}
+	}
+}
+
+// TestFetchResumePastLimit: an interrupted download is kept to resume, but
+// a resumed transfer that would exceed the limit is refused before its body
+// is read and the partial download removed.
+func TestFetchResumePastLimit(t *testing.T) {
+	s, o := setup(t, downloadtest.Options{})
+	o.Retries = -1
+	size := int64(len(s.File(rootfsPath(build1))))
+	s.Cut(rootfsPath(build1), 50000, 1)
+	if _, err := download.Fetch(context.Background(), req(s), o); err == nil || errors.Is(err, download.ErrTooLarge) {
+		t.Fatalf("Fetch with a cut connection = %v, want a transfer error", err)
+	}
+	if p := partials(t, o.CacheDir); len(p) == 0 {
+		t.Fatal("an interrupted transfer left no partial download to resume")
+	}
+	download.SetMaxRootfsBytes(t, size-1)
+	_, err := download.Fetch(context.Background(), req(s), o)
+	if !errors.Is(err, download.ErrTooLarge) || !strings.Contains(err.Error(), strconv.FormatInt(size, 10)+" bytes announced") {
+		t.Fatalf("resumed Fetch past the limit = %v, want ErrTooLarge for %d bytes announced", err, size)
+	}
+	if got, want := s.Ranges(rootfsPath(build1)), []string{"bytes=50000-"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Range headers = %q, want %q", got, want)
+	}
+	if p := partials(t, o.CacheDir); len(p) != 0 {
+		t.Errorf("refused resume left %q", p)
+	}
+}
+
+// TestFetchOnePartialPerImage: a server that cuts every transfer of ever
+// newer builds leaves at most one partial download in the cache.
+func TestFetchOnePartialPerImage(t *testing.T) {
+	s, o := setup(t, downloadtest.Options{})
+	o.Retries = -1
+	for _, b := range []string{build1, build2, "20240301_00:00"} {
+		if b != build1 {
+			s.AddImage(t, downloadtest.Image{Build: b})
+		}
+		s.Cut(rootfsPath(b), 50000, 1)
+		if _, err := download.Fetch(context.Background(), req(s), o); err == nil {
+			t.Fatalf("Fetch of %s with a cut connection succeeded", b)
+		}
+		if got := partialDirs(t, o.CacheDir); len(got) != 1 || filepath.Base(got[0]) != ".partial-"+b {
+			t.Errorf("after the cut download of %s the cache holds partial downloads %q, want only %s's", b, got, b)
+		}
+	}
+}
+
+// partialDirs returns the .partial-BUILD directories under dir.
+func partialDirs(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range listing(t, dir) {
+		name, mode, _ := strings.Cut(l, " ")
+		if strings.HasPrefix(mode, "d") && strings.HasPrefix(filepath.Base(name), ".partial-") {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// TestMaxRootfsBytesIsUnpackLimit: the download limit is the unpack limit.
+func TestMaxRootfsBytesIsUnpackLimit(t *testing.T) {
+	if got, want := download.MaxRootfsBytes(), image.DefaultMaxBytes; got != want {
+		t.Errorf("rootfs.tar.xz limit = %d, want image.DefaultMaxBytes = %d", got, want)
+	}
+}
+
+// buildID is the build id lxc-ci gives a build started at t.
+func buildID(t time.Time) string { return t.UTC().Format("20060102_15:04") }
+
+// TestFetchStaleSignatureRefused replays a file of an older build, with its
+// valid signature, under the newest build's path: refused, the cache keeps
+// the older build and no partial download is left. The genuine newer build
+// then fetches.
+func TestFetchStaleSignatureRefused(t *testing.T) {
+	now := time.Now()
+	older, newer := buildID(now.Add(-20*time.Hour)), buildID(now.Add(-2*time.Hour))
+	for _, file := range []string{"rootfs.tar.xz", "meta.tar.xz", "the whole build"} {
+		t.Run(file, func(t *testing.T) {
+			s, o := setup(t, downloadtest.Options{Images: []downloadtest.Image{{Build: older}}})
+			// Published, and signed, an hour after the build started.
+			s.SignAll(t, s.Key, downloadtest.SignConfig(now.Add(-19*time.Hour)))
+			if img := mustFetch(t, req(s), o); img.Build != older {
+				t.Fatalf("Fetch = build %s, want %s", img.Build, older)
+			}
+			s.AddImage(t, downloadtest.Image{Build: newer})
+			// The replayed files, and the one the error must name: with
+			// the whole build directory replayed, SHA256SUMS comes first.
+			files, refused := []string{file}, file
+			if file == "the whole build" {
+				files, refused = []string{downloadtest.SumsName, "meta.tar.xz", "rootfs.tar.xz"}, downloadtest.SumsName
+			}
+			genuine := map[string][]byte{}
+			for _, f := range files {
+				oldP, newP := downloadtest.Image{Build: older}.Path()+f, downloadtest.Image{Build: newer}.Path()+f
+				for _, p := range []string{newP, newP + ".asc"} {
+					genuine[p] = s.File(p)
+				}
+				s.SetFile(newP, s.File(oldP))
+				s.SetFile(newP+".asc", s.File(oldP+".asc"))
+			}
+			o.Now = later(31 * 24 * time.Hour)
+			before := listing(t, o.CacheDir)
+			_, err := download.Fetch(context.Background(), req(s), o)
+			var se *download.StaleSignatureError
+			if !errors.Is(err, download.ErrStaleSignature) || !errors.As(err, &se) || se.File != refused || se.Build != newer {
+				t.Fatalf("Fetch of %s replayed from %s = %v, want ErrStaleSignature naming %s and %s", file, older, err, refused, newer)
+			}
+			t.Logf("Fetch = %v", err)
+			if after := listing(t, o.CacheDir); !reflect.DeepEqual(before, after) {
+				t.Errorf("refused Fetch changed the cache:\nbefore %q\nafter  %q", before, after)
+			}
+			for p, data := range genuine {
+				s.SetFile(p, data)
+			}
+			if img := mustFetch(t, req(s), o); img.Build != newer {
+				t.Errorf("Fetch of the genuine build = %s, want %s", img.Build, newer)
+			}
+		})
+	}
+}
+
+// TestFetchChecksums serves a build whose files do not match its signed
+// SHA256SUMS, or whose SHA256SUMS is broken: each is refused, and the cache
+// keeps the previous build with no partial download.
+func TestFetchChecksums(t *testing.T) {
+	// replay serves build1's file name, validly signed, under build2's path.
+	replay := func(s *downloadtest.Server, name string) {
+		from, to := downloadtest.Image{Build: build1}.Path()+name, downloadtest.Image{Build: build2}.Path()+name
+		s.SetFile(to, s.File(from))
+		s.SetFile(to+".asc", s.File(from+".asc"))
+	}
+	sums2 := sumsPath(build2)
+	tests := []struct {
+		name    string
+		breakIt func(t *testing.T, s *downloadtest.Server)
+		is      error // nil: any error
+		want    string
+	}{
+		{"older meta replayed", func(t *testing.T, s *downloadtest.Server) { replay(s, "meta.tar.xz") },
+			download.ErrChecksum, "meta.tar.xz: checksum does not match SHA256SUMS: SHA256SUMS says "},
+		{"another rootfs replayed", func(t *testing.T, s *downloadtest.Server) {
+			// Every test image has the same rootfs: make build1's differ.
+			s.SetFile(rootfsPath(build1), append(s.File(rootfsPath(build1)), 0))
+			s.Sign(t, rootfsPath(build1), s.Key, nil)
+			replay(s, "rootfs.tar.xz")
+		}, download.ErrChecksum, "rootfs.tar.xz: checksum does not match SHA256SUMS"},
+		{"file not listed", func(t *testing.T, s *downloadtest.Server) {
+			var kept []string
+			for _, l := range strings.SplitAfter(string(s.File(sums2)), "\n") {
+				if !strings.HasSuffix(l, " rootfs.tar.xz\n") {
+					kept = append(kept, l)
+				}
+			}
+			s.SetFile(sums2, []byte(strings.Join(kept, "")))
+			s.Sign(t, sums2, s.Key, nil)
+		}, download.ErrChecksum, "rootfs.tar.xz: checksum does not match SHA256SUMS: SHA256SUMS does not list it"},
+		{"tampered SHA256SUMS", func(t *testing.T, s *downloadtest.Server) { s.Tamper(t, sums2) },
+			download.ErrBadSignature, "SHA256SUMS: bad signature"},
+		{"unsigned SHA256SUMS", func(t *testing.T, s *downloadtest.Server) { s.RemoveFile(sums2 + ".asc") },
+			download.ErrBadSignature, "SHA256SUMS: bad signature: get signature"},
+		{"malformed SHA256SUMS", func(t *testing.T, s *downloadtest.Server) {
+			s.SetFile(sums2, append(s.File(sums2), "rootfs.tar.xz\n"...))
+			s.Sign(t, sums2, s.Key, nil)
+		}, nil, "SHA256SUMS line 3: want a SHA-256 and a file name"},
+		{"file listed twice", func(t *testing.T, s *downloadtest.Server) {
+			s.SetFile(sums2, append(s.File(sums2), strings.Repeat("0", 64)+"  rootfs.tar.xz\n"...))
+			s.Sign(t, sums2, s.Key, nil)
+		}, nil, "SHA256SUMS line 3: rootfs.tar.xz listed twice"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, o := setup(t, downloadtest.Options{})
+			good := o
+			mustFetch(t, req(s), o)
+			s.AddImage(t, downloadtest.Image{Build: build2})
+			tc.breakIt(t, s)
+			o.Now = later(31 * 24 * time.Hour)
+			before := listing(t, o.CacheDir)
+			_, err := download.Fetch(context.Background(), req(s), o)
+			if err == nil || (tc.is != nil && !errors.Is(err, tc.is)) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Fetch = %v, want %v saying %q", err, tc.is, tc.want)
+			}
+			t.Logf("Fetch = %v", err)
+			if after := listing(t, o.CacheDir); !reflect.DeepEqual(before, after) {
+				t.Errorf("failed Fetch changed the cache:\nbefore %q\nafter  %q", before, after)
+			}
+			good.Now = o.Now
+			good.ForceCache = true
+			if img := mustFetch(t, req(s), good); img.Build != build1 {
+				t.Errorf("cached build after failure = %s, want %s", img.Build, build1)
+			}
+		})
+	}
+}
+
+// TestFetchChecksumsOptional: SHA256SUMS is fetched and checked where the
+// server has it, and its absence (404) is no error.
+func TestFetchChecksumsOptional(t *testing.T) {
+	s, o := setup(t, downloadtest.Options{})
+	mustFetch(t, req(s), o)
+	if a, b := s.Requests(sumsPath(build1)), s.Requests(sumsPath(build1)+".asc"); a != 1 || b != 1 {
+		t.Errorf("requests SHA256SUMS = %d, SHA256SUMS.asc = %d, want 1, 1", a, b)
+	}
+	s, o = setup(t, downloadtest.Options{})
+	s.RemoveFile(sumsPath(build1))
+	s.RemoveFile(sumsPath(build1) + ".asc")
+	if img := mustFetch(t, req(s), o); img.Build != build1 {
+		t.Errorf("Fetch without SHA256SUMS = build %s, want %s", img.Build, build1)
+	}
+	if a, b := s.Requests(sumsPath(build1)), s.Requests(sumsPath(build1)+".asc"); a != 1 || b != 0 {
+		t.Errorf("requests SHA256SUMS = %d, SHA256SUMS.asc = %d, want 1 (404), 0", a, b)
 	}
 }

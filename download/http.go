@@ -17,6 +17,16 @@ import (
 // DefaultServer is the image server used when a Request names none.
 const DefaultServer = "images.linuxcontainers.org"
 
+// ErrTooLarge means a server sent, or announced, more bytes than ulxc
+// accepts for that file (see doc.go, "Size limits"). It is wrapped with the
+// URL and the limit.
+var ErrTooLarge = errors.New("larger than its size limit")
+
+// tooLarge is the ErrTooLarge of rawURL; how says what gave it away.
+func tooLarge(rawURL string, limit int64, how string) error {
+	return fmt.Errorf("GET %s: %w of %d bytes (%s)", rawURL, ErrTooLarge, limit, how)
+}
+
 // StatusError is an HTTP answer other than success.
 type StatusError struct {
 	URL  string
@@ -123,9 +133,9 @@ func defaultClient() *http.Client {
 }
 
 // retryable reports whether err is worth another attempt: network errors
-// and 5xx answers, not 4xx or a cancelled context.
+// and 5xx answers, not 4xx, an oversized file or a cancelled context.
 func retryable(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || errors.Is(err, ErrTooLarge) {
 		return false
 	}
 	var se *StatusError
@@ -211,7 +221,9 @@ func (b *idleBody) Close() error {
 	return err
 }
 
-// small GETs a small file into memory, at most limit bytes.
+// small GETs a small file into memory, at most limit bytes: a larger
+// Content-Length is refused before the body is read, and a body without one
+// is read no further than one byte past the limit.
 func (g *getter) small(ctx context.Context, rawURL string, limit int64) ([]byte, error) {
 	var data []byte
 	err := g.retry(ctx, func() error {
@@ -223,39 +235,48 @@ func (g *getter) small(ctx context.Context, rawURL string, limit int64) ([]byte,
 		if resp.StatusCode != http.StatusOK {
 			return &StatusError{URL: rawURL, Code: resp.StatusCode}
 		}
+		if resp.ContentLength > limit {
+			return tooLarge(rawURL, limit, fmt.Sprintf("%d bytes announced", resp.ContentLength))
+		}
 		data, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
 		if err != nil {
 			return fmt.Errorf("GET %s: %w", rawURL, err)
 		}
 		if int64(len(data)) > limit {
-			return &StatusError{URL: rawURL, Code: http.StatusRequestEntityTooLarge}
+			return tooLarge(rawURL, limit, "the server sent more")
 		}
 		return nil
 	})
 	return data, err
 }
 
-// file downloads rawURL into the file at name, resuming from its current
-// size with a Range request (on this or a previous run) when the server
-// answers 206 with a matching Content-Range, and starting over otherwise.
-func (g *getter) file(ctx context.Context, rawURL, name, label string) error {
+// file downloads rawURL into the file at name, at most limit bytes,
+// resuming from its current size with a Range request (on this or a
+// previous run) when the server answers 206 with a matching Content-Range,
+// and starting over otherwise. A file that would exceed limit is an
+// ErrTooLarge, found from the announced size before the body is read where
+// the server announces one; the caller removes what was written.
+func (g *getter) file(ctx context.Context, rawURL, name, label string, limit int64) error {
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
-	err = g.retry(ctx, func() error { return g.fileOnce(ctx, rawURL, f, label) })
+	err = g.retry(ctx, func() error { return g.fileOnce(ctx, rawURL, f, label, limit) })
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
-func (g *getter) fileOnce(ctx context.Context, rawURL string, f *os.File, label string) error {
+func (g *getter) fileOnce(ctx context.Context, rawURL string, f *os.File, label string, limit int64) error {
 	fi, err := f.Stat()
 	if err != nil {
 		return err
 	}
 	have := fi.Size()
+	if have > limit {
+		return tooLarge(rawURL, limit, fmt.Sprintf("%d bytes kept from an earlier run", have))
+	}
 	resp, total, err := g.resume(ctx, rawURL, have)
 	if err != nil {
 		return err
@@ -267,6 +288,9 @@ func (g *getter) fileOnce(ctx context.Context, rawURL string, f *os.File, label 
 			return err
 		}
 	}
+	if total > limit {
+		return tooLarge(rawURL, limit, fmt.Sprintf("%d bytes announced", total))
+	}
 	if _, err := f.Seek(have, io.SeekStart); err != nil {
 		return err
 	}
@@ -276,9 +300,14 @@ func (g *getter) fileOnce(ctx context.Context, rawURL string, f *os.File, label 
 		defer p.done()
 		w = io.MultiWriter(f, p)
 	}
-	n, err := io.Copy(w, resp.Body)
+	// One byte past the limit tells a body that is too large from one
+	// that ends exactly there; nothing further is read.
+	n, err := io.Copy(w, io.LimitReader(resp.Body, limit-have+1))
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", rawURL, err)
+	}
+	if have+n > limit {
+		return tooLarge(rawURL, limit, "the server sent more")
 	}
 	if total >= 0 && have+n != total {
 		return fmt.Errorf("GET %s: %w", rawURL, io.ErrUnexpectedEOF)

@@ -284,6 +284,17 @@ func TestCreateRefusals(t *testing.T) {
 			s.SignAll(t, downloadtest.NewKey(t, "someone else", downloadtest.KeyOptions{}), nil)
 		}, nil, "bad signature", false},
 		{"expired key", nil, nil, "bad signature", false}, // set up in the loop
+		// Signed before the build started, as an older build's files are.
+		{"stale signatures", nil, nil, "signature older than its build", false}, // set up in the loop
+		{"rootfs not the one in SHA256SUMS", func(t *testing.T, s *downloadtest.Server) {
+			sums := strings.Replace(string(s.File(p+downloadtest.SumsName)), " rootfs.tar.xz", " rootfs.tar.xz.old", 1)
+			sums += strings.Repeat("0", 64) + "  rootfs.tar.xz\n"
+			s.SetFile(p+downloadtest.SumsName, []byte(sums))
+			s.Sign(t, p+downloadtest.SumsName, s.Key, nil)
+		}, nil, "checksum does not match SHA256SUMS", false},
+		{"oversized meta", func(t *testing.T, s *downloadtest.Server) {
+			s.SetFile(p+"meta.tar.xz", make([]byte, 32<<20+1))
+		}, nil, "meta.tar.xz: larger than its size limit of 33554432 bytes", false},
 		{"missing image", nil, func(h *imageHome) []string {
 			return []string{"create", "web", "-t", "download", "--", "-d", "nosuch", "-r", "1", "--server", h.srv.URL, "--keyid", h.srv.Fingerprint, "--keyring", h.keyFile}
 		}, "no matching image", false},
@@ -315,6 +326,13 @@ func TestCreateRefusals(t *testing.T) {
 				key := downloadtest.NewKey(t, "expired", downloadtest.KeyOptions{Created: now.Add(-72 * time.Hour), Lifetime: 24 * time.Hour})
 				srv.SignAll(t, key, downloadtest.SignConfig(now.Add(-60*time.Hour)))
 				kf := h.WriteFile(t, "keys/expired.asc", string(downloadtest.ArmoredPublicKey(t, key)))
+				args = []string{"create", "web", "-t", "download", "--", "-d", "busybox", "-r", "1.36", "--server", srv.URL,
+					"--keyid", downloadtest.Fingerprint(key), "--keyring", kf}
+			case tc.name == "stale signatures":
+				build := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) // downloadtest's default build id
+				key := downloadtest.NewKey(t, "old", downloadtest.KeyOptions{Created: build.Add(-30 * 24 * time.Hour)})
+				srv.SignAll(t, key, downloadtest.SignConfig(build.Add(-24*time.Hour)))
+				kf := h.WriteFile(t, "keys/old.asc", string(downloadtest.ArmoredPublicKey(t, key)))
 				args = []string{"create", "web", "-t", "download", "--", "-d", "busybox", "-r", "1.36", "--server", srv.URL,
 					"--keyid", downloadtest.Fingerprint(key), "--keyring", kf}
 			case tc.args != nil:

@@ -39,6 +39,12 @@ func imageHints(err error) []string {
 	if errors.Is(err, download.ErrKeyNotFound) {
 		out = append(out, "add the key with 'ulxc keys add FILE', or pass --keyring FILE or --keyserver URL")
 	}
+	if errors.Is(err, download.ErrStaleSignature) || errors.Is(err, download.ErrChecksum) {
+		out = append(out, "the server serves a file of another build under this build's path: a broken mirror or tampering; try again later or another --server")
+	}
+	if errors.Is(err, download.ErrTooLarge) {
+		out = append(out, "the server sends a file larger than any image needs: a broken mirror or tampering; try another --server")
+	}
 	if errors.Is(err, download.ErrDowngrade) {
 		out = append(out, "the server offers an older build than the cached one (a replayed index?); --flush-cache accepts it")
 	}

@@ -2,9 +2,9 @@
 // the tests of package download and of the commands built on it.
 //
 // New builds, in Go, a busybox rootfs.tar.xz (from the host's static
-// /bin/busybox) and a meta.tar.xz per image, signs them and the
-// meta/1.0/index-user index with a key generated for the test, and serves
-// them on a loopback address. Methods change the tree after signing (tamper,
+// /bin/busybox) and a meta.tar.xz per image, lists them in the build's
+// SHA256SUMS, signs all three and the meta/1.0/index-user index with a key
+// generated for the test, and serves them on a loopback address. Methods change the tree after signing (tamper,
 // re-sign with another key or hash) or the server's behaviour (fail or cut a
 // response), and count requests per path so tests can assert what was
 // downloaded. An HKP endpoint (/pks/lookup) serves the public key.
@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"crypto"
 	_ "crypto/sha1" // SHA-1 signatures, made on purpose to be refused
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -104,6 +105,7 @@ type Server struct {
 	ranges   map[string][]string
 	agents   map[string]string
 	faults   map[string][]fault
+	chunked  map[string]bool
 	hkp      []*openpgp.Entity
 	hkpLie   *openpgp.Entity
 }
@@ -120,6 +122,7 @@ func New(t testing.TB, opts Options) *Server {
 	s := &Server{
 		compat: opts.Compat, Key: NewKey(t, "ulxc test images", KeyOptions{}),
 		files: map[string][]byte{}, requests: map[string]int{}, ranges: map[string][]string{}, agents: map[string]string{}, faults: map[string][]fault{},
+		chunked: map[string]bool{},
 	}
 	s.Fingerprint = Fingerprint(s.Key)
 	s.KeyFile = filepath.Join(t.TempDir(), "images.asc")
@@ -150,9 +153,42 @@ func (s *Server) AddImage(t testing.TB, img Image) {
 	p := img.Path()
 	s.SetFile(p+"rootfs.tar.xz", rootfs)
 	s.SetFile(p+"meta.tar.xz", meta)
+	s.SetFile(p+SumsName, []byte(sumLine(rootfs, "rootfs.tar.xz")+sumLine(meta, "meta.tar.xz")))
 	s.Sign(t, p+"rootfs.tar.xz", s.Key, nil)
 	s.Sign(t, p+"meta.tar.xz", s.Key, nil)
 	s.writeIndex(t)
+}
+
+// SumsName is the checksum file of every build directory, which lxc-ci
+// publishes beside the tarballs and signs like them: "SHA256  NAME" lines
+// for rootfs.tar.xz and meta.tar.xz.
+const SumsName = "SHA256SUMS"
+
+func sumLine(data []byte, name string) string {
+	return fmt.Sprintf("%x  %s\n", sha256.Sum256(data), name)
+}
+
+// renewSum rewrites the line of the file at p in its directory's
+// SHA256SUMS, if that lists it, and reports whether it did.
+func (s *Server) renewSum(p string) bool {
+	dir, name := path.Split(p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.files[dir+SumsName]
+	if !ok || name == SumsName {
+		return false
+	}
+	lines := strings.SplitAfter(string(old), "\n")
+	found := false
+	for i, l := range lines {
+		if _, n, _ := strings.Cut(strings.TrimSuffix(l, "\n"), "  "); n == name {
+			lines[i], found = sumLine(s.files[p], name), true
+		}
+	}
+	if found {
+		s.files[dir+SumsName] = []byte(strings.Join(lines, ""))
+	}
+	return found
 }
 
 func (s *Server) writeIndex(t testing.TB) {
@@ -216,7 +252,10 @@ func (s *Server) Tamper(t testing.TB, p string) {
 // Sign writes p+".asc", an armored detached signature of p by key. cfg
 // (nil for defaults) sets the signature time and hash; a cfg whose
 // DefaultHash is SHA-1 makes a SHA-1 signature, which go-crypto itself
-// would refuse to write.
+// would refuse to write. Like a publisher, Sign also renews p's line in
+// its build directory's SHA256SUMS, when that lists it, and signs
+// SHA256SUMS again with key and cfg: only SetFile and Tamper change a file
+// behind SHA256SUMS's back.
 func (s *Server) Sign(t testing.TB, p string, key *openpgp.Entity, cfg *packet.Config) {
 	t.Helper()
 	if cfg == nil {
@@ -234,6 +273,9 @@ func (s *Server) Sign(t testing.TB, p string, key *openpgp.Entity, cfg *packet.C
 		t.Fatalf("downloadtest: sign %s: %v", p, err)
 	}
 	s.SetFile(p+".asc", buf.Bytes())
+	if s.renewSum(p) {
+		s.Sign(t, path.Dir(p)+"/"+SumsName, key, cfg)
+	}
 }
 
 func signSHA1(w *bytes.Buffer, key *openpgp.Entity, data []byte, cfg *packet.Config) error {
@@ -313,6 +355,15 @@ func (s *Server) Stall(p string, after int64) {
 	s.faults[p] = append(s.faults[p], fault{cut: after, stall: true})
 }
 
+// Chunked makes every later GET of p answer 200 with the whole file in
+// chunked encoding: no Content-Length announces its size, and Range
+// requests are ignored.
+func (s *Server) Chunked(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chunked[p] = true
+}
+
 // Requests returns how many GETs p received.
 func (s *Server) Requests(p string) int {
 	s.mu.Lock()
@@ -373,6 +424,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		f, s.faults[p] = &q[0], q[1:]
 	}
 	data, ok := s.files[p]
+	chunked := s.chunked[p]
 	s.mu.Unlock()
 	switch {
 	case f != nil && f.status != 0:
@@ -390,6 +442,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 		}
 		panic(http.ErrAbortHandler) // drops the connection mid-body
+	case chunked:
+		w.WriteHeader(http.StatusOK)
+		for len(data) > 0 {
+			n := min(len(data), 32<<10)
+			if _, err := w.Write(data[:n]); err != nil {
+				return
+			}
+			data = data[n:]
+			// A flushed response without Content-Length goes chunked.
+			if fl, ok := w.(http.Flusher); ok {
+				fl.Flush()
+			}
+		}
 	default:
 		http.ServeContent(w, r, path.Base(p), time.Time{}, bytes.NewReader(data))
 	}
