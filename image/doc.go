@@ -32,8 +32,10 @@
 //   - hard links must name an existing regular file, symlink or fifo inside
 //     root;
 //   - device nodes are never created but reported (Report.Devices, see
-//     store.WriteDevices); overlay whiteouts and unknown types are skipped with a
-//     warning;
+//     store.WriteDevices), and a reported node is never bound from the
+//     host at start either (ocispec.LeftOutDevices): an image that ships
+//     /dev/kvm or /dev/net/tun does not get the host's; overlay whiteouts
+//     and unknown types are skipped with a warning;
 //   - only user.*, POSIX ACL and security.capability xattrs are kept, and
 //     file capabilities are written as v2 so that the kernel stores them for
 //     the namespace (never for the host);
