@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/ulxc/ulxc/lxcconf"
@@ -50,11 +51,17 @@ type DroppedLine struct {
 	Why  string
 }
 
+// String is the warning for the user's terminal: the image's text only
+// ever quoted, the key plain only when it is printable ASCII.
 func (d DroppedLine) String() string {
 	if d.Key == "" {
 		return fmt.Sprintf("image config line %d dropped: %q: %s", d.Line, d.Text, d.Why)
 	}
-	return fmt.Sprintf("image config line %d dropped: %s: %s (the line was %q)", d.Line, d.Key, d.Why, d.Text)
+	key := d.Key
+	if strings.IndexFunc(key, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		key = strconv.Quote(key)
+	}
+	return fmt.Sprintf("image config line %d dropped: %s: %s (the line was %q)", d.Line, key, d.Why, d.Text)
 }
 
 // FilterConfig returns the lines of text, an image's config-user with its

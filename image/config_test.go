@@ -106,6 +106,7 @@ func TestFilterConfigHostile(t *testing.T) {
 		"lxc.arch = x86_64\rlxc.hook.pre-start = /bin/sh",
 		"# \rlxc.hook.pre-start = /bin/sh",
 		"# \x1b]0;owned\x07",
+		"lxc.start.auto\u202e = 1",
 	}
 	text := strings.Join(lines, "\n") + "\n"
 	kept, dropped := FilterConfig(text)
@@ -123,10 +124,10 @@ func TestFilterConfigHostile(t *testing.T) {
 			t.Errorf("dropped %+v, want line %d %q", d, i+1, line)
 		}
 		msg := d.String()
-		if !strings.Contains(msg, fmt.Sprintf("line %d ", i+1)) || (hasEq && key != "" && !strings.ContainsAny(line, "\r\x1b") && !strings.Contains(msg, key+":")) {
+		if !strings.Contains(msg, fmt.Sprintf("line %d ", i+1)) || (hasEq && key != "" && !strings.ContainsAny(line, "\r\x1b\u202e") && !strings.Contains(msg, key+":")) {
 			t.Errorf("warning %q does not name line %d and key %q", msg, i+1, key)
 		}
-		if strings.ContainsAny(msg, "\r\x1b\x07") {
+		if strings.ContainsAny(msg, "\r\x1b\x07\u202e") {
 			t.Errorf("warning %q carries a control character to the user's terminal", msg)
 		}
 	}
