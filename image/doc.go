@@ -32,12 +32,49 @@
 //   - hard links must name an existing regular file, symlink or fifo inside
 //     root;
 //   - device nodes are never created but reported (Report.Devices, see
-//     store.WriteDevices); overlay whiteouts and unknown types are skipped with a
-//     warning;
+//     store.WriteDevices), and a reported node is never bound from the
+//     host at start either (ocispec.LeftOutDevices): an image that ships
+//     /dev/kvm or /dev/net/tun does not get the host's; overlay whiteouts
+//     and unknown types are skipped with a warning;
 //   - only user.*, POSIX ACL and security.capability xattrs are kept, and
 //     file capabilities are written as v2 so that the kernel stores them for
 //     the namespace (never for the host);
 //   - Limits bound the number of entries and the bytes written.
+//
+// # What an image's config may set
+//
+// An image's config-user (or config) becomes the first lines of the new
+// container's config, and a config decides what runs on the host, what of
+// it the container reaches and how confined it is. FilterConfig keeps only
+// an allowlist of keys and drops every other line with a DroppedLine that
+// names its number and key (lxc.start.auto, lxc.mount.*, lxc.cgroup*,
+// lxc.sysctl.*, lxc.hook.*, lxc.environment, lxc.prlimit.*, lxc.cap.*,
+// lxc.apparmor.*, lxc.seccomp.*, lxc.net.*, lxc.idmap... and keys not yet
+// invented alike). Real images set lxc.include and lxc.arch only; the busybox
+// template sets lxc.init.cmd and two signals. Each allowed key, and why it
+// is safe:
+//   - lxc.include: only one of LXC's shared configurations, by its exact
+//     path in LXCConfigDir (common.conf, userns.conf, and the
+//     DISTRO.common.conf and DISTRO.userns.conf pairs that LXC 5 ships and
+//     that include them): files root installed for every container, which
+//     the user would get from any LXC image; not nesting.conf,
+//     oci.common.conf, the .lucid and .moresecure variants or the .d
+//     directories, which change confinement when a user asks for them.
+//   - lxc.arch: the personality of the container's processes (linux32 or
+//     not), which only they see.
+//   - lxc.init.cmd, lxc.init.cwd: a program and directory inside the
+//     rootfs, which the image provides anyway.
+//   - lxc.init.uid, lxc.init.gid: ids inside the container's user
+//     namespace, mapped to the user's subordinate ids like all the others.
+//   - lxc.signal.halt, lxc.signal.reboot, lxc.signal.stop: which signal
+//     `ulxc stop` sends the container's init; the worst a wrong one does is
+//     a stop that ends in SIGKILL.
+//
+// Values are not checked beyond includes: a bad one makes the container
+// fail to start, which the image could do with its own init. A line with a
+// control character is dropped whole, since LXC also ends a line at '\r'.
+// The user's default.conf and ulxc's own keys follow the image's lines, so
+// they win where both set a key.
 //
 // ReadMeta bounds every member it reads. ApplyTemplates and LockRootPassword
 // resolve their paths inside the rootfs the same way and replace files by

@@ -86,9 +86,6 @@ type Options struct {
 	// Command replaces the init command (`ulxc start NAME -- CMD`). Default
 	// nil: lxc.init.cmd, else /sbin/init.
 	Command []string
-	// Devices are the device nodes recorded when the rootfs was unpacked;
-	// they go to linux.devices. Default none.
-	Devices []specs.LinuxDevice
 	// LookupEnv gives the value of a bare KEY in lxc.environment. Default
 	// os.LookupEnv.
 	LookupEnv func(key string) (string, bool)
@@ -115,7 +112,6 @@ func Convert(cfg Source, opts Options) (*specs.Spec, error) {
 		c.process,
 		c.namespaces,
 		c.mounts,
-		c.devices,
 		c.hooks,
 		c.cgroups,
 		c.linuxMisc,

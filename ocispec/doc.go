@@ -51,9 +51,15 @@
 //     /dev/fd, stdin, stdout, stderr are the runtime's job, as the OCI
 //     runtime spec says.
 //   - linux.readonlyPaths: /proc/sys and /proc/sysrq-trigger for proc:mixed.
-//   - linux.devices: Options.Devices (nodes recorded when the image was
-//     unpacked), except the six already bound; a rootless runtime (crun,
-//     ulxc) bind-mounts the host node of the same path.
+//   - linux.devices: none. The device nodes an image ships (recorded when
+//     its rootfs was unpacked) never become binds of the host's nodes: a
+//     signed image is not the user's decision to give a container
+//     /dev/kvm, /dev/net/tun or /dev/dri/*. The container has LXC's
+//     standard six, the nodes the runtime makes from its own devpts, and
+//     what the user binds with LXC's own syntax, an lxc.mount.entry such
+//     as DeviceMountEntry writes. LeftOutDevices lists the recorded nodes
+//     a spec leaves out, for the caller to tell the user (`ulxc start`
+//     prints them with that line).
 //   - linux.resources.unified: every lxc.cgroup2.KEY = VALUE, exactly, except
 //     the devices.* keys (see below). linux.cgroupsPath stays empty: a
 //     rootless runtime picks its own delegated cgroup.

@@ -330,25 +330,3 @@ func unescapeFstab(s string) (string, error) {
 	}
 	return b.String(), nil
 }
-
-// devices lists Options.Devices in linux.devices, except the nodes that
-// are bound already.
-func (c *converter) devices() error {
-	bound := map[string]bool{}
-	for _, m := range c.spec.Mounts {
-		bound[m.Destination] = true
-	}
-	for _, d := range c.opts.Devices {
-		p := path.Clean("/" + d.Path)
-		if bound[p] {
-			continue
-		}
-		if !strings.HasPrefix(p, "/dev/") {
-			return fmt.Errorf("device %s: %w: devices live under /dev", d.Path, ErrUnsafePath)
-		}
-		d.Path = p
-		c.spec.Linux.Devices = append(c.spec.Linux.Devices, d)
-		bound[p] = true
-	}
-	return nil
-}

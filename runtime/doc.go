@@ -160,7 +160,8 @@
 // filter), but there is no AppArmor or SELinux confinement and no device
 // cgroup (the BPF device controller needs real root): the device policy is
 // that a user namespace cannot mknod and only the listed host nodes are
-// bound in.
+// bound in (package ocispec lists none of an image's own: see
+// ocispec.LeftOutDevices).
 //
 // # Start-up cost
 //

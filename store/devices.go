@@ -25,7 +25,9 @@ type Device struct {
 // DevicesFile is the name, in the container directory (beside rootfs/ and
 // config), of the record of the device nodes the image wanted and Unpack
 // skipped. It lives outside the rootfs so that nothing inside the container
-// can forge it.
+// can forge it. It grants nothing: start binds none of these nodes from
+// the host and only tells the user which it left out
+// (ocispec.LeftOutDevices).
 const DevicesFile = "ulxc-devices.json"
 
 // WriteDevices records devs in dir/DevicesFile, replacing it atomically.

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/userns"
 )
@@ -89,55 +90,16 @@ func configLine(key, value string) string {
 }
 
 // distributionLines substitutes the placeholders in an image's config and
-// drops, with a warning, the lines that would reach outside the container
-// (see the package documentation). Comments and blank lines are kept.
+// keeps the lines an image may set (image.FilterConfig); each dropped line
+// is a warning.
 func distributionLines(text string, vars map[string]string, warn func(string)) []string {
-	text = placeholders(vars).Replace(text)
-	var out []string
-	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
-			out = append(out, trimmed)
-			continue
+	kept, dropped := image.FilterConfig(placeholders(vars).Replace(text))
+	if warn != nil {
+		for _, d := range dropped {
+			warn(d.String())
 		}
-		key, value, _ := strings.Cut(trimmed, "=")
-		key, value = strings.TrimSpace(key), strings.Trim(strings.TrimSpace(value), `"`)
-		if why := refused(key, value); why != "" {
-			if warn != nil {
-				warn(fmt.Sprintf("image config line %q dropped: %s", trimmed, why))
-			}
-			continue
-		}
-		out = append(out, trimmed)
 	}
-	return out
-}
-
-// refused says why an image may not set key to value, or "".
-func refused(key, value string) string {
-	k, _ := lxcconf.Canonical(key)
-	switch {
-	case !strings.HasPrefix(k, "lxc."):
-		return "not an lxc key"
-	case k == "lxc.include":
-		p := filepath.Clean(value)
-		if !filepath.IsAbs(value) || (p != TemplateConfigDir && !strings.HasPrefix(p, TemplateConfigDir+"/")) {
-			return "includes only from " + TemplateConfigDir + " are accepted from an image"
-		}
-		return ""
-	case strings.HasPrefix(k, "lxc.hook."):
-		return "an image may not run commands on the host"
-	case k == "lxc.idmap", k == "lxc.uts.name", strings.HasPrefix(k, "lxc.rootfs."):
-		return "set by ulxc for this container"
-	case k == "lxc.mount.entry", k == "lxc.mount.fstab":
-		return "an image may not mount host paths"
-	case strings.HasPrefix(k, "lxc.net."), strings.HasPrefix(k, "lxc.namespace."):
-		return "an image may not choose the network or share host namespaces"
-	case pathKeys[k], strings.HasPrefix(k, "lxc.log."), strings.HasPrefix(k, "lxc.console."),
-		strings.HasPrefix(k, "lxc.cgroup.dir"), strings.HasPrefix(k, "lxc.monitor."):
-		return "an image may not name host files"
-	}
-	return ""
+	return kept
 }
 
 // placeholders replaces longer names first, so that a name that prefixes

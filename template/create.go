@@ -48,7 +48,7 @@ func ParseKind(s string) (Kind, error) {
 
 // The standard LXC directories that the template placeholders name.
 const (
-	TemplateConfigDir = "/usr/share/lxc/config"
+	TemplateConfigDir = image.LXCConfigDir
 	HookDir           = "/usr/share/lxc/hooks"
 )
 

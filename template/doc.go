@@ -67,11 +67,12 @@
 //
 // The tarball's contents (see package image), and the image's config-user:
 // a signature proves who built an image, not that its config is harmless,
-// and a config runs things on the host. Lines that would reach outside the
-// container are dropped with a warning: hooks, id maps, the rootfs, mount
-// entries and fstabs, network, log and console files, and includes outside
-// /usr/share/lxc/config. LXC trusts them all; real images only set
-// lxc.include and lxc.arch.
+// and a config runs things on the host. Only the lines image.FilterConfig
+// allows are kept (an allowlist: lxc.include of LXC's shared
+// configurations, lxc.arch, lxc.init.cmd, cwd, uid and gid, lxc.signal.*;
+// image/doc.go says why each is safe); every other line is dropped with a
+// warning naming its number and key. LXC trusts them all; real images only
+// set lxc.include and lxc.arch.
 //
 // # Not defended against
 //

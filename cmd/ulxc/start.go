@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -59,6 +59,7 @@ func cmdStart(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("start %s: %w", *name, err)
 	}
+	e.noteDevices(c, spec)
 	unlock, err := c.Lock(false)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", *name, err)
@@ -175,17 +176,8 @@ func (e *env) containerSpec(c *store.Container, cmd []string) (*specs.Spec, erro
 	if err != nil {
 		return nil, err
 	}
-	devs, err := store.ReadDevices(c.Dir)
-	if err != nil {
-		return nil, err
-	}
-	var ldevs []specs.LinuxDevice
-	for _, d := range devs {
-		ldevs = append(ldevs, specs.LinuxDevice{Path: path.Join("/", d.Path), Type: string(rune(d.Type)),
-			Major: int64(d.Major), Minor: int64(d.Minor)})
-	}
 	spec, err := ocispec.Convert(cfg, ocispec.Options{Name: c.Name, Dir: c.Dir, ConfigFile: c.ConfigPath(),
-		Command: cmd, Devices: ldevs})
+		Command: cmd})
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +190,39 @@ func (e *env) containerSpec(c *store.Container, cmd []string) (*specs.Spec, erro
 		}
 	}
 	return spec, nil
+}
+
+// noteDevices tells the user which device nodes of the image the
+// container does not get from the host (ocispec.LeftOutDevices), and the
+// line of LXC's own syntax that binds one: that choice is the user's, not
+// the image's.
+func (e *env) noteDevices(c *store.Container, spec *specs.Spec) {
+	devs, err := store.ReadDevices(c.Dir)
+	if err != nil {
+		e.warnf("%s: recorded device nodes: %v", c.Name, err)
+		return
+	}
+	var paths []string
+	for _, d := range devs {
+		paths = append(paths, d.Path)
+	}
+	out := ocispec.LeftOutDevices(spec, paths)
+	if len(out) == 0 {
+		return
+	}
+	names := make([]string, len(out))
+	for i, p := range out {
+		names[i] = p
+		if ocispec.DeviceMountEntry(p) == "" {
+			names[i] = strconv.Quote(p)
+		}
+	}
+	e.warnf("%s: device nodes of the image not bound from the host: %s", c.Name, strings.Join(names, ", "))
+	for _, p := range out {
+		if line := ocispec.DeviceMountEntry(p); line != "" {
+			e.warnf("%s: to bind the host's %s, add to %s: %s", c.Name, p, c.ConfigPath(), line)
+		}
+	}
 }
 
 // logLevel maps LXC's log priorities onto slog's levels.

@@ -46,6 +46,27 @@ type Image struct {
 	Expiry time.Time
 	// CreateMessage goes into meta.tar.xz; default "Have fun with busybox".
 	CreateMessage string
+	// ConfigUser is meta.tar.xz's config-user; default what a real image
+	// holds (GenuineConfigUser).
+	ConfigUser string
+	// Devices are character device nodes added to the rootfs and not
+	// listed in excludes-user, as an image ships nodes it means the
+	// container to have; default none.
+	Devices []Device
+}
+
+// Device is a character device node of an image's rootfs.
+type Device struct {
+	Path         string // "dev/net/tun"
+	Major, Minor int64
+}
+
+// GenuineConfigUser is the config-user of a real image of arch (a Debian
+// architecture name), in the shape distrobuilder writes for LXC's
+// download servers: LXC's common and userns configurations, then the
+// architecture.
+func GenuineConfigUser(arch string) string {
+	return "lxc.include = LXC_TEMPLATE_CONFIG/common.conf\nlxc.include = LXC_TEMPLATE_CONFIG/userns.conf\nlxc.arch = " + arch + "\n"
 }
 
 func (i Image) withDefaults() Image {
@@ -60,6 +81,7 @@ func (i Image) withDefaults() Image {
 	def(&i.Variant, "default")
 	def(&i.Build, "20240101_00:00")
 	def(&i.CreateMessage, "Have fun with busybox")
+	def(&i.ConfigUser, GenuineConfigUser(i.Arch))
 	if i.Expiry.IsZero() {
 		i.Expiry = time.Now().Add(30 * 24 * time.Hour)
 	}
@@ -145,7 +167,7 @@ func New(t testing.TB, opts Options) *Server {
 func (s *Server) AddImage(t testing.TB, img Image) {
 	t.Helper()
 	img = img.withDefaults()
-	rootfs := busyboxRootfs(t)
+	rootfs := busyboxRootfs(t, img.Devices)
 	meta := metaTarball(t, img)
 	s.mu.Lock()
 	s.images = append(s.images, img)

@@ -29,13 +29,21 @@ var (
 	rootfsErr  error
 )
 
-// busyboxRootfs returns the xz-compressed rootfs, built once per process.
-func busyboxRootfs(t testing.TB) []byte {
+// busyboxRootfs returns the xz-compressed rootfs, built once per process
+// unless it carries devs.
+func busyboxRootfs(t testing.TB, devs []Device) []byte {
 	t.Helper()
 	if _, err := os.Stat(HostBusybox); err != nil {
 		testenv.Skipf(t, "no static busybox at %s (apt-get install busybox-static): %v", HostBusybox, err)
 	}
-	rootfsOnce.Do(func() { rootfsXZ, rootfsErr = buildRootfs() })
+	if len(devs) > 0 {
+		b, err := buildRootfs(devs)
+		if err != nil {
+			t.Fatalf("downloadtest: build rootfs: %v", err)
+		}
+		return b
+	}
+	rootfsOnce.Do(func() { rootfsXZ, rootfsErr = buildRootfs(nil) })
 	if rootfsErr != nil {
 		t.Fatalf("downloadtest: build rootfs: %v", rootfsErr)
 	}
@@ -52,7 +60,7 @@ type member struct {
 	maj, min int64
 }
 
-func buildRootfs() ([]byte, error) {
+func buildRootfs(devs []Device) ([]byte, error) {
 	bb, err := os.ReadFile(HostBusybox)
 	if err != nil {
 		return nil, err
@@ -86,6 +94,9 @@ func buildRootfs() ([]byte, error) {
 		member{name: "./dev/null", typ: tar.TypeChar, mode: 0o666, maj: 1, min: 3},
 		member{name: "./dev/zero", typ: tar.TypeChar, mode: 0o666, maj: 1, min: 5},
 	)
+	for _, d := range devs {
+		ms = append(ms, member{name: "./" + d.Path, typ: tar.TypeChar, mode: 0o666, maj: d.Major, min: d.Minor})
+	}
 	return tarXZ(ms)
 }
 
@@ -95,7 +106,7 @@ func metaTarball(t testing.TB, img Image) []byte {
 	file := func(n, body string) member { return member{name: n, typ: tar.TypeReg, mode: 0o644, body: []byte(body)} }
 	b, err := tarXZ([]member{
 		file("config", "lxc.include = LXC_TEMPLATE_CONFIG/common.conf\nlxc.arch = "+img.Arch+"\n"),
-		file("config-user", "lxc.include = LXC_TEMPLATE_CONFIG/common.conf\nlxc.include = LXC_TEMPLATE_CONFIG/userns.conf\nlxc.arch = "+img.Arch+"\n"),
+		file("config-user", img.ConfigUser),
 		file("excludes-user", "./dev/null\n./dev/zero\n"),
 		file("templates", "/etc/hostname\n"),
 		file("expiry", strconv.FormatInt(img.Expiry.Unix(), 10)+"\n"),
