@@ -66,14 +66,14 @@ func cmdInfo(e *env, args []string) error {
 		row("Last exit", "status %d at %s", le.Code, le.Time.Local().Format(time.RFC3339))
 	}
 	if spec.Root != nil {
-		size, complete, err := runtime.DiskUsage(spec.Root.Path)
+		size, err := runtime.DiskUsage(spec.Root.Path)
 		switch {
 		case err != nil:
 			row("Rootfs", "%s (size: %v)", spec.Root.Path, err)
-		case complete:
-			row("Rootfs", "%s (%s)", spec.Root.Path, humanBytes(size))
+		case size.Complete():
+			row("Rootfs", "%s (%s)", spec.Root.Path, humanBytes(size.Bytes))
 		default:
-			row("Rootfs", "%s (at least %s; some directories are unreadable)", spec.Root.Path, humanBytes(size))
+			row("Rootfs", "%s (at least %s; %s)", spec.Root.Path, humanBytes(size.Bytes), size.Gaps())
 		}
 	}
 	var maps []string
