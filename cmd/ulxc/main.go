@@ -83,6 +83,7 @@ var childEntries = map[string]func(args []string) int{
 	"__inithook":      initHookChild,     // runtime.InitHookEntry
 	"__monitor":       monitorChild,      // runtime.MonitorEntry
 	"__attach":        attachChild,       // runtime.AttachEntry
+	"__du":            duChild,           // runtime.DiskUsageEntry
 }
 
 // usageError makes the command exit 2.
