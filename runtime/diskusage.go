@@ -169,10 +169,13 @@ func (w *walker) visit(f *frame, name string, depth int) int {
 	case uint64(st.Dev) != w.dev:
 		w.size.OtherFS++
 		return -1
-	case !w.count(&st) || st.Mode&unix.S_IFMT != unix.S_IFDIR:
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		w.count(&st)
 		return -1
 	case depth >= w.maxDepth:
-		w.size.TooDeep++
+		if w.count(&st) {
+			w.size.TooDeep++
+		}
 		return -1
 	}
 	if w.beforeOpen != nil {
@@ -181,16 +184,28 @@ func (w *walker) visit(f *frame, name string, depth int) int {
 	fd, err := openDir(f.fd, name, unix.O_NOFOLLOW|unix.O_NONBLOCK)
 	switch {
 	case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP):
-		return -1 // removed, or swapped for a non-directory or a symlink
+		// Removed, or swapped for a non-directory or a symlink: the
+		// directory is measured where it went, if the walk meets it.
+		return -1
 	case err != nil:
-		w.size.Unreadable++
+		if w.count(&st) {
+			w.size.Unreadable++
+		}
 		return -1
 	}
-	// The entry may have been swapped for another directory after the
-	// fstatat: enter only the one that was measured.
-	var ost unix.Stat_t
-	if err := unix.Fstat(fd, &ost); err != nil || ost.Dev != st.Dev || ost.Ino != st.Ino {
+	// What was opened is what is measured and entered: another
+	// directory may have been moved to the name since the fstatat, and
+	// it is as much a part of the tree (openat of one component that is
+	// not "..", without following a symlink, stays in it) unless it is
+	// a mount point.
+	if err := unix.Fstat(fd, &st); err != nil || uint64(st.Dev) != w.dev || !w.count(&st) {
 		unix.Close(fd)
+		switch {
+		case err != nil:
+			w.size.Unreadable++
+		case uint64(st.Dev) != w.dev:
+			w.size.OtherFS++
+		}
 		return -1
 	}
 	return fd
@@ -199,7 +214,7 @@ func (w *walker) visit(f *frame, name string, depth int) int {
 // count adds st's blocks unless its inode was counted already, and
 // reports whether it was new. Only inodes that can be met twice are
 // remembered: files with more than one link, and directories (which a
-// rename during the walk can move ahead of it).
+// rename during the walk can move ahead of it: each is entered once).
 func (w *walker) count(st *unix.Stat_t) bool {
 	if st.Nlink > 1 || st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		key := [2]uint64{uint64(st.Dev), st.Ino}

@@ -143,24 +143,27 @@ func TestWalkSwappedBeforeOpen(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		swap func(t *testing.T, entry, outside string)
+		// moved in: the swap moved the outside directory into the tree,
+		// where it is measured, once.
+		movedIn bool
 	}{
-		{"FIFO", func(t *testing.T, entry, _ string) { mkfifo(t, entry) }},
-		{"symlink to outside", func(t *testing.T, entry, outside string) {
+		{"a FIFO", func(t *testing.T, entry, _ string) { mkfifo(t, entry) }, false},
+		{"a symlink to outside", func(t *testing.T, entry, outside string) {
 			if err := os.Symlink(outside, entry); err != nil {
 				t.Fatal(err)
 			}
-		}},
-		{"symlink to /", func(t *testing.T, entry, _ string) {
+		}, false},
+		{"a symlink to /", func(t *testing.T, entry, _ string) {
 			if err := os.Symlink("/", entry); err != nil {
 				t.Fatal(err)
 			}
-		}},
+		}, false},
+		{"nothing (removed)", func(*testing.T, string, string) {}, false},
 		{"another directory", func(t *testing.T, entry, outside string) {
 			if err := os.Rename(outside, entry); err != nil {
 				t.Fatal(err)
 			}
-		}},
-		{"nothing (removed)", func(*testing.T, string, string) {}},
+		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := outsideTree(t)
@@ -183,10 +186,52 @@ func TestWalkSwappedBeforeOpen(t *testing.T) {
 			if !swapped {
 				t.Fatal("the walk never came to open d")
 			}
-			if got.Bytes >= bigFile || !got.Complete() {
-				t.Errorf("walk with d swapped for a %s = %+v, want less than the %d bytes outside, complete", tc.name, got, bigFile)
+			switch {
+			case !got.Complete():
+				t.Errorf("walk with d swapped for %s = %+v, want complete", tc.name, got)
+			case tc.movedIn && (got.Bytes < bigFile || got.Bytes >= 2*bigFile):
+				t.Errorf("walk with d swapped for %s = %+v, want the %d bytes moved in counted once", tc.name, got, bigFile)
+			case !tc.movedIn && got.Bytes >= bigFile:
+				t.Errorf("walk with d swapped for %s = %+v, want less than the %d bytes outside", tc.name, got, bigFile)
 			}
 		})
+	}
+}
+
+// A directory moved ahead of the walk after it was entered is not
+// entered, or counted, again: renames cannot make the walk go round.
+func TestWalkEntersEachDirectoryOnce(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "root")
+	for _, n := range []string{"a/c/f", "b/c/f"} {
+		writeTreeFile(t, filepath.Join(root, "d", n), 8<<10)
+	}
+	var names []string
+	for _, n := range []string{"", "d", "d/a", "d/a/c", "d/a/c/f", "d/b", "d/b/c", "d/b/c/f"} {
+		names = append(names, filepath.Join(root, n))
+	}
+	want := allocated(t, names...)
+	first, moved := "", false
+	w := newWalker()
+	w.beforeOpen = func(_ int, name string) {
+		switch {
+		case first == "" && (name == "a" || name == "b"):
+			first = name
+		case name == "c" && !moved:
+			// Inside the first of d/a and d/b: move it, while it is
+			// walked, into the other, which the walk has yet to enter.
+			moved = true
+			other := map[string]string{"a": "b", "b": "a"}[first]
+			if err := os.Rename(filepath.Join(root, "d", first), filepath.Join(root, "d", other, first)); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	got := walkWithin(t, w, root)
+	if !moved {
+		t.Fatal("the walk never came to open c")
+	}
+	if got != (TreeSize{Bytes: want}) {
+		t.Errorf("walk with a directory moved ahead of it = %+v, want {Bytes: %d}, each inode once", got, want)
 	}
 }
 

@@ -123,9 +123,11 @@
 // O_DIRECTORY|O_NOFOLLOW|O_NONBLOCK, entries are read with getdents and
 // measured with fstatat(AT_SYMLINK_NOFOLLOW), so no symlink is followed
 // out of the tree and nothing but a directory is opened (not a FIFO, whose
-// open would block, nor a device); an entry that changes type or inode
-// between fstatat and openat is skipped. It stays on the root's
-// filesystem (du -x), counts each inode once, and holds at most 256
+// open would block, nor a device); an entry that turns into a symlink or
+// a non-directory between fstatat and openat is skipped, and a directory
+// is measured and entered as openat found it. It stays on the root's
+// filesystem (du -x), counts each inode once and enters each directory
+// once (renames cannot make it go round), and holds at most 256
 // directories open (deeper ones are reported, not entered), with an 8 KB
 // buffer each. The walking child runs as container root's host id, but
 // in the host's pid namespace, where no process of the container can name
