@@ -1,7 +1,8 @@
 // Package runtime executes a runtime-spec container (specs.Spec) as an
 // unprivileged user: it creates the namespaces, sets up the root filesystem
 // inside them, runs the hooks, supervises the container's init and keeps
-// the state that start, stop, ls and info read.
+// the state that start, stop, ls and info read, and measures a root
+// filesystem for info.
 //
 // # Processes
 //
@@ -36,6 +37,14 @@
 //     against the kernel (the init's pid and its start time in
 //     /proc/PID/stat; signals go through a pidfd), so a supervisor killed
 //     with SIGKILL never leaves a container that looks running.
+//   - the size walk (rootfsusage.go): `ulxc info` measures the root
+//     filesystem from `ulxc __du` (DiskUsageMain), started by package
+//     userns in a new user namespace with the container's maps plus the
+//     caller's own ids, as destroy's removal is, so that directories only
+//     container ids may read (a 0700 /root) are counted: walked with the
+//     user's own ids, info said "some directories are unreadable" of
+//     every real container. It gets the root as an O_PATH descriptor and
+//     prints four counts.
 //   - attached processes (attach.go): package nsenter forks `ulxc
 //     attach`, joins every namespace of the checked init (through a
 //     pidfd) and its cgroup, and sets the process up by raw system calls
@@ -113,6 +122,24 @@
 // becomes root in the namespace, while it still has the user's own host
 // credentials: container root (a subordinate id) may not search the user's
 // 0700 container directory, and it never needs to.
+//
+// The size walk of `ulxc info` (diskusage.go) runs while the container
+// does, so its tree changes under it. It goes by descriptors only: each
+// directory is opened relative to its parent's descriptor with
+// O_DIRECTORY|O_NOFOLLOW|O_NONBLOCK, entries are read with getdents and
+// measured with fstatat(AT_SYMLINK_NOFOLLOW), so no symlink is followed
+// out of the tree and nothing but a directory is opened (not a FIFO, whose
+// open would block, nor a device); an entry that turns into a symlink or
+// a non-directory between fstatat and openat is skipped, and a directory
+// is measured and entered as openat found it. It stays on the root's
+// filesystem (du -x), counts each inode once and enters each directory
+// once (renames cannot make it go round), and holds at most 256
+// directories open (deeper ones are reported, not entered), with an 8 KB
+// buffer each. The walking child runs as container root's host id, but
+// in the host's pid namespace, where no process of the container can name
+// it, and non-dumpable. A container can still make the walk slow by
+// growing its tree as fast as it is read: that costs `info` time, nothing
+// else.
 //
 // Re-mounting an inherited bind mount inside a user namespace cannot clear
 // its locked flags (ro, nosuid, nodev, noexec, atime): remounts re-apply

@@ -4,15 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Usage is what a running container uses, where it can be measured.
@@ -131,34 +128,4 @@ func cpuUsage(name string) (time.Duration, error) {
 		}
 	}
 	return 0, errors.New("cpu.stat: no usage_usec")
-}
-
-// DiskUsage returns the bytes allocated to the tree at dir, counting each
-// inode once. Directories the caller may not read (a container's 0700
-// /root, owned by a subordinate id) are skipped: complete reports whether
-// none was.
-func DiskUsage(dir string) (size int64, complete bool, err error) {
-	complete = true
-	seen := map[[2]uint64]bool{}
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrPermission) {
-				complete = false
-				return nil
-			}
-			return err
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			complete = false
-			return nil
-		}
-		key := [2]uint64{uint64(st.Dev), st.Ino} // Dev is uint32 on mips64
-		if !seen[key] {
-			seen[key] = true
-			size += st.Blocks * 512
-		}
-		return nil
-	})
-	return size, complete, err
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -14,7 +15,9 @@ const infoUsage = `Usage: ulxc info NAME
 
 Show the state of the container NAME (checked against its init process), its
 pid, addresses, CPU and memory use (when it has a cgroup of its own), the
-size of its root filesystem and its id maps.
+size of its root filesystem (measured as du -sx would, from a child in a
+user namespace with the container's id maps, so that directories only the
+container's ids may read count too) and its id maps.
 
 Examples:
   ulxc info web
@@ -66,14 +69,14 @@ func cmdInfo(e *env, args []string) error {
 		row("Last exit", "status %d at %s", le.Code, le.Time.Local().Format(time.RFC3339))
 	}
 	if spec.Root != nil {
-		size, complete, err := runtime.DiskUsage(spec.Root.Path)
+		size, err := runtime.RootfsUsage(context.Background(), spec)
 		switch {
 		case err != nil:
 			row("Rootfs", "%s (size: %v)", spec.Root.Path, err)
-		case complete:
-			row("Rootfs", "%s (%s)", spec.Root.Path, humanBytes(size))
+		case size.Complete():
+			row("Rootfs", "%s (%s)", spec.Root.Path, humanBytes(size.Bytes))
 		default:
-			row("Rootfs", "%s (at least %s; some directories are unreadable)", spec.Root.Path, humanBytes(size))
+			row("Rootfs", "%s (at least %s; %s)", spec.Root.Path, humanBytes(size.Bytes), size.Gaps())
 		}
 	}
 	var maps []string
@@ -99,3 +102,7 @@ func humanBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.2f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
+
+// duChild is runtime.DiskUsageEntry, "__du", for main's childEntries: the
+// size of a root filesystem, measured inside a user namespace.
+var duChild = runtime.DiskUsageMain

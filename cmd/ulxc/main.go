@@ -84,6 +84,7 @@ var childEntries = map[string]func(args []string) int{
 	"__destroy":       destroyChild,      // destroy.ChildEntry: removal of subordinate ids' files
 	"__probe-overlay": probeOverlayChild, // hostcheck.OverlayProbeEntry
 	"__monitor":       monitorChild,      // runtime.MonitorEntry
+	"__du":            duChild,           // runtime.DiskUsageEntry
 }
 
 // usageError makes the command exit 2.
