@@ -34,7 +34,7 @@ func cmdDestroy(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := store.Open(e.lxcPath)
+	s, err := e.openStore()
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func cmdLs(e *env, args []string) error {
 	case len(fs.Args()) > 0:
 		return usagef("ls: unexpected argument %q", fs.Args()[0])
 	}
-	s, err := store.Open(e.lxcPath)
+	s, err := e.openStore()
 	if err != nil {
 		return fmt.Errorf("ls: %w", err)
 	}

@@ -157,7 +157,7 @@ func (e *env) foreground(opts runtime.Options, unlock func()) error {
 // loadContainer finds the container and converts its config into the spec
 // to run; cmd, when given, replaces its init command.
 func (e *env) loadContainer(name string, cmd []string) (*store.Container, *specs.Spec, error) {
-	s, err := store.Open(e.lxcPath)
+	s, err := e.openStore()
 	if err != nil {
 		return nil, nil, err
 	}

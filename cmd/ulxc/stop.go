@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ulxc/ulxc/runtime"
-	"github.com/ulxc/ulxc/store"
 )
 
 const stopUsage = `Usage: ulxc stop [-t SECONDS] [-k] NAME
@@ -40,7 +39,7 @@ func cmdStop(e *env, args []string) error {
 	if *timeout < -1 {
 		return usagef("stop: -t %d: want -1 or more", *timeout)
 	}
-	s, err := store.Open(e.lxcPath)
+	s, err := e.openStore()
 	if err != nil {
 		return fmt.Errorf("stop %s: %w", *name, err)
 	}
