@@ -121,6 +121,10 @@ const runLockFD = 5
 func MonitorMain(args []string) int {
 	cfg := os.NewFile(3, "monitor-config")
 	rep := os.NewFile(4, "monitor-report")
+	// Inherited without close-on-exec: a pre-start hook that left a
+	// process behind would otherwise keep Daemon waiting for the report
+	// of a monitor that died.
+	unix.CloseOnExec(4)
 	b, err := readWire(cfg)
 	cfg.Close()
 	var mc *monitorConfig

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -332,5 +333,10 @@ func TestRunLockNotInherited(t *testing.T) {
 	}
 	if strings.Contains(string(b), ".ulxc.run") {
 		t.Errorf("a hook inherited the run lock:\n%s", b)
+	}
+	// Nor anything else of ulxc's beyond stdio (3 to 9: the monitor's
+	// config, report and lock; the shell's own are 10 and up).
+	if m := regexp.MustCompile(`(?m) [3-9] -> .*$`).FindAllString(string(b), -1); len(m) > 0 {
+		t.Errorf("a hook inherited descriptors of ulxc's: %q", m)
 	}
 }
