@@ -36,7 +36,14 @@
 //   - the clients: stop, ls, info, which read the state file and CHECK it
 //     against the kernel (the init's pid and its start time in
 //     /proc/PID/stat; signals go through a pidfd), so a supervisor killed
-//     with SIGKILL never leaves a container that looks running.
+//     with SIGKILL never leaves a container that looks running. Which
+//     runtime directory to read is the container directory's to say, not
+//     the client's environment: the supervisor holds the container's run
+//     lock for its whole life (package store's doc.go; Daemon hands it to
+//     the monitor as DaemonOptions.RunLock), and a client that finds it
+//     held uses CheckHeld, for which the container is never STOPPED. So
+//     that the state says STOPPING until the lock goes, the supervisor
+//     removes the state file after the post-stop hooks, last.
 //   - the size walk (rootfsusage.go): `ulxc info` measures the root
 //     filesystem from `ulxc __du` (DiskUsageMain), started by package
 //     userns in a new user namespace with the container's maps plus the

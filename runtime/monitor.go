@@ -28,6 +28,11 @@ type DaemonOptions struct {
 	ExtraLogPath string
 	// LogLevel filters the messages; default slog.LevelInfo.
 	LogLevel slog.Level
+	// RunLock is the container's run lock (store.Container.LockRun), which
+	// the monitor inherits and holds until its teardown is over, so that
+	// the container counts as running for exactly the monitor's life. The
+	// caller closes its own copy once Daemon returns. Default none.
+	RunLock *os.File
 }
 
 // monitorReport is what the monitor tells Daemon once init runs.
@@ -78,6 +83,9 @@ func Daemon(ctx context.Context, opts DaemonOptions) (_ State, err error) {
 	cmd := osexec.Command("/proc/self/exe", MonitorEntry)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{cfgR, repW}
+	if opts.RunLock != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, opts.RunLock) // fd 5: runLockFD
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
 	repW.Close()
@@ -86,7 +94,8 @@ func Daemon(ctx context.Context, opts DaemonOptions) (_ State, err error) {
 		return State{}, fmt.Errorf("start monitor: %w", err)
 	}
 	mc := &monitorConfig{Name: opts.Name, ConfigPath: opts.ConfigPath, RuntimeDir: opts.RuntimeDir,
-		ConsoleLogPath: opts.ConsoleLogPath, ExtraLogPath: opts.ExtraLogPath, LogLevel: opts.LogLevel, Spec: opts.Spec}
+		ConsoleLogPath: opts.ConsoleLogPath, ExtraLogPath: opts.ExtraLogPath, LogLevel: opts.LogLevel, Spec: opts.Spec,
+		RunLock: opts.RunLock != nil}
 	sendWire(cfgW, mc.encode())
 	var rep monitorReport
 	derr := json.NewDecoder(repR).Decode(&rep)
@@ -104,11 +113,18 @@ func Daemon(ctx context.Context, opts DaemonOptions) (_ State, err error) {
 	return *rep.State, nil
 }
 
+// runLockFD is DaemonOptions.RunLock in the monitor.
+const runLockFD = 5
+
 // MonitorMain is the body of `ulxc __monitor`: it starts the container
 // described on fd 3, reports on fd 4, and supervises it until it stops.
 func MonitorMain(args []string) int {
 	cfg := os.NewFile(3, "monitor-config")
 	rep := os.NewFile(4, "monitor-report")
+	// Inherited without close-on-exec: a pre-start hook that left a
+	// process behind would otherwise keep Daemon waiting for the report
+	// of a monitor that died.
+	unix.CloseOnExec(4)
 	b, err := readWire(cfg)
 	cfg.Close()
 	var mc *monitorConfig
@@ -117,6 +133,13 @@ func MonitorMain(args []string) int {
 	}
 	if err != nil {
 		mc = &monitorConfig{} // the error is reported below
+	}
+	if mc.RunLock {
+		// Held until the monitor exits, after the teardown; inherited
+		// without close-on-exec, which it needs so that no hook or
+		// container process keeps the container "running".
+		unix.CloseOnExec(runLockFD)
+		defer os.NewFile(runLockFD, "run-lock").Close()
 	}
 	opts := DaemonOptions{ExtraLogPath: mc.ExtraLogPath, LogLevel: mc.LogLevel,
 		Options: Options{Name: mc.Name, ConfigPath: mc.ConfigPath, RuntimeDir: mc.RuntimeDir,

@@ -393,7 +393,6 @@ func (c *Container) wait() (ExitStatus, error) {
 	// the state file exists nobody reads the exit file.
 	_ = os.Remove(filepath.Join(dir, exitFile))
 	_ = writeJSON(dir, exitFile, st)
-	_ = os.Remove(filepath.Join(dir, stateFile))
 	c.cgroup.remove()
 	var err error
 	if s := c.opts.Spec; s.Hooks != nil {
@@ -403,5 +402,9 @@ func (c *Container) wait() (ExitStatus, error) {
 			c.opts.Log.Error("post-stop hook failed", "err", err)
 		}
 	}
+	// Last, after the hooks: until now the state (init gone, supervisor
+	// alive) says STOPPING, and the run lock, released after this,
+	// keeps a new start out.
+	_ = os.Remove(filepath.Join(dir, stateFile))
 	return st, err
 }

@@ -79,18 +79,32 @@ type ExitStatus struct {
 // same process. A state left behind by a supervisor that was killed is
 // removed (state file, control socket and the container's empty cgroup),
 // and the container reported STOPPED with its last exit status.
-func Check(dir string) (State, error) { return check(dir, true) }
+func Check(dir string) (State, error) { return check(dir, true, false) }
 
 // CheckStatus is Check without the last exit status (State.LastExit),
 // for a caller that only asks whether the container runs: start, which
 // spares decoding the exit file (the first use of encoding/json costs
 // about 0.1 ms).
-func CheckStatus(dir string) (State, error) { return check(dir, false) }
+func CheckStatus(dir string) (State, error) { return check(dir, false, false) }
 
-func check(dir string, lastExit bool) (State, error) {
+// CheckHeld is Check for a container whose supervisor is known to live,
+// because it holds the container's run lock (package store): a container
+// whose init does not run (yet, or any more) is STARTING or STOPPING,
+// never STOPPED, and nothing in dir is removed: a state left there by an
+// earlier run is the new supervisor's to replace, and removing it could
+// race with the new one being written.
+func CheckHeld(dir string) (State, error) { return check(dir, true, true) }
+
+func check(dir string, lastExit, held bool) (State, error) {
 	st, err := readState(dir)
 	if errors.Is(err, os.ErrNotExist) {
+		// No state: never started, or stopped; with the lock held, a
+		// supervisor that has not recorded init yet (or, for a few
+		// microseconds, one that has just removed its state).
 		st = State{Status: Stopped}
+		if held {
+			st.Status = Starting
+		}
 		if lastExit {
 			st.LastExit = readExit(dir)
 		}
@@ -110,6 +124,14 @@ func check(dir string, lastExit bool) (State, error) {
 		return st, nil
 	case alive(st.Supervisor, st.SupervisorStart):
 		st.Status = Stopping
+		return st, nil
+	case held:
+		// The state of an earlier run, whose supervisor is gone: a new
+		// one holds the lock and has not recorded its init yet.
+		st := State{Name: st.Name, Status: Starting}
+		if lastExit {
+			st.LastExit = readExit(dir)
+		}
 		return st, nil
 	}
 	// Neither init nor its supervisor exists: a stale state. The

@@ -127,6 +127,46 @@ func TestCheck(t *testing.T) {
 	})
 }
 
+// CheckHeld: the supervisor holds the run lock, so the container is never
+// STOPPED and an earlier run's state is left for it to replace.
+func TestCheckHeld(t *testing.T) {
+	self, err := startTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("no state yet", func(t *testing.T) {
+		if st, err := CheckHeld(t.TempDir()); err != nil || st.Status != Starting {
+			t.Errorf("CheckHeld(empty) = %v, %v, want %v", st.Status, err, Starting)
+		}
+	})
+	t.Run("earlier run's state", func(t *testing.T) {
+		dir := t.TempDir()
+		writeState(t, dir, State{Name: "a", Pid: os.Getpid(), PidStart: self + 1, Supervisor: os.Getpid(), SupervisorStart: self + 1})
+		if st, err := CheckHeld(dir); err != nil || st.Status != Starting || st.Pid != 0 {
+			t.Errorf("CheckHeld(stale) = %+v, %v, want %v without a pid", st, err, Starting)
+		}
+		for _, f := range []string{stateFile, controlFile} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Errorf("CheckHeld removed %s: %v", f, err)
+			}
+		}
+	})
+	t.Run("running", func(t *testing.T) {
+		dir := t.TempDir()
+		writeState(t, dir, State{Name: "a", Status: Running, Pid: os.Getpid(), PidStart: self})
+		if st, err := CheckHeld(dir); err != nil || st.Status != Running || st.Pid != os.Getpid() {
+			t.Errorf("CheckHeld(live init) = %v %d, %v, want %v %d", st.Status, st.Pid, err, Running, os.Getpid())
+		}
+	})
+	t.Run("supervisor cleaning up", func(t *testing.T) {
+		dir := t.TempDir()
+		writeState(t, dir, State{Name: "a", Pid: os.Getpid(), PidStart: self + 1, Supervisor: os.Getpid(), SupervisorStart: self})
+		if st, _ := CheckHeld(dir); st.Status != Stopping {
+			t.Errorf("CheckHeld(dead init, live supervisor) = %v, want %v", st.Status, Stopping)
+		}
+	})
+}
+
 func TestStopNotRunning(t *testing.T) {
 	_, err := Stop(context.Background(), t.TempDir(), StopOptions{Timeout: time.Second})
 	if !errors.Is(err, ErrNotRunning) {

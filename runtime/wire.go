@@ -525,6 +525,8 @@ type monitorConfig struct {
 	ExtraLogPath                                 string
 	LogLevel                                     slog.Level
 	Spec                                         *specs.Spec
+	// RunLock: the monitor's fd 5 is DaemonOptions.RunLock.
+	RunLock bool
 }
 
 func (c *monitorConfig) encode() []byte {
@@ -537,6 +539,7 @@ func (c *monitorConfig) encode() []byte {
 	e.str(c.ExtraLogPath)
 	e.int(int64(c.LogLevel))
 	e.spec(c.Spec)
+	e.bool(c.RunLock)
 	return e.b
 }
 
@@ -546,7 +549,7 @@ func decodeMonitorConfig(b []byte) (*monitorConfig, error) {
 		return nil, fmt.Errorf("%w: version", errWire)
 	}
 	c := &monitorConfig{Name: d.str(), ConfigPath: d.str(), RuntimeDir: d.str(), ConsoleLogPath: d.str(),
-		ExtraLogPath: d.str(), LogLevel: slog.Level(d.int()), Spec: d.spec()}
+		ExtraLogPath: d.str(), LogLevel: slog.Level(d.int()), Spec: d.spec(), RunLock: d.bool()}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
 	}

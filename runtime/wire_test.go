@@ -99,7 +99,7 @@ func TestWireRoundTrip(t *testing.T) {
 	}
 
 	mc := &monitorConfig{Name: "web", ConfigPath: "/c", RuntimeDir: "/run/u/web", ConsoleLogPath: "/c/console.log",
-		ExtraLogPath: "/tmp/log", LogLevel: slog.LevelDebug, Spec: in}
+		ExtraLogPath: "/tmp/log", LogLevel: slog.LevelDebug, Spec: in, RunLock: true}
 	gotMC, err := decodeMonitorConfig(mc.encode())
 	if err != nil {
 		t.Fatalf("decodeMonitorConfig(encode()) = %v", err)

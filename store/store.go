@@ -1,28 +1,12 @@
-// Package store keeps containers on disk: their names, directories, locks
-// and the per-user runtime directory where running containers keep their
-// sockets and state.
-//
-// A store is a directory (LXC's "lxcpath"); each container is a
-// subdirectory NAME holding at least a `config` file, usually a `rootfs/`,
-// and whatever else its lifecycle needs (logs, recorded devices). The layout
-// is LXC's, so a store may be a directory that LXC itself populated
-// (~/.local/share/lxc).
-//
-// Names are validated before they touch the filesystem: a name is never a
-// path. Container directories are created 0700 because a rootfs holds
-// setuid files owned by subordinate ids, which other host users must not be
-// able to reach.
 package store
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -89,6 +73,14 @@ func DefaultPath() string {
 type Store struct {
 	// Path is the absolute directory.
 	Path string
+	// Warn receives the warning, once per Store, when XDG_RUNTIME_DIR is
+	// passed over for the private runtime directory (see RuntimeBase).
+	// Default: dropped.
+	Warn func(msg string)
+
+	baseOnce sync.Once
+	base     string
+	baseErr  error
 }
 
 // Open returns the store at path ("" = DefaultPath), creating the directory
@@ -258,46 +250,4 @@ func (c *Container) Lock(wait bool) (unlock func(), err error) {
 		return nil, fmt.Errorf("lock %s: %w", c.Name, err)
 	}
 	return func() { f.Close() }, nil
-}
-
-// RuntimeDir is where a running container keeps its control socket, pid
-// and state: $XDG_RUNTIME_DIR/ulxc/HASH/NAME, where HASH names the store so
-// that two stores may hold containers of the same name. Without
-// XDG_RUNTIME_DIR (su, sudo, cron) it falls back to /tmp/ulxc-UID, created
-// 0700 and refused if another user owns it.
-func (c *Container) RuntimeDir() (string, error) {
-	base, err := RuntimeBase()
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256([]byte(c.store.Path))
-	dir := filepath.Join(base, hex.EncodeToString(sum[:6]), c.Name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("runtime dir: %w", err)
-	}
-	return dir, nil
-}
-
-// RuntimeBase returns the per-user runtime directory of ulxc, creating it.
-func RuntimeBase() (string, error) {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
-		dir := filepath.Join(d, "ulxc")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return "", fmt.Errorf("runtime dir: %w", err)
-		}
-		return dir, nil
-	}
-	dir := filepath.Join(os.TempDir(), "ulxc-"+strconv.Itoa(os.Getuid()))
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return "", fmt.Errorf("runtime dir: %w", err)
-	}
-	// /tmp is shared: another user may have planted the name first.
-	var st unix.Stat_t
-	if err := unix.Lstat(dir, &st); err != nil {
-		return "", fmt.Errorf("runtime dir: %w", err)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Getuid() || st.Mode&0o077 != 0 {
-		return "", fmt.Errorf("runtime dir %s: not a private directory owned by uid %d (remove it, or set XDG_RUNTIME_DIR)", dir, os.Getuid())
-	}
-	return dir, nil
 }

@@ -155,6 +155,8 @@ func TestRuntimeDirFallback(t *testing.T) {
 	if err := os.Chmod(base, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	s, _ = Open(s.Path) // a Store looks at the base once
+	c = &Container{Name: "web", Dir: filepath.Join(s.Path, "web"), store: s}
 	if _, err := c.RuntimeDir(); err == nil {
 		t.Errorf("RuntimeDir with a 0755 base = nil error, want refusal")
 	}

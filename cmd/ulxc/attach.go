@@ -11,7 +11,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ulxc/ulxc/runtime"
-	"github.com/ulxc/ulxc/store"
 )
 
 const attachUsage = `Usage: ulxc attach NAME [-u UID] [-g GID] [--clear-env|--keep-env] [--keep-var VAR]... [-v VAR=VALUE]... [-- CMD [ARGS...]]
@@ -192,19 +191,6 @@ func (e *env) relayAttached(p *runtime.Process, terms [3]*os.File) (runtime.Exit
 	st, err := p.Wait()
 	r.finish()
 	return st, err
-}
-
-// runtimeDir returns the runtime directory of the container name.
-func (e *env) runtimeDir(name string) (string, error) {
-	s, err := store.Open(e.lxcPath)
-	if err != nil {
-		return "", err
-	}
-	c, err := s.Get(name)
-	if err != nil {
-		return "", err
-	}
-	return c.RuntimeDir()
 }
 
 // fileOf returns v as an *os.File when it is one (the real stdio).

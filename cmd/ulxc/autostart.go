@@ -67,7 +67,7 @@ func cmdAutostart(e *env, args []string) error {
 	case *all && len(*groups) > 0:
 		return usagef("autostart: -a and -g conflict")
 	}
-	s, err := store.Open(e.lxcPath)
+	s, err := e.openStore()
 	if err != nil {
 		return fmt.Errorf("autostart: %w", err)
 	}

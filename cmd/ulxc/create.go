@@ -17,7 +17,6 @@ import (
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/lxcconf"
-	"github.com/ulxc/ulxc/store"
 	"github.com/ulxc/ulxc/template"
 	"github.com/ulxc/ulxc/userns"
 )
@@ -148,7 +147,7 @@ func cmdCreate(e *env, args []string) error {
 	opts.Image.Server = dl.server.server
 	opts.Comment = []string{"Created by: ulxc create " + strings.Join(args, " ")}
 
-	s, err := store.Open(e.lxcPath)
+	s, err := e.openStore()
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func cmdDestroy(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := store.Open(e.lxcPath)
+	s, err := e.openStore()
 	if err != nil {
 		return err
 	}
@@ -50,31 +50,32 @@ func cmdDestroy(e *env, args []string) error {
 		return fmt.Errorf("destroy: %w", err)
 	}
 	defer unlock()
-	rdir, err := c.RuntimeDir()
-	if err != nil {
-		return fmt.Errorf("destroy %s: %w", cname, err)
-	}
-	st, err := runtime.Check(rdir)
+	// The container's directory says whether it runs and where; a run
+	// that cannot be reached is never destroyed under its supervisor.
+	run, st, err := checkRun(c)
 	if err != nil {
 		return fmt.Errorf("destroy %s: %w", cname, err)
 	}
 	if st.Status != runtime.Stopped {
 		if !*force {
-			return fmt.Errorf("destroy %s: %w (%s, pid %d): stop it first, or use -f", cname, store.ErrRunning, st.Status, st.Pid)
+			return fmt.Errorf("destroy %s: %w: stop it first, or use -f", cname, runningError(st))
 		}
 		// lxc-destroy -f kills rather than shuts down: the container is
 		// about to be deleted anyway.
-		if _, err := runtime.Stop(context.Background(), rdir, runtime.StopOptions{Kill: true}); err != nil && !errors.Is(err, runtime.ErrNotRunning) {
+		if _, err := runtime.Stop(context.Background(), run.Dir, runtime.StopOptions{Kill: true}); err != nil && !errors.Is(err, runtime.ErrNotRunning) {
 			return fmt.Errorf("destroy %s: stop: %w", cname, err)
 		}
-		if st, err := runtime.Check(rdir); err != nil || st.Status != runtime.Stopped {
-			return fmt.Errorf("destroy %s: %w (%s) after stopping it: %v", cname, store.ErrRunning, st.Status, err)
+		if run, st, err = checkRun(c); err != nil || st.Status != runtime.Stopped {
+			return fmt.Errorf("destroy %s: %w after stopping it: %v", cname, runningError(st), err)
 		}
 	}
 	if err := destroy.Container(context.Background(), c, destroy.Options{Warn: func(s string) { e.warnf("%s", s) }}); err != nil {
 		return err
 	}
-	_ = os.RemoveAll(rdir)
+	_ = os.RemoveAll(run.Dir)
+	if here, err := c.RuntimeDir(); err == nil && here != run.Dir {
+		_ = os.RemoveAll(here)
+	}
 	e.infof("Destroyed container %s", cname)
 	return nil
 }

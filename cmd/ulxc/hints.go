@@ -53,7 +53,10 @@ func hints(err error) []string {
 	if errors.Is(err, store.ErrExist) {
 		out = append(out, "choose another name, or remove the old one first: ulxc destroy NAME")
 	}
-	if errors.Is(err, store.ErrRunning) {
+	switch {
+	case errors.Is(err, store.ErrUnreachable):
+		out = append(out, "its runtime directory was removed under it (systemd removes /run/user/UID when your last session ends, unless 'loginctl enable-linger'): ulxc cannot reach it; kill its monitor (ps -u $USER -o pid,args | grep __monitor) to stop it")
+	case errors.Is(err, store.ErrRunning):
 		out = append(out, "stop it first: ulxc stop NAME (or ulxc destroy -f NAME)")
 	}
 	switch {

@@ -55,6 +55,7 @@ func TestHints(t *testing.T) {
 		{fmt.Errorf("x: %w", image.ErrLimit), "unpack limits"},
 		{fmt.Errorf("x: %w", store.ErrExist), "ulxc destroy NAME"},
 		{fmt.Errorf("x: %w", store.ErrRunning), "ulxc stop NAME"},
+		{fmt.Errorf("x: %w, but %w", store.ErrRunning, store.ErrUnreachable), "kill its monitor"},
 		{fmt.Errorf("x: %w", runtime.ErrCgroupLimits), "Delegate=yes"},
 		{fmt.Errorf("x: %w", download.ErrNoMatch), "ulxc images --server"},
 		{fmt.Errorf("x: %w", runtime.ErrNoCgroup), "Delegate=yes"},

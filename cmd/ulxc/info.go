@@ -36,11 +36,7 @@ func cmdInfo(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("info %s: %w", *name, err)
 	}
-	dir, err := c.RuntimeDir()
-	if err != nil {
-		return fmt.Errorf("info %s: %w", *name, err)
-	}
-	st, err := runtime.Check(dir)
+	_, st, err := checkRun(c)
 	if err != nil {
 		return fmt.Errorf("info %s: %w", *name, err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -52,7 +53,7 @@ func cmdLs(e *env, args []string) error {
 	case len(fs.Args()) > 0:
 		return usagef("ls: unexpected argument %q", fs.Args()[0])
 	}
-	s, err := store.Open(e.lxcPath)
+	s, err := e.openStore()
 	if err != nil {
 		return fmt.Errorf("ls: %w", err)
 	}
@@ -104,12 +105,14 @@ func cmdLs(e *env, args []string) error {
 }
 
 func (e *env) lsRow(c *store.Container, full bool) (lsRow, error) {
-	dir, err := c.RuntimeDir()
-	if err != nil {
-		return lsRow{}, err
-	}
-	st, err := runtime.Check(dir)
-	if err != nil {
+	run, st, err := checkRun(c)
+	switch {
+	case run.Held && errors.Is(err, store.ErrUnreachable):
+		// Its supervisor lives, so it runs; ls lists it and says why
+		// nothing more is known.
+		e.warnf("%v", err)
+		st = runtime.State{Status: runtime.Running}
+	case err != nil:
 		return lsRow{}, fmt.Errorf("%s: %w", c.Name, err)
 	}
 	r := lsRow{Name: c.Name, State: string(st.Status), Pid: st.Pid, Unprivileged: true, IPv4: []string{}, IPv6: []string{}}

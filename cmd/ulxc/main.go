@@ -28,6 +28,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	globals
+	// runtimeWarned: the warning about XDG_RUNTIME_DIR was printed.
+	runtimeWarned bool
 }
 
 // globals are the flags LXC accepts on every command. They may stand before

@@ -7,7 +7,6 @@ import (
 
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/ocispec"
-	"github.com/ulxc/ulxc/store"
 )
 
 const specUsage = `Usage: ulxc spec [-n] NAME [-- CMD [ARGS...]]
@@ -47,7 +46,7 @@ func cmdSpec(e *env, args []string) error {
 		return usagef("spec: unexpected %q (a command goes after --)", pos[0])
 	}
 
-	s, err := store.Open(e.lxcPath)
+	s, err := e.openStore()
 	if err != nil {
 		return fmt.Errorf("spec %s: %w", *name, err)
 	}

@@ -65,20 +65,17 @@ func cmdStart(e *env, args []string) error {
 		return fmt.Errorf("start %s: %w", *name, err)
 	}
 	defer unlock()
-	dir, err := c.RuntimeDir()
+	// Held by this process (-F) or the monitor until the run is over.
+	runLock, dir, err := lockRun(c)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", *name, err)
 	}
-	if st, err := runtime.CheckStatus(dir); err != nil {
-		return fmt.Errorf("start %s: %w", *name, err)
-	} else if st.Status != runtime.Stopped {
-		return fmt.Errorf("start %s: %w (%s, pid %d)", *name, store.ErrRunning, st.Status, st.Pid)
-	}
+	defer runLock.Close()
 	opts := runtime.Options{Name: c.Name, Spec: spec, ConfigPath: c.ConfigPath(), RuntimeDir: dir,
 		ConsoleLogPath: spec.Annotations[ocispec.AnnotationConsoleLog]}
 	if !*fg {
 		_, err := runtime.Daemon(context.Background(), runtime.DaemonOptions{Options: opts,
-			LogPath: c.LogPath(), ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority)})
+			LogPath: c.LogPath(), ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority), RunLock: runLock})
 		if err != nil {
 			return fmt.Errorf("start %s: %w", *name, err)
 		}
@@ -159,7 +156,7 @@ func (e *env) foreground(opts runtime.Options, unlock func()) error {
 // loadContainer finds the container and converts its config into the spec
 // to run; cmd, when given, replaces its init command.
 func (e *env) loadContainer(name string, cmd []string) (*store.Container, *specs.Spec, error) {
-	s, err := store.Open(e.lxcPath)
+	s, err := e.openStore()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ulxc/ulxc/runtime"
-	"github.com/ulxc/ulxc/store"
 )
 
 const stopUsage = `Usage: ulxc stop [-t SECONDS] [-k] NAME
@@ -40,7 +39,7 @@ func cmdStop(e *env, args []string) error {
 	if *timeout < -1 {
 		return usagef("stop: -t %d: want -1 or more", *timeout)
 	}
-	s, err := store.Open(e.lxcPath)
+	s, err := e.openStore()
 	if err != nil {
 		return fmt.Errorf("stop %s: %w", *name, err)
 	}
@@ -48,7 +47,7 @@ func cmdStop(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("stop %s: %w", *name, err)
 	}
-	dir, err := c.RuntimeDir()
+	run, err := c.FindRun()
 	if err != nil {
 		return fmt.Errorf("stop %s: %w", *name, err)
 	}
@@ -58,7 +57,12 @@ func cmdStop(e *env, args []string) error {
 	} else if *timeout == 0 {
 		opts.Kill = true // LXC: -t 0 kills at once
 	}
-	_, err = runtime.Stop(context.Background(), dir, opts)
+	_, err = runtime.Stop(context.Background(), run.Dir, opts)
+	if errors.Is(err, runtime.ErrNotRunning) && run.Held {
+		// Its supervisor lives but has not recorded init (yet, or any
+		// more: a run that is just ending).
+		return fmt.Errorf("stop %s: its supervisor has no init running yet (starting): try again", *name)
+	}
 	if errors.Is(err, runtime.ErrNotRunning) {
 		e.infof("%s is not running", *name)
 		return &exitError{2}
