@@ -70,7 +70,7 @@ func TestHostileAttachTrace(t *testing.T) {
 		return h.Run(t, "attach", "c1", "--", "test", "-p", "/etc/passwd").Code == 0
 	})
 	for i := range 8 {
-		if r := h.Run(t, "attach", "c1", "--", "sleep", "0.1"); r.Code != 0 {
+		if r := runWithin(t, h.Command(t, nil, "attach", "c1", "--", "sleep", "0.1")); r.Code != 0 {
 			t.Errorf("attach %d beside the watcher: exit %d: %s", i, r.Code, r.Stderr)
 		}
 	}
@@ -78,7 +78,7 @@ func TestHostileAttachTrace(t *testing.T) {
 	// it must neither block nor be read; the shell is /bin/sh.
 	sh := h.Command(t, nil, "attach", "c1")
 	sh.Stdin = strings.NewReader("exit 3\n")
-	if r := testenv.RunCmd(t, sh); r.Code != 3 {
+	if r := runWithin(t, sh); r.Code != 3 {
 		t.Errorf("attach c1 (default shell) with /etc/passwd a FIFO: exit %d, want 3: %s", r.Code, r.Stderr)
 	}
 	for range 4 {
@@ -95,6 +95,29 @@ func TestHostileAttachTrace(t *testing.T) {
 	if strings.Contains(log, "fifo: something opened /etc/passwd") {
 		t.Errorf("a process of ulxc's opened the container's /etc/passwd from inside and waited on it")
 	}
+}
+
+// runWithin runs cmd like testenv.RunCmd, but kills it and fails the test
+// when it has not finished within a minute: something held it.
+func runWithin(t *testing.T, cmd *exec.Cmd) testenv.Result {
+	t.Helper()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			if cmd.Process != nil {
+				cmd.Process.Kill()
+			}
+		}
+	}()
+	start := time.Now()
+	r := testenv.RunCmd(t, cmd)
+	if time.Since(start) >= time.Minute {
+		t.Errorf("%v hung (killed after a minute)", cmd.Args[1:])
+	}
+	return r
 }
 
 // stdioCase is a combination of terminal and non-terminal stdio.

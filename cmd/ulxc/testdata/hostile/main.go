@@ -227,13 +227,15 @@ func ownTerminal(ctty, dev uint64) bool {
 }
 
 // mem tries, from a hook, the processes of ulxc's that run beside it:
-// its parent (the hook helper), its grandparent (init), and pid 1 (init
-// too, once inside the container's /proc). None runs the container's
-// program yet, so none may be reached.
+// init (its parent) and the supervisor (init's parent, which the host's
+// /proc shows to a pre-mount hook), by /proc/PID/mem as this /proc numbers
+// them, and init by PTRACE_SEIZE and pidfd_getfd as this pid namespace
+// numbers it. None runs the container's program yet: none may be reached.
 func mem(say func(string, ...any)) {
-	parent := os.Getppid()
-	targets := []int{parent, ppidOf(parent), 1}
-	for _, pid := range targets {
+	self, _ := os.Readlink("/proc/self") // this process, as /proc numbers it
+	me, _ := strconv.Atoi(self)
+	initPid := ppidOf(me)
+	for _, pid := range []int{initPid, ppidOf(initPid)} {
 		if pid <= 0 {
 			continue
 		}
@@ -242,25 +244,26 @@ func mem(say func(string, ...any)) {
 			f.Close()
 			say("BREACH: opened /proc/%d/mem (%q) for writing", pid, exe)
 		} else {
-			say("ok: /proc/%d/mem: %v", pid, err)
-		}
-		if err := unix.PtraceSeize(pid); err == nil {
-			say("BREACH: seized %d (%q)", pid, exe)
-		} else {
-			say("ok: seize %d: %v", pid, err)
-		}
-		if pidfd, err := unix.PidfdOpen(pid, 0); err == nil {
-			for fd := 0; fd < 16; fd++ {
-				if got, err := unix.PidfdGetfd(pidfd, fd, 0); err == nil {
-					target, _ := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", got))
-					say("BREACH: took fd %d (%s) of %d (%q)", fd, target, pid, exe)
-					unix.Close(got)
-				}
-			}
-			unix.Close(pidfd)
+			say("ok: /proc/%d/mem (%q): %v", pid, exe, err)
 		}
 	}
-	say("mem: tried %v", targets)
+	parent := os.Getppid()
+	if err := unix.PtraceSeize(parent); err == nil {
+		say("BREACH: seized init (%d)", parent)
+	} else {
+		say("ok: seize init (%d): %v", parent, err)
+	}
+	if pidfd, err := unix.PidfdOpen(parent, 0); err == nil {
+		for fd := 0; fd < 16; fd++ {
+			if got, err := unix.PidfdGetfd(pidfd, fd, 0); err == nil {
+				target, _ := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", got))
+				say("BREACH: took fd %d (%s) of init", fd, target)
+				unix.Close(got)
+			}
+		}
+		unix.Close(pidfd)
+	}
+	say("mem: tried init %d and its parent %d", initPid, ppidOf(initPid))
 }
 
 // ppidOf is the parent of pid, from /proc/PID/stat; 0 if unknown.
