@@ -1,9 +1,6 @@
 package nsenter
 
 import (
-	"errors"
-	"fmt"
-	"strconv"
 	"syscall"
 	"unsafe"
 
@@ -208,8 +205,8 @@ func terminal(j *join) {
 	}
 	// The descriptor goes into the SCM_RIGHTS message prepared by
 	// newJoin, at the data offset of its one header.
-	if j.cmsgData+4 <= len(j.cmsg) {
-		*(*int32)(unsafe.Pointer(&j.cmsg[j.cmsgData])) = int32(m)
+	if cmsg, d := j.cmsg, j.cmsgData; d >= 0 && d+4 <= len(cmsg) {
+		*(*int32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(cmsg)), d)) = int32(m)
 	}
 	if _, _, e := syscall.RawSyscall(unix.SYS_SENDMSG, j.sock, uintptr(unsafe.Pointer(&j.msg)), 0); e != 0 {
 		fail(j, stepPtySend, uintptr(e), 0)
@@ -309,42 +306,4 @@ func fail(j *join, step, errno, index uintptr) {
 	for {
 		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 127, 0, 0)
 	}
-}
-
-// namespaceFiles are the namespaces a container may have, in /proc/PID/ns.
-var namespaceFiles = []struct {
-	name string
-	flag uintptr
-}{
-	{"user", unix.CLONE_NEWUSER},
-	{"mnt", unix.CLONE_NEWNS},
-	{"pid", unix.CLONE_NEWPID},
-	{"uts", unix.CLONE_NEWUTS},
-	{"ipc", unix.CLONE_NEWIPC},
-	{"net", unix.CLONE_NEWNET},
-	{"cgroup", unix.CLONE_NEWCGROUP},
-}
-
-// Differing returns the flags of the namespaces of pid that differ from
-// the caller's. Joining a namespace one already shares is not a no-op: it
-// needs CAP_SYS_ADMIN over the namespace's owner, which a container
-// sharing the host's network namespace does not give.
-func Differing(pid int) (uintptr, error) {
-	var flags uintptr
-	for _, ns := range namespaceFiles {
-		var theirs, ours unix.Stat_t
-		if err := unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/"+ns.name, &theirs); err != nil {
-			if errors.Is(err, unix.ENOENT) && ns.flag == unix.CLONE_NEWCGROUP {
-				continue // kernels without cgroup namespaces
-			}
-			return 0, fmt.Errorf("%s namespace of %d: %w", ns.name, pid, err)
-		}
-		if err := unix.Stat("/proc/self/ns/"+ns.name, &ours); err != nil {
-			return 0, fmt.Errorf("own %s namespace: %w", ns.name, err)
-		}
-		if theirs.Dev != ours.Dev || theirs.Ino != ours.Ino {
-			flags |= ns.flag
-		}
-	}
-	return flags, nil
 }

@@ -11,17 +11,37 @@ import (
 // This file is init: the child that spawnInit clones from the supervisor,
 // which sets up the container from an initPlan and execs the container's
 // process. It is not a Go program of its own. It runs on the supervisor's
-// memory (shared, on a stack of its own, with CLONE_VM on amd64; a copy
-// elsewhere) with no Go runtime behind it: no thread of it runs here, and
+// memory (shared, with CLONE_VM on amd64 when no hook runs; a copy
+// otherwise) with no Go runtime behind it: no thread of it runs here, and
 // another may hold a runtime lock. So, like the child half of package
 // syscall's forkExec, it may not allocate, grow the stack, write a
-// pointer (a write barrier may be on), or call anything but raw system
-// calls and other nosplit functions (these, nsenter.RestoreSignals):
-// hence nosplit everywhere, which the linker checks. Everything it needs was
-// prepared in the plan by compileInit; what it learns (descriptors, which
-// mounts worked) goes into the plan's non-pointer fields. A failure is a
-// report record on fd initErrorFD (describe turns it into the error the
-// user sees) and exit.
+// pointer (a write barrier may be on), index a slice where the compiler
+// cannot prove the index in range (the bounds-check panic is the
+// runtime's), or call anything but raw system calls and other nosplit
+// functions of this file (and nsenter.RestoreSignals). Everything it
+// needs was prepared in the plan by compileInit; what it learns
+// (descriptors, which mounts worked) goes into the plan's non-pointer
+// fields. A failure is a report record on fd initErrorFD (describe turns
+// it into the error the user sees) and exit.
+//
+// What checks that rule, and what happens if it is broken anyway:
+//
+//   - The linker checks the nosplit stack budget of every chain of calls
+//     from here (nothing else: it does not look at what is called).
+//   - TestInitRuntimeCalls disassembles the built ulxc (go tool objdump)
+//     and fails on any call or jump from this file, initfork_amd64.s and
+//     nsenter/child.go to anything but themselves and syscall.RawSyscall
+//     and RawSyscall6: an allocation, a bounds check, a write barrier.
+//     It also builds ulxc with the tag ulxc_initfault (initfault_on.go:
+//     init allocates) and must find that call.
+//   - On amd64 init runs on a stack and a thread-local block of its own,
+//     with the g register cleared (forkInit, initfork_amd64.s): the Go
+//     runtime's first use of g faults, and with every signal blocked the
+//     kernel kills init for it. TestInitFaultKillsInit runs the
+//     ulxc_initfault build: init dies, the supervisor says so and lives.
+//     Elsewhere init continues on a copy of the supervisor's stack with
+//     the supervisor's g (startChild), and only the disassembly (of amd64)
+//     stands for the rule.
 //
 // The nosplit budget is tight: the deepest chain (cloneVM, childEntry,
 // childMain, consoles or mountOne, resolveInRoot, syscall.RawSyscall6)
@@ -29,7 +49,8 @@ import (
 // fails the build with "nosplit stack over 792 byte limit" and the chain:
 // call it from childMain rather than from deeper down, keep its locals
 // few, and call syscall.RawSyscall6 directly (syscall.RawSyscall costs a
-// frame more).
+// frame more). Copy a slice field to a local before a loop over it, so
+// that the compiler can drop the bounds check.
 
 // The steps a report names; describe has their messages.
 const (
@@ -109,6 +130,14 @@ const (
 // path component (-1 for the whole path), errno and an extra value.
 type initReport [7]uint64
 
+// childEntry is where init starts (cloneVM's assembly, or startChild).
+//
+//go:nosplit
+//go:norace
+func childEntry(p *initPlan) {
+	childMain(p)
+}
+
 // childMain is init, from the fork to the exec of the container's
 // process. Its steps are called one after the other from here, to keep
 // the deepest chain of calls within what nosplit allows.
@@ -139,6 +168,7 @@ func childMain(p *initPlan) {
 		}
 	}
 	enter(p)
+	initFault(p)
 	for i := 0; i < len(p.sysctls); i++ {
 		writeFile(p, p.sysctls[i].path, p.sysctls[i].value, stSysctl, i)
 	}
@@ -152,7 +182,7 @@ func childMain(p *initPlan) {
 	for i := 0; i < len(p.mounts); i++ {
 		mountOne(p, i)
 	}
-	if p.devTmp >= 0 && p.mounted[p.devTmp] {
+	if mountedAt(p, p.devTmp) {
 		makeDevLinks(p)
 	}
 	if p.console {
@@ -188,19 +218,20 @@ func childMain(p *initPlan) {
 //go:nosplit
 //go:norace
 func placeFDs(p *initPlan) {
-	for i := 0; i < len(p.fds); i++ {
-		fd, _, e := syscall.RawSyscall6(unix.SYS_FCNTL, uintptr(p.fds[i]), unix.F_DUPFD_CLOEXEC, p.base, 0, 0, 0)
+	fds := p.fds
+	for i := 0; i < len(fds); i++ {
+		fd, _, e := syscall.RawSyscall6(unix.SYS_FCNTL, uintptr(fds[i]), unix.F_DUPFD_CLOEXEC, p.base, 0, 0, 0)
 		if e != 0 {
 			fail(p, stFD, i, subDup, e)
 		}
-		p.fds[i] = int(fd)
+		fds[i] = int(fd)
 	}
-	for i := 0; i < len(p.fds); i++ {
+	for i := 0; i < len(fds); i++ {
 		flags := uintptr(unix.O_CLOEXEC)
 		if i <= 2 {
 			flags = 0
 		}
-		if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(p.fds[i]), uintptr(i), flags, 0, 0, 0); e != 0 {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(fds[i]), uintptr(i), flags, 0, 0, 0); e != 0 {
 			fail(p, stFD, i, subDup, e)
 		}
 	}
@@ -299,7 +330,7 @@ func writeFile(p *initPlan, path *byte, value []byte, step, index int) {
 	if e != 0 {
 		fail(p, step, index, subOpen, e)
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&value[0])), uintptr(len(value)), 0, 0, 0); e != 0 {
+	if _, _, e := syscall.RawSyscall6(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(value))), uintptr(len(value)), 0, 0, 0); e != 0 {
 		fail(p, step, index, subWrite, e)
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
@@ -338,8 +369,12 @@ func moveMount(p *initPlan, from, to int) syscall.Errno {
 //go:nosplit
 //go:norace
 func mountOne(p *initPlan, i int) {
-	m := &p.mounts[i]
-	if m.requires >= 0 && !p.mounted[m.requires] || m.unless >= 0 && p.mounted[m.unless] {
+	mounts := p.mounts
+	if uint(i) >= uint(len(mounts)) {
+		return
+	}
+	m := &mounts[i]
+	if m.requires >= 0 && !mountedAt(p, m.requires) || mountedAt(p, m.unless) {
 		return
 	}
 	if m.bind && m.srcFD < 0 {
@@ -365,7 +400,18 @@ func mountOne(p *initPlan, i int) {
 		}
 		failPath(p, stMount, i, e)
 	}
-	p.mounted[i] = true
+	if mounted := p.mounted; uint(i) < uint(len(mounted)) {
+		mounted[i] = true
+	}
+}
+
+// mountedAt reports whether the plan's mount i was made; false for -1.
+//
+//go:nosplit
+//go:norace
+func mountedAt(p *initPlan, i int) bool {
+	mounted := p.mounted
+	return uint(i) < uint(len(mounted)) && mounted[i]
 }
 
 // mountAt mounts m onto the descriptor target, and closes it.
@@ -406,8 +452,9 @@ func afterMount(p *initPlan, m *mountStep) syscall.Errno {
 	if m.remount != 0 {
 		e = remountBind(p, top, m.remount)
 	}
-	for k := 0; e == 0 && k < len(m.propagation); k++ {
-		if e = rawMount(nil, fdPath(&p.pathB, top), nil, m.propagation[k], nil); e != 0 {
+	prop := m.propagation
+	for k := 0; k < len(prop) && e == 0; k++ {
+		if e = rawMount(nil, fdPath(&p.pathB, top), nil, prop[k], nil); e != 0 {
 			result(p, subPropagation, -1, e)
 		}
 	}
@@ -567,9 +614,10 @@ func makeDevLinks(p *initPlan) {
 	if e != 0 {
 		failPath(p, stLink, -1, e)
 	}
-	for i := 0; i < len(p.links); i++ {
-		_, _, e := syscall.RawSyscall6(unix.SYS_SYMLINKAT, uintptr(unsafe.Pointer(p.links[i].target)), uintptr(dev),
-			uintptr(unsafe.Pointer(p.links[i].name)), 0, 0, 0)
+	links := p.links
+	for i := 0; i < len(links); i++ {
+		_, _, e := syscall.RawSyscall6(unix.SYS_SYMLINKAT, uintptr(unsafe.Pointer(links[i].target)), uintptr(dev),
+			uintptr(unsafe.Pointer(links[i].name)), 0, 0, 0)
 		if e != 0 && e != unix.EEXIST {
 			fail(p, stLink, i, 0, e)
 		}
@@ -585,12 +633,13 @@ func makeDevLinks(p *initPlan) {
 //go:nosplit
 //go:norace
 func consoles(p *initPlan) {
-	for i := 0; i < len(p.ttys) && i < len(p.masters); i++ {
+	ttys, masters := p.ttys, p.masters
+	for i := 0; i < len(ttys) && i < len(masters); i++ {
 		master, e := openInRoot(p, p.root, p.ptmx, unix.O_RDWR|unix.O_NOCTTY)
 		if e != 0 {
 			failPath(p, stConsole, i, e)
 		}
-		p.masters[i] = int32(master)
+		masters[i] = int32(master)
 		if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, uintptr(master), unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&p.zero)), 0, 0, 0); e != 0 {
 			fail(p, stConsole, i, subUnlock, e)
 		}
@@ -598,7 +647,7 @@ func consoles(p *initPlan) {
 		if e != 0 {
 			fail(p, stConsole, i, subPeer, e)
 		}
-		target, e := resolveInRoot(p, &p.ttys[i], true)
+		target, e := resolveInRoot(p, &ttys[i], true)
 		if e == 0 {
 			e = result(p, subMount, -1, rawMount(fdPath(&p.pathA, int(slave)), fdPath(&p.pathB, target), nil, unix.MS_BIND, nil))
 			syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(target), 0, 0, 0, 0, 0)
@@ -620,8 +669,8 @@ func consoles(p *initPlan) {
 	if _, _, e := syscall.RawSyscall6(unix.SYS_SENDMSG, initPtyFD, uintptr(unsafe.Pointer(&p.ptyMsg)), 0, 0, 0, 0); e != 0 {
 		fail(p, stSendPtys, 0, 0, e)
 	}
-	for i := 0; i < len(p.masters); i++ {
-		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.masters[i]), 0, 0, 0, 0, 0)
+	for i := 0; i < len(masters); i++ {
+		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(masters[i]), 0, 0, 0, 0, 0)
 	}
 }
 
@@ -684,6 +733,9 @@ func exposeAndHook(p *initPlan) {
 //go:nosplit
 //go:norace
 func forkHooks(p *initPlan, kind, rootfs int) {
+	if uint(kind) >= uint(len(p.hooks)) {
+		return
+	}
 	h := &p.hooks[kind]
 	for i := 0; i < len(h.progs); i++ {
 		hp := &h.progs[i]
@@ -779,7 +831,11 @@ func hookChild(p *initPlan, hp *hookProg, envp []*byte, rootfs, index int) {
 //go:nosplit
 //go:norace
 func maskPath(p *initPlan, i int) {
-	fd, e := openInRoot(p, p.root, p.masked[i].full, unix.O_PATH)
+	masked := p.masked
+	if uint(i) >= uint(len(masked)) {
+		return
+	}
+	fd, e := openInRoot(p, p.root, masked[i].full, unix.O_PATH)
 	if e == unix.ENOENT {
 		return
 	}
@@ -804,7 +860,11 @@ func maskPath(p *initPlan, i int) {
 //go:nosplit
 //go:norace
 func readonlyPath(p *initPlan, i int) {
-	full := p.readonly[i].full
+	readonly := p.readonly
+	if uint(i) >= uint(len(readonly)) {
+		return
+	}
+	full := readonly[i].full
 	fd, e := openInRoot(p, p.root, full, unix.O_PATH)
 	if e == unix.ENOENT {
 		return
@@ -886,9 +946,10 @@ func identity(p *initPlan) {
 			fail(p, stDomainname, 0, 0, e)
 		}
 	}
-	for i := 0; i < len(p.rlimits); i++ {
-		if _, _, e := syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, uintptr(p.rlimits[i].resource),
-			uintptr(unsafe.Pointer(&p.rlimits[i].limit)), 0, 0, 0); e != 0 {
+	rlimits := p.rlimits
+	for i := 0; i < len(rlimits); i++ {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, uintptr(rlimits[i].resource),
+			uintptr(unsafe.Pointer(&rlimits[i].limit)), 0, 0, 0); e != 0 {
 			fail(p, stRlimit, i, 0, e)
 		}
 	}
@@ -923,15 +984,21 @@ func execProcess(p *initPlan) {
 			fail(p, stPersonality, 0, 0, e)
 		}
 	}
-	for i := 0; i < len(p.dropCaps); i++ {
-		e := rawPrctl(unix.PR_CAPBSET_DROP, p.dropCaps[i])
+	dropCaps := p.dropCaps
+	for i := 0; i < len(dropCaps); i++ {
+		e := rawPrctl(unix.PR_CAPBSET_DROP, dropCaps[i])
 		if e == unix.EINVAL {
 			break // capabilities the kernel does not know are not there
 		}
 		if e != 0 {
-			fail(p, stBounding, int(p.dropCaps[i]), 0, e)
+			fail(p, stBounding, int(dropCaps[i]), 0, e)
 		}
 	}
+	// Init got this far on its own: the supervisor tells a report that
+	// follows this byte, or the exec's EOF, from init dying on the way
+	// (readChildError). Before any seccomp filter could refuse the write.
+	p.marker[0] = execMarker
+	syscall.RawSyscall6(unix.SYS_WRITE, initErrorFD, uintptr(unsafe.Pointer(&p.marker[0])), 1, 0, 0, 0)
 	// The signal handling of a fresh exec, before any seccomp filter
 	// could refuse the rt_sigaction and rt_sigprocmask it takes: from
 	// here a signal has its default effect on init.
@@ -981,7 +1048,7 @@ func execProcess(p *initPlan) {
 	var last syscall.Errno
 	for i := 0; i < len(p.candidates); i++ {
 		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVE, uintptr(unsafe.Pointer(p.candidates[i])),
-			uintptr(unsafe.Pointer(&p.argv[0])), uintptr(unsafe.Pointer(&p.envp[0])), 0, 0, 0)
+			uintptr(unsafe.Pointer(unsafe.SliceData(p.argv))), uintptr(unsafe.Pointer(unsafe.SliceData(p.envp))), 0, 0, 0)
 		switch e {
 		case unix.ENOENT, unix.ENOTDIR, unix.ESTALE, unix.ELOOP, unix.ENAMETOOLONG:
 			if last == 0 {

@@ -13,6 +13,10 @@ import (
 // microseconds per start.
 const sharedMemoryFork = true
 
+// ownStack: init runs on a stack and a thread-local block of its own
+// (forkInit), whether or not it shares the supervisor's memory.
+const ownStack = true
+
 // cloneVM is in initfork_amd64.s.
 func cloneVM(args *nsenter.CloneArgs, size uintptr, p *initPlan) (pid uintptr, errno uintptr)
 

@@ -24,10 +24,14 @@ ok:
 	MOVQ	$0, errno+32(FP)
 	RET
 child:
-	// The kernel started the child with SP at the top of args.stack.
+	// The kernel started the child with SP at the top of args.stack and
+	// FS at a thread-local block whose g is nil. R14 is the g register
+	// of Go's internal ABI: clear it too, so that any use of g by the Go
+	// runtime faults in init (forkInit).
 	ANDQ	$-16, SP
 	SUBQ	$16, SP
 	MOVQ	R12, 0(SP)
+	XORQ	R14, R14
 	CALL	·childEntry(SB)
 	MOVL	$127, DI
 	MOVL	$231, AX // SYS_exit_group

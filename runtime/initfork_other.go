@@ -14,6 +14,12 @@ import (
 // supervisor's memory and stack (initfork_amd64.s has the faster way).
 const sharedMemoryFork = false
 
+// ownStack: elsewhere init continues on its copy of the supervisor's
+// stack, with the supervisor's thread-local block (startChild returns into
+// Go code there). Nothing makes a breach of initchild.go's rule fault
+// there; the objdump test checks the rule on amd64's code only.
+const ownStack = false
+
 // startChild clones init; the child runs childEntry and never returns.
 //
 //go:nosplit

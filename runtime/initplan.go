@@ -124,6 +124,7 @@ type initPlan struct {
 	rec                                 initReport
 	poll                                unix.PollFd
 	hookStatus                          int32
+	marker                              [1]byte
 	noWait                              unix.Timespec
 	resSub, resComp                     int // what failed, for failPath
 	resExtra                            uintptr

@@ -183,8 +183,10 @@ func TestReadChildError(t *testing.T) {
 		in   []byte
 		want string
 	}{
-		{"exec worked", nil, ""},
+		{"exec worked", []byte{execMarker}, ""},
+		{"init died on the way", nil, errInitVanished.Error()},
 		{"init's record", rec(record(stChdir, 0, 0, -1, unix.ENOENT, 0)), "chdir /: no such file or directory"},
+		{"exec failed", append([]byte{execMarker}, rec(record(stExec, 0, 0, -1, unix.ENOENT, 0))...), "no such file or directory"},
 		{"hook exit", rec(record(stHook, hookMount, subWait, -1, 0, 3<<8)), "mount hook /h: exit status 3"},
 		{"second start hook killed", rec(record(stHook, hookStart+hookKinds, subWait, -1, 0, 9)), "start hook /s2: signal: killed"},
 		{"hook's exec first", append(rec(record(stHook, hookStart, subExec, -1, unix.ENOENT, 0)),

@@ -3,6 +3,7 @@ package runtime
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -138,7 +139,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		release()
 		hooks.done()
 		// An init that failed before the go-ahead says best why.
-		if cerr := readChildError(errR, p); cerr != nil {
+		if cerr := readChildError(errR, p); cerr != nil && !errors.Is(cerr, errInitVanished) {
 			err = cerr
 		}
 		return nil, err
@@ -333,7 +334,16 @@ func forkInit(p *initPlan, flags uintptr, cgroupFD int, shareMemory bool) (pid i
 		args.Cgroup = uint64(cgroupFD)
 	}
 	release = func() {}
-	if shareMemory {
+	if ownStack {
+		// A stack of init's own, and a thread-local block of its own
+		// whose g is nil (the Go runtime's g is at -8 from it on amd64,
+		// and cloneVM also clears the g register): should init ever
+		// enter the Go runtime, against initchild.go's rule, its first
+		// use of g faults, and with every signal blocked the kernel
+		// kills init rather than run a handler. It never runs on the
+		// supervisor's g, heap or locks. The thread-local block sits in
+		// the stack's lowest page, which init's few hundred bytes of
+		// stack never reach.
 		stack, err := unix.Mmap(-1, 0, childStackSize, unix.PROT_READ|unix.PROT_WRITE,
 			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_STACK)
 		if err != nil {
@@ -341,9 +351,13 @@ func forkInit(p *initPlan, flags uintptr, cgroupFD int, shareMemory bool) (pid i
 		}
 		var once sync.Once
 		release = func() { once.Do(func() { _ = unix.Munmap(stack) }) }
-		args.Flags |= unix.CLONE_VM
 		args.Stack = uint64(uintptr(unsafe.Pointer(&stack[0])))
 		args.StackSize = uint64(len(stack))
+		args.Flags |= unix.CLONE_SETTLS
+		args.TLS = uint64(uintptr(unsafe.Pointer(&stack[initTLSOffset])))
+		if shareMemory {
+			args.Flags |= unix.CLONE_VM
+		}
 	}
 	goruntime.LockOSThread()
 	defer goruntime.UnlockOSThread()
@@ -363,29 +377,40 @@ func forkInit(p *initPlan, flags uintptr, cgroupFD int, shareMemory bool) (pid i
 	return int(r), release, nil
 }
 
-// childStackSize is init's stack with CLONE_VM; the nosplit code of
-// initchild.go needs less than a page of it.
-const childStackSize = 64 << 10
+// childStackSize is init's stack (ownStack); the nosplit code of
+// initchild.go needs less than a page of it. initTLSOffset is where its
+// thread-local block points, in the lowest page.
+const (
+	childStackSize = 64 << 10
+	initTLSOffset  = 2048
+)
 
-// childEntry is where init starts on its own stack (cloneVM).
-//
-//go:nosplit
-//go:norace
-func childEntry(p *initPlan) {
-	childMain(p)
-}
+// execMarker is the byte init writes on its error pipe once it has done
+// everything but the exec of the container's process.
+const execMarker = 0xE5
 
-// readChildError reads init's report: nil at EOF without one, which means
-// the exec worked. A report is init's binary record (describe); a hook
-// whose exec failed wrote one before init added its own, and the first
-// says best what happened.
+// errInitVanished is init's pipe closing without a report and before the
+// marker: init died on the way (a signal; nothing of ulxc's writes no
+// report otherwise).
+var errInitVanished = errors.New("init ended before it could exec the container's process")
+
+// readChildError reads init's report: nil when the marker comes and then
+// EOF, which means the exec worked; errInitVanished at EOF before the
+// marker. A report is init's binary record (describe); a hook whose exec
+// failed wrote one before init added its own, and the first says best what
+// happened.
 func readChildError(r io.Reader, p *initPlan) error {
 	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
 	if err != nil {
 		return fmt.Errorf("read init's report: %w", err)
 	}
 	if len(b) == 0 {
-		return nil
+		return errInitVanished
+	}
+	if b[0] == execMarker {
+		if b = b[1:]; len(b) == 0 {
+			return nil
+		}
 	}
 	var rec initReport
 	if len(b) < int(unsafe.Sizeof(rec)) || p == nil {

@@ -3,6 +3,7 @@ package runtime
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -214,11 +215,14 @@ func (c *Container) spawn(plan userns.Plan, flags uintptr, p *initPlan) error {
 	c.cmd = ch.proc
 	fail := func(err error) error {
 		// init's own report says best why it stopped.
-		if cerr := readChildError(ch.errors, ch.plan); cerr != nil {
+		if cerr := readChildError(ch.errors, ch.plan); cerr != nil && !errors.Is(cerr, errInitVanished) {
 			err = cerr
 		}
 		c.kill()
-		c.cmd.wait()
+		ps, _ := c.cmd.wait()
+		if errors.Is(err, errInitVanished) && ps != nil {
+			err = fmt.Errorf("%w: %s", err, ps)
+		}
 		return fmt.Errorf("container init: %w", err)
 	}
 	if cfg.Console {

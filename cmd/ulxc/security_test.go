@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,7 +28,7 @@ import (
 // directory that holds it.
 func hostileDir(t *testing.T) string {
 	t.Helper()
-	return testenv.BuildStatic(t, "cmd/ulxc/testdata/hostile", "hostile")
+	return testenv.BuildStatic(t, "cmd/ulxc/testdata/hostile", "hostile", "")
 }
 
 // hostileMount binds dir at /opt/hostile in the container, read-only.
@@ -315,7 +316,29 @@ func firstBytes(s string, n int) string {
 	return s
 }
 
-// hostilePath is where the hostile binary is for a given host directory.
-func hostilePath(dir string) string { return filepath.Join(dir, "hostile") }
-
-var _ = hostilePath
+// TestInitFaultKillsInit: init runs without the Go runtime (on amd64 in
+// the supervisor's memory); a build that breaks that rule on purpose (tag
+// ulxc_initfault: init allocates) must kill init, never the supervisor or
+// its heap: the start fails cleanly and the container can start again.
+func TestInitFaultKillsInit(t *testing.T) {
+	if goruntime.GOARCH != "amd64" {
+		t.Skipf("init has a thread-local block and g register of its own on amd64 only, this is %s", goruntime.GOARCH)
+	}
+	h := testenv.SubIDUser(t).NewHome(t)
+	runtimetest.NewBusybox(t, h, "c5")
+	dir := testenv.BuildStatic(t, "cmd/ulxc", "ulxc", "ulxc_lean,ulxc_initfault")
+	r := testenv.RunCmd(t, h.Exec(t, nil, filepath.Join(dir, "ulxc"), "start", "-F", "c5", "--", "/bin/true"))
+	t.Logf("start -F with a faulting init: exit %d\n%s", r.Code, r.Stderr)
+	if r.Code == 0 {
+		t.Errorf("start -F with an init that enters the Go runtime succeeded")
+	}
+	if r.Code < 0 || strings.Contains(r.Stderr, "fatal error") || strings.Contains(r.Stderr, "goroutine ") {
+		t.Errorf("the supervisor crashed (exit %d): the fault reached it:\n%s", r.Code, r.Stderr)
+	}
+	if want := "init ended before it could exec the container's process: signal: segmentation fault"; !strings.Contains(r.Stderr, want) {
+		t.Errorf("start -F with a faulting init said %q, want it to say %q", r.Stderr, want)
+	}
+	if out := h.MustRun(t, "start", "-F", "c5", "--", "/bin/echo", "again").Stdout; out != "again\n" {
+		t.Errorf("start -F after the faulting one printed %q", out)
+	}
+}

@@ -200,10 +200,10 @@ func ULXC(t testing.TB) string {
 }
 
 // BuildStatic builds the Go program in dir (a path inside this module, such
-// as "cmd/ulxc/testdata/hostile") as a static binary every user can run,
-// for use inside containers; it returns the directory that holds it, as
-// name.
-func BuildStatic(t testing.TB, dir, name string) string {
+// as "cmd/ulxc/testdata/hostile") with the build tags (comma-separated, or
+// "") as a static binary every user can run, also inside containers; it
+// returns the directory that holds it, as name.
+func BuildStatic(t testing.TB, dir, name, tags string) string {
 	t.Helper()
 	root, err := moduleRoot()
 	if err != nil {
@@ -216,7 +216,7 @@ func BuildStatic(t testing.TB, dir, name string) string {
 	if err := os.Chmod(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(out, name), "./"+dir)
+	cmd := exec.Command("go", "build", "-trimpath", "-tags="+tags, "-o", filepath.Join(out, name), "./"+dir)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
