@@ -113,6 +113,9 @@ func runWithin(t *testing.T, cmd *exec.Cmd) testenv.Result {
 			}
 		}
 	}()
+	// A process the killed one left behind may hold its stdout: Wait
+	// gives up on the pipes a moment after the kill.
+	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
 	r := testenv.RunCmd(t, cmd)
 	if time.Since(start) >= time.Minute {

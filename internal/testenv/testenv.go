@@ -14,6 +14,7 @@ package testenv
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -355,6 +356,8 @@ func RunCmd(t testing.TB, cmd *exec.Cmd) Result {
 	case err == nil:
 	case asExit(err, &ee):
 		res.Code = ee.ExitCode()
+	case errors.Is(err, exec.ErrWaitDelay):
+		res.Code = cmd.ProcessState.ExitCode()
 	default:
 		t.Fatalf("run %v: %v", cmd.Args, err)
 	}
