@@ -240,10 +240,17 @@ func (e *env) newFlagSet(name string) *pflag.FlagSet {
 	return fs
 }
 
-// parse parses a verb's flags, printing its usage for --help.
+// parse parses a verb's flags, printing its usage for --help. Options may
+// stand anywhere before `--`, before or after the container's name, as
+// LXC's tools accept them; only `--` ends them.
 func (e *env) parse(fs *pflag.FlagSet, usage string, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		return usagef("%s: %v (see 'ulxc %s --help')", strings.TrimPrefix(fs.Name(), "ulxc "), err, strings.TrimPrefix(fs.Name(), "ulxc "))
+		verb := strings.TrimPrefix(fs.Name(), "ulxc ")
+		if strings.Contains(usage, "-- CMD") && strings.Contains(err.Error(), "unknown") {
+			// The option probably belongs to the command: `attach web ls -l`.
+			return usagef("%s: %v (a command and its options go after --: see 'ulxc %s --help')", verb, err, verb)
+		}
+		return usagef("%s: %v (see 'ulxc %s --help')", verb, err, verb)
 	}
 	if h, _ := fs.GetBool("help"); h {
 		fmt.Fprint(e.stdout, usage)
@@ -252,4 +259,28 @@ func (e *env) parse(fs *pflag.FlagSet, usage string, args []string) error {
 		return pflag.ErrHelp
 	}
 	return nil
+}
+
+// operands returns what is left of a verb's arguments once its options
+// are parsed: the operands before `--`, and those after it.
+func operands(fs *pflag.FlagSet) (before, after []string) {
+	args := fs.Args()
+	if at := fs.ArgsLenAtDash(); at >= 0 {
+		return args[:at], args[at:]
+	}
+	return args, nil
+}
+
+// nameAndCommand takes the container name from -n or the first operand and
+// returns the command that follows it, as lxc-start and lxc-attach read
+// their arguments: the operands after the name, then those after `--`.
+func nameAndCommand(fs *pflag.FlagSet, name *string, verb string) ([]string, error) {
+	before, after := operands(fs)
+	if *name == "" && len(before) > 0 {
+		*name, before = before[0], before[1:]
+	}
+	if *name == "" {
+		return nil, usagef("%s: no container name (see 'ulxc %s --help')", verb, verb)
+	}
+	return append(before, after...), nil
 }

@@ -26,16 +26,17 @@ runs in the foreground and ulxc exits with its status: on a terminal, the
 container's /dev/console (and its ttys) come from its own devpts and your
 terminal is relayed to the console, as with lxc-start -F; otherwise the
 container's stdio is ulxc's. SIGINT, SIGTERM and SIGHUP sent to ulxc are
-passed on to the container's init. CMD replaces the init command.
+passed on to the container's init. CMD replaces the init command. Options
+may come before or after NAME; only -- ends them.
 
 Examples:
   ulxc start web
   ulxc start -F web -- /bin/sh -c 'echo hello'
+  ulxc start web -F -- /bin/sh
 `
 
 func cmdStart(e *env, args []string) error {
 	fs := e.newFlagSet("start")
-	fs.SetInterspersed(false)
 	name := fs.StringP("name", "n", "", "container `NAME`")
 	fg := fs.BoolP("foreground", "F", false, "run in the foreground")
 	daemon := fs.BoolP("daemon", "d", false, "run in the background (the default)")
@@ -45,15 +46,9 @@ func cmdStart(e *env, args []string) error {
 	if *fg && *daemon {
 		return usagef("start: -F and -d conflict")
 	}
-	rest := fs.Args()
-	if *name == "" && len(rest) > 0 && rest[0] != "--" {
-		*name, rest = rest[0], rest[1:]
-	}
-	if len(rest) > 0 && rest[0] == "--" {
-		rest = rest[1:]
-	}
-	if *name == "" {
-		return usagef("start: no container name (see 'ulxc start --help')")
+	rest, err := nameAndCommand(fs, name, "start")
+	if err != nil {
+		return err
 	}
 	c, spec, err := e.loadContainer(*name, rest)
 	if err != nil {
