@@ -172,10 +172,20 @@ func MonitorMain(args []string) int {
 	// A stop from outside signals init; the monitor itself ignores the
 	// terminal signals of a session it no longer has.
 	ignoreSignals()
-	if _, err := c.Wait(); err != nil {
-		return 1
+	for {
+		st, err := c.Wait()
+		if !st.Rebooted() {
+			if err != nil {
+				return 1
+			}
+			return 0
+		}
+		log.Info("container rebooting")
+		if c, err = c.Restart(context.Background()); err != nil {
+			log.Error("restart after reboot failed", "err", err)
+			return 1
+		}
 	}
-	return 0
 }
 
 func writeReport(w *os.File, r monitorReport) {

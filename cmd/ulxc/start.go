@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -121,8 +122,11 @@ func (e *env) foreground(opts runtime.Options, unlock func()) error {
 		return fmt.Errorf("start %s: %w", opts.Name, err)
 	}
 	unlock() // the state file says it runs now
+	// The run of now: a reboot inside replaces it (runtime.ExitStatus.Rebooted).
+	var cur atomic.Pointer[runtime.Container]
+	cur.Store(c)
 	if in != nil {
-		restore, err := rawTerminal(in, c.ConsoleMaster())
+		restore, err := rawTerminalFollow(in, func() *os.File { return cur.Load().ConsoleMaster() })
 		if err != nil {
 			e.warnf("%v", err)
 		} else {
@@ -135,17 +139,26 @@ func (e *env) foreground(opts runtime.Options, unlock func()) error {
 		for {
 			select {
 			case s := <-sigs:
-				_ = c.Signal(s.(syscall.Signal))
+				_ = cur.Load().Signal(s.(syscall.Signal))
 			case <-done:
 				return
 			}
 		}
 	}()
-	st, err := c.Wait()
-	if err != nil {
-		e.warnf("%v", err)
+	for {
+		st, err := c.Wait()
+		if err != nil {
+			e.warnf("%v", err)
+		}
+		if !st.Rebooted() {
+			return &exitError{st.Code}
+		}
+		opts.Log.Info("container rebooting")
+		if c, err = c.Restart(context.Background()); err != nil {
+			return fmt.Errorf("start %s: after a reboot: %w", opts.Name, err)
+		}
+		cur.Store(c)
 	}
-	return &exitError{st.Code}
 }
 
 // loadContainer finds the container and converts its config into the spec
