@@ -132,8 +132,9 @@
 //     for something that is not enforced (lxc.seccomp.* other than the
 //     profile, AppArmor other than "unconfined", SELinux, cgroup v1 and
 //     device lists, lxc.proc.* other than oom_score_adj, time namespace
-//     offsets, veth interfaces, unknown keys). Unapplied returns them; the
-//     CLI warns.
+//     offsets, veth interfaces; keys LXC does not know never get here:
+//     lxcconf refuses them). Unapplied returns them; the CLI warns once,
+//     when the container starts.
 //
 // Keys ignored without a trace because they change nothing a runtime does:
 // lxc.include (expanded by lxcconf), lxc.autodev and lxc.autodev.tmpfs.size

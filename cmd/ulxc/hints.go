@@ -98,6 +98,14 @@ func configHints(err error) []string {
 	if errors.As(err, &ie) && errors.Is(err, fs.ErrNotExist) {
 		out = append(out, "fix or remove the lxc.include line named above")
 	}
+	var ke *lxcconf.KeyError
+	if errors.As(err, &ke) {
+		fix := "fix its spelling"
+		if ke.Suggest != "" {
+			fix = "write " + ke.Suggest
+		}
+		out = append(out, fmt.Sprintf("%s at %s:%d, or remove the line: LXC refuses unknown keys too", fix, ke.File, ke.Line))
+	}
 	if errors.Is(err, lxcconf.ErrIncludeCycle) {
 		out = append(out, "an included file includes the file that includes it")
 	}

@@ -55,6 +55,7 @@ func cmdStart(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("start %s: %w", *name, err)
 	}
+	e.warnUnapplied(c, spec)
 	e.noteDevices(c, spec)
 	unlock, err := c.Lock(false)
 	if err != nil {
@@ -181,20 +182,24 @@ func (e *env) containerSpec(c *store.Container, cmd []string) (*specs.Spec, erro
 	if err != nil {
 		return nil, err
 	}
-	spec, err := ocispec.Convert(cfg, ocispec.Options{Name: c.Name, Dir: c.Dir, ConfigFile: c.ConfigPath(),
+	return ocispec.Convert(cfg, ocispec.Options{Name: c.Name, Dir: c.Dir, ConfigFile: c.ConfigPath(),
 		Command: cmd})
-	if err != nil {
-		return nil, err
+}
+
+// warnUnapplied says, once per start, which keys of the config ulxc knows
+// but does not enforce (ocispec.Unapplied); ls and info, which convert the
+// config too, keep quiet about them.
+func (e *env) warnUnapplied(c *store.Container, spec *specs.Spec) {
+	un := ocispec.Unapplied(spec)
+	if len(un) == 0 {
+		return
 	}
-	if un := ocispec.Unapplied(spec); len(un) > 0 {
-		e.warnf("%s: not enforced: %s", c.Name, strings.Join(un, ", "))
-		for _, k := range un {
-			if strings.HasPrefix(k, "lxc.net.") && strings.HasSuffix(k, ".type") {
-				e.warnf("%s: %s: veth interfaces need ulxc-netshim, which does not exist yet: the container has loopback only", c.Name, strings.TrimSuffix(k, ".type"))
-			}
+	e.warnf("%s: not enforced: %s", c.Name, strings.Join(un, ", "))
+	for _, k := range un {
+		if strings.HasPrefix(k, "lxc.net.") && strings.HasSuffix(k, ".type") {
+			e.warnf("%s: %s: veth interfaces need ulxc-netshim, which does not exist yet: the container has loopback only", c.Name, strings.TrimSuffix(k, ".type"))
 		}
 	}
-	return spec, nil
 }
 
 // noteDevices tells the user which device nodes of the image the
