@@ -33,7 +33,7 @@ func hints(err error) []string {
 			oe.Path, strings.Join(rs, ", "), oe.Allowed[0].Start, min(oe.Allowed[0].Count, 65536)))
 	}
 	if errors.Is(err, subid.ErrNoRanges) {
-		out = append(out, fmt.Sprintf("ask root for subordinate ids: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s", currentUser()))
+		out = append(out, "ask root for subordinate ids: "+usermodFix())
 	}
 	if errors.Is(err, userns.ErrHelperMissing) {
 		out = append(out, "install newuidmap and newgidmap (as root): apt-get install uidmap")
@@ -53,11 +53,18 @@ func hints(err error) []string {
 	if errors.Is(err, store.ErrExist) {
 		out = append(out, "choose another name, or remove the old one first: ulxc destroy NAME")
 	}
+	var be *store.BusyError
+	switch {
+	case errors.As(err, &be) && be.Command != "":
+		out = append(out, fmt.Sprintf("pid %d holds its lock: %s; wait for it to finish, then try again", be.Pid, be.Command))
+	case errors.Is(err, store.ErrBusy):
+		out = append(out, "another ulxc command (create, start, copy or destroy) works on it: wait for it to finish, then try again")
+	}
 	switch {
 	case errors.Is(err, store.ErrUnreachable):
 		out = append(out, "its runtime directory was removed under it (systemd removes /run/user/UID when your last session ends, unless 'loginctl enable-linger'): ulxc cannot reach it; kill its monitor (ps -u $USER -o pid,args | grep __monitor) to stop it")
 	case errors.Is(err, store.ErrRunning):
-		out = append(out, "stop it first: ulxc stop NAME (or ulxc destroy -f NAME)")
+		out = append(out, "stop it first: ulxc stop NAME")
 	}
 	switch {
 	case errors.Is(err, cgroup.ErrBusy):
@@ -110,6 +117,13 @@ func configHints(err error) []string {
 		out = append(out, "an included file includes the file that includes it")
 	}
 	return out
+}
+
+// usermodFix is the command that gives the user 65536 subordinate ids
+// that nobody has yet.
+func usermodFix() string {
+	free := subid.Unallocated("", "", 65536).String()
+	return fmt.Sprintf("usermod --add-subuids %s --add-subgids %s %s", free, free, currentUser())
 }
 
 func currentUser() string {

@@ -4,7 +4,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 
@@ -58,7 +57,7 @@ func imageHints(err error) []string {
 		out = append(out, "install a static busybox (as root): apt-get install busybox-static")
 	}
 	if errors.Is(err, image.ErrUnmappedID) {
-		out = append(out, fmt.Sprintf("the image uses ids beyond the container's map: give it 65536 ids (as root): usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s", currentUser()))
+		out = append(out, "the image uses ids beyond the container's map: give it 65536 ids (as root): "+usermodFix())
 	}
 	if errors.Is(err, image.ErrInsecurePath) {
 		out = append(out, "the image tries to write outside its rootfs: it is corrupt or malicious, do not use it")

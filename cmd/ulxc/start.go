@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -64,7 +65,14 @@ func cmdStart(e *env, args []string) error {
 	defer unlock()
 	// Held by this process (-F) or the monitor until the run is over.
 	runLock, dir, err := lockRun(c)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrRunning) && !errors.Is(err, store.ErrUnreachable) && !*fg:
+		// As lxc-start -d: what was asked for is so already.
+		e.infof("%s is already running", *name)
+		return nil
+	case errors.Is(err, store.ErrRunning) && *fg:
+		return fmt.Errorf("start %s: %w: -F runs a new one in the foreground; to reach this one: ulxc console %s, or ulxc attach %s", *name, err, *name, *name)
+	case err != nil:
 		return fmt.Errorf("start %s: %w", *name, err)
 	}
 	defer runLock.Close()
