@@ -44,7 +44,9 @@
 //     mode=755), the host's null zero full random urandom tty bind-mounted
 //     onto /dev/NAME (a user namespace cannot mknod), /dev/pts (devpts
 //     newinstance,ptmxmode=0666,mode=0620, gid=5 only when gid 5 is mapped,
-//     max=N from lxc.pty.max), /dev/shm (tmpfs), /dev/mqueue (mqueue),
+//     max=N: lxc.pty.max plus lxc.tty.max plus one for /dev/console, which
+//     come from the same instance, as LXC counts them), /dev/shm (tmpfs),
+//     /dev/mqueue (mqueue),
 //     /sys/fs/cgroup (type cgroup2, for the cgroup modes of lxc.mount.auto),
 //     then every line of the lxc.mount.fstab file, then every
 //     lxc.mount.entry, in LXC's order. /dev/ptmx (a link to pts/ptmx) and
@@ -90,7 +92,7 @@
 //     SIGRTMIN+3 that ParseSignal reads back.
 //   - ulxc.tty.max: how many /dev/ttyN consoles to allocate (lxc.tty.max,
 //     LXC's default 0), always present. ulxc.tty.dir: lxc.tty.dir, if set.
-//   - ulxc.pty.max: lxc.pty.max, if set (also applied as devpts max=N).
+//   - ulxc.pty.max: lxc.pty.max, if set (devpts gets max=N+ttys+1).
 //   - ulxc.console.path, ulxc.console.logfile, ulxc.console.size,
 //     ulxc.console.buffer.size, ulxc.console.rotate: lxc.console.*, if set;
 //     console.path "none" means no console.
