@@ -30,6 +30,7 @@ type env struct {
 	globals
 	// runtimeWarned: the warning about XDG_RUNTIME_DIR was printed.
 	runtimeWarned bool
+	log           commandLog
 }
 
 // globals are the flags LXC accepts on every command. They may stand before
@@ -44,9 +45,8 @@ type globals struct {
 
 func (g *globals) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&g.lxcPath, "lxcpath", "P", g.lxcPath, "directory that holds the containers")
-	// Long names only: LXC's -o and -l mean other things to copy and create.
-	fs.StringVar(&g.logFile, "logfile", g.logFile, "also write the log to `FILE`")
-	fs.StringVar(&g.logPriority, "logpriority", g.logPriority, "log level: TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, CRIT, ALERT, FATAL")
+	fs.StringVarP(&g.logFile, "logfile", "o", g.logFile, "also write the log to `FILE`")
+	fs.StringVarP(&g.logPriority, "logpriority", "l", g.logPriority, "log `LEVEL`: TRACE, DEBUG, INFO (default), NOTICE, WARN, ERROR, CRIT, ALERT, FATAL")
 	fs.BoolVarP(&g.quiet, "quiet", "q", g.quiet, "print nothing but errors")
 	fs.BoolVar(&g.debug, "debug", g.debug, "print debug messages")
 }
@@ -140,7 +140,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if !ok {
 		return e.fail(usagef("unknown command %q (see 'ulxc help')", rest[0]))
 	}
-	return e.fail(v.run(e, rest[1:]))
+	err := v.run(e, rest[1:])
+	code := e.fail(err)
+	e.logCommand(rest, code, err)
+	e.closeLog()
+	return code
 }
 
 func lookupVerb(name string) (verb, bool) {
@@ -205,9 +209,10 @@ func (e *env) fail(err error) int {
 	return 1
 }
 
-// warnf prints a warning; warnings are never silenced by -q.
+// warnf prints a warning, and logs it; warnings are never silenced by -q.
 func (e *env) warnf(format string, a ...any) {
 	fmt.Fprintf(e.stderr, "ulxc: warning: "+format+"\n", a...)
+	e.logFileOnly(slog.LevelWarn, fmt.Sprintf(format, a...))
 }
 
 // infof prints progress for humans unless -q.
@@ -215,15 +220,6 @@ func (e *env) infof(format string, a ...any) {
 	if !e.quiet {
 		fmt.Fprintf(e.stderr, format+"\n", a...)
 	}
-}
-
-// logger returns the slog logger the flags ask for (debug to stderr).
-func (e *env) logger() *slog.Logger {
-	level := slog.LevelWarn
-	if e.debug {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 }
 
 // newFlagSet returns a verb's flag set with the global flags registered and
@@ -240,9 +236,10 @@ func (e *env) newFlagSet(name string) *pflag.FlagSet {
 	return fs
 }
 
-// parse parses a verb's flags, printing its usage for --help. Options may
-// stand anywhere before `--`, before or after the container's name, as
-// LXC's tools accept them; only `--` ends them.
+// parse parses a verb's flags, printing its usage for --help, and opens
+// the command's log (--logfile). Options may stand anywhere before `--`,
+// before or after the container's name, as LXC's tools accept them; only
+// `--` ends them.
 func (e *env) parse(fs *pflag.FlagSet, usage string, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		verb := strings.TrimPrefix(fs.Name(), "ulxc ")
@@ -258,7 +255,7 @@ func (e *env) parse(fs *pflag.FlagSet, usage string, args []string) error {
 		fmt.Fprint(e.stdout, fs.FlagUsages())
 		return pflag.ErrHelp
 	}
-	return nil
+	return e.openLog()
 }
 
 // operands returns what is left of a verb's arguments once its options

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -108,15 +107,7 @@ func (e *env) foreground(opts runtime.Options, unlock func()) error {
 		signal.Stop(sigs)
 	}()
 	opts.Stdin, opts.Stdout, opts.Stderr = e.stdin, e.stdout, e.stderr
-	opts.Log = e.logger()
-	if e.logFile != "" {
-		f, err := os.OpenFile(e.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
-			return fmt.Errorf("start %s: %w", opts.Name, err)
-		}
-		defer f.Close()
-		opts.Log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: logLevel(e.logPriority)})).With("container", opts.Name)
-	}
+	opts.Log = e.logger().With("container", opts.Name)
 	// With a terminal among stdio the container gets a console of its own
 	// devpts in place of each terminal, as with lxc-start -F, and the
 	// console is relayed to the terminal; pipes and files stay the
@@ -240,20 +231,6 @@ func (e *env) noteDevices(c *store.Container, spec *specs.Spec) {
 		if line := ocispec.DeviceMountEntry(p); line != "" {
 			e.warnf("%s: to bind the host's %s, add to %s: %s", c.Name, p, c.ConfigPath(), line)
 		}
-	}
-}
-
-// logLevel maps LXC's log priorities onto slog's levels.
-func logLevel(priority string) slog.Level {
-	switch strings.ToUpper(priority) {
-	case "TRACE", "DEBUG":
-		return slog.LevelDebug
-	case "", "INFO", "NOTICE":
-		return slog.LevelInfo
-	case "WARN", "WARNING":
-		return slog.LevelWarn
-	default: // ERROR, CRIT, ALERT, FATAL
-		return slog.LevelError
 	}
 }
 
