@@ -9,7 +9,7 @@
 // A running container is three kinds of process:
 //
 //   - the supervisor: `ulxc start -F` itself, or, for a daemonized start, a
-//     `ulxc __monitor` process (setsid, stdio to the container log) that
+//     `ulxc [monitor] NAME` process (setsid, stdio to the container log) that
 //     `ulxc start` leaves behind. It runs pre-start and post-stop hooks,
 //     holds the pty masters of /dev/console and the ttys, writes the state
 //     file and serves the control socket in the container's runtime

@@ -62,7 +62,7 @@ func hints(err error) []string {
 	}
 	switch {
 	case errors.Is(err, store.ErrUnreachable):
-		out = append(out, "its runtime directory was removed under it (systemd removes /run/user/UID when your last session ends, unless 'loginctl enable-linger'): ulxc cannot reach it; kill its monitor (ps -u $USER -o pid,args | grep __monitor) to stop it")
+		out = append(out, "its runtime directory was removed under it (systemd removes /run/user/UID when your last session ends, unless 'loginctl enable-linger'): ulxc cannot reach it; kill its monitor (ps -u $USER -o pid,args | grep 'ulxc \\[monitor\\] NAME') to stop it")
 	case errors.Is(err, store.ErrRunning):
 		out = append(out, "stop it first: ulxc stop NAME")
 	}
@@ -77,6 +77,9 @@ func hints(err error) []string {
 	}
 	if errors.Is(err, runtime.ErrNoCgroup) {
 		out = append(out, "stop the container and start it from a delegated cgroup: systemd-run --user --scope -p Delegate=yes ulxc start NAME (or have an admin chown a cgroup v2 directory to you and run ulxc from inside it)")
+	}
+	if errors.Is(err, runtime.ErrNoTTY) {
+		out = append(out, "give the container ttys: lxc.tty.max = N in its config, then restart it (ulxc stop NAME; ulxc start NAME); -t 0 is its console")
 	}
 	if errors.Is(err, runtime.ErrFrozen) {
 		out = append(out, "thaw it first: ulxc unfreeze NAME")

@@ -85,7 +85,7 @@ var childEntries = map[string]func(args []string) int{
 	"__usernsexec":    usernsexecChild,
 	"__destroy":       destroyChild,      // destroy.ChildEntry: removal of subordinate ids' files
 	"__probe-overlay": probeOverlayChild, // hostcheck.OverlayProbeEntry
-	"__monitor":       monitorChild,      // runtime.MonitorEntry
+	"[monitor]":       monitorChild,      // runtime.MonitorEntry: ps shows `ulxc [monitor] NAME`
 	"__du":            duChild,           // runtime.DiskUsageEntry
 }
 
@@ -128,7 +128,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	rest := fs.Args()
-	if *help || len(rest) == 0 || rest[0] == "help" {
+	if len(rest) == 0 && !*help {
+		// A usage error, as in LXC's tools: the usage goes to stderr.
+		printUsage(stderr)
+		return 2
+	}
+	if *help || rest[0] == "help" {
 		if len(rest) > 1 {
 			rest = []string{rest[1], "--help"}
 		} else {

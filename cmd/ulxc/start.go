@@ -234,5 +234,5 @@ func (e *env) noteDevices(c *store.Container, spec *specs.Spec) {
 	}
 }
 
-// monitorChild is runtime.MonitorEntry, "__monitor", for main's childEntries.
+// monitorChild is runtime.MonitorEntry, "[monitor]", for main's childEntries.
 var monitorChild = runtime.MonitorMain
