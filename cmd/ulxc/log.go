@@ -72,12 +72,10 @@ func (e *env) openLog() error {
 // logger returns the command's logger: debug messages on stderr with
 // --debug (warnings without), and to --logfile at --logpriority.
 func (e *env) logger() *slog.Logger {
-	if e.log.log == nil {
-		// Before the flags are parsed, or --logfile failed: stderr only.
-		if err := e.openLog(); err != nil {
-			e.logFile = ""
-			e.openLog()
-		}
+	if e.log.log == nil && e.openLog() != nil {
+		// Called before parse reported the bad --logfile or
+		// --logpriority: stderr only.
+		e.log.log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	return e.log.log
 }
