@@ -587,6 +587,18 @@ func TestKeySources(t *testing.T) {
 			t.Errorf("AddKeys(secret key) wrote %d files", len(names))
 		}
 	})
+	t.Run("not a key refused", func(t *testing.T) {
+		dir := t.TempDir()
+		sig := "-----BEGIN PGP SIGNATURE-----\n\nwsBc\n=AAAA\n-----END PGP SIGNATURE-----\n"
+		for _, data := range []string{"not a key at all\n", "", sig} {
+			if _, err := download.AddKeys(dir, strings.NewReader(data)); !errors.Is(err, download.ErrNotKey) {
+				t.Errorf("AddKeys(%q) = %v, want ErrNotKey", data, err)
+			}
+		}
+		if names, _ := os.ReadDir(dir); len(names) != 0 {
+			t.Errorf("AddKeys(no key) wrote %d files", len(names))
+		}
+	})
 	t.Run("default key does not verify test images", func(t *testing.T) {
 		o := o
 		o.CacheDir = t.TempDir()

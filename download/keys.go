@@ -37,6 +37,9 @@ var (
 	ErrKeyNotFound = errors.New("key not found")
 	// ErrSecretKey means a key file holds secret key material.
 	ErrSecretKey = errors.New("refusing a secret key")
+	// ErrNotKey means a key file holds no OpenPGP public key at all (a
+	// signature, some other file).
+	ErrNotKey = errors.New("not an OpenPGP public key")
 )
 
 // KeySource says which key to trust and where to find it. The zero value
@@ -111,7 +114,7 @@ func readKeys(data []byte) (openpgp.EntityList, error) {
 			return nil, ErrSecretKey
 		}
 		if block.Type != openpgp.PublicKeyType {
-			return nil, fmt.Errorf("armor block %q is not a public key", block.Type)
+			return nil, fmt.Errorf("%w: the armor block is a %q", ErrNotKey, block.Type)
 		}
 		b, err := io.ReadAll(io.LimitReader(block.Body, maxKeyBytes))
 		if err != nil {
@@ -121,7 +124,10 @@ func readKeys(data []byte) (openpgp.EntityList, error) {
 	}
 	list, err := openpgp.ReadKeyRing(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("read keys: %w", err)
+		return nil, fmt.Errorf("%w (%v)", ErrNotKey, err)
+	}
+	if len(list) == 0 {
+		return nil, ErrNotKey
 	}
 	for _, e := range list {
 		if e.PrivateKey != nil {

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/ulxc/ulxc/internal/testenv"
-	"github.com/ulxc/ulxc/subid"
 	"github.com/ulxc/ulxc/userns"
 )
 
@@ -218,29 +217,6 @@ func TestRunFindings(t *testing.T) {
 				t.Errorf("Run(%s).Err() = %v, want a *MissingError: %v", tc.name, err, !tc.wantOK)
 			}
 		})
-	}
-}
-
-func TestFreeRange(t *testing.T) {
-	e := func(start, count uint32) subid.Entry {
-		return subid.Entry{Range: subid.Range{Start: start, Count: count}}
-	}
-	tests := []struct {
-		name    string
-		entries []subid.Entry
-		want    string
-	}{
-		{"empty", nil, "100000-165535"},
-		{"below the minimum", []subid.Entry{e(1000, 5000)}, "100000-165535"},
-		{"first taken", []subid.Entry{e(100000, 65536)}, "165536-231071"},
-		{"chain out of order", []subid.Entry{e(165536, 65536), e(100000, 65536), e(231072, 10)}, "231082-296617"},
-		{"gap too small", []subid.Entry{e(100000, 65536), e(200000, 65536)}, "265536-331071"},
-		{"nothing left", []subid.Entry{e(100000, 4294967295-100000)}, ""},
-	}
-	for _, tc := range tests {
-		if got := freeRange(tc.entries, 65536); got != tc.want {
-			t.Errorf("freeRange(%s) = %q, want %q", tc.name, got, tc.want)
-		}
 	}
 }
 

@@ -39,7 +39,9 @@ func checkSubIDs(opts Options) subIDs {
 			all = append(all, f.Entries...)
 		}
 	}
-	s.free = freeRange(all, recommendedIDs)
+	if r, ok := subid.FreeRange(all, recommendedIDs); ok {
+		s.free = r.String()
+	}
 
 	check := func(name string, f *subid.File, err error, path string, id uint32) []subid.Range {
 		r := Result{Group: "subid", Name: name, Mandatory: true}
@@ -92,23 +94,4 @@ func (s subIDs) usermod(user string) string {
 		span = "100000-165535"
 	}
 	return fmt.Sprintf("as root: usermod --add-subuids %s --add-subgids %s %s", span, span, user)
-}
-
-// freeRange returns the lowest span of count ids from 100000 (shadow's
-// SUB_UID_MIN) that overlaps no entry, as "START-END", or "" when there is
-// none below 2^32.
-func freeRange(entries []subid.Entry, count uint32) string {
-	start := uint64(100000)
-	for moved := true; moved; {
-		moved = false
-		for _, e := range entries {
-			if uint64(e.Range.Start) < start+uint64(count) && start < e.Range.End() {
-				start, moved = e.Range.End(), true
-			}
-		}
-		if start+uint64(count) > 1<<32 {
-			return ""
-		}
-	}
-	return subid.Range{Start: uint32(start), Count: count}.String()
 }

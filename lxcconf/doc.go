@@ -15,9 +15,12 @@
 // directory: LXC once broke exactly there.
 //
 // Where ulxc differs from LXC 5:
-//   - unknown keys are warnings, not errors, so a config written for a newer
-//     LXC still loads; keys LXC removed in 3.0 (lxc.network.*, lxc.rootfs,
-//     lxc.id_map...) are translated with a warning instead of refused;
+//   - an unknown key is a *KeyError naming its file, line and the nearest
+//     known key ("did you mean lxc.cap.drop?"), as LXC refuses it; ulxc
+//     refuses keys that do not start with "lxc." too, which LXC skips
+//     without a word (lcx.cap.drop would drop nothing). Keys LXC removed in
+//     3.0 (lxc.network.*, lxc.rootfs, lxc.id_map...) are translated with a
+//     warning instead of refused;
 //   - every line that is neither blank, a comment, nor `key = value` is a
 //     SyntaxError, where LXC silently skips lines that do not start with
 //     "lxc.";

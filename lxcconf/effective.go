@@ -29,8 +29,7 @@ func (c *Config) rebuild(lenient bool) error {
 	if err := c.expand(top, stack, &stream, lenient); err != nil {
 		return err
 	}
-	c.evaluate(stream)
-	return nil
+	return c.evaluate(stream)
 }
 
 // Lookup returns the effective entries of key (legacy names accepted), with

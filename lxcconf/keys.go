@@ -1,6 +1,8 @@
 package lxcconf
 
 import (
+	"errors"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -12,7 +14,7 @@ const (
 	classModern    keyClass = iota
 	classLegacy             // renamed; translated with a warning
 	classObsolete           // removed from LXC without a replacement; ignored with a warning
-	classUnknown            // not an LXC key; kept with a warning
+	classUnknown            // not an LXC key: a KeyError
 	classNoNet              // an unindexed lxc.network.* key before any lxc.network.type
 	classClearOnly          // a family root such as lxc.cgroup2: only an empty value means something
 )
@@ -283,4 +285,108 @@ func clears(root, key string) bool {
 	// lxc.cgroup clears the controller settings, not lxc.cgroup.dir*;
 	// lxc.hook clears the hook lists, not lxc.hook.version.
 	return !modernKeys[key]
+}
+
+// ErrUnknownKey is a key that LXC does not know. LXC refuses such a config,
+// and so does ulxc: a misspelled key would otherwise be silently ignored,
+// lxc.cap.dorp dropping nothing.
+var ErrUnknownKey = errors.New("unknown key")
+
+// KeyError is an unknown key, where it is, and the known key it most
+// likely means.
+type KeyError struct {
+	File    string
+	Line    int
+	Key     string
+	Suggest string // the nearest known key, "" when none is near
+}
+
+// Error returns "FILE:LINE: KEY: unknown key (did you mean SUGGEST?)".
+func (e *KeyError) Error() string {
+	msg := position(e.File, e.Line) + ": " + e.Key + ": unknown key"
+	if e.Suggest != "" {
+		msg += " (did you mean " + e.Suggest + "?)"
+	}
+	return msg
+}
+
+// Unwrap returns ErrUnknownKey.
+func (e *KeyError) Unwrap() error { return ErrUnknownKey }
+
+// nearestKey returns the known key closest to the unknown key by edit
+// distance (a swap of two neighbours counts as one edit), or "" when none
+// is within 2 edits: typing mistakes, not guesses. Keys with a free part
+// (lxc.net.N.*, lxc.cgroup2.*...) are compared with that part kept.
+func nearestKey(key string) string {
+	cands := make([]string, 0, len(modernKeys)+len(hookNames)+len(netKeys)+16)
+	for k := range modernKeys {
+		cands = append(cands, k)
+	}
+	for h := range hookNames {
+		cands = append(cands, "lxc.hook."+h)
+	}
+	for ns := range sharedNamespaces {
+		cands = append(cands, "lxc.namespace.share."+ns)
+	}
+	parts := strings.SplitN(key, ".", 4)
+	if len(parts) >= 3 {
+		// lxc.nett.0.type, lxc.net.0.tpye: the index kept.
+		idx, sub := parts[2], strings.Join(parts[3:], ".")
+		for n := range netKeys {
+			cands = append(cands, "lxc.net."+idx+"."+n)
+		}
+		if sub == "" {
+			for n := range netKeys {
+				cands = append(cands, "lxc.net.0."+n)
+			}
+		}
+		// lxc.cgrop2.memory.max: the subkey kept.
+		rest := strings.Join(parts[2:], ".")
+		for _, p := range familyPrefixes {
+			cands = append(cands, p+rest)
+		}
+	}
+	slices.Sort(cands) // ties go to the first in order, whatever the maps say
+	best, bestD := "", 3
+	for _, c := range cands {
+		if d := editDistance(key, c, bestD); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance between a and b
+// (insertions, deletions, substitutions and swaps of neighbours), or limit
+// when it is limit or more.
+func editDistance(a, b string, limit int) int {
+	if d := len(a) - len(b); d >= limit || -d >= limit {
+		return limit
+	}
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin >= limit {
+			return limit
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return min(prev[len(b)], limit)
 }

@@ -146,7 +146,6 @@ func TestClearing(t *testing.T) {
 		{"legacy network type clears all", "lxc.net.0.type = veth\nlxc.network.type =\n", "lxc.net.0.type", nil},
 		{"include list", "lxc.include =\n", "lxc.include", nil},
 		{"value on family root ignored", "lxc.cgroup2.memory.max = 1\nlxc.cgroup2 = 2\n", "lxc.cgroup2.memory.max", []string{"1"}},
-		{"unknown key replaced", "lxc.future = 1\nlxc.future = 2\n", "lxc.future", []string{"2"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -247,16 +247,15 @@ func TestSyntaxErrorInInclude(t *testing.T) {
 
 func TestWarnings(t *testing.T) {
 	var got []Warning
-	c, err := Parse(strings.NewReader("lxc.utsname = a\nlxc.bogus = 1\nlxc.kmsg = 0\nlxc.uts.name = b\nlxc.utsname = c\n"),
+	c, err := Parse(strings.NewReader("lxc.utsname = a\nlxc.kmsg = 0\nlxc.uts.name = b\nlxc.utsname = c\n"),
 		"/c/config", Options{Warn: func(w Warning) { got = append(got, w) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
 		"/c/config:1: lxc.utsname: deprecated, use lxc.uts.name",
-		"/c/config:2: lxc.bogus: unknown key",
-		"/c/config:3: lxc.kmsg: obsolete since LXC 3.0, ignored",
-		"/c/config:5: lxc.utsname: deprecated, use lxc.uts.name",
+		"/c/config:2: lxc.kmsg: obsolete since LXC 3.0, ignored",
+		"/c/config:4: lxc.utsname: deprecated, use lxc.uts.name",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("Warn got %q, want %q", got, want)
@@ -272,8 +271,51 @@ func TestWarnings(t *testing.T) {
 	if _, ok := c.Get("lxc.kmsg"); ok {
 		t.Errorf("Get(lxc.kmsg) found an obsolete key, want it ignored")
 	}
-	if v, _ := c.Get("lxc.bogus"); v != "1" {
-		t.Errorf("Get(lxc.bogus) = %q, want the unknown key kept", v)
+}
+
+// TestUnknownKeys: a key LXC does not know fails the parse, as in LXC, with
+// where it is and the known key it most likely means.
+func TestUnknownKeys(t *testing.T) {
+	tests := []struct {
+		config, key, suggest string
+		line                 int
+	}{
+		{"lxc.cap.dorp = sys_admin\n", "lxc.cap.dorp", "lxc.cap.drop", 1},
+		{"# c\nlxc.uts.name = a\nlxc.uts.nmae = b\n", "lxc.uts.nmae", "lxc.uts.name", 3},
+		{"lcx.cap.drop = mknod\n", "lcx.cap.drop", "lxc.cap.drop", 1},
+		{"lxc.net.3.tpye = veth\n", "lxc.net.3.tpye", "lxc.net.3.type", 1},
+		{"lxc.cgrop2.memory.max = 1G\n", "lxc.cgrop2.memory.max", "lxc.cgroup2.memory.max", 1},
+		{"lxc.hook.post-stpo = x\n", "lxc.hook.post-stpo", "lxc.hook.post-stop", 1},
+		{"lxc.idmaps = u 0 1 1\n", "lxc.idmaps", "lxc.idmap", 1},
+		{"lxc.future = 1\n", "lxc.future", "", 1},
+		{"lxc.no.such.key = 1\n", "lxc.no.such.key", "", 1},
+		{"foo = bar\n", "foo", "", 1},
+	}
+	for _, tc := range tests {
+		_, err := Parse(strings.NewReader(tc.config), "/c/config", Options{})
+		var ke *KeyError
+		if !errors.As(err, &ke) || !errors.Is(err, ErrUnknownKey) || ke.File != "/c/config" || ke.Line != tc.line ||
+			ke.Key != tc.key || ke.Suggest != tc.suggest {
+			t.Errorf("Parse(%q) = %v, want a *KeyError for %s at /c/config:%d suggesting %q", tc.config, err, tc.key, tc.line, tc.suggest)
+		}
+	}
+	want := "/c/config:1: lxc.cap.dorp: unknown key (did you mean lxc.cap.drop?)"
+	if _, err := Parse(strings.NewReader(tests[0].config), "/c/config", Options{}); err == nil || err.Error() != want {
+		t.Errorf("Parse(%q) = %v, want %q", tests[0].config, err, want)
+	}
+}
+
+// TestUnknownKeyInInclude names the included file and its line.
+func TestUnknownKeyInInclude(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"config":   "lxc.include = inc.conf\n",
+		"inc.conf": "lxc.tty.max = 1\nlxc.pty.mxa = 1\n",
+	})
+	_, err := Load(filepath.Join(dir, "config"), Options{})
+	var ke *KeyError
+	if !errors.As(err, &ke) || ke.File != filepath.Join(dir, "inc.conf") || ke.Line != 2 || ke.Suggest != "lxc.pty.max" {
+		t.Errorf("Load = %v, want a *KeyError at inc.conf:2 suggesting lxc.pty.max", err)
 	}
 }
 

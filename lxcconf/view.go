@@ -4,7 +4,7 @@ import "strconv"
 
 // evaluate applies the lines in LXC's order: legacy names translated,
 // single-valued keys replaced, lists appended, empty values clearing.
-func (c *Config) evaluate(stream []item) {
+func (c *Config) evaluate(stream []item) error {
 	v := newView()
 	var warns []Warning
 	seen := map[Warning]bool{}
@@ -50,7 +50,9 @@ func (c *Config) evaluate(stream []item) {
 			warn(it, it.key+": obsolete since LXC 3.0, ignored")
 			continue
 		case classUnknown:
-			warn(it, it.key+": unknown key")
+			// LXC refuses a config with a key it does not know; a
+			// misspelled lxc.cap.drop would otherwise drop nothing.
+			return &KeyError{File: it.file, Line: it.line, Key: it.key, Suggest: nearestKey(it.key)}
 		case classNoNet:
 			warn(it, it.key+": no lxc.network.type before it, ignored")
 			continue
@@ -70,6 +72,7 @@ func (c *Config) evaluate(stream []item) {
 		v.add(Entry{Key: key, Value: it.value, Raw: it.raw, File: it.file, Line: it.line})
 	}
 	c.eff, c.Warnings = v.live(), warns
+	return nil
 }
 
 // view is the effective configuration being built, indexed so that even a

@@ -139,7 +139,7 @@ func matchKey(patterns []string, key string) bool {
 }
 
 // leftovers marks every other key set in the config as unapplied: seccomp
-// and SELinux settings, time offsets, keys unknown to ulxc.
+// and SELinux settings, time offsets, LXC keys ulxc has no use for.
 func (c *converter) leftovers() error {
 	for _, key := range c.cfg.Keys("lxc.") {
 		if _, ok := copied[key]; ok || matchKey(handled, key) || matchKey(ignoredKeys, key) {

@@ -44,7 +44,9 @@
 //     mode=755), the host's null zero full random urandom tty bind-mounted
 //     onto /dev/NAME (a user namespace cannot mknod), /dev/pts (devpts
 //     newinstance,ptmxmode=0666,mode=0620, gid=5 only when gid 5 is mapped,
-//     max=N from lxc.pty.max), /dev/shm (tmpfs), /dev/mqueue (mqueue),
+//     max=N: lxc.pty.max plus lxc.tty.max plus one for /dev/console, which
+//     come from the same instance, as LXC counts them), /dev/shm (tmpfs),
+//     /dev/mqueue (mqueue),
 //     /sys/fs/cgroup (type cgroup2, for the cgroup modes of lxc.mount.auto),
 //     then every line of the lxc.mount.fstab file, then every
 //     lxc.mount.entry, in LXC's order. /dev/ptmx (a link to pts/ptmx) and
@@ -90,7 +92,7 @@
 //     SIGRTMIN+3 that ParseSignal reads back.
 //   - ulxc.tty.max: how many /dev/ttyN consoles to allocate (lxc.tty.max,
 //     LXC's default 0), always present. ulxc.tty.dir: lxc.tty.dir, if set.
-//   - ulxc.pty.max: lxc.pty.max, if set (also applied as devpts max=N).
+//   - ulxc.pty.max: lxc.pty.max, if set (devpts gets max=N+ttys+1).
 //   - ulxc.console.path, ulxc.console.logfile, ulxc.console.size,
 //     ulxc.console.buffer.size, ulxc.console.rotate: lxc.console.*, if set;
 //     console.path "none" means no console.
@@ -132,8 +134,9 @@
 //     for something that is not enforced (lxc.seccomp.* other than the
 //     profile, AppArmor other than "unconfined", SELinux, cgroup v1 and
 //     device lists, lxc.proc.* other than oom_score_adj, time namespace
-//     offsets, veth interfaces, unknown keys). Unapplied returns them; the
-//     CLI warns.
+//     offsets, veth interfaces; keys LXC does not know never get here:
+//     lxcconf refuses them). Unapplied returns them; the CLI warns once,
+//     when the container starts.
 //
 // Keys ignored without a trace because they change nothing a runtime does:
 // lxc.include (expanded by lxcconf), lxc.autodev and lxc.autodev.tmpfs.size

@@ -124,7 +124,13 @@ func (c *converter) mounts() error {
 			return keyErr("lxc.pty.max", v, ErrInvalidValue, "not a number")
 		}
 		if n > 0 {
-			pts = append(pts, "max="+v)
+			// As LXC (lxc_setup_devpts_child), lxc.pty.max counts the
+			// container's own ptys: the instance also holds the ttys
+			// and /dev/console, which come from it. LXC's busybox
+			// template asks for pty.max 1 and tty.max 5.
+			tty, _ := c.get("lxc.tty.max")
+			ttys, _ := strconv.ParseUint(tty, 10, 16) // checked with the annotations
+			pts = append(pts, "max="+strconv.FormatUint(n+ttys+1, 10))
 		}
 		c.ann[AnnotationPtyMax] = v
 	}

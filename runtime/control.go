@@ -23,6 +23,10 @@ type request struct {
 
 type response struct {
 	Error string `json:"error,omitempty"`
+	// NoTTY: the console request named a tty beyond TTYs, the
+	// container's ulxc.tty.max.
+	NoTTY bool   `json:"no_tty,omitempty"`
+	TTYs  int    `json:"ttys,omitempty"`
 	State *State `json:"state,omitempty"`
 	Log   []byte `json:"log,omitempty"`
 }
@@ -30,6 +34,10 @@ type response struct {
 // ErrNoControl reports a container without a reachable control socket
 // (a foreground start, or a supervisor that is gone).
 var ErrNoControl = errors.New("container has no control socket")
+
+// ErrNoTTY reports a console request for a tty beyond the container's
+// lxc.tty.max.
+var ErrNoTTY = errors.New("no such tty")
 
 // socketAddr names the control socket through a descriptor of its
 // directory, so the name stays under the 108 bytes of sun_path however deep
@@ -95,6 +103,12 @@ func (c *Container) handle(conn *net.UnixConn) {
 		}
 		if fd = c.ptys[name]; fd == nil {
 			resp.Error = "no /dev/" + name
+			if req.TTY > 0 {
+				resp.NoTTY = true
+				if c.opts.Spec != nil {
+					resp.TTYs, _ = ttyCount(c.opts.Spec)
+				}
+			}
 		}
 	default:
 		resp.Error = fmt.Sprintf("unknown request %q", req.Op)
@@ -167,7 +181,10 @@ func call(dir string, req request) (response, *os.File, error) {
 // (tty 0) or /dev/ttyN, from its supervisor. The supervisor keeps logging
 // the console, so a caller reading it competes with the log for output.
 func Console(dir string, tty int) (*os.File, error) {
-	_, f, err := call(dir, request{Op: "console", TTY: tty})
+	resp, f, err := call(dir, request{Op: "console", TTY: tty})
+	if resp.NoTTY {
+		return nil, fmt.Errorf("console: %w: /dev/tty%d (the container has %d: lxc.tty.max = %d)", ErrNoTTY, tty, resp.TTYs, resp.TTYs)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}

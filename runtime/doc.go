@@ -9,14 +9,18 @@
 // A running container is three kinds of process:
 //
 //   - the supervisor: `ulxc start -F` itself, or, for a daemonized start, a
-//     `ulxc __monitor` process (setsid, stdio to the container log) that
+//     `ulxc [monitor] NAME` process (setsid, stdio to the container log) that
 //     `ulxc start` leaves behind. It runs pre-start and post-stop hooks,
 //     holds the pty masters of /dev/console and the ttys, writes the state
 //     file and serves the control socket in the container's runtime
 //     directory, waits for init and records its exit status. In the
 //     foreground on a terminal (Options.Terminal) it relays the terminal
 //     to the console; without one the container's stdio is its own and
-//     there is no console or tty.
+//     there is no console or tty. When init ends by reboot(2) (killed by
+//     SIGHUP: ExitStatus.Rebooted) the supervisor tears the run down, runs
+//     the post-stop hooks with LXC_TARGET=reboot and starts the container
+//     again (Container.Restart) while it keeps the run lock, as LXC does;
+//     poweroff and halt (killed by SIGINT) stop it.
 //   - init: a clone of the supervisor (spawnInit) in new user, mount and
 //     pid namespaces (and the container's cgroup), which is not a Go
 //     program of its own: it runs initchild.go on the supervisor's memory

@@ -39,10 +39,13 @@ type hookEnv struct {
 	// container's mount namespace, may not walk the user's 0700 container
 	// directory to the rootfs, but it may walk from a descriptor of it.
 	Rootfs *os.File
+	// Target is LXC_TARGET for the post-stop hooks, as LXC sets it: "stop",
+	// or "reboot" when the container will start again.
+	Target string
 }
 
 func (e hookEnv) vars(t HookType) []string {
-	return []string{
+	vars := []string{
 		"LXC_NAME=" + e.Name,
 		"LXC_ROOTFS_MOUNT=" + e.RootfsMount,
 		"LXC_ROOTFS_PATH=" + e.RootfsPath,
@@ -50,6 +53,10 @@ func (e hookEnv) vars(t HookType) []string {
 		"LXC_HOOK_TYPE=" + string(t),
 		"LXC_HOOK_SECTION=lxc",
 	}
+	if t == HookPostStop && e.Target != "" {
+		vars = append(vars, "LXC_TARGET="+e.Target)
+	}
+	return vars
 }
 
 // HookError is a hook that failed; it keeps the hook's stderr tail.

@@ -15,7 +15,9 @@ import (
 )
 
 // MonitorEntry is the hidden verb of a daemonized container's supervisor.
-const MonitorEntry = "__monitor"
+// Daemon runs it as `ulxc [monitor] NAME`, which is what ps shows of it,
+// as LXC's monitors show as `[lxc monitor] LXCPATH NAME`.
+const MonitorEntry = "[monitor]"
 
 // DaemonOptions configure Daemon.
 type DaemonOptions struct {
@@ -80,7 +82,8 @@ func Daemon(ctx context.Context, opts DaemonOptions) (_ State, err error) {
 		return State{}, err
 	}
 	defer repR.Close()
-	cmd := osexec.Command("/proc/self/exe", MonitorEntry)
+	cmd := osexec.Command("/proc/self/exe", MonitorEntry, opts.Name)
+	cmd.Args[0] = "ulxc"
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{cfgR, repW}
 	if opts.RunLock != nil {
@@ -116,9 +119,14 @@ func Daemon(ctx context.Context, opts DaemonOptions) (_ State, err error) {
 // runLockFD is DaemonOptions.RunLock in the monitor.
 const runLockFD = 5
 
-// MonitorMain is the body of `ulxc __monitor`: it starts the container
-// described on fd 3, reports on fd 4, and supervises it until it stops.
+// MonitorMain is the body of `ulxc [monitor] NAME`: it starts the
+// container described on fd 3, reports on fd 4, and supervises it until it
+// stops. args (the name) are for ps only.
 func MonitorMain(args []string) int {
+	// The command name ps and top show, "exe" after an exec of
+	// /proc/self/exe; /proc/self/comm names the thread group leader,
+	// whatever thread runs this.
+	_ = os.WriteFile("/proc/self/comm", []byte("ulxc"), 0)
 	cfg := os.NewFile(3, "monitor-config")
 	rep := os.NewFile(4, "monitor-report")
 	// Inherited without close-on-exec: a pre-start hook that left a
@@ -172,10 +180,20 @@ func MonitorMain(args []string) int {
 	// A stop from outside signals init; the monitor itself ignores the
 	// terminal signals of a session it no longer has.
 	ignoreSignals()
-	if _, err := c.Wait(); err != nil {
-		return 1
+	for {
+		st, err := c.Wait()
+		if !st.Rebooted() {
+			if err != nil {
+				return 1
+			}
+			return 0
+		}
+		log.Info("container rebooting")
+		if c, err = c.Restart(context.Background()); err != nil {
+			log.Error("restart after reboot failed", "err", err)
+			return 1
+		}
 	}
-	return 0
 }
 
 func writeReport(w *os.File, r monitorReport) {

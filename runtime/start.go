@@ -55,6 +55,10 @@ type Options struct {
 	Stdout, Stderr io.Writer `json:"-"`
 	// Log receives the supervisor's messages. Default: discarded.
 	Log *slog.Logger `json:"-"`
+
+	// input relays typed input from Stdin to the console of the current
+	// run, so that one reader of Stdin survives reboots (Restart).
+	input *consoleInput
 }
 
 // Container is a started container, supervised by this process.
@@ -284,7 +288,10 @@ func (c *Container) record() error {
 		if t := c.opts.Terminal; t != nil {
 			out = &terminalTee{term: t, log: c.console}
 			if c.opts.Stdin != nil && c.consoleFDs()[0] {
-				go io.Copy(con, c.opts.Stdin) // typed input; ends with the terminal or the process
+				if c.opts.input == nil {
+					c.opts.input = newConsoleInput(c.opts.Stdin)
+				}
+				c.opts.input.set(con)
 			}
 		}
 		c.consoleDone = make(chan struct{})
@@ -330,6 +337,48 @@ func (t *terminalTee) Write(p []byte) (int, error) {
 		}
 	}
 	return t.log.Write(p)
+}
+
+// Restart starts the container again with the options of c, which Wait
+// reported Rebooted; the caller supervises the new run as it did c.
+// Typed input on a terminal (Options.Terminal) goes on to the new
+// console.
+func (c *Container) Restart(ctx context.Context) (*Container, error) {
+	return Start(ctx, c.opts)
+}
+
+// consoleInput copies typed input to the console of the current run.
+type consoleInput struct {
+	mu  sync.Mutex
+	con *os.File
+}
+
+// newConsoleInput starts copying from in, until in ends or the process
+// does.
+func newConsoleInput(in io.Reader) *consoleInput {
+	ci := &consoleInput{}
+	go io.Copy(ci, in)
+	return ci
+}
+
+func (ci *consoleInput) set(con *os.File) {
+	ci.mu.Lock()
+	ci.con = con
+	ci.mu.Unlock()
+}
+
+// Write never fails: input typed between two runs is lost, as on a machine
+// that reboots.
+func (ci *consoleInput) Write(p []byte) (int, error) {
+	ci.mu.Lock()
+	con := ci.con
+	ci.mu.Unlock()
+	// Not under the lock: a console nobody reads blocks the write, and
+	// the teardown's set(nil) must not wait for it (Close does not).
+	if con != nil {
+		con.Write(p)
+	}
+	return len(p), nil
 }
 
 // Pid returns the host pid of the container's init.
@@ -387,6 +436,9 @@ func (c *Container) wait() (ExitStatus, error) {
 		case <-time.After(time.Second):
 		}
 	}
+	if c.opts.input != nil {
+		c.opts.input.set(nil) // typed while no console exists: dropped
+	}
 	for _, f := range c.ptys {
 		f.Close()
 	}
@@ -401,6 +453,10 @@ func (c *Container) wait() (ExitStatus, error) {
 	var err error
 	if s := c.opts.Spec; s.Hooks != nil {
 		c.env.State.Status = specs.StateStopped
+		c.env.Target = "stop"
+		if st.Rebooted() {
+			c.env.Target = "reboot"
+		}
 		err = runHooks(context.Background(), HookPostStop, s.Hooks.Poststop, c.env, hostEnv(), c.opts.Stderr)
 		if err != nil {
 			c.opts.Log.Error("post-stop hook failed", "err", err)

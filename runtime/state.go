@@ -74,6 +74,17 @@ type ExitStatus struct {
 	Time   time.Time `json:"time,omitzero"`
 }
 
+// Rebooted reports whether init ended by asking for a reboot. reboot(2)
+// in a pid namespace other than the host's does not reboot anything: the
+// kernel kills the namespace's init and makes its exit status "killed by
+// SIGHUP" for LINUX_REBOOT_CMD_RESTART, "killed by SIGINT" for POWER_OFF
+// and HALT (kernel/pid_namespace.c, reboot_pid_ns). Nothing else can end
+// init by SIGHUP: the kernel drops a signal sent to a namespace's init
+// that has no handler for it, from inside or outside. As LXC does, the
+// supervisor starts a rebooted container again (Container.Restart); a
+// powered-off one stays stopped.
+func (s ExitStatus) Rebooted() bool { return s.Signal == int(unix.SIGHUP) }
+
 // Check reads the state of the container whose runtime directory is dir
 // and checks it against the kernel: the recorded init must still be the
 // same process. A state left behind by a supervisor that was killed is

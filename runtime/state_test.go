@@ -202,7 +202,7 @@ func TestControlSocketLongPath(t *testing.T) {
 	if _, _, err := call(dir, request{Op: "bogus"}); err == nil || !strings.Contains(err.Error(), "unknown request") {
 		t.Errorf("call(bogus) = %v, want an unknown request error", err)
 	}
-	if _, err := Console(dir, 3); err == nil || !strings.Contains(err.Error(), "no /dev/tty3") {
-		t.Errorf("Console(tty3) = %v, want no /dev/tty3", err)
+	if _, err := Console(dir, 3); !errors.Is(err, ErrNoTTY) || !strings.Contains(err.Error(), "/dev/tty3 (the container has 0: lxc.tty.max = 0)") {
+		t.Errorf("Console(tty3) = %v, want ErrNoTTY naming /dev/tty3 and lxc.tty.max", err)
 	}
 }

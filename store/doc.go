@@ -13,6 +13,11 @@
 // setuid files owned by subordinate ids, which other host users must not be
 // able to reach.
 //
+// Container.Lock serialises the commands that change a container (create,
+// start, copy, destroy) with a flock on NAME/.ulxc.lock; a command that
+// finds it taken gets a *BusyError naming the holder from /proc/locks, so
+// that "busy" says by what.
+//
 // # Whether a container runs
 //
 // The container's own directory says whether it runs, whatever the

@@ -231,8 +231,8 @@ func (s *Store) List() ([]*Container, error) {
 
 // Lock takes the container's exclusive lock (a flock on NAME/.ulxc.lock), so
 // that two ulxc processes never create, start, copy or destroy one container
-// at once. wait=false returns ErrBusy instead of waiting. The returned
-// function releases it.
+// at once. wait=false returns a *BusyError (ErrBusy) that names the holder
+// instead of waiting. The returned function releases it.
 func (c *Container) Lock(wait bool) (unlock func(), err error) {
 	f, err := os.OpenFile(filepath.Join(c.Dir, ".ulxc.lock"), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
@@ -243,9 +243,9 @@ func (c *Container) Lock(wait bool) (unlock func(), err error) {
 		how |= unix.LOCK_NB
 	}
 	if err := unix.Flock(int(f.Fd()), how); err != nil {
-		f.Close()
+		defer f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s: %w", c.Name, ErrBusy)
+			return nil, busyError(c.Name, f)
 		}
 		return nil, fmt.Errorf("lock %s: %w", c.Name, err)
 	}

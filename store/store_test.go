@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestValidateName(t *testing.T) {
@@ -125,8 +127,14 @@ func TestLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Lock(false); !errors.Is(err, ErrBusy) {
-		t.Errorf("second Lock = %v, want ErrBusy", err)
+	_, err = c.Lock(false)
+	var be *BusyError
+	if !errors.Is(err, ErrBusy) || !errors.As(err, &be) {
+		t.Fatalf("second Lock = %v, want a *BusyError", err)
+	}
+	// The holder is this process, as /proc/locks says.
+	if self, _ := os.Executable(); be.Pid != os.Getpid() || !strings.Contains(be.Command, filepath.Base(self)) {
+		t.Errorf("BusyError = %+v, want pid %d running %s", be, os.Getpid(), self)
 	}
 	unlock()
 	unlock2, err := c.Lock(false)
@@ -159,5 +167,22 @@ func TestRuntimeDirFallback(t *testing.T) {
 	c = &Container{Name: "web", Dir: filepath.Join(s.Path, "web"), store: s}
 	if _, err := c.RuntimeDir(); err == nil {
 		t.Errorf("RuntimeDir with a 0755 base = nil error, want refusal")
+	}
+}
+
+func TestFlockHolder(t *testing.T) {
+	locks := filepath.Join(t.TempDir(), "locks")
+	os.WriteFile(locks, []byte(`1: POSIX  ADVISORY  WRITE 11 fd:01:1234 0 EOF
+2: FLOCK  ADVISORY  WRITE 22 fd:01:999 0 EOF
+2: -> FLOCK  ADVISORY  WRITE 33 fd:01:1234 0 EOF
+3: FLOCK  ADVISORY  WRITE 44 fd:01:1234 0 EOF
+`), 0o644)
+	st := unix.Stat_t{Dev: unix.Mkdev(0xfd, 1), Ino: 1234}
+	if got := flockHolder(locks, st); got != 44 {
+		t.Errorf("flockHolder = %d, want 44 (not the POSIX lock, the waiter nor another inode)", got)
+	}
+	st.Ino = 5
+	if got := flockHolder(locks, st); got != 0 {
+		t.Errorf("flockHolder of an unlocked inode = %d, want 0", got)
 	}
 }

@@ -13,4 +13,8 @@
 // accepts arbitrary bytes without panicking (see FuzzParse). The checks here
 // give precise errors before newuidmap(1) runs; newuidmap itself remains the
 // authority that enforces the allocation.
+//
+// FreeRange and Unallocated find a span that nobody has in either file,
+// for the `usermod --add-subuids` that checkconfig and the hints propose:
+// 100000-165535, what every guide says, is often someone's already.
 package subid

@@ -177,7 +177,10 @@ func (a allocation) single(cause error) Plan {
 		if who == "" {
 			who = strconv.FormatUint(uint64(o.UID), 10)
 		}
-		fixes = append(fixes, "usermod --add-subuids 100000-165535 --add-subgids 100000-165535 "+who+" (as root)")
+		// A span nobody has, as checkconfig proposes: 100000-165535 may
+		// be someone else's.
+		free := subid.Unallocated(o.SubUIDFile, o.SubGIDFile, 65536).String()
+		fixes = append(fixes, "usermod --add-subuids "+free+" --add-subgids "+free+" "+who+" (as root)")
 	}
 	if errors.Is(cause, ErrHelperMissing) {
 		fixes = append(fixes, "apt-get install uidmap (as root)")

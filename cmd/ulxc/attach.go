@@ -38,7 +38,6 @@ Examples:
 
 func cmdAttach(e *env, args []string) error {
 	fs := e.newFlagSet("attach")
-	fs.SetInterspersed(false)
 	name := fs.StringP("name", "n", "", "container `NAME`")
 	uid := fs.Uint32P("uid", "u", 0, "run as `UID` inside the container")
 	gid := fs.Uint32P("gid", "g", 0, "run as `GID` inside the container")
@@ -49,22 +48,11 @@ func cmdAttach(e *env, args []string) error {
 	if err := e.parse(fs, attachUsage, args); err != nil {
 		return err
 	}
-	rest := fs.Args()
-	// The name may come first with the flags after it: attach web -u 5 -- id.
-	if *name == "" && len(rest) > 0 && rest[0] != "--" {
-		*name = rest[0]
-		if err := fs.Parse(rest[1:]); err != nil {
-			return usagef("attach: %v (see 'ulxc attach --help')", err)
-		}
-		rest = fs.Args()
+	rest, err := nameAndCommand(fs, name, "attach")
+	if err != nil {
+		return err
 	}
-	if len(rest) > 0 && rest[0] == "--" {
-		rest = rest[1:]
-	}
-	switch {
-	case *name == "":
-		return usagef("attach: no container name (see 'ulxc attach --help')")
-	case *clearEnv && *keepEnv:
+	if *clearEnv && *keepEnv {
 		return usagef("attach: --clear-env and --keep-env conflict")
 	}
 	for _, v := range *vars {

@@ -21,7 +21,8 @@ Checks this machine and this user for rootless containers: kernel,
 user namespace sysctls and AppArmor, newuidmap/newgidmap, subordinate ids,
 LXC's default.conf, overlayfs in a user namespace (tried for real), cgroup
 delegation and the network helper. Each item that is not OK is followed by
-its fix. The exit status is 1 when a mandatory item is missing.
+its fix. The exit status is 1 when a mandatory item is missing. With -q
+only the items that are not OK are printed, and nothing when all are.
 
 Examples:
   ulxc checkconfig
@@ -49,7 +50,7 @@ func cmdCheckconfig(e *env, args []string) error {
 		if err := enc.Encode(report); err != nil {
 			return fmt.Errorf("checkconfig: %w", err)
 		}
-	} else if err := printReport(e.stdout, report, isTerminal(e.stdout)); err != nil {
+	} else if err := printReport(e.stdout, report, isTerminal(e.stdout), e.quiet); err != nil {
 		return fmt.Errorf("checkconfig: %w", err)
 	}
 	if err := report.Err(); err != nil {
@@ -79,10 +80,14 @@ const (
 )
 
 // printReport writes one aligned line per item, its fix indented below, and
-// a summary.
-func printReport(w io.Writer, r hostcheck.Report, colour bool) error {
+// a summary; quiet leaves out the items that are OK, and the summary when
+// all are.
+func printReport(w io.Writer, r hostcheck.Report, colour, quiet bool) error {
 	var warns int
 	for _, res := range r.Results {
+		if quiet && res.Status == hostcheck.OK {
+			continue
+		}
 		label, err := res.Status.Label()
 		if err != nil {
 			return err
@@ -103,6 +108,9 @@ func printReport(w io.Writer, r hostcheck.Report, colour bool) error {
 		if res.Status == hostcheck.Warn {
 			warns++
 		}
+	}
+	if quiet && warns == 0 && len(r.Missing()) == 0 {
+		return nil
 	}
 	if missing := r.Missing(); len(missing) > 0 {
 		fmt.Fprintf(w, "\n%d mandatory item(s) missing, %d warning(s): rootless containers will not work until the fixes above are applied\n", len(missing), warns)

@@ -146,6 +146,13 @@ func (r *relay) finish() {
 // rawTerminal puts the terminal in raw mode, gives pty its size and keeps
 // it in step on SIGWINCH. The returned function undoes it.
 func rawTerminal(in *os.File, pty *os.File) (restore func(), err error) {
+	return rawTerminalFollow(in, func() *os.File { return pty })
+}
+
+// rawTerminalFollow is rawTerminal for a pty that changes: each resize
+// goes to the one pty returns then (a container's console, new after each
+// reboot).
+func rawTerminalFollow(in *os.File, ptyNow func() *os.File) (restore func(), err error) {
 	fd := int(in.Fd())
 	old, err := term.MakeRaw(fd)
 	if err != nil {
@@ -154,6 +161,10 @@ func rawTerminal(in *os.File, pty *os.File) (restore func(), err error) {
 	resize := func() {
 		ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ)
 		if err != nil {
+			return
+		}
+		pty := ptyNow()
+		if pty == nil {
 			return
 		}
 		// Control, not Fd: Fd would make the pty blocking.

@@ -94,10 +94,7 @@ func cmdCreate(e *env, args []string) error {
 	if err := e.parse(fs, createUsage, args); err != nil {
 		return err
 	}
-	pos, tmplArgs := fs.Args(), []string(nil)
-	if at := fs.ArgsLenAtDash(); at >= 0 {
-		pos, tmplArgs = fs.Args()[:at], fs.Args()[at:]
-	}
+	pos, tmplArgs := operands(fs)
 	cname, err := containerName(*name, pos, "create")
 	if err != nil {
 		return err

@@ -33,7 +33,7 @@ func hints(err error) []string {
 			oe.Path, strings.Join(rs, ", "), oe.Allowed[0].Start, min(oe.Allowed[0].Count, 65536)))
 	}
 	if errors.Is(err, subid.ErrNoRanges) {
-		out = append(out, fmt.Sprintf("ask root for subordinate ids: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s", currentUser()))
+		out = append(out, "ask root for subordinate ids: "+usermodFix())
 	}
 	if errors.Is(err, userns.ErrHelperMissing) {
 		out = append(out, "install newuidmap and newgidmap (as root): apt-get install uidmap")
@@ -53,11 +53,18 @@ func hints(err error) []string {
 	if errors.Is(err, store.ErrExist) {
 		out = append(out, "choose another name, or remove the old one first: ulxc destroy NAME")
 	}
+	var be *store.BusyError
+	switch {
+	case errors.As(err, &be) && be.Command != "":
+		out = append(out, fmt.Sprintf("pid %d holds its lock: %s; wait for it to finish, then try again", be.Pid, be.Command))
+	case errors.Is(err, store.ErrBusy):
+		out = append(out, "another ulxc command (create, start, copy or destroy) works on it: wait for it to finish, then try again")
+	}
 	switch {
 	case errors.Is(err, store.ErrUnreachable):
-		out = append(out, "its runtime directory was removed under it (systemd removes /run/user/UID when your last session ends, unless 'loginctl enable-linger'): ulxc cannot reach it; kill its monitor (ps -u $USER -o pid,args | grep __monitor) to stop it")
+		out = append(out, "its runtime directory was removed under it (systemd removes /run/user/UID when your last session ends, unless 'loginctl enable-linger'): ulxc cannot reach it; kill its monitor (ps -u $USER -o pid,args | grep 'ulxc \\[monitor\\] NAME') to stop it")
 	case errors.Is(err, store.ErrRunning):
-		out = append(out, "stop it first: ulxc stop NAME (or ulxc destroy -f NAME)")
+		out = append(out, "stop it first: ulxc stop NAME")
 	}
 	switch {
 	case errors.Is(err, cgroup.ErrBusy):
@@ -70,6 +77,9 @@ func hints(err error) []string {
 	}
 	if errors.Is(err, runtime.ErrNoCgroup) {
 		out = append(out, "stop the container and start it from a delegated cgroup: systemd-run --user --scope -p Delegate=yes ulxc start NAME (or have an admin chown a cgroup v2 directory to you and run ulxc from inside it)")
+	}
+	if errors.Is(err, runtime.ErrNoTTY) {
+		out = append(out, "give the container ttys: lxc.tty.max = N in its config, then restart it (ulxc stop NAME; ulxc start NAME); -t 0 is its console")
 	}
 	if errors.Is(err, runtime.ErrFrozen) {
 		out = append(out, "thaw it first: ulxc unfreeze NAME")
@@ -98,10 +108,25 @@ func configHints(err error) []string {
 	if errors.As(err, &ie) && errors.Is(err, fs.ErrNotExist) {
 		out = append(out, "fix or remove the lxc.include line named above")
 	}
+	var ke *lxcconf.KeyError
+	if errors.As(err, &ke) {
+		fix := "fix its spelling"
+		if ke.Suggest != "" {
+			fix = "write " + ke.Suggest
+		}
+		out = append(out, fmt.Sprintf("%s at %s:%d, or remove the line: LXC refuses unknown keys too", fix, ke.File, ke.Line))
+	}
 	if errors.Is(err, lxcconf.ErrIncludeCycle) {
 		out = append(out, "an included file includes the file that includes it")
 	}
 	return out
+}
+
+// usermodFix is the command that gives the user 65536 subordinate ids
+// that nobody has yet.
+func usermodFix() string {
+	free := subid.Unallocated("", "", 65536).String()
+	return fmt.Sprintf("usermod --add-subuids %s --add-subgids %s %s", free, free, currentUser())
 }
 
 func currentUser() string {

@@ -29,7 +29,7 @@ func TestHints(t *testing.T) {
 		err  error
 		want string
 	}{
-		{fmt.Errorf("x: %w", subid.ErrNoRanges), "usermod --add-subuids 100000-165535 --add-subgids 100000-165535"},
+		{fmt.Errorf("x: %w", subid.ErrNoRanges), "usermod --add-subuids " + freeSpan(t) + " --add-subgids " + freeSpan(t)},
 		{fmt.Errorf("x: %w", userns.ErrHelperMissing), "apt-get install uidmap"},
 		{fmt.Errorf("x: %w", userns.ErrHelperNotSetuid), "chmod u+s /usr/bin/newuidmap /usr/bin/newgidmap"},
 		{fmt.Errorf("x: %w", outside), "-m b:0:200000:65536"},

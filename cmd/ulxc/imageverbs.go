@@ -4,7 +4,7 @@ package main
 
 import (
 	"errors"
-	"fmt"
+	"net"
 
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 
@@ -48,6 +48,17 @@ func imageHints(err error) []string {
 	if errors.Is(err, download.ErrDowngrade) {
 		out = append(out, "the server offers an older build than the cached one (a replayed index?); --flush-cache accepts it")
 	}
+	// Refused, unresolvable, unreachable or timed out; not a TLS or HTTP
+	// failure, which the server answered.
+	var oe *net.OpError
+	var de *net.DNSError
+	var ne net.Error
+	if errors.As(err, &oe) || errors.As(err, &de) || errors.As(err, &ne) && ne.Timeout() {
+		out = append(out, "the image server cannot be reached: check the network (and https_proxy behind a proxy), or name a mirror or a local server with --server URL")
+	}
+	if errors.Is(err, download.ErrNotKey) {
+		out = append(out, "give a public key file, armored (-----BEGIN PGP PUBLIC KEY BLOCK-----) or binary, as 'gpg --export --armor FINGERPRINT' writes it")
+	}
 	if errors.Is(err, download.ErrNoMatch) {
 		out = append(out, "see what the server offers: ulxc images --server SERVER -d DIST")
 	}
@@ -58,7 +69,7 @@ func imageHints(err error) []string {
 		out = append(out, "install a static busybox (as root): apt-get install busybox-static")
 	}
 	if errors.Is(err, image.ErrUnmappedID) {
-		out = append(out, fmt.Sprintf("the image uses ids beyond the container's map: give it 65536 ids (as root): usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s", currentUser()))
+		out = append(out, "the image uses ids beyond the container's map: give it 65536 ids (as root): "+usermodFix())
 	}
 	if errors.Is(err, image.ErrInsecurePath) {
 		out = append(out, "the image tries to write outside its rootfs: it is corrupt or malicious, do not use it")

@@ -30,6 +30,7 @@ type env struct {
 	globals
 	// runtimeWarned: the warning about XDG_RUNTIME_DIR was printed.
 	runtimeWarned bool
+	log           commandLog
 }
 
 // globals are the flags LXC accepts on every command. They may stand before
@@ -44,9 +45,8 @@ type globals struct {
 
 func (g *globals) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&g.lxcPath, "lxcpath", "P", g.lxcPath, "directory that holds the containers")
-	// Long names only: LXC's -o and -l mean other things to copy and create.
-	fs.StringVar(&g.logFile, "logfile", g.logFile, "also write the log to `FILE`")
-	fs.StringVar(&g.logPriority, "logpriority", g.logPriority, "log level: TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, CRIT, ALERT, FATAL")
+	fs.StringVarP(&g.logFile, "logfile", "o", g.logFile, "also write the log to `FILE`")
+	fs.StringVarP(&g.logPriority, "logpriority", "l", g.logPriority, "log `LEVEL`: TRACE, DEBUG, INFO (default), NOTICE, WARN, ERROR, CRIT, ALERT, FATAL")
 	fs.BoolVarP(&g.quiet, "quiet", "q", g.quiet, "print nothing but errors")
 	fs.BoolVar(&g.debug, "debug", g.debug, "print debug messages")
 }
@@ -85,7 +85,7 @@ var childEntries = map[string]func(args []string) int{
 	"__usernsexec":    usernsexecChild,
 	"__destroy":       destroyChild,      // destroy.ChildEntry: removal of subordinate ids' files
 	"__probe-overlay": probeOverlayChild, // hostcheck.OverlayProbeEntry
-	"__monitor":       monitorChild,      // runtime.MonitorEntry
+	"[monitor]":       monitorChild,      // runtime.MonitorEntry: ps shows `ulxc [monitor] NAME`
 	"__du":            duChild,           // runtime.DiskUsageEntry
 }
 
@@ -128,7 +128,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	rest := fs.Args()
-	if *help || len(rest) == 0 || rest[0] == "help" {
+	if len(rest) == 0 && !*help {
+		// A usage error, as in LXC's tools: the usage goes to stderr.
+		printUsage(stderr)
+		return 2
+	}
+	if *help || rest[0] == "help" {
 		if len(rest) > 1 {
 			rest = []string{rest[1], "--help"}
 		} else {
@@ -140,7 +145,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if !ok {
 		return e.fail(usagef("unknown command %q (see 'ulxc help')", rest[0]))
 	}
-	return e.fail(v.run(e, rest[1:]))
+	err := v.run(e, rest[1:])
+	code := e.fail(err)
+	e.logCommand(rest, code, err)
+	e.closeLog()
+	return code
 }
 
 func lookupVerb(name string) (verb, bool) {
@@ -205,9 +214,10 @@ func (e *env) fail(err error) int {
 	return 1
 }
 
-// warnf prints a warning; warnings are never silenced by -q.
+// warnf prints a warning, and logs it; warnings are never silenced by -q.
 func (e *env) warnf(format string, a ...any) {
 	fmt.Fprintf(e.stderr, "ulxc: warning: "+format+"\n", a...)
+	e.logFileOnly(slog.LevelWarn, fmt.Sprintf(format, a...))
 }
 
 // infof prints progress for humans unless -q.
@@ -215,15 +225,6 @@ func (e *env) infof(format string, a ...any) {
 	if !e.quiet {
 		fmt.Fprintf(e.stderr, format+"\n", a...)
 	}
-}
-
-// logger returns the slog logger the flags ask for (debug to stderr).
-func (e *env) logger() *slog.Logger {
-	level := slog.LevelWarn
-	if e.debug {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 }
 
 // newFlagSet returns a verb's flag set with the global flags registered and
@@ -240,10 +241,18 @@ func (e *env) newFlagSet(name string) *pflag.FlagSet {
 	return fs
 }
 
-// parse parses a verb's flags, printing its usage for --help.
+// parse parses a verb's flags, printing its usage for --help, and opens
+// the command's log (--logfile). Options may stand anywhere before `--`,
+// before or after the container's name, as LXC's tools accept them; only
+// `--` ends them.
 func (e *env) parse(fs *pflag.FlagSet, usage string, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		return usagef("%s: %v (see 'ulxc %s --help')", strings.TrimPrefix(fs.Name(), "ulxc "), err, strings.TrimPrefix(fs.Name(), "ulxc "))
+		verb := strings.TrimPrefix(fs.Name(), "ulxc ")
+		if strings.Contains(usage, "-- CMD") && strings.Contains(err.Error(), "unknown") {
+			// The option probably belongs to the command: `attach web ls -l`.
+			return usagef("%s: %v (a command and its options go after --: see 'ulxc %s --help')", verb, err, verb)
+		}
+		return usagef("%s: %v (see 'ulxc %s --help')", verb, err, verb)
 	}
 	if h, _ := fs.GetBool("help"); h {
 		fmt.Fprint(e.stdout, usage)
@@ -251,5 +260,29 @@ func (e *env) parse(fs *pflag.FlagSet, usage string, args []string) error {
 		fmt.Fprint(e.stdout, fs.FlagUsages())
 		return pflag.ErrHelp
 	}
-	return nil
+	return e.openLog()
+}
+
+// operands returns what is left of a verb's arguments once its options
+// are parsed: the operands before `--`, and those after it.
+func operands(fs *pflag.FlagSet) (before, after []string) {
+	args := fs.Args()
+	if at := fs.ArgsLenAtDash(); at >= 0 {
+		return args[:at], args[at:]
+	}
+	return args, nil
+}
+
+// nameAndCommand takes the container name from -n or the first operand and
+// returns the command that follows it, as lxc-start and lxc-attach read
+// their arguments: the operands after the name, then those after `--`.
+func nameAndCommand(fs *pflag.FlagSet, name *string, verb string) ([]string, error) {
+	before, after := operands(fs)
+	if *name == "" && len(before) > 0 {
+		*name, before = before[0], before[1:]
+	}
+	if *name == "" {
+		return nil, usagef("%s: no container name (see 'ulxc %s --help')", verb, verb)
+	}
+	return append(before, after...), nil
 }

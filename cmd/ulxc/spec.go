@@ -29,12 +29,9 @@ func cmdSpec(e *env, args []string) error {
 	if err := e.parse(fs, specUsage, args); err != nil {
 		return err
 	}
-	pos, command := fs.Args(), []string(nil)
-	if dash := fs.ArgsLenAtDash(); dash >= 0 {
-		pos, command = fs.Args()[:dash], fs.Args()[dash:]
-		if len(command) == 0 {
-			return usagef("spec: nothing after -- (see 'ulxc spec --help')")
-		}
+	pos, command := operands(fs)
+	if fs.ArgsLenAtDash() >= 0 && len(command) == 0 {
+		return usagef("spec: nothing after -- (see 'ulxc spec --help')")
 	}
 	if *name == "" && len(pos) > 0 {
 		*name, pos = pos[0], pos[1:]

@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -26,16 +27,17 @@ runs in the foreground and ulxc exits with its status: on a terminal, the
 container's /dev/console (and its ttys) come from its own devpts and your
 terminal is relayed to the console, as with lxc-start -F; otherwise the
 container's stdio is ulxc's. SIGINT, SIGTERM and SIGHUP sent to ulxc are
-passed on to the container's init. CMD replaces the init command.
+passed on to the container's init. CMD replaces the init command. Options
+may come before or after NAME; only -- ends them.
 
 Examples:
   ulxc start web
   ulxc start -F web -- /bin/sh -c 'echo hello'
+  ulxc start web -F -- /bin/sh
 `
 
 func cmdStart(e *env, args []string) error {
 	fs := e.newFlagSet("start")
-	fs.SetInterspersed(false)
 	name := fs.StringP("name", "n", "", "container `NAME`")
 	fg := fs.BoolP("foreground", "F", false, "run in the foreground")
 	daemon := fs.BoolP("daemon", "d", false, "run in the background (the default)")
@@ -45,20 +47,15 @@ func cmdStart(e *env, args []string) error {
 	if *fg && *daemon {
 		return usagef("start: -F and -d conflict")
 	}
-	rest := fs.Args()
-	if *name == "" && len(rest) > 0 && rest[0] != "--" {
-		*name, rest = rest[0], rest[1:]
-	}
-	if len(rest) > 0 && rest[0] == "--" {
-		rest = rest[1:]
-	}
-	if *name == "" {
-		return usagef("start: no container name (see 'ulxc start --help')")
+	rest, err := nameAndCommand(fs, name, "start")
+	if err != nil {
+		return err
 	}
 	c, spec, err := e.loadContainer(*name, rest)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", *name, err)
 	}
+	e.warnUnapplied(c, spec)
 	e.noteDevices(c, spec)
 	unlock, err := c.Lock(false)
 	if err != nil {
@@ -67,7 +64,14 @@ func cmdStart(e *env, args []string) error {
 	defer unlock()
 	// Held by this process (-F) or the monitor until the run is over.
 	runLock, dir, err := lockRun(c)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrRunning) && !errors.Is(err, store.ErrUnreachable) && !*fg:
+		// As lxc-start -d: what was asked for is so already.
+		e.infof("%s is already running", *name)
+		return nil
+	case errors.Is(err, store.ErrRunning) && *fg:
+		return fmt.Errorf("start %s: %w: -F runs a new one in the foreground; to reach this one: ulxc console %s, or ulxc attach %s", *name, err, *name, *name)
+	case err != nil:
 		return fmt.Errorf("start %s: %w", *name, err)
 	}
 	defer runLock.Close()
@@ -103,15 +107,7 @@ func (e *env) foreground(opts runtime.Options, unlock func()) error {
 		signal.Stop(sigs)
 	}()
 	opts.Stdin, opts.Stdout, opts.Stderr = e.stdin, e.stdout, e.stderr
-	opts.Log = e.logger()
-	if e.logFile != "" {
-		f, err := os.OpenFile(e.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
-			return fmt.Errorf("start %s: %w", opts.Name, err)
-		}
-		defer f.Close()
-		opts.Log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: logLevel(e.logPriority)})).With("container", opts.Name)
-	}
+	opts.Log = e.logger().With("container", opts.Name)
 	// With a terminal among stdio the container gets a console of its own
 	// devpts in place of each terminal, as with lxc-start -F, and the
 	// console is relayed to the terminal; pipes and files stay the
@@ -126,8 +122,11 @@ func (e *env) foreground(opts runtime.Options, unlock func()) error {
 		return fmt.Errorf("start %s: %w", opts.Name, err)
 	}
 	unlock() // the state file says it runs now
+	// The run of now: a reboot inside replaces it (runtime.ExitStatus.Rebooted).
+	var cur atomic.Pointer[runtime.Container]
+	cur.Store(c)
 	if in != nil {
-		restore, err := rawTerminal(in, c.ConsoleMaster())
+		restore, err := rawTerminalFollow(in, func() *os.File { return cur.Load().ConsoleMaster() })
 		if err != nil {
 			e.warnf("%v", err)
 		} else {
@@ -140,17 +139,26 @@ func (e *env) foreground(opts runtime.Options, unlock func()) error {
 		for {
 			select {
 			case s := <-sigs:
-				_ = c.Signal(s.(syscall.Signal))
+				_ = cur.Load().Signal(s.(syscall.Signal))
 			case <-done:
 				return
 			}
 		}
 	}()
-	st, err := c.Wait()
-	if err != nil {
-		e.warnf("%v", err)
+	for {
+		st, err := c.Wait()
+		if err != nil {
+			e.warnf("%v", err)
+		}
+		if !st.Rebooted() {
+			return &exitError{st.Code}
+		}
+		opts.Log.Info("container rebooting")
+		if c, err = c.Restart(context.Background()); err != nil {
+			return fmt.Errorf("start %s: after a reboot: %w", opts.Name, err)
+		}
+		cur.Store(c)
 	}
-	return &exitError{st.Code}
 }
 
 // loadContainer finds the container and converts its config into the spec
@@ -173,20 +181,24 @@ func (e *env) containerSpec(c *store.Container, cmd []string) (*specs.Spec, erro
 	if err != nil {
 		return nil, err
 	}
-	spec, err := ocispec.Convert(cfg, ocispec.Options{Name: c.Name, Dir: c.Dir, ConfigFile: c.ConfigPath(),
+	return ocispec.Convert(cfg, ocispec.Options{Name: c.Name, Dir: c.Dir, ConfigFile: c.ConfigPath(),
 		Command: cmd})
-	if err != nil {
-		return nil, err
+}
+
+// warnUnapplied says, once per start, which keys of the config ulxc knows
+// but does not enforce (ocispec.Unapplied); ls and info, which convert the
+// config too, keep quiet about them.
+func (e *env) warnUnapplied(c *store.Container, spec *specs.Spec) {
+	un := ocispec.Unapplied(spec)
+	if len(un) == 0 {
+		return
 	}
-	if un := ocispec.Unapplied(spec); len(un) > 0 {
-		e.warnf("%s: not enforced: %s", c.Name, strings.Join(un, ", "))
-		for _, k := range un {
-			if strings.HasPrefix(k, "lxc.net.") && strings.HasSuffix(k, ".type") {
-				e.warnf("%s: %s: veth interfaces need ulxc-netshim, which does not exist yet: the container has loopback only", c.Name, strings.TrimSuffix(k, ".type"))
-			}
+	e.warnf("%s: not enforced: %s", c.Name, strings.Join(un, ", "))
+	for _, k := range un {
+		if strings.HasPrefix(k, "lxc.net.") && strings.HasSuffix(k, ".type") {
+			e.warnf("%s: %s: veth interfaces need ulxc-netshim, which does not exist yet: the container has loopback only", c.Name, strings.TrimSuffix(k, ".type"))
 		}
 	}
-	return spec, nil
 }
 
 // noteDevices tells the user which device nodes of the image the
@@ -222,19 +234,5 @@ func (e *env) noteDevices(c *store.Container, spec *specs.Spec) {
 	}
 }
 
-// logLevel maps LXC's log priorities onto slog's levels.
-func logLevel(priority string) slog.Level {
-	switch strings.ToUpper(priority) {
-	case "TRACE", "DEBUG":
-		return slog.LevelDebug
-	case "", "INFO", "NOTICE":
-		return slog.LevelInfo
-	case "WARN", "WARNING":
-		return slog.LevelWarn
-	default: // ERROR, CRIT, ALERT, FATAL
-		return slog.LevelError
-	}
-}
-
-// monitorChild is runtime.MonitorEntry, "__monitor", for main's childEntries.
+// monitorChild is runtime.MonitorEntry, "[monitor]", for main's childEntries.
 var monitorChild = runtime.MonitorMain

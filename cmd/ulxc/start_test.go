@@ -125,8 +125,9 @@ func TestStartDaemonLifecycle(t *testing.T) {
 				t.Errorf("info = %q, want it to mention %q", info, want)
 			}
 		}
-		if r := h.Run(t, "start", "bb"); r.Code != 1 || !strings.Contains(r.Stderr, "running") {
-			t.Errorf("start of a running container = exit %d, %q; want 1 and 'running'", r.Code, r.Stderr)
+		// As lxc-start -d: already running is success.
+		if r := h.Run(t, "start", "bb"); r.Code != 0 || !strings.Contains(r.Stderr, "bb is already running") {
+			t.Errorf("start of a running container = exit %d, %q; want 0 and 'bb is already running'", r.Code, r.Stderr)
 		}
 		h.MustRun(t, "stop", "-t", "10", "bb")
 		if row := lsJSON(t, h)["bb"]; row.State != "STOPPED" || row.Pid != 0 {

@@ -118,7 +118,8 @@ func TestUsernsexecNoSubIDs(t *testing.T) {
 	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "uid=0(") {
 		t.Fatalf("usernsexec -- id as %s = exit %d, stdout %q, stderr %q, want exit 0 and uid=0", u.Name, r.Code, r.Stdout, r.Stderr)
 	}
-	fix := "usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + u.Name
+	free := freeSpan(t)
+	fix := "usermod --add-subuids " + free + " --add-subgids " + free + " " + u.Name
 	if strings.Count(r.Stderr, "ulxc: warning:") != 1 || !strings.Contains(r.Stderr, fix) {
 		t.Errorf("stderr = %q, want one warning with %q", r.Stderr, fix)
 	}
