@@ -25,18 +25,20 @@
 //     bounded (an interface name is 1 to 15 of [A-Za-z0-9_.-] and not "."
 //     or ".."; an MTU from 68 to 65535; a unicast MAC). Anything else is
 //     ErrUsage.
-//  2. Where and how it runs: not as root, in the initial user namespace,
-//     with CAP_NET_ADMIN in effect. Run from inside a user namespace, the
-//     file capability would give it power over the caller's own
-//     namespaces only, and its quota would count in a network namespace
-//     the caller controls.
-//  3. The namespace (CheckNetns): fstatfs says nsfs before any ioctl
+//  2. The namespace (CheckNetns): fstatfs says nsfs before any ioctl
 //     touches the descriptor (a device the caller opened must not see the
 //     helper's ioctls); NS_GET_NSTYPE says network; NS_GET_USERNS and
 //     NS_GET_OWNER_UID say its owning user namespace was made by the
 //     caller's real uid; and it is not the helper's own. This is
 //     CVE-2017-5985's missing check, made by the kernel's notion of
-//     ownership rather than by trying an operation.
+//     ownership rather than by trying an operation. It comes before the
+//     helper opens any file, which could otherwise take descriptor 3
+//     when the caller passed none.
+//  3. Where and how it runs: not as root, in the initial user namespace,
+//     with CAP_NET_ADMIN in effect. Run from inside a user namespace, the
+//     file capability would give it power over the caller's own
+//     namespaces only, and its quota would count in a network namespace
+//     the caller controls.
 //  4. The policy (PolicyFile, ParsePolicy): root's, not writable by group
 //     or others, in a directory likewise; a malformed line refuses the
 //     whole file. The caller's name and groups come from /etc/passwd and

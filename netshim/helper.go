@@ -42,9 +42,10 @@ const (
 
 // Serve performs one request of the helper: unsafeArgs are its arguments
 // without argv[0], netnsFD its inherited descriptor of the container's
-// network namespace. It checks, in order, the arguments, where and how it
-// runs, the namespace, the policy, the bridge and the quota, and creates
-// nothing unless all pass. The error wraps one of the refusals (ExitCode).
+// network namespace. It checks, in order, the arguments, the namespace
+// (before the helper has opened a file that could take descriptor 3 when
+// the caller passed none), where and how it runs, the policy, the bridge
+// and the quota, and creates nothing unless all pass. The error wraps one of the refusals (ExitCode).
 func Serve(unsafeArgs []string, netnsFD int) (Reply, error) {
 	req, err := ParseArgs(unsafeArgs)
 	if err != nil {
@@ -54,10 +55,10 @@ func Serve(unsafeArgs []string, netnsFD int) (Reply, error) {
 	if uid == 0 {
 		return Reply{}, fmt.Errorf("%w: run by root, who needs no helper: ulxc runs it as the container's owner", ErrUsage)
 	}
-	if err := checkPrivilege(); err != nil {
+	if err := CheckNetns(netnsFD, uid); err != nil {
 		return Reply{}, err
 	}
-	if err := CheckNetns(netnsFD, uid); err != nil {
+	if err := checkPrivilege(); err != nil {
 		return Reply{}, err
 	}
 	allowance, who, err := allowance(uid, req.Bridge)
