@@ -207,9 +207,10 @@ func terminal(j *join) {
 		fail(j, stepPtyPeer, uintptr(e), 0)
 	}
 	// The descriptor goes into the SCM_RIGHTS message prepared by
-	// newJoin, at the data offset of its one header.
-	if j.cmsgData+4 <= len(j.cmsg) {
-		*(*int32)(unsafe.Pointer(&j.cmsg[j.cmsgData])) = int32(m)
+	// newJoin, at the data offset of its one header. Unsigned, so that
+	// the compiler sees the index in bounds and emits no panic path.
+	if d := uint(j.cmsgData); d < uint(len(j.cmsg)) && uint(len(j.cmsg))-d >= 4 {
+		*(*int32)(unsafe.Pointer(&j.cmsg[d])) = int32(m)
 	}
 	if _, _, e := syscall.RawSyscall(unix.SYS_SENDMSG, j.sock, uintptr(unsafe.Pointer(&j.msg)), 0); e != 0 {
 		fail(j, stepPtySend, uintptr(e), 0)
