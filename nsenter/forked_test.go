@@ -10,12 +10,13 @@ import (
 	"github.com/ulxc/ulxc/internal/testenv"
 )
 
-// forked are the functions that run after Start's raw fork, without a Go
-// runtime behind them, and what they may call: raw system calls and each
-// other.
+// forked are the functions that run after Start's and Socket's raw forks,
+// without a Go runtime behind them, and what they may call: raw system
+// calls and each other.
 var forked = []string{
 	"forkJoin", "intermediate", "joined", "placeStdio", "dropBounding", "installFilter", "setIDs",
 	"terminal", "changeDir", "execCommand", "RestoreSignals", "fail",
+	"forkSocket", "socketChild", "sockFail",
 }
 
 // TestNoRuntimeAfterFork reads the compiled code of the forked functions
