@@ -105,6 +105,8 @@ func (e *HelperError) Fix() string {
 		return fmt.Sprintf("set lxc.net.N.link to a bridge that exists, or have root create it: ip link add %s type bridge && ip link set %s up", br, br)
 	case errors.Is(e.Err, ErrPolicy):
 		return fmt.Sprintf("the administrator must fix %s (owned by root, not writable by group or others, lines `USER|@GROUP veth BRIDGE COUNT`)", PolicyFile)
+	case errors.Is(e.Err, ErrNotInstalled):
+		return "have root install it: scripts/setup (or scripts/install-netshim) puts it in /usr/local/bin, set-group-id " + Group + " with cap_net_admin+ep"
 	case errors.Is(e.Err, ErrInstall):
 		return "reinstall the helper as root: scripts/setup (it runs: chgrp " + Group + " " + e.Path + " && chmod 2755 " + e.Path + " && setcap cap_net_admin+ep " + e.Path + ")"
 	}

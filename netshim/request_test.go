@@ -125,6 +125,7 @@ func TestHelperErrorFix(t *testing.T) {
 		{ErrBridge, "ip link add lxcbr0 type bridge"},
 		{ErrInstall, "setcap cap_net_admin+ep /usr/local/bin/ulxc-netshim"},
 		{ErrPolicy, "must fix /etc/ulxc/usernet"},
+		{ErrNotInstalled, "scripts/setup"},
 	} {
 		e := &HelperError{Path: "/usr/local/bin/ulxc-netshim", Request: req, User: "alice", Err: tc.err}
 		if !errors.Is(e, tc.err) {

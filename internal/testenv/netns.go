@@ -108,17 +108,30 @@ func linkNames(t testing.TB, out string) []string {
 }
 
 // InNetns runs fn on an OS thread that has joined the network namespace
-// ns; sockets it makes and processes it starts live there. The thread is
-// thrown away afterwards, never reused with the namespace still set.
+// ns; sockets it makes and processes it starts live there. The thread
+// goes back to its own namespace afterwards. (Leaving the thread locked to
+// die with its goroutine is not enough: when that thread is the main one,
+// the runtime keeps it, and with it a reference that keeps ns alive.)
 func InNetns(ns *os.File, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		runtime.LockOSThread()
+		own, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer own.Close()
 		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("setns: %w", err)
 			return
 		}
-		errc <- fn()
+		err = fn()
+		if unix.Setns(int(own.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		} // else the thread stays locked and dies with this goroutine
+		errc <- err
 	}()
 	return <-errc
 }
