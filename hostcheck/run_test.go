@@ -29,7 +29,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	testenv.Cleanup()
+	os.Exit(code)
 }
 
 // host is a fake machine: a proc root, a cgroup tree and id files.
