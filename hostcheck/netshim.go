@@ -47,7 +47,7 @@ func checkHelper(opts Options) Result {
 	}
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
-		r.Detail, r.Fix = err.Error(), setupFix
+		r.Detail, r.Fix = path+": "+err.Error(), setupFix
 		return r
 	}
 	group := strconv.FormatUint(uint64(st.Gid), 10)
@@ -119,10 +119,11 @@ func checkQuota(opts Options) (Result, []netshim.Quota) {
 		r.Detail, r.Fix = policy+" does not exist: nobody has a veth quota", setupFix+"; then "+grant
 		return r, nil
 	case errors.Is(err, fs.ErrPermission):
-		r.Detail = policy + " is not readable by " + opts.User + ": the quota cannot be shown (the helper reads it as root's)"
+		r.Detail = policy + " is not readable by " + opts.User + ": the quota cannot be shown"
+		r.Fix = "ask the administrator what your quota is, or to make " + policy + " readable (chmod 0644 " + policy + ")"
 		return r, nil
 	case err != nil:
-		r.Detail = err.Error()
+		r.Detail, r.Fix = err.Error(), "the administrator must make "+policy+" a readable file"
 		return r, nil
 	}
 	rules, err := netshim.ParsePolicy(data)
@@ -155,19 +156,19 @@ func checkQuota(opts Options) (Result, []netshim.Quota) {
 // this network namespace, where the helper runs.
 func checkBridge(q netshim.Quota) Result {
 	r := Result{Group: "network", Name: "bridge " + q.Bridge, Status: Warn}
+	fix := fmt.Sprintf("ask the administrator to create it (ip link add %s type bridge && ip link set %s up), or use another bridge", q.Bridge, q.Bridge)
 	c, err := netshim.Dial()
 	if err != nil {
-		r.Detail = err.Error()
+		r.Detail, r.Fix = err.Error(), "run checkconfig where netlink sockets are allowed"
 		return r
 	}
 	defer c.Close()
 	l, err := c.LinkByName(q.Bridge)
-	fix := fmt.Sprintf("ask the administrator to create it (ip link add %s type bridge && ip link set %s up), or use another bridge", q.Bridge, q.Bridge)
 	switch {
 	case errors.Is(err, syscall.ENODEV):
 		r.Detail, r.Fix = fmt.Sprintf("your quota of %d is on %s, which does not exist", q.Count, q.Bridge), fix
 	case err != nil:
-		r.Detail = err.Error()
+		r.Detail, r.Fix = err.Error(), fix
 	case l.Kind != "bridge":
 		r.Detail, r.Fix = fmt.Sprintf("%s is not a bridge", q.Bridge), fix
 	default:
