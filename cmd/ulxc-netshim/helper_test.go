@@ -506,9 +506,40 @@ func TestHelperHostileEnvironment(t *testing.T) {
 		t.Errorf("the helper ran the caller's code: %s", b)
 	}
 
+	// Closed standard descriptors: the files the helper opens must not
+	// become its stdout or stderr (the Go runtime puts /dev/null there,
+	// CVE-2023-29403's lesson), or a refusal's message would land in the
+	// quota state. Over quota first, then a success.
+	closed := func(args ...string) int {
+		cmd := r.command(r.user, r.box.Netns, nil, append([]string{"-c", `exec "$0" "$@" <&- >&- 2>&-`, r.shim.Bin}, args...)...)
+		cmd.Path, cmd.Args[0] = "/bin/sh", "sh"
+		err := testenv.InNetns(r.ns.File, cmd.Run)
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	}
+	state, _ := os.ReadFile(r.shim.State)
+	if code := closed("create", "--bridge=br0", "--name=eth7"); netshim.ErrorForExit(code) != netshim.ErrQuotaUsed {
+		t.Errorf("over quota with stdio closed: exit %d, want %d", code, netshim.ExitCode(netshim.ErrQuotaUsed))
+	}
+	if after, _ := os.ReadFile(r.shim.State); string(after) != string(state) {
+		t.Errorf("a refusal with stdio closed changed the state file:\n%q\n%q", state, after)
+	}
+	r.shim.SetPolicy(t, "ulxc-test veth br0 5\n")
+	if code := closed("create", "--bridge=br0", "--name=eth7"); code != 0 {
+		t.Errorf("request with stdio closed: exit %d", code)
+	}
+	if after, _ := os.ReadFile(r.shim.State); strings.Count(string(after), " br0 ulxc") != 2 || strings.Count(string(after), "\n") != 2 {
+		t.Errorf("state file after a success with stdio closed: %q, want two entries", after)
+	}
+
 	// A fatal signal with GOTRACEBACK=crash: the helper is made to wait
 	// for the state lock, which the test holds, and gets SIGQUIT there.
-	r.shim.SetPolicy(t, "ulxc-test veth br0 5\n")
 	lock, err := os.OpenFile(r.shim.State, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
