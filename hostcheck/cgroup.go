@@ -69,11 +69,3 @@ func listOrNone(l []string) string {
 	}
 	return strings.Join(l, " ")
 }
-
-// checkNetwork reports the privileged network helper, which is not written
-// yet: the row is here so that its absence is stated, not hidden.
-func checkNetwork() []Result {
-	return []Result{{Group: "network", Name: "ulxc-netshim", Status: Warn,
-		Detail: "not installed yet: veth networking comes with a later release; containers get loopback only (lxc.net.0.type = empty)",
-		Fix:    "nothing to do yet: use lxc.net.0.type = empty or none until ulxc-netshim ships"}}
-}

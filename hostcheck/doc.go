@@ -5,7 +5,9 @@
 // the user namespace sysctls and AppArmor's restriction, newuidmap and
 // newgidmap, the caller's subordinate ids and LXC default.conf maps, a real
 // overlayfs mount inside a user namespace, cgroup v2 delegation and the
-// network helper. Each non-OK Result carries a one-line Fix.
+// veth helper (ulxc-netshim with its file capability and group, the
+// user's quota in /etc/ulxc/usernet, and whether each bridge of the quota
+// exists). Each non-OK Result carries a one-line Fix.
 //
 // Where it can, hostcheck tries instead of guessing: the overlay item mounts
 // overlayfs with userxattr in a fresh user and mount namespace (the child

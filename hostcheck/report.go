@@ -108,6 +108,9 @@ type Options struct {
 	// default os.TempDir(). Point it at the filesystem that will hold the
 	// containers.
 	OverlayDir string
+	// Netshim is the ulxc-netshim to check; default veth.FindHelper's.
+	// NetshimPolicy is its policy; default netshim.PolicyFile.
+	Netshim, NetshimPolicy string
 	// SkipProbe leaves out the user namespace trial and the overlay probe,
 	// which re-execute this program as OverlayProbeEntry; default false.
 	SkipProbe bool
@@ -141,7 +144,7 @@ func Run(ctx context.Context, opts Options) Report {
 	add(checkLXCDefault(opts, ids)...)
 	add(checkOverlay(ctx, opts, blocking(userns))...)
 	add(checkCgroup(opts)...)
-	add(checkNetwork()...)
+	add(checkNetshim(opts)...)
 	return r
 }
 

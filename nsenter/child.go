@@ -307,3 +307,65 @@ func fail(j *join, step, errno, index uintptr) {
 		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 127, 0, 0)
 	}
 }
+
+// Socket's forked half.
+
+// From the fork on, the child runs on a copy of the caller's stack with no
+// Go runtime behind it (child.go says why): nosplit, raw system calls,
+// no allocation, no pointer writes, no indexing. runtime's
+// TestInitRuntimeCalls reads the compiled code of this file to hold it to
+// that.
+
+// forkSocket forks; the child makes the socket and never returns.
+//
+//go:nosplit
+//go:norace
+func forkSocket(j *sockJob) (uintptr, syscall.Errno) {
+	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+	if e != 0 || pid != 0 {
+		return pid, e
+	}
+	socketChild(j)
+	return 0, 0 // not reached
+}
+
+// socketChild is non-dumpable before it joins anything (its memory is a
+// copy of the caller's, and once in the container's user namespace its
+// root would hold CAP_SYS_PTRACE over it), then joins, makes the socket
+// and sends it.
+//
+//go:nosplit
+//go:norace
+func socketChild(j *sockJob) {
+	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0, 0, 0, 0); e != 0 {
+		sockFail(j, sockDumpable, e)
+	}
+	if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, j.userns, unix.CLONE_NEWUSER, 0); e != 0 {
+		sockFail(j, sockUserns, e)
+	}
+	if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, j.netns, unix.CLONE_NEWNET, 0); e != 0 {
+		sockFail(j, sockNetns, e)
+	}
+	fd, _, e := syscall.RawSyscall(unix.SYS_SOCKET, j.domain, j.typ, j.proto)
+	if e != 0 {
+		sockFail(j, sockSocket, e)
+	}
+	j.rights.fd = int32(fd)
+	syscall.RawSyscall(unix.SYS_SENDMSG, j.sock, uintptr(unsafe.Pointer(&j.msg)), 0)
+	for {
+		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
+	}
+}
+
+// sockFail sends the failed step and its errno, without a descriptor, and
+// exits.
+//
+//go:nosplit
+//go:norace
+func sockFail(j *sockJob, step uintptr, e syscall.Errno) {
+	j.rec[0], j.rec[1] = uint64(step), uint64(e)
+	syscall.RawSyscall(unix.SYS_SENDMSG, j.sock, uintptr(unsafe.Pointer(&j.failMsg)), 0)
+	for {
+		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 127, 0, 0)
+	}
+}

@@ -1,5 +1,8 @@
 // Package nsenter runs a command inside the namespaces of a running
-// process: how `ulxc attach` joins a container.
+// process: how `ulxc attach` joins a container. Socket, its smaller
+// sibling, makes a socket inside a network namespace (given with its user
+// namespace as descriptors) and hands it back: how ulxc configures a
+// container's network from the host (package veth).
 //
 // Joining a user namespace needs a single-threaded caller (setns fails
 // with EINVAL otherwise), and so does joining a mount namespace while the
@@ -69,6 +72,14 @@
 // target's, and root there may trace it like any process of its own.
 // Signals: root there may kill the forked process before its exec, which
 // fails the start.
+//
+// Socket's fork does less: non-dumpable first, then setns into the user
+// namespace and into the network namespace (the owner of a user namespace
+// holds CAP_SYS_ADMIN in it, which both joins need), socket(2), the
+// descriptor sent back over a socket pair, exit. It execs nothing and
+// opens nothing in the container. Both forks' code is in child.go, which
+// package runtime's TestInitRuntimeCalls reads in the compiled binary: it
+// fails on any call into the Go runtime.
 //
 // ulxc used a cgo constructor for the join before (runc's nsenter
 // pattern), then an exec of ulxc itself inside the namespaces. Without cgo

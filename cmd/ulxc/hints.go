@@ -11,6 +11,7 @@ import (
 	"github.com/ulxc/ulxc/cgroup"
 	"github.com/ulxc/ulxc/hostcheck"
 	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/netshim"
 	"github.com/ulxc/ulxc/nsenter"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
@@ -87,6 +88,10 @@ func hints(err error) []string {
 	var je *nsenter.JoinError
 	if errors.As(err, &je) && je.Step == "setns" && je.Errno == syscall.EPERM {
 		out = append(out, "attach as the user who started the container (the owner of its user namespace)")
+	}
+	var he *netshim.HelperError
+	if errors.As(err, &he) && he.Fix() != "" {
+		out = append(out, he.Fix())
 	}
 	out = append(out, imageHints(err)...)
 	out = append(out, configHints(err)...)

@@ -15,6 +15,7 @@ import (
 	"github.com/ulxc/ulxc/hostcheck"
 	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/netshim"
 	"github.com/ulxc/ulxc/nsenter"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
@@ -58,6 +59,8 @@ func TestHints(t *testing.T) {
 		{fmt.Errorf("x: %w, but %w", store.ErrRunning, store.ErrUnreachable), "kill its monitor"},
 		{fmt.Errorf("x: %w", runtime.ErrCgroupLimits), "Delegate=yes"},
 		{fmt.Errorf("x: %w", download.ErrNoMatch), "ulxc images --server"},
+		{fmt.Errorf("start web: lxc.net.0: %w", &netshim.HelperError{Path: "/usr/local/bin/ulxc-netshim", Request: netshim.Request{Bridge: "lxcbr0"}, User: "alice", Err: netshim.ErrNoQuota}), "add the line `alice veth lxcbr0 2` to /etc/ulxc/usernet"},
+		{fmt.Errorf("start web: lxc.net.0: %w", &netshim.HelperError{Path: "ulxc-netshim", Err: netshim.ErrNotInstalled}), "scripts/setup"},
 		{fmt.Errorf("x: %w", runtime.ErrNoCgroup), "Delegate=yes"},
 		{fmt.Errorf("x: %w", runtime.ErrFrozen), "ulxc unfreeze NAME"},
 		{fmt.Errorf("x: %w: %w", runtime.ErrCgroupLimits, &cgroup.BusyError{Dir: "/cg", Procs: []cgroup.Proc{{Pid: 7, Comm: "sh"}}}), "empty cgroup of its own"},

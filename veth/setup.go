@@ -1,0 +1,280 @@
+package veth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ulxc/ulxc/netshim"
+	"github.com/ulxc/ulxc/nsenter"
+)
+
+// Options configure Setup. The zero value runs the installed helper.
+type Options struct {
+	// Helper is the ulxc-netshim to run; default: FindHelper's.
+	Helper string
+}
+
+// Attached is an interface Setup made: the config, the host end's name and
+// the container end's MAC address.
+type Attached struct {
+	Interface
+	HostIf string
+	HWAddr netshim.MAC
+}
+
+// Setup gives the network namespace netns (the container's, owned by a
+// user namespace the caller made) the interfaces its, one after the
+// other: ulxc-netshim makes each pair, then Setup configures the
+// container's ends through a netlink socket made inside netns (addresses,
+// up, default routes). On an error nothing is left: the pairs made so far
+// are deleted (and the helper's quota entries go with them).
+func Setup(ctx context.Context, netns *os.File, its []Interface, opts Options) (_ []Attached, err error) {
+	if len(its) == 0 {
+		return nil, nil
+	}
+	helper := opts.Helper
+	if helper == "" {
+		if helper, err = FindHelper(); err != nil {
+			return nil, fmt.Errorf("lxc.net.%d: %w", its[0].Index, err)
+		}
+	}
+	c, err := containerConn(netns)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	var made []Attached
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, undo(c, made))
+		}
+	}()
+	for _, it := range its {
+		req := netshim.Request{Bridge: it.Link, Name: it.Name, MTU: it.MTU, HWAddr: it.HWAddr}
+		reply, err := run(ctx, helper, netns, req)
+		if err != nil {
+			return nil, fmt.Errorf("lxc.net.%d: %w", it.Index, err)
+		}
+		made = append(made, Attached{Interface: it, HostIf: reply.HostIf, HWAddr: reply.HWAddr})
+	}
+	var host *netshim.Conn // the supervisor's namespace, for gateway = auto
+	defer func() {
+		if host != nil {
+			host.Close()
+		}
+	}()
+	for _, a := range made {
+		if err := configure(c, &host, a.Interface); err != nil {
+			return nil, fmt.Errorf("lxc.net.%d: %s: %w", a.Index, a.Name, err)
+		}
+	}
+	return made, nil
+}
+
+// containerConn makes a netlink socket inside netns: the owner of the
+// user namespace that owns netns may configure it through that socket,
+// though not join it (nsenter.Socket).
+func containerConn(netns *os.File) (*netshim.Conn, error) {
+	fd, err := unix.IoctlRetInt(int(netns.Fd()), unix.NS_GET_USERNS)
+	if err != nil {
+		return nil, fmt.Errorf("user namespace of the container's network namespace: %w", err)
+	}
+	userns := os.NewFile(uintptr(fd), "userns")
+	defer userns.Close()
+	sock, err := nsenter.Socket(userns, netns, unix.AF_NETLINK, unix.SOCK_RAW, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("netlink socket in the container's network namespace: %w", err)
+	}
+	c, err := netshim.NewConn(sock)
+	if err != nil {
+		sock.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// undo deletes the container ends of the pairs made, which deletes the
+// host ends too.
+func undo(c *netshim.Conn, made []Attached) error {
+	var errs []error
+	for _, a := range made {
+		l, err := c.LinkByName(a.Name)
+		if err == nil {
+			err = c.DeleteLink(l.Index)
+		}
+		if err != nil && !errors.Is(err, unix.ENODEV) {
+			errs = append(errs, fmt.Errorf("undo lxc.net.%d (host end %s): %w", a.Index, a.HostIf, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// configure sets up the container's end: addresses (before it is up, so
+// that IPv6 duplicate address detection starts with them), up, then the
+// default routes, which need the link up.
+func configure(c *netshim.Conn, host **netshim.Conn, it Interface) error {
+	l, err := c.LinkByName(it.Name)
+	if err != nil {
+		return err
+	}
+	for _, a := range append(append([]Addr(nil), it.IPv4...), it.IPv6...) {
+		if err := c.AddAddr(l.Index, a.Prefix, a.Broadcast); err != nil {
+			return err
+		}
+	}
+	if !it.Up {
+		return nil
+	}
+	if err := c.SetUp(l.Index); err != nil {
+		return err
+	}
+	for _, g := range []struct {
+		gw   Gateway
+		zero netip.Addr
+		key  string
+	}{{it.IPv4Gateway, netip.IPv4Unspecified(), "ipv4.gateway"}, {it.IPv6Gateway, netip.IPv6Unspecified(), "ipv6.gateway"}} {
+		if g.gw.IsZero() {
+			continue
+		}
+		if err := addDefault(c, host, it, l.Index, g.gw, g.zero); err != nil {
+			return fmt.Errorf("%s: %w", g.key, err)
+		}
+	}
+	return nil
+}
+
+func addDefault(c *netshim.Conn, host **netshim.Conn, it Interface, index int, gw Gateway, zero netip.Addr) error {
+	def := netip.PrefixFrom(zero, 0)
+	if gw.Dev {
+		return c.AddRoute(netshim.Route{Index: index, Dst: def})
+	}
+	addr := gw.Addr
+	if gw.Auto {
+		var err error
+		if addr, err = bridgeAddr(host, it.Link, zero); err != nil {
+			return err
+		}
+	}
+	err := c.AddRoute(netshim.Route{Index: index, Dst: def, Gateway: addr})
+	if errors.Is(err, unix.ENETUNREACH) {
+		// A gateway outside the interface's subnets: a route to it on
+		// the link first, as LXC does.
+		if err := c.AddRoute(netshim.Route{Index: index, Dst: netip.PrefixFrom(addr, addr.BitLen())}); err != nil {
+			return err
+		}
+		err = c.AddRoute(netshim.Route{Index: index, Dst: def, Gateway: addr})
+	}
+	return err
+}
+
+// bridgeAddr is "auto": the bridge's first address of zero's family in
+// the caller's network namespace (where the helper put the host end),
+// link-local IPv6 addresses left out.
+func bridgeAddr(host **netshim.Conn, bridge string, zero netip.Addr) (netip.Addr, error) {
+	if *host == nil {
+		c, err := netshim.Dial()
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		*host = c
+	}
+	l, err := (*host).LinkByName(bridge)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("auto: bridge %s: %w", bridge, err)
+	}
+	addrs, err := (*host).Addrs(l.Index, zero)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("auto: addresses of bridge %s: %w", bridge, err)
+	}
+	for _, p := range addrs {
+		if !p.Addr().IsLinkLocalUnicast() {
+			return p.Addr(), nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("auto: bridge %s has no IPv%d address to use as the gateway", bridge, map[bool]int{true: 4, false: 6}[zero.Is4()])
+}
+
+// maxOutput bounds what is kept of the helper's stdout and stderr.
+const maxOutput = 4096
+
+// run runs the helper for req with netns as its descriptor 3 and an empty
+// environment, and turns its exit status into the refusal it stands for.
+func run(ctx context.Context, helper string, netns *os.File, req netshim.Request) (netshim.Reply, error) {
+	cmd := exec.CommandContext(ctx, helper, req.Args()...)
+	cmd.Env = []string{}
+	cmd.Dir = "/"
+	cmd.ExtraFiles = []*os.File{netns} // netshim.NetnsFD
+	var stdout, stderr limited
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	herr := &netshim.HelperError{Path: helper, Request: req, User: userName(),
+		Msg: strings.TrimPrefix(strings.TrimSpace(stderr.String()), netshim.HelperName+": ")}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		reply, err := netshim.ParseReply(stdout.String())
+		if err != nil {
+			herr.Code, herr.Msg = 0, err.Error()
+			return reply, herr
+		}
+		return reply, nil
+	case errors.As(err, &ee) && ee.Exited():
+		herr.Code = ee.ExitCode()
+		herr.Err = netshim.ErrorForExit(herr.Code)
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission), errors.Is(err, unix.ENOEXEC):
+		herr.Err, herr.Msg = netshim.ErrNotInstalled, err.Error()
+	default:
+		herr.Msg = err.Error()
+	}
+	return netshim.Reply{}, herr
+}
+
+// limited keeps the first maxOutput bytes written to it.
+type limited struct{ bytes.Buffer }
+
+func (l *limited) Write(p []byte) (int, error) {
+	if room := maxOutput - l.Len(); room > 0 {
+		l.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func userName() string {
+	uid := strconv.Itoa(os.Getuid())
+	if u, err := user.LookupId(uid); err == nil {
+		return u.Username
+	}
+	return uid
+}
+
+// FindHelper returns the installed ulxc-netshim: beside the running
+// program (scripts/setup installs both in /usr/local/bin), else in
+// /usr/local/bin or /usr/bin. Not in PATH: the helper that matters is the
+// one root installed with its capability.
+func FindHelper() (string, error) {
+	var dirs []string
+	if exe, err := os.Executable(); err == nil {
+		dirs = append(dirs, filepath.Dir(exe))
+	}
+	dirs = append(dirs, "/usr/local/bin", "/usr/bin")
+	for _, d := range dirs {
+		p := filepath.Join(d, netshim.HelperName)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", &netshim.HelperError{Path: netshim.HelperName, User: userName(), Err: netshim.ErrNotInstalled,
+		Msg: "not found beside ulxc, in /usr/local/bin or in /usr/bin"}
+}
