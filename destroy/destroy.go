@@ -47,6 +47,35 @@ func Container(ctx context.Context, c *store.Container, opts Options) error {
 }
 
 func container(ctx context.Context, c *store.Container, opts *Options) error {
+	// An overlay snapshot's lower layer is this container's root: LXC
+	// refuses too (lxc_snapshots).
+	snaps, err := c.Snapshots()
+	if err != nil {
+		return err
+	}
+	if len(snaps) > 0 {
+		var names []string
+		for _, r := range snaps {
+			names = append(names, r.String())
+		}
+		return fmt.Errorf("%w: %s", store.ErrHasSnapshots, strings.Join(names, ", "))
+	}
+	origin, isSnap, err := c.Origin()
+	if err != nil {
+		opts.warn("%v", err)
+	}
+	if err := remove(ctx, c, opts); err != nil {
+		return err
+	}
+	if isSnap {
+		if err := store.RemoveSnapshot(origin, c.Ref()); err != nil {
+			opts.warn("%s no longer depends on %s, but its record says so: %v", c.Name, origin, err)
+		}
+	}
+	return nil
+}
+
+func remove(ctx context.Context, c *store.Container, opts *Options) error {
 	cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !errors.As(err, new(*lxcconf.IncludeError)):

@@ -416,7 +416,7 @@ func TestSeccompPolicyErrors(t *testing.T) {
 }
 
 // TestParseOverlay: LXC's overlay:LOWER:UPPER, the upper layer after the
-// last ":/", the workdir olwork beside it.
+// last ":/", the workdir "work" beside it.
 func TestParseOverlay(t *testing.T) {
 	for _, tc := range []struct {
 		in    string
@@ -425,13 +425,13 @@ func TestParseOverlay(t *testing.T) {
 		error string
 	}{
 		{"/plain/dir", false, Overlay{}, ""},
-		{"overlay:/s/a/rootfs:/s/b/delta0", true, Overlay{Lower: []string{"/s/a/rootfs"}, Upper: "/s/b/delta0", Work: "/s/b/olwork"}, ""},
-		{"overlayfs:/l1:/l2/:/u/up", true, Overlay{Lower: []string{"/l1", "/l2"}, Upper: "/u/up", Work: "/u/olwork"}, ""},
+		{"overlay:/s/a/rootfs:/s/b/delta0", true, Overlay{Lower: []string{"/s/a/rootfs"}, Upper: "/s/b/delta0", Work: "/s/b/work"}, ""},
+		{"overlayfs:/l1:/l2/:/u/up", true, Overlay{Lower: []string{"/l1", "/l2"}, Upper: "/u/up", Work: "/u/work"}, ""},
 		{"overlay:/a", true, Overlay{}, "overlay:LOWER:UPPER"},
 		{"overlay:rel:/u", true, Overlay{}, "not an absolute path"},
 		{"overlay:/a,b:/u", true, Overlay{}, "cannot be passed"},
 		{"overlay:/:/u/x", true, Overlay{}, "host's root"},
-		{"overlay:/a:/u/olwork", true, Overlay{}, "workdir"},
+		{"overlay:/a:/u/work", true, Overlay{}, "workdir"},
 	} {
 		got, ok, err := ParseOverlay(tc.in)
 		if ok != tc.ok || (err == nil) != (tc.error == "") || err != nil && !strings.Contains(err.Error(), tc.error) {
@@ -448,7 +448,7 @@ func TestParseOverlay(t *testing.T) {
 		t.Fatal(err)
 	}
 	o, ok := SpecOverlay(s)
-	if s.Root.Path != "/s/b/rootfs" || !ok || o.Upper != "/s/b/delta0" || o.Work != "/s/b/olwork" || len(o.Lower) != 1 || o.Lower[0] != "/s/a/rootfs" {
+	if s.Root.Path != "/s/b/rootfs" || !ok || o.Upper != "/s/b/delta0" || o.Work != "/s/b/work" || len(o.Lower) != 1 || o.Lower[0] != "/s/a/rootfs" {
 		t.Errorf("Convert(overlay) = root %q, overlay %+v %v; want /s/b/rootfs over /s/a/rootfs", s.Root.Path, o, ok)
 	}
 }

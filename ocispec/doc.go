@@ -20,8 +20,8 @@
 //     to mount one in a user namespace; ulxc always mounts with it).
 //     An overlay root is ParseOverlay's reading of LXC's syntax: the
 //     upper layer is what follows the last ":/", the lower layers (top
-//     first) are the ":"-separated rest, and the workdir is "olwork"
-//     beside the upper layer, where LXC's storage/overlay.c puts it.
+//     first) are the ":"-separated rest, and the workdir is "work"
+//     beside the upper layer, where LXC 4 and 5 put it (storage/overlay.c).
 //     Root.Path is then DIR/rootfs, the mount point, and the layers are
 //     in the ulxc.rootfs.overlay.* annotations: no OCI runtime mounts an
 //     overlay root from a spec, so `ulxc spec` of such a container shows

@@ -19,7 +19,7 @@ const (
 	// AnnotationOverlayTmpfs, the config's upper, stacked as the top
 	// lower layer under a tmpfs.
 	AnnotationOverlayUpper = "ulxc.rootfs.overlay.upper"
-	// AnnotationOverlayWork is overlayfs's workdir: "olwork" beside the
+	// AnnotationOverlayWork is overlayfs's workdir: "work" beside the
 	// upper layer, where LXC puts it.
 	AnnotationOverlayWork = "ulxc.rootfs.overlay.work"
 	// AnnotationOverlayTmpfs = "true": the upper layer is a fresh tmpfs
@@ -29,8 +29,10 @@ const (
 )
 
 // OverlayWorkName is the name of the overlay workdir beside the upper
-// layer (LXC's storage/overlay.c).
-const OverlayWorkName = "olwork"
+// layer, where LXC 4 and 5 put it (storage/overlay.c, ovl_mount; LXC 1 to
+// 3 called it olwork). Their snapshots are NAME/overlay/delta and
+// NAME/overlay/work.
+const OverlayWorkName = "work"
 
 // Overlay is a parsed overlay root filesystem.
 type Overlay struct {

@@ -165,7 +165,7 @@ func TestDescribe(t *testing.T) {
 func TestDescribeOverlay(t *testing.T) {
 	s := planSpec()
 	s.Annotations = map[string]string{ocispec.AnnotationOverlayLower: "/s/a/rootfs", ocispec.AnnotationOverlayUpper: "/s/b/delta0",
-		ocispec.AnnotationOverlayWork: "/s/b/olwork"}
+		ocispec.AnnotationOverlayWork: "/s/b/work"}
 	p, err := compileInit(&initConfig{Spec: s}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +177,7 @@ func TestDescribeOverlay(t *testing.T) {
 	}{
 		{record(stOverlay, 0, ovlCreate, -1, unix.EPERM, 0), "mount overlay of /s/a/rootfs (upper /s/b/delta0) with userxattr: operation not permitted: this kernel refuses overlayfs in a user namespace", ErrOverlay},
 		{record(stOverlay, 0, ovlCreate, -1, unix.EINVAL, 0), "fuse-overlayfs", unix.EINVAL},
-		{record(stOverlay, 2, ovlOpen, -1, unix.ENOENT, 0), "open overlay layer /s/b/olwork: no such file or directory", unix.ENOENT},
+		{record(stOverlay, 2, ovlOpen, -1, unix.ENOENT, 0), "open overlay layer /s/b/work: no such file or directory", unix.ENOENT},
 		{record(stOverlay, 3, ovlOpen, -1, unix.ENOENT, 0), "malformed", nil},
 	} {
 		err := p.describe(tc.rec)

@@ -106,6 +106,9 @@ type Container struct {
 	store *Store
 }
 
+// StorePath is the directory of the container's store.
+func (c *Container) StorePath() string { return c.store.Path }
+
 // ConfigPath is the container's LXC config file.
 func (c *Container) ConfigPath() string { return filepath.Join(c.Dir, "config") }
 

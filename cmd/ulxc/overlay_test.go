@@ -13,8 +13,8 @@ import (
 
 // newOverlayOf makes, by hand as LXC's lxc-copy -s lays it out, the
 // container name whose rootfs is an overlay over orig's: name/rootfs (the
-// mount point), name/delta0 (the upper layer) and name/olwork, the last
-// two container root's.
+// mount point), name/overlay/delta (the upper layer) and name/overlay/work,
+// the last two container root's.
 func newOverlayOf(t *testing.T, h *testenv.Home, orig, name string, extra ...string) string {
 	t.Helper()
 	start, count := runtimetest.SubRange(t, h.User)
@@ -23,7 +23,7 @@ func newOverlayOf(t *testing.T, h *testenv.Home, orig, name string, extra ...str
 	cfg := strings.Join(append([]string{
 		fmt.Sprintf("lxc.idmap = u 0 %d %d", start, count),
 		fmt.Sprintf("lxc.idmap = g 0 %d %d", start, count),
-		"lxc.rootfs.path = overlay:" + filepath.Join(store, orig, "rootfs") + ":" + filepath.Join(dir, "delta0"),
+		"lxc.rootfs.path = overlay:" + filepath.Join(store, orig, "rootfs") + ":" + filepath.Join(dir, "overlay/delta"),
 		"lxc.uts.name = " + name,
 		"lxc.signal.halt = SIGUSR1",
 	}, extra...), "\n") + "\n"
@@ -33,7 +33,7 @@ func newOverlayOf(t *testing.T, h *testenv.Home, orig, name string, extra ...str
 		t.Fatalf("make %s: exit %d: %s", dir, r.Code, r.Stderr)
 	}
 	m := fmt.Sprintf("b:0:%d:%d", start, count)
-	h.MustRun(t, "usernsexec", "-m", m, "-s", "--", "/bin/mkdir", "-m", "755", filepath.Join(dir, "delta0"), filepath.Join(dir, "olwork"))
+	h.MustRun(t, "usernsexec", "-m", m, "-s", "--", "/bin/mkdir", "-p", "-m", "755", filepath.Join(dir, "overlay/delta"), filepath.Join(dir, "overlay/work"))
 	return dir
 }
 
@@ -51,7 +51,7 @@ func TestOverlayRootfs(t *testing.T) {
 	if want := []string{"0:0 755", "0:0 644", "ov"}; strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("in the overlay: stat /, /newfile; hostname = %q, want %q", got, want)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "delta0/newfile")); err != nil || string(b) != "new\n" {
+	if b, err := os.ReadFile(filepath.Join(dir, "overlay/delta/newfile")); err != nil || string(b) != "new\n" {
 		t.Errorf("upper layer newfile = %q, %v; want new", b, err)
 	}
 	if _, err := os.Stat(filepath.Join(orig, "rootfs/newfile")); !os.IsNotExist(err) {
