@@ -53,6 +53,17 @@ type job struct {
 	// OldName and NewName drive the identity edits; NewName "" keeps.
 	OldName string `json:"old_name"`
 	NewName string `json:"new_name,omitempty"`
+	// Key is appended to ~KeyUser/.ssh/authorized_keys (opSnapshot).
+	KeyUser string `json:"key_user,omitempty"`
+	Key     string `json:"key,omitempty"`
+	// HomeOwner, for keep-id, gets the user's home (and the key).
+	HomeOwner *owner `json:"home_owner,omitempty"`
+}
+
+// owner is who a user's home is given to: namespace ids of this child.
+type owner struct {
+	User     string `json:"user"`
+	UID, GID uint32
 }
 
 // reply is the child's answer, as JSON on its stdout.
@@ -255,14 +266,27 @@ func (j *job) snapshot(r *reply) error {
 	if err := os.Mkdir(filepath.Join(j.Dir, "rootfs"), 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
-	if j.NewName == "" {
+	if j.NewName == "" && j.Key == "" && j.HomeOwner == nil {
 		return nil
 	}
 	root, err := mountOverlay(j.Lower, upper, j.Dir)
 	if err != nil {
 		return err
 	}
-	return j.identity(root)
+	if err := j.identity(root); err != nil {
+		return err
+	}
+	if o := j.HomeOwner; o != nil {
+		if err := chownHome(root, o); err != nil {
+			return fmt.Errorf("give the home of %s to your own ids: %w", o.User, err)
+		}
+	}
+	if j.Key != "" {
+		if err := installKey(root, j.KeyUser, j.Key, j.HomeOwner); err != nil {
+			return fmt.Errorf("install the SSH key of %s: %w", j.KeyUser, err)
+		}
+	}
+	return nil
 }
 
 // identityOnly makes the identity edits of an existing container.

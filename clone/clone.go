@@ -99,6 +99,18 @@ type Options struct {
 	Mounts []Mount
 	// Ephemeral marks the copy lxc.ephemeral = 1: removed when it stops.
 	Ephemeral bool
+	// Tmpfs: the snapshot's upper layer is a tmpfs that the runtime
+	// makes at each start (start-ephemeral -s tmpfs), so nothing is
+	// made on disk but the directory and the config, and no user
+	// namespace is entered, unless AuthorizedKey asks for a file.
+	Tmpfs bool
+	// KeepID maps a user of the container to the caller's own ids: the
+	// container's map is split around them, as podman's keep-id does
+	// (start-ephemeral -u with -b). Default none.
+	KeepID *User
+	// AuthorizedKey is appended to ~/.ssh/authorized_keys of
+	// AuthorizedKey.User inside the copy (start-ephemeral -S).
+	AuthorizedKey *Key
 	// Warn receives warnings (entries not copied); default: discard.
 	Warn func(string)
 }
@@ -179,6 +191,32 @@ func Copy(ctx context.Context, src *Source, dst *store.Store, name string, opts 
 	return c, nil
 }
 
+// Into is Copy into the container c that the caller has just made with
+// store.New and holds locked (start-ephemeral, which takes the run lock
+// before the copy exists). On error c's directory is removed.
+func Into(ctx context.Context, src *Source, c *store.Container, opts Options) (err error) {
+	if err := opts.check(); err != nil {
+		return err
+	}
+	plan, _, err := destroy.PlanMaps(nil, src.Config)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", src.Container.Name, err)
+	}
+	defer func() {
+		if err != nil {
+			if rerr := os.RemoveAll(c.Dir); rerr != nil {
+				if rerr := destroy.InNamespace(context.WithoutCancel(ctx), plan, c.Dir); rerr != nil {
+					err = errors.Join(err, fmt.Errorf("remove %s: %w", c.Dir, rerr))
+				}
+			}
+		}
+	}()
+	if err := makeCopy(ctx, src, c, plan, &opts); err != nil {
+		return fmt.Errorf("copy %s to %s: %w", src.Container.Name, c.Name, err)
+	}
+	return nil
+}
+
 func (o *Options) check() error {
 	if o.Backend == "" {
 		o.Backend = Dir
@@ -191,6 +229,9 @@ func (o *Options) check() error {
 	}
 	if o.Backend == Overlay {
 		o.Snapshot = true
+	}
+	if o.Tmpfs && !o.Snapshot {
+		return fmt.Errorf("%w: a tmpfs upper layer needs an overlay snapshot", ErrUsage)
 	}
 	return nil
 }
@@ -219,7 +260,32 @@ func makeCopy(ctx context.Context, src *Source, c *store.Container, plan userns.
 	} else {
 		j.Op = opCopy
 	}
-	r, err := runChild(ctx, plan, j)
+	if k := opts.AuthorizedKey; k != nil {
+		j.KeyUser, j.Key = k.User, k.Key
+	}
+	if u := opts.KeepID; u != nil {
+		// Under keep-id the user's image files would belong to an id the
+		// copy no longer maps: their home becomes the caller's, in the
+		// upper layer, through the caller's own id in this namespace.
+		uid, gid, ok := selfIDs(plan.Maps)
+		if !ok {
+			return errors.New("keep-id: the user namespace does not map your own ids")
+		}
+		j.HomeOwner = &owner{User: u.Name, UID: uid, GID: gid}
+	}
+	r, err := reply{}, error(nil)
+	if opts.Tmpfs && j.Key == "" && j.HomeOwner == nil {
+		// Nothing to make in the user namespace: the runtime makes the
+		// upper layer and writes /etc/hostname through it. An overlay
+		// original is stacked, not copied: the copy lives for one run.
+		if src.Dir == "" {
+			j.Lower = src.layers()
+			rootfs = ocispec.Overlay{Lower: j.Lower, Upper: filepath.Join(c.Dir, upperName)}.String()
+		}
+		err = os.Mkdir(c.RootfsPath(), 0o755)
+	} else {
+		r, err = runChild(ctx, plan, j)
+	}
 	if len(r.Skipped) > 0 {
 		opts.warn("not copied (sockets and device nodes): %s", strings.Join(r.Skipped, ", "))
 	}
@@ -281,6 +347,16 @@ func editConfig(src *Source, c *store.Container, rootfs string, opts *Options) (
 	if !opts.KeepName {
 		cfg.Set("lxc.uts.name", c.Name)
 	}
+	if opts.KeepID != nil {
+		maps, err := keepID(src.Config, *opts.KeepID)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Unset("lxc.idmap")
+		for _, m := range maps {
+			cfg.Add("lxc.idmap", userns.FormatLXC(m))
+		}
+	}
 	if opts.Ephemeral {
 		cfg.Set("lxc.ephemeral", "1")
 	}
@@ -303,6 +379,27 @@ func editConfig(src *Source, c *store.Container, rootfs string, opts *Options) (
 		return nil, fmt.Errorf("edit config: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// selfIDs are the namespace ids of the caller's own uid and gid in maps.
+func selfIDs(maps []userns.Map) (uid, gid uint32, ok bool) {
+	found := 0
+	for _, m := range maps {
+		own := uint32(os.Getuid())
+		if m.Kind == userns.GID {
+			own = uint32(os.Getgid())
+		}
+		if m.HostID <= own && uint64(own) < uint64(m.HostID)+uint64(m.Size) {
+			id := m.ContainerID + (own - m.HostID)
+			if m.Kind == userns.UID {
+				uid = id
+			} else {
+				gid = id
+			}
+			found++
+		}
+	}
+	return uid, gid, found == 2
 }
 
 // withOption is lxc.rootfs.options with opt added once.

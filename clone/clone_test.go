@@ -2,7 +2,10 @@ package clone
 
 import (
 	"errors"
+	"reflect"
 	"testing"
+
+	"github.com/ulxc/ulxc/userns"
 )
 
 func TestRenameHost(t *testing.T) {
@@ -56,5 +59,23 @@ func TestReplacePathPrefix(t *testing.T) {
 		if got := replacePathPrefix(tc.in, "/s/ct", "/s/new"); got != tc.want {
 			t.Errorf("replacePathPrefix(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestSplitMaps: keep-id maps one container id to the host's and keeps
+// every other id where it was.
+func TestSplitMaps(t *testing.T) {
+	in := []userns.Map{{Kind: userns.UID, ContainerID: 0, HostID: 200000, Size: 65536}, {Kind: userns.GID, ContainerID: 0, HostID: 200000, Size: 65536}}
+	got, err := splitMaps(in, userns.UID, 1000, 1001)
+	want := []userns.Map{{Kind: userns.UID, ContainerID: 0, HostID: 200000, Size: 1000}, {Kind: userns.UID, ContainerID: 1000, HostID: 1001, Size: 1},
+		{Kind: userns.UID, ContainerID: 1001, HostID: 201001, Size: 64535}, in[1]}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("splitMaps(uid 1000 -> 1001) = %v, %v; want %v", got, err, want)
+	}
+	if got, err := splitMaps(in, userns.UID, 0, 1001); err != nil || got[0] != (userns.Map{Kind: userns.UID, ContainerID: 0, HostID: 1001, Size: 1}) {
+		t.Errorf("splitMaps(uid 0) = %v, %v", got, err)
+	}
+	if _, err := splitMaps(in, userns.UID, 70000, 1001); err == nil {
+		t.Errorf("splitMaps of an unmapped id: no error")
 	}
 }

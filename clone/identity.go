@@ -154,3 +154,115 @@ func fieldSpans(s string) [][2]int {
 	}
 	return out
 }
+
+// installKey appends key to ~user/.ssh/authorized_keys inside root, the
+// directory (0700) and file (0600) owned by the user, as ssh-copy-id
+// leaves them. Every path is resolved inside root; the last components
+// are never symlinks.
+func installKey(root, user, key string, keepID *owner) error {
+	b, err := readInRoot(root, "/etc/passwd")
+	if err != nil {
+		return fmt.Errorf("/etc/passwd: %w", err)
+	}
+	u, err := parsePasswd(b, user)
+	if err != nil {
+		return err
+	}
+	if keepID != nil && keepID.User == user {
+		u.UID, u.GID = keepID.UID, keepID.GID
+	}
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(rfd)
+	home, err := unix.Openat2(rfd, u.Home, &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		return fmt.Errorf("home %s: %w", u.Home, err)
+	}
+	defer unix.Close(home)
+	if err := unix.Mkdirat(home, ".ssh", 0o700); err == nil {
+		if err := unix.Fchownat(home, ".ssh", int(u.UID), int(u.GID), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("%s/.ssh: %w", u.Home, err)
+		}
+	} else if !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("%s/.ssh: %w", u.Home, err)
+	}
+	ssh, err := unix.Openat(home, ".ssh", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("%s/.ssh: %w", u.Home, err)
+	}
+	defer unix.Close(ssh)
+	fd, err := unix.Openat(ssh, "authorized_keys", unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("%s/.ssh/authorized_keys: %w", u.Home, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fmt.Errorf("%s/.ssh/authorized_keys: not a regular file", u.Home)
+	}
+	line := []byte(strings.TrimSpace(key) + "\n")
+	if _, err := unix.Write(fd, line); err != nil {
+		return err
+	}
+	return unix.Fchown(fd, int(u.UID), int(u.GID))
+}
+
+// chownHome gives the home of o.User inside root, and everything in it,
+// to o's ids; the walk is by descriptors of the home resolved inside
+// root and never follows a symlink.
+func chownHome(root string, o *owner) error {
+	b, err := readInRoot(root, "/etc/passwd")
+	if err != nil {
+		return fmt.Errorf("/etc/passwd: %w", err)
+	}
+	u, err := parsePasswd(b, o.User)
+	if err != nil {
+		return err
+	}
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(rfd)
+	home, err := unix.Openat2(rfd, u.Home, &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("home %s: %w", u.Home, err)
+	}
+	defer unix.Close(home)
+	if err := unix.Fchown(home, int(o.UID), int(o.GID)); err != nil {
+		return err
+	}
+	return chownTree(home, int(o.UID), int(o.GID))
+}
+
+func chownTree(dir, uid, gid int) error {
+	names, err := readNames(dir)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := unix.Fchownat(dir, n, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("%s: %w", n, err)
+		}
+		sub, err := unix.Openat(dir, n, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", n, err)
+		}
+		err = chownTree(sub, uid, gid)
+		unix.Close(sub)
+		if err != nil {
+			return fmt.Errorf("%s/%w", n, err)
+		}
+	}
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/store"
 	"github.com/ulxc/ulxc/userns"
 )
@@ -92,8 +93,15 @@ func remove(ctx context.Context, c *store.Container, opts *Options) error {
 		cfg = nil
 	}
 	if cfg != nil {
-		if p, ok := cfg.Path("lxc.rootfs.path"); ok && !within(p, c.Dir) {
-			opts.warn("rootfs %s is outside %s and is not removed", p, c.Dir)
+		if p, ok := cfg.Path("lxc.rootfs.path"); ok {
+			// An overlay's own layer is its upper one; the lower ones
+			// are the original's.
+			if o, isOverlay, err := ocispec.ParseOverlay(p); isOverlay && err == nil {
+				p = o.Upper
+			}
+			if !within(p, c.Dir) {
+				opts.warn("rootfs %s is outside %s and is not removed", p, c.Dir)
+			}
 		}
 	}
 	plan, _, err := PlanMaps(opts.Maps, cfg)

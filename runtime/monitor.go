@@ -118,7 +118,10 @@ const runLockFD = 5
 
 // MonitorMain is the body of `ulxc __monitor`: it starts the container
 // described on fd 3, reports on fd 4, and supervises it until it stops.
-func MonitorMain(args []string) int {
+// after, when not nil, runs once the container has stopped and been torn
+// down, while the monitor still holds the run lock (the removal of an
+// ephemeral container).
+func MonitorMain(args []string, after func(Options)) int {
 	cfg := os.NewFile(3, "monitor-config")
 	rep := os.NewFile(4, "monitor-report")
 	// Inherited without close-on-exec: a pre-start hook that left a
@@ -172,7 +175,11 @@ func MonitorMain(args []string) int {
 	// A stop from outside signals init; the monitor itself ignores the
 	// terminal signals of a session it no longer has.
 	ignoreSignals()
-	if _, err := c.Wait(); err != nil {
+	_, err = c.Wait()
+	if after != nil {
+		after(opts.Options)
+	}
+	if err != nil {
 		return 1
 	}
 	return 0

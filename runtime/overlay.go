@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -60,6 +61,14 @@ func (p *initPlan) compileOverlay(s *specs.Spec) error {
 		return fmt.Errorf("%w: overlay rootfs needs lower, upper and work layers", ErrInvalidSpec)
 	}
 	ov := &overlayStep{tmpfs: s.Annotations[ocispec.AnnotationOverlayTmpfs] == "true", text: o}
+	if ov.tmpfs {
+		// The config's upper layer, when it was made (an ephemeral copy
+		// with an SSH key installed), lies under the tmpfs.
+		if fi, err := os.Stat(o.Upper); err == nil && fi.IsDir() {
+			o.Lower = append([]string{o.Upper}, o.Lower...)
+			ov.text = o
+		}
+	}
 	paths := append([]string{}, o.Lower...)
 	if !ov.tmpfs {
 		paths = append(paths, o.Upper, o.Work)

@@ -36,7 +36,9 @@ func (r Ref) String() string { return filepath.Join(r.Path, r.Name) }
 func (c *Container) Ref() Ref { return Ref{Path: c.store.Path, Name: c.Name} }
 
 // Snapshots returns the containers recorded as snapshots of c whose
-// config still exists; records of containers that are gone are dropped.
+// config still exists, and that are not the remains of an ephemeral
+// container (EphemeralFile); records of containers that are gone are
+// left out.
 func (c *Container) Snapshots() ([]Ref, error) {
 	refs, err := readRefs(filepath.Join(c.Dir, SnapshotsFile))
 	if err != nil {
@@ -44,7 +46,8 @@ func (c *Container) Snapshots() ([]Ref, error) {
 	}
 	var live []Ref
 	for _, r := range refs {
-		if _, err := os.Lstat(filepath.Join(r.Path, r.Name, "config")); err == nil {
+		dep := &Container{Name: r.Name, Dir: filepath.Join(r.Path, r.Name)}
+		if _, err := os.Lstat(dep.ConfigPath()); err == nil && !dep.staleEphemeral() {
 			live = append(live, r)
 		}
 	}

@@ -211,8 +211,3 @@ func (e *env) mustBeStopped(c *store.Container, verb string) error {
 // cloneChild is clone.ChildEntry: copies and snapshots inside the user
 // namespace.
 var cloneChild = clone.ChildMain
-
-// copyEphemeral is copy -e (start-ephemeral.go).
-func (e *env) copyEphemeral(f copyFlags, cmd []string) error {
-	return usagef("copy -e: not yet")
-}

@@ -66,6 +66,7 @@ var verbs = []verb{
 	{"destroy", "remove a stopped container completely", cmdDestroy},
 	{"copy", "copy or snapshot a container, or start an ephemeral copy", cmdCopy},
 	{"rename", "rename a stopped container", cmdRename},
+	{"start-ephemeral", "start a throwaway overlay copy of a container", cmdStartEphemeral},
 	{"images", "list the images an image server offers", cmdImages},
 	{"keys", "add and list trusted image-signing keys", cmdKeys},
 	{"start", "start a container", cmdStart},
