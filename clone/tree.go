@@ -319,11 +319,7 @@ func listXattrs(fd int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, b := range splitNUL(buf[:n]) {
-		out = append(out, b)
-	}
-	return out, nil
+	return splitNUL(buf[:n]), nil
 }
 
 func splitNUL(b []byte) []string {
