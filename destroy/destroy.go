@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/store"
 	"github.com/ulxc/ulxc/userns"
 )
@@ -47,6 +48,35 @@ func Container(ctx context.Context, c *store.Container, opts Options) error {
 }
 
 func container(ctx context.Context, c *store.Container, opts *Options) error {
+	// An overlay snapshot's lower layer is this container's root: LXC
+	// refuses too (lxc_snapshots).
+	snaps, err := c.Snapshots()
+	if err != nil {
+		return err
+	}
+	if len(snaps) > 0 {
+		var names []string
+		for _, r := range snaps {
+			names = append(names, r.String())
+		}
+		return fmt.Errorf("%w: %s", store.ErrHasSnapshots, strings.Join(names, ", "))
+	}
+	origin, isSnap, err := c.Origin()
+	if err != nil {
+		opts.warn("%v", err)
+	}
+	if err := remove(ctx, c, opts); err != nil {
+		return err
+	}
+	if isSnap {
+		if err := store.RemoveSnapshot(origin, c.Ref()); err != nil {
+			opts.warn("%s no longer depends on %s, but its record says so: %v", c.Name, origin, err)
+		}
+	}
+	return nil
+}
+
+func remove(ctx context.Context, c *store.Container, opts *Options) error {
 	cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !errors.As(err, new(*lxcconf.IncludeError)):
@@ -63,8 +93,15 @@ func container(ctx context.Context, c *store.Container, opts *Options) error {
 		cfg = nil
 	}
 	if cfg != nil {
-		if p, ok := cfg.Path("lxc.rootfs.path"); ok && !within(p, c.Dir) {
-			opts.warn("rootfs %s is outside %s and is not removed", p, c.Dir)
+		if p, ok := cfg.Path("lxc.rootfs.path"); ok {
+			// An overlay's own layer is its upper one; the lower ones
+			// are the original's.
+			if o, isOverlay, err := ocispec.ParseOverlay(p); isOverlay && err == nil {
+				p = o.Upper
+			}
+			if !within(p, c.Dir) {
+				opts.warn("rootfs %s is outside %s and is not removed", p, c.Dir)
+			}
 		}
 	}
 	plan, _, err := PlanMaps(opts.Maps, cfg)

@@ -59,6 +59,24 @@ func (c *Config) Unset(key string) {
 	c.edited()
 }
 
+// SetAt replaces the value of Entries[i], a key = value line of the top
+// file, keeping its key spelling and layout: the edit of one value of a
+// list key (one lxc.mount.entry of several). An index that is no such
+// line, or an invalid value, is reported by WriteTo.
+func (c *Config) SetAt(i int, value string) {
+	if i < 0 || i >= len(c.Entries) || c.Entries[i].Key == "" {
+		if c.err == nil {
+			c.err = fmt.Errorf("set line %d: %w: no key = value line there", i+1, ErrInvalidEdit)
+		}
+		return
+	}
+	if !c.checkEdit("set", c.Entries[i].Key, value) {
+		return
+	}
+	c.Entries[i].Raw = replaceValue(c.Entries[i].Raw, value)
+	c.edited()
+}
+
 // WriteTo writes the top file: every line as read, in order, byte for byte,
 // with the edits of Set, Add and Unset. Includes are not inlined.
 func (c *Config) WriteTo(w io.Writer) (int64, error) {

@@ -176,3 +176,27 @@ func TestZeroConfig(t *testing.T) {
 		t.Errorf("Get(lxc.uts.name) = %q, want %q", v, "x")
 	}
 }
+
+// TestSetAt: one value of a list key changes, the others and the layout
+// stay; an index that is no key line is an error at WriteTo.
+func TestSetAt(t *testing.T) {
+	c, err := Parse(strings.NewReader("# c\nlxc.mount.entry = /a a none bind 0 0\nlxc.mount.entry=/b b none bind 0 0\n"), "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetAt(2, "/c c none bind 0 0")
+	var b strings.Builder
+	if _, err := c.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	if want := "# c\nlxc.mount.entry = /a a none bind 0 0\nlxc.mount.entry=/c c none bind 0 0\n"; b.String() != want {
+		t.Errorf("SetAt(2) wrote %q, want %q", b.String(), want)
+	}
+	if got := c.Values("lxc.mount.entry"); len(got) != 2 || got[1] != "/c c none bind 0 0" {
+		t.Errorf("Values after SetAt = %q", got)
+	}
+	c.SetAt(0, "x")
+	if _, err := c.WriteTo(&b); !errors.Is(err, ErrInvalidEdit) {
+		t.Errorf("SetAt(0) on a comment: WriteTo = %v, want ErrInvalidEdit", err)
+	}
+}

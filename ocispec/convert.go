@@ -170,17 +170,30 @@ func (c *converter) root() error {
 	const key = "lxc.rootfs.path"
 	raw, ok := c.get(key)
 	var path string
+	overlay := false
 	switch {
 	case !ok && c.opts.Dir == "":
 		return keyErr(key, "", ErrInvalidValue, "not set, and no container directory to default to")
 	case !ok:
 		path = filepath.Join(c.opts.Dir, "rootfs")
 	default:
-		if backend, _, ok := strings.Cut(raw, ":"); ok && !strings.Contains(backend, "/") && backend != "dir" {
-			return keyErr(key, raw, ErrUnsupported, "storage backend %q (ulxc runs only plain directories)", backend)
-		}
 		// Path removes "dir:" and resolves against the file that set it.
 		path, _ = c.cfg.Path(key)
+		if o, ok, err := ParseOverlay(path); ok {
+			if err != nil {
+				return keyErr(key, raw, ErrInvalidValue, "%v", err)
+			}
+			if c.opts.Dir == "" {
+				return keyErr(key, raw, ErrInvalidValue, "an overlay needs a container directory to mount it on")
+			}
+			c.setOverlay(o)
+			overlay = true
+			path = filepath.Join(c.opts.Dir, "rootfs")
+			break
+		}
+		if backend, _, ok := strings.Cut(raw, ":"); ok && !strings.Contains(backend, "/") && backend != "dir" {
+			return keyErr(key, raw, ErrUnsupported, "storage backend %q (ulxc runs plain directories and overlays)", backend)
+		}
 		if !filepath.IsAbs(path) {
 			if c.opts.Dir == "" {
 				return keyErr(key, raw, ErrInvalidValue, "relative path and no container directory to resolve it against")
@@ -197,9 +210,15 @@ func (c *converter) root() error {
 				c.spec.Root.Readonly = true
 			case "rw":
 				c.spec.Root.Readonly = false
+			case "userxattr":
+				// What ulxc always mounts an overlay with; LXC needs it
+				// said to mount one in a user namespace.
+				if !overlay {
+					return keyErr("lxc.rootfs.options", v, ErrUnsupported, "option %q applies only to an overlay rootfs", o)
+				}
 			case "":
 			default:
-				return keyErr("lxc.rootfs.options", v, ErrUnsupported, "option %q (ulxc applies only ro and rw to the rootfs)", o)
+				return keyErr("lxc.rootfs.options", v, ErrUnsupported, "option %q (ulxc applies only ro and rw to the rootfs, and userxattr to an overlay)", o)
 			}
 		}
 	}

@@ -108,7 +108,9 @@ func TestConvertErrors(t *testing.T) {
 		{"prlimit word", base + "lxc.prlimit.nofile = many\n", ErrInvalidValue, `lxc.prlimit.nofile = "many"`},
 		{"prlimit soft above hard", base + "lxc.prlimit.nofile = 2048:1024\n", ErrInvalidValue, "soft limit above hard"},
 		{"prlimit unknown", base + "lxc.prlimit.wings = 2\n", ErrInvalidValue, `unknown resource "wings"`},
-		{"overlay rootfs", "lxc.idmap = b 0 100000 65536\nlxc.rootfs.path = overlay:/a:/b\n", ErrUnsupported, "lxc.rootfs.path"},
+		{"overlay rootfs no dir", "lxc.idmap = b 0 100000 65536\nlxc.rootfs.path = overlay:/a:/b\n", ErrInvalidValue, "container directory"},
+		{"overlay one layer", "lxc.idmap = b 0 100000 65536\nlxc.rootfs.path = overlay:/a\n", ErrInvalidValue, "overlay:LOWER:UPPER"},
+		{"userxattr on a directory", base + "lxc.rootfs.options = userxattr\n", ErrUnsupported, "only to an overlay"},
 		{"zfs rootfs", "lxc.idmap = b 0 100000 65536\nlxc.rootfs.path = zfs:pool/c\n", ErrUnsupported, `backend "zfs"`},
 		{"btrfs rootfs", "lxc.idmap = b 0 100000 65536\nlxc.rootfs.path = btrfs:/x\n", ErrUnsupported, `backend "btrfs"`},
 		{"lvm rootfs", "lxc.idmap = b 0 100000 65536\nlxc.rootfs.path = lvm:/dev/vg/c\n", ErrUnsupported, `backend "lvm"`},
@@ -410,5 +412,43 @@ func TestSeccompPolicyErrors(t *testing.T) {
 	if sc == nil || sc.DefaultAction != specs.ActErrno || sc.DefaultErrnoRet == nil || *sc.DefaultErrnoRet != 38 ||
 		len(sc.Syscalls) != 2 || sc.Syscalls[1].Names[0] != "write" || sc.Syscalls[1].Action != specs.ActAllow {
 		t.Errorf("allowlist policy converted to %+v", sc)
+	}
+}
+
+// TestParseOverlay: LXC's overlay:LOWER:UPPER, the upper layer after the
+// last ":/", the workdir "work" beside it.
+func TestParseOverlay(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		ok    bool
+		want  Overlay
+		error string
+	}{
+		{"/plain/dir", false, Overlay{}, ""},
+		{"overlay:/s/a/rootfs:/s/b/delta0", true, Overlay{Lower: []string{"/s/a/rootfs"}, Upper: "/s/b/delta0", Work: "/s/b/work"}, ""},
+		{"overlayfs:/l1:/l2/:/u/up", true, Overlay{Lower: []string{"/l1", "/l2"}, Upper: "/u/up", Work: "/u/work"}, ""},
+		{"overlay:/a", true, Overlay{}, "overlay:LOWER:UPPER"},
+		{"overlay:rel:/u", true, Overlay{}, "not an absolute path"},
+		{"overlay:/a,b:/u", true, Overlay{}, "cannot be passed"},
+		{"overlay:/:/u/x", true, Overlay{}, "host's root"},
+		{"overlay:/a:/u/work", true, Overlay{}, "workdir"},
+	} {
+		got, ok, err := ParseOverlay(tc.in)
+		if ok != tc.ok || (err == nil) != (tc.error == "") || err != nil && !strings.Contains(err.Error(), tc.error) {
+			t.Errorf("ParseOverlay(%q) = %v, %v, want ok %v error %q", tc.in, ok, err, tc.ok, tc.error)
+			continue
+		}
+		if err == nil && tc.ok && (!reflect.DeepEqual(got, tc.want) || got.String() != "overlay:"+strings.Join(got.Lower, ":")+":"+got.Upper) {
+			t.Errorf("ParseOverlay(%q) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+	cfg := parse(t, "lxc.idmap = b 0 100000 65536\nlxc.rootfs.path = overlay:/s/a/rootfs:/s/b/delta0\nlxc.rootfs.options = userxattr\n")
+	s, err := Convert(cfg, Options{Name: "b", Dir: "/s/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, ok := SpecOverlay(s)
+	if s.Root.Path != "/s/b/rootfs" || !ok || o.Upper != "/s/b/delta0" || o.Work != "/s/b/work" || len(o.Lower) != 1 || o.Lower[0] != "/s/a/rootfs" {
+		t.Errorf("Convert(overlay) = root %q, overlay %+v %v; want /s/b/rootfs over /s/a/rootfs", s.Root.Path, o, ok)
 	}
 }

@@ -13,9 +13,19 @@
 //
 // # What the Spec holds
 //
-//   - root: lxc.rootfs.path (a plain directory, "dir:" prefix allowed; other
-//     storage backends are refused with ErrUnsupported), default DIR/rootfs.
-//     lxc.rootfs.options may only say ro or rw.
+//   - root: lxc.rootfs.path (a plain directory, "dir:" prefix allowed; or
+//     LXC's overlay:LOWER:UPPER, see below; other storage backends are
+//     refused with ErrUnsupported), default DIR/rootfs. lxc.rootfs.options
+//     may only say ro or rw, and userxattr for an overlay (LXC needs it
+//     to mount one in a user namespace; ulxc always mounts with it).
+//     An overlay root is ParseOverlay's reading of LXC's syntax: the
+//     upper layer is what follows the last ":/", the lower layers (top
+//     first) are the ":"-separated rest, and the workdir is "work"
+//     beside the upper layer, where LXC 4 and 5 put it (storage/overlay.c).
+//     Root.Path is then DIR/rootfs, the mount point, and the layers are
+//     in the ulxc.rootfs.overlay.* annotations: no OCI runtime mounts an
+//     overlay root from a spec, so `ulxc spec` of such a container shows
+//     an empty root to other runtimes.
 //   - process: the init command (Options.Command, else lxc.init.cmd split on
 //     blanks with '...' and "..." grouping as LXC does, else /sbin/init), env
 //     container=lxc, a default PATH, then lxc.environment (KEY=VALUE; a bare
@@ -99,6 +109,10 @@
 //   - ulxc.start.auto, ulxc.start.delay, ulxc.start.order: lxc.start.*, if set.
 //   - ulxc.log.file, ulxc.log.level: lxc.log.*, if set.
 //   - ulxc.ephemeral: lxc.ephemeral, if set.
+//   - ulxc.rootfs.overlay.lower, .upper, .work: an overlay root's layers
+//     (lower top first, joined with ":"). ulxc.rootfs.overlay.tmpfs =
+//     true is never written from a config: a caller sets it to have the
+//     runtime put the upper layer on a fresh tmpfs (start-ephemeral).
 //   - ulxc.apparmor.profile: lxc.apparmor.profile, if set; informational,
 //     never applied (see ulxc.unapplied).
 //   - ulxc.mount.auto: the lxc.mount.auto modes in force, normalised

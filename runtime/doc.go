@@ -134,6 +134,20 @@
 // credentials: container root (a subordinate id) may not search the user's
 // 0700 container directory, and it never needs to.
 //
+// An overlay root filesystem (ocispec's ulxc.rootfs.overlay.*) is mounted
+// by init inside the container's user namespace, in place of the bind,
+// with userxattr (overlay.go): its layers are opened like the root
+// filesystem, before the id change, placed at fixed descriptors and given
+// to overlayfs as /proc/self/fd/N; the overlay is made with fsopen and
+// fsmount and attached on the mount point (Root.Path). The lower layers
+// are never written: overlayfs copies a file up into the upper layer
+// before the first write. A tmpfs upper layer is made by init as
+// container root and goes with the mount namespace. Where the kernel
+// refuses overlayfs in a user namespace the start fails with ErrOverlay
+// (no fuse-overlayfs fallback, no silent copy). An ephemeral copy's
+// /etc/hostname is written by init through the overlay (as LXC's
+// lxc-copy -e -t does in a pre-mount script), when it is a regular file.
+//
 // The size walk of `ulxc info` (diskusage.go) runs while the container
 // does, so its tree changes under it. It goes by descriptors only: each
 // directory is opened relative to its parent's descriptor with

@@ -64,6 +64,7 @@ const (
 	stHook
 	stBindRootfs
 	stMount
+	stOverlay
 	stLink
 	stConsole
 	stSendPtys
@@ -178,7 +179,14 @@ func childMain(p *initPlan) {
 	if p.hooks[hookPreMount].run {
 		forkHooks(p, hookPreMount, p.rootfs)
 	}
-	bindRootfs(p)
+	if p.overlay == nil {
+		bindRootfs(p)
+	} else {
+		if p.overlay.tmpfs {
+			tmpfsUpper(p)
+		}
+		mountOverlay(p)
+	}
 	for i := 0; i < len(p.mounts); i++ {
 		mountOne(p, i)
 	}
@@ -247,6 +255,9 @@ func placeFDs(p *initPlan) {
 //go:nosplit
 //go:norace
 func prepareChild(p *initPlan) {
+	if p.overlay != nil {
+		openOverlay(p)
+	}
 	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.rootfsPath)),
 		unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
 	if e != 0 {
@@ -1171,4 +1182,167 @@ func report3(p *initPlan, step, index, sub int, errno syscall.Errno) {
 	for {
 		syscall.RawSyscall6(unix.SYS_EXIT_GROUP, 1, 0, 0, 0, 0, 0)
 	}
+}
+
+// openOverlay opens the overlay's layers with the user's own credentials,
+// each at its fixed descriptor (overlayStep), and reserves those of a
+// tmpfs's upper and work layers with copies of the first. It runs first
+// in prepareChild, when no descriptor from initFDs on is open.
+//
+//go:nosplit
+//go:norace
+func openOverlay(p *initPlan) {
+	ov := p.overlay
+	for i := 0; i < len(ov.dirs); i++ {
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(ov.dirs[i])),
+			unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+		if e != 0 {
+			fail(p, stOverlay, i, ovlOpen, e)
+		}
+		if fd != uintptr(initFDs+i) {
+			if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, fd, uintptr(initFDs+i), unix.O_CLOEXEC, 0, 0, 0); e != 0 {
+				fail(p, stOverlay, i, ovlPlace, e)
+			}
+			syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+		}
+	}
+	for i := len(ov.dirs); i < ov.fds; i++ {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, initFDs, uintptr(initFDs+i), unix.O_CLOEXEC, 0, 0, 0); e != 0 {
+			fail(p, stOverlay, 0, ovlPlace, e)
+		}
+	}
+}
+
+// tmpfsUpper makes the tmpfs of an overlay's upper layer as container
+// root, attaches it on the mount point and makes upper, work and merged
+// in it; upper gets the owner and mode of the top lower layer's root,
+// which it becomes the root of. The overlay is mounted on merged
+// (mountOverlay): mounted on the mount point itself it would go under
+// the tmpfs (the kernel tucks a new mount under one already there).
+//
+//go:nosplit
+//go:norace
+func tmpfsUpper(p *initPlan) {
+	ov := p.overlay
+	fs, _, e := syscall.RawSyscall6(unix.SYS_FSOPEN, uintptr(unsafe.Pointer(ov.fsTmpfs)), unix.FSOPEN_CLOEXEC, 0, 0, 0, 0)
+	if e == 0 {
+		_, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_SET_STRING, uintptr(unsafe.Pointer(ov.keyMode)),
+			uintptr(unsafe.Pointer(ov.mode755)), 0, 0)
+	}
+	if e == 0 {
+		_, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0)
+	}
+	var tmp uintptr
+	if e == 0 {
+		tmp, _, e = syscall.RawSyscall6(unix.SYS_FSMOUNT, fs, unix.FSMOUNT_CLOEXEC, 0, 0, 0, 0)
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE, fs, 0, 0, 0, 0, 0)
+	if e == 0 {
+		e = moveMount(p, int(tmp), p.rootfs)
+	}
+	if e != 0 {
+		fail(p, stOverlay, 0, ovlTmpfs, e)
+	}
+	names := [3]*byte{ov.nameUpper, ov.nameWork, ov.nameMerged}
+	slots := [3]int{ov.upFD, ov.workFD, -1}
+	for i := 0; i < len(names); i++ {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_MKDIRAT, tmp, uintptr(unsafe.Pointer(names[i])), 0o755, 0, 0, 0); e != 0 {
+			fail(p, stOverlay, i, ovlTmpfsDirs, e)
+		}
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, tmp, uintptr(unsafe.Pointer(names[i])),
+			unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0, 0, 0)
+		if e != 0 {
+			fail(p, stOverlay, i, ovlTmpfsDirs, e)
+		}
+		if slots[i] < 0 {
+			p.ovlTarget = int(fd)
+			continue
+		}
+		if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, fd, uintptr(slots[i]), unix.O_CLOEXEC, 0, 0, 0); e != 0 {
+			fail(p, stOverlay, i, ovlPlace, e)
+		}
+		syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+	}
+	if e := rawFstat(p, initFDs); e != 0 {
+		fail(p, stOverlay, 0, ovlTmpfsDirs, e)
+	}
+	// An owner the namespace does not map (EINVAL) leaves container root's.
+	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHOWNAT, tmp, uintptr(unsafe.Pointer(ov.nameUpper)), uintptr(p.st.Uid),
+		uintptr(p.st.Gid), unix.AT_SYMLINK_NOFOLLOW, 0); e != 0 && e != unix.EINVAL {
+		fail(p, stOverlay, 0, ovlTmpfsDirs, e)
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHMODAT, tmp, uintptr(unsafe.Pointer(ov.nameUpper)), uintptr(p.st.Mode&0o7777), 0, 0, 0); e != 0 {
+		fail(p, stOverlay, 0, ovlTmpfsDirs, e)
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE, tmp, 0, 0, 0, 0, 0)
+}
+
+// mountOverlay mounts the overlay root filesystem with userxattr (the
+// xattrs of a user namespace's overlay) and attaches it on the mount
+// point, or on the tmpfs's merged directory; p.root is a descriptor of
+// its root, as bindRootfs leaves it.
+//
+//go:nosplit
+//go:norace
+func mountOverlay(p *initPlan) {
+	ov := p.overlay
+	fs, _, e := syscall.RawSyscall6(unix.SYS_FSOPEN, uintptr(unsafe.Pointer(ov.fsOverlay)), unix.FSOPEN_CLOEXEC, 0, 0, 0, 0)
+	if e != 0 {
+		fail(p, stOverlay, 0, ovlOpenFS, e)
+	}
+	keys := [3]*byte{ov.keyLower, ov.keyUpper, ov.keyWork}
+	values := [3]*byte{ov.lower, ov.upper, ov.work}
+	for i := 0; i < len(keys); i++ {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_SET_STRING, uintptr(unsafe.Pointer(keys[i])),
+			uintptr(unsafe.Pointer(values[i])), 0, 0); e != 0 {
+			fail(p, stOverlay, i, ovlConfig, e)
+		}
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_SET_FLAG, uintptr(unsafe.Pointer(ov.keyUserxattr)), 0, 0, 0); e != 0 {
+		fail(p, stOverlay, 3, ovlConfig, e)
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0); e != 0 {
+		fail(p, stOverlay, 0, ovlCreate, e)
+	}
+	mnt, _, e := syscall.RawSyscall6(unix.SYS_FSMOUNT, fs, unix.FSMOUNT_CLOEXEC, 0, 0, 0, 0)
+	if e != 0 {
+		fail(p, stOverlay, 0, ovlMount, e)
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE, fs, 0, 0, 0, 0, 0)
+	target := p.rootfs
+	if p.ovlTarget >= 0 {
+		target = p.ovlTarget
+	}
+	if e := moveMount(p, int(mnt), target); e != 0 {
+		fail(p, stOverlay, 0, ovlAttach, e)
+	}
+	p.root = int(mnt)
+	if ov.hostnameFile != nil {
+		writeHostname(p)
+	}
+}
+
+// writeHostname writes the copy's name into /etc/hostname of the new
+// root, when that is a regular file (a FIFO or a symlink the container
+// planted is left alone). The write copies the file up into the upper
+// layer; the lower one is never written.
+//
+//go:nosplit
+//go:norace
+func writeHostname(p *initPlan) {
+	ov := p.overlay
+	fd, e := openInRoot(p, p.root, ov.hostnameFile, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW)
+	if e != 0 {
+		return
+	}
+	if e := rawFstat(p, fd); e == 0 && p.st.Mode&unix.S_IFMT == unix.S_IFREG && len(ov.hostname) > 0 {
+		_, _, e = syscall.RawSyscall6(unix.SYS_FTRUNCATE, uintptr(fd), 0, 0, 0, 0, 0)
+		if e == 0 {
+			_, _, e = syscall.RawSyscall6(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(ov.hostname))), uintptr(len(ov.hostname)), 0, 0, 0)
+		}
+		if e != 0 {
+			fail(p, stOverlay, 0, ovlHostname, e)
+		}
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
 }

@@ -59,6 +59,7 @@ type initPlan struct {
 	late uintptr // namespaces init unshares itself (lateNamespaces)
 
 	rootfsPath *byte
+	overlay    *overlayStep // nil: the root filesystem is a directory, bound
 	sysctls    []sysctlStep
 	// mounts are the spec's mounts, then the device nodes bound once a
 	// tmpfs is on /dev (compileDev).
@@ -116,6 +117,7 @@ type initPlan struct {
 
 	// Written by init.
 	rootfs, root, consoleSlave, exposed int
+	ovlTarget                           int // the tmpfs's merged directory, or -1
 	how                                 unix.OpenHow
 	st                                  unix.Stat_t
 	stfs                                unix.Statfs_t
@@ -199,11 +201,14 @@ type rlimitStep struct {
 // cause is found here, before anything is forked.
 func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 	s := cfg.Spec
-	p := &initPlan{cfg: cfg, devTmp: -1, umask: -1, rootfs: -1, root: -1, consoleSlave: -1, exposed: -1,
+	p := &initPlan{cfg: cfg, devTmp: -1, umask: -1, rootfs: -1, root: -1, consoleSlave: -1, exposed: -1, ovlTarget: -1,
 		late: cfg.Unshare, newNet: cfg.NewNet, console: cfg.Console, allSignals: ^uint64(0)}
 	p.empty, p.slash, p.dot = cstr(""), cstr("/"), cstr(".")
 	p.tmpfs, p.maskData, p.devNull = cstr("tmpfs"), cstr("size=0,mode=0555"), cstr("/dev/null")
 	p.rootfsPath = cstr(s.Root.Path)
+	if err := p.compileOverlay(s); err != nil {
+		return nil, err
+	}
 
 	keys := make([]string, 0, len(s.Linux.Sysctl))
 	for k := range s.Linux.Sysctl {
@@ -738,6 +743,8 @@ func (p *initPlan) describe(r initReport) error {
 			return wrap("%s: fork", name)
 		}
 		return wrap("%s: wait", name)
+	case stOverlay:
+		return p.describeOverlay(index, sub, errno)
 	case stBindRootfs:
 		if sub == subClone {
 			return wrap("bind rootfs: clone mount")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/ulxc/ulxc/ocispec"
 	"strings"
 	"testing"
 	"unsafe"
@@ -147,6 +148,37 @@ func TestDescribe(t *testing.T) {
 		{record(stMount, 5, subCreate, 1, unix.EROFS, 0), "device /dev/zero: create /dev/zero: read-only file system", unix.EROFS},
 		{record(stEnter, 0, subGoAhead, -1, 0, 0), "enter user namespace: no go-ahead from the parent", nil},
 		{record(99, 0, 0, -1, 0, 0), "unknown report", nil},
+	} {
+		err := p.describe(tc.rec)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("describe(%v) = %v, want %q", tc.rec, err, tc.want)
+			continue
+		}
+		if tc.errno != nil && !errors.Is(err, tc.errno) {
+			t.Errorf("describe(%v) = %v, not %v", tc.rec, err, tc.errno)
+		}
+	}
+}
+
+// TestDescribeOverlay: a refused overlay names the kernel and the
+// missing fuse-overlayfs fallback, and keeps the errno.
+func TestDescribeOverlay(t *testing.T) {
+	s := planSpec()
+	s.Annotations = map[string]string{ocispec.AnnotationOverlayLower: "/s/a/rootfs", ocispec.AnnotationOverlayUpper: "/s/b/delta0",
+		ocispec.AnnotationOverlayWork: "/s/b/work"}
+	p, err := compileInit(&initConfig{Spec: s}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rec   initReport
+		want  string
+		errno error
+	}{
+		{record(stOverlay, 0, ovlCreate, -1, unix.EPERM, 0), "mount overlay of /s/a/rootfs (upper /s/b/delta0) with userxattr: operation not permitted: this kernel refuses overlayfs in a user namespace", ErrOverlay},
+		{record(stOverlay, 0, ovlCreate, -1, unix.EINVAL, 0), "fuse-overlayfs", unix.EINVAL},
+		{record(stOverlay, 2, ovlOpen, -1, unix.ENOENT, 0), "open overlay layer /s/b/work: no such file or directory", unix.ENOENT},
+		{record(stOverlay, 3, ovlOpen, -1, unix.ENOENT, 0), "malformed", nil},
 	} {
 		err := p.describe(tc.rec)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

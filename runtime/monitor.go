@@ -121,8 +121,10 @@ const runLockFD = 5
 
 // MonitorMain is the body of `ulxc [monitor] NAME`: it starts the
 // container described on fd 3, reports on fd 4, and supervises it until it
-// stops. args (the name) are for ps only.
-func MonitorMain(args []string) int {
+// stops. args (the name) are for ps only. after, when not nil, runs once the
+// container has stopped for good and been torn down, while the monitor
+// still holds the run lock (the removal of an ephemeral container).
+func MonitorMain(args []string, after func(Options)) int {
 	// The command name ps and top show, "exe" after an exec of
 	// /proc/self/exe; /proc/self/comm names the thread group leader,
 	// whatever thread runs this.
@@ -183,6 +185,9 @@ func MonitorMain(args []string) int {
 	for {
 		st, err := c.Wait()
 		if !st.Rebooted() {
+			if after != nil {
+				after(opts.Options)
+			}
 			if err != nil {
 				return 1
 			}
@@ -191,6 +196,9 @@ func MonitorMain(args []string) int {
 		log.Info("container rebooting")
 		if c, err = c.Restart(context.Background()); err != nil {
 			log.Error("restart after reboot failed", "err", err)
+			if after != nil {
+				after(opts.Options)
+			}
 			return 1
 		}
 	}

@@ -8,6 +8,12 @@
 // is LXC's, so a store may be a directory that LXC itself populated
 // (~/.local/share/lxc); the files ulxc adds are named .ulxc.* or ulxc-*.
 //
+// Overlay snapshots are recorded as LXC records them (snapshots.go):
+// ORIG/lxc_snapshots lists the snapshots of ORIG, NEW/lxc_rdepends names
+// NEW's origin, so that LXC and ulxc refuse the same destroys. An
+// ephemeral container (ephemeral.go) exists only while a supervisor holds
+// its run lock.
+//
 // Names are validated before they touch the filesystem: a name is never a
 // path. Container directories are created 0700 because a rootfs holds
 // setuid files owned by subordinate ids, which other host users must not be

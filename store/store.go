@@ -106,6 +106,9 @@ type Container struct {
 	store *Store
 }
 
+// StorePath is the directory of the container's store.
+func (c *Container) StorePath() string { return c.store.Path }
+
 // ConfigPath is the container's LXC config file.
 func (c *Container) ConfigPath() string { return filepath.Join(c.Dir, "config") }
 
@@ -127,6 +130,9 @@ func (s *Store) Get(name string) (*Container, error) {
 			return nil, fmt.Errorf("%s: %w in %s", name, ErrNotExist, s.Path)
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if c.staleEphemeral() {
+		return nil, fmt.Errorf("%s: %w in %s (the remains of an ephemeral container whose ulxc was killed)", name, ErrNotExist, s.Path)
 	}
 	return c, nil
 }
@@ -181,7 +187,8 @@ func (s *Store) taken(name string) error {
 
 // Abandoned returns the directory NAME when it is the remains of an
 // interrupted create or destroy (a directory without a config that nobody
-// holds the lock of), locked by the caller, who may then remove it. A
+// holds the lock of), or an ephemeral container whose supervisor is gone
+// (EphemeralFile), locked by the caller, who may then remove it. A
 // container gives ErrExist, a directory another ulxc works on ErrBusy, and
 // no directory ErrNotExist.
 func (s *Store) Abandoned(name string) (*Container, func(), error) {
@@ -202,7 +209,7 @@ func (s *Store) Abandoned(name string) (*Container, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := os.Lstat(c.ConfigPath()); err == nil {
+	if _, err := os.Lstat(c.ConfigPath()); err == nil && !c.staleEphemeral() {
 		unlock()
 		return nil, nil, fmt.Errorf("%s: %w in %s", name, ErrExist, s.Path)
 	}

@@ -11,12 +11,14 @@ import (
 	"github.com/ulxc/ulxc/store"
 )
 
-const destroyUsage = `Usage: ulxc destroy [-n] NAME [-f]
+const destroyUsage = `Usage: ulxc destroy [-n] NAME [-f] [-s]
 
 Remove a stopped container completely: its config, its rootfs (files owned
 by your subordinate ids included, removed from inside its user namespace)
 and its state. A running container is refused unless -f, which kills it
-first (as lxc-destroy -f does).
+first (as lxc-destroy -f does). A container whose overlay snapshots
+depend on it is refused unless -s, which destroys them first (as
+lxc-destroy -s does).
 
 Examples:
   ulxc destroy web
@@ -27,6 +29,7 @@ func cmdDestroy(e *env, args []string) error {
 	fs := e.newFlagSet("destroy")
 	name := fs.StringP("name", "n", "", "container `NAME`")
 	force := fs.BoolP("force", "f", false, "stop the container first if it runs")
+	snapshots := fs.BoolP("snapshots", "s", false, "destroy the container's overlay snapshots too")
 	if err := e.parse(fs, destroyUsage, args); err != nil {
 		return err
 	}
@@ -44,6 +47,23 @@ func cmdDestroy(e *env, args []string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("destroy: %w", err)
+	}
+	if *snapshots {
+		snaps, err := c.Snapshots()
+		if err != nil {
+			return fmt.Errorf("destroy: %w", err)
+		}
+		saved := e.lxcPath // the nested parse sets -P
+		defer func() { e.lxcPath = saved }()
+		for _, r := range snaps {
+			sub := []string{"-P", r.Path, r.Name}
+			if *force {
+				sub = append(sub, "-f")
+			}
+			if err := cmdDestroy(e, sub); err != nil {
+				return fmt.Errorf("destroy %s: snapshot %s: %w", cname, r, err)
+			}
+		}
 	}
 	unlock, err := c.Lock(false)
 	if err != nil {

@@ -51,6 +51,9 @@ func hints(err error) []string {
 	if errors.Is(err, userns.ErrNested) {
 		out = append(out, "inside a container newuidmap can only map ids the outer namespace has: run ulxc on the host, or map only your own id with -m b:0:$(id -u):1")
 	}
+	if errors.Is(err, store.ErrHasSnapshots) {
+		out = append(out, "destroy the snapshots first, or with it: ulxc destroy -s NAME")
+	}
 	if errors.Is(err, store.ErrExist) {
 		out = append(out, "choose another name, or remove the old one first: ulxc destroy NAME")
 	}

@@ -16,7 +16,8 @@ import (
 const lsUsage = `Usage: ulxc ls [-f] [-1] [--running|--stopped] [--format json]
 
 List the containers. -f shows a table like lxc-ls -f: NAME, STATE,
-AUTOSTART, PID, IPV4, IPV6, UNPRIVILEGED. The state is checked against the
+AUTOSTART, PID, IPV4, IPV6, UNPRIVILEGED, and ORIGIN: the container
+whose root filesystem an overlay snapshot lies over. The state is checked against the
 running processes, never only read from a file.
 
 Examples:
@@ -33,6 +34,8 @@ type lsRow struct {
 	IPv4         []string `json:"ipv4"`
 	IPv6         []string `json:"ipv6"`
 	Unprivileged bool     `json:"unprivileged"`
+	// Origin is the container an overlay snapshot's root lies over.
+	Origin string `json:"origin,omitempty"`
 }
 
 func cmdLs(e *env, args []string) error {
@@ -79,14 +82,14 @@ func cmdLs(e *env, args []string) error {
 		return enc.Encode(rows)
 	case *fancy:
 		tw := tabwriter.NewWriter(e.stdout, 0, 8, 1, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tSTATE\tAUTOSTART\tPID\tIPV4\tIPV6\tUNPRIVILEGED")
+		fmt.Fprintln(tw, "NAME\tSTATE\tAUTOSTART\tPID\tIPV4\tIPV6\tUNPRIVILEGED\tORIGIN")
 		for _, r := range rows {
 			pid := "-"
 			if r.Pid > 0 {
 				pid = strconv.Itoa(r.Pid)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%t\n", r.Name, r.State, yesNo(r.Autostart), pid,
-				dashJoin(r.IPv4), dashJoin(r.IPv6), r.Unprivileged)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%t\t%s\n", r.Name, r.State, yesNo(r.Autostart), pid,
+				dashJoin(r.IPv4), dashJoin(r.IPv6), r.Unprivileged, dashJoin(nonEmpty(r.Origin)))
 		}
 		return tw.Flush()
 	}
@@ -119,6 +122,14 @@ func (e *env) lsRow(c *store.Container, full bool) (lsRow, error) {
 	if !full {
 		return r, nil
 	}
+	if o, ok, err := c.Origin(); err != nil {
+		e.warnf("%v", err)
+	} else if ok {
+		r.Origin = o.Name
+		if o.Path != c.StorePath() {
+			r.Origin = o.String()
+		}
+	}
 	if u := runtime.Measure(st); u.IPv4 != nil || u.IPv6 != nil {
 		r.IPv4, r.IPv6 = append(r.IPv4, u.IPv4...), append(r.IPv6, u.IPv6...)
 	}
@@ -130,6 +141,13 @@ func (e *env) lsRow(c *store.Container, full bool) (lsRow, error) {
 		r.Autostart = spec.Annotations[ocispec.AnnotationStartAuto] == "1"
 	}
 	return r, nil
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }
 
 func yesNo(b bool) string {

@@ -64,6 +64,9 @@ var verbs = []verb{
 	{"usernsexec", "run a command in a mapped user namespace", cmdUsernsexec},
 	{"create", "create a container from an image or the busybox template", cmdCreate},
 	{"destroy", "remove a stopped container completely", cmdDestroy},
+	{"copy", "copy or snapshot a container, or start an ephemeral copy", cmdCopy},
+	{"rename", "rename a stopped container", cmdRename},
+	{"start-ephemeral", "start a throwaway overlay copy of a container", cmdStartEphemeral},
 	{"images", "list the images an image server offers", cmdImages},
 	{"keys", "add and list trusted image-signing keys", cmdKeys},
 	{"start", "start a container", cmdStart},
@@ -84,6 +87,7 @@ var verbs = []verb{
 var childEntries = map[string]func(args []string) int{
 	"__usernsexec":    usernsexecChild,
 	"__destroy":       destroyChild,      // destroy.ChildEntry: removal of subordinate ids' files
+	"__clone":         cloneChild,        // clone.ChildEntry: copies and snapshots
 	"__probe-overlay": probeOverlayChild, // hostcheck.OverlayProbeEntry
 	"[monitor]":       monitorChild,      // runtime.MonitorEntry: ps shows `ulxc [monitor] NAME`
 	"__du":            duChild,           // runtime.DiskUsageEntry

@@ -85,7 +85,15 @@ func cmdStart(e *env, args []string) error {
 		}
 		return nil
 	}
-	return e.foreground(opts, unlock)
+	err = e.foreground(opts, unlock)
+	if spec.Annotations[ocispec.AnnotationEphemeral] == "1" {
+		// lxc.ephemeral: removed once it stopped, as LXC does.
+		unlock()
+		if rerr := e.removeEphemeral(c); rerr != nil {
+			e.warnf("%v", rerr)
+		}
+	}
+	return err
 }
 
 // foreground runs the container on the caller's stdio and exits with its
@@ -235,4 +243,4 @@ func (e *env) noteDevices(c *store.Container, spec *specs.Spec) {
 }
 
 // monitorChild is runtime.MonitorEntry, "[monitor]", for main's childEntries.
-var monitorChild = runtime.MonitorMain
+func monitorChild(args []string) int { return runtime.MonitorMain(args, afterMonitor) }
