@@ -56,7 +56,7 @@ type ephemeralRequest struct {
 }
 
 func cmdStartEphemeral(e *env, args []string) error {
-	fs := e.newFlagSet("start-ephemeral")
+	fs := e.newFlagSet("start-ephemeral", "o") // -o is the original, as lxc-start-ephemeral has it
 	var r ephemeralRequest
 	fs.StringVarP(&r.orig, "orig", "o", "", "the original container `NAME`")
 	fs.StringVarP(&r.name, "name", "n", "", "the copy's `NAME`; default ORIG-XXXXXXXX")

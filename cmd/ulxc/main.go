@@ -43,10 +43,21 @@ type globals struct {
 	debug       bool
 }
 
-func (g *globals) register(fs *pflag.FlagSet) {
+// register adds the global options to fs, without the short forms in
+// taken, which the verb uses for options of its own (as LXC's tools do:
+// lxc-start-ephemeral's -o is the original container, not the log file).
+func (g *globals) register(fs *pflag.FlagSet, taken ...string) {
+	short := func(s string) string {
+		for _, t := range taken {
+			if t == s {
+				return ""
+			}
+		}
+		return s
+	}
 	fs.StringVarP(&g.lxcPath, "lxcpath", "P", g.lxcPath, "directory that holds the containers")
-	fs.StringVarP(&g.logFile, "logfile", "o", g.logFile, "also write the log to `FILE`")
-	fs.StringVarP(&g.logPriority, "logpriority", "l", g.logPriority, "log `LEVEL`: TRACE, DEBUG, INFO (default), NOTICE, WARN, ERROR, CRIT, ALERT, FATAL")
+	fs.StringVarP(&g.logFile, "logfile", short("o"), g.logFile, "also write the log to `FILE`")
+	fs.StringVarP(&g.logPriority, "logpriority", short("l"), g.logPriority, "log `LEVEL`: TRACE, DEBUG, INFO (default), NOTICE, WARN, ERROR, CRIT, ALERT, FATAL")
 	fs.BoolVarP(&g.quiet, "quiet", "q", g.quiet, "print nothing but errors")
 	fs.BoolVar(&g.debug, "debug", g.debug, "print debug messages")
 }
@@ -233,10 +244,10 @@ func (e *env) infof(format string, a ...any) {
 
 // newFlagSet returns a verb's flag set with the global flags registered and
 // usage text written by hand.
-func (e *env) newFlagSet(name string) *pflag.FlagSet {
+func (e *env) newFlagSet(name string, taken ...string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("ulxc "+name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	e.register(fs)
+	e.register(fs, taken...)
 	fs.Usage = func() {}
 	fs.BoolP("help", "h", false, "show help")
 	fs.Lookup("help").Hidden = true
