@@ -36,3 +36,32 @@ func TestParseAddresses(t *testing.T) {
 		t.Errorf("parseIfInet6(...) = %q, want %q", got, want)
 	}
 }
+
+func TestParseNetDev(t *testing.T) {
+	const dev = `Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:     120       2    0    0    0     0          0         0      120       2    0    0    0     0       0          0
+  eth0: 1645257861  117447    0    0    0     0          0         0 1645257861  117447    0    0    0     0       0          0
+`
+	if got, want := parseNetDev([]byte(dev)), []string{"lo", "eth0"}; !slices.Equal(got, want) {
+		t.Errorf("parseNetDev(...) = %q, want %q", got, want)
+	}
+}
+
+func TestParseIOStat(t *testing.T) {
+	for _, tc := range []struct {
+		name, in    string
+		read, write uint64
+	}{
+		{"empty", "", 0, 0},
+		{"two devices", "8:0 rbytes=4096 wbytes=512 rios=1 wios=1 dbytes=0 dios=0\n254:0 rbytes=100 wbytes=28 rios=2 wios=3\n", 4196, 540},
+		{"garbage", "8:0 rbytes=x wbytes=7 junk\n", 0, 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, w := parseIOStat([]byte(tc.in))
+			if r != tc.read || w != tc.write {
+				t.Errorf("parseIOStat(%q) = %d, %d, want %d, %d", tc.in, r, w, tc.read, tc.write)
+			}
+		})
+	}
+}
