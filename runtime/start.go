@@ -268,6 +268,9 @@ func (c *Container) record() error {
 		Supervisor: os.Getpid(), SupervisorStart: self, Daemon: c.opts.Console && c.opts.Terminal == nil, HaltSignal: int(c.haltSig), StopSignal: int(c.stopSig),
 		Cgroup: c.cgroup.path(), CgroupNote: c.cgroup.note, ConfigPath: c.opts.ConfigPath,
 		Rootfs: c.opts.Spec.Root.Path, Started: time.Now().UTC(), Seccomp: c.opts.Spec.Linux.Seccomp}
+	if sig, err := rebootSignal(c.opts.Spec); err == nil {
+		c.state.RebootSignal = int(sig)
+	}
 	if err := os.MkdirAll(c.opts.RuntimeDir, 0o700); err != nil {
 		return fmt.Errorf("runtime dir: %w", err)
 	}
