@@ -260,7 +260,10 @@
 // allocates about 300 KB: allocation is not where the time goes.
 //
 // The spec comes from package ocispec, whose doc.go is the contract: the
-// runtime reads its annotations ulxc.signal.halt, ulxc.tty.max,
+// runtime reads its annotations ulxc.signal.halt, ulxc.signal.reboot
+// (recorded in the state for stop -r), ulxc.console.path (a terminal of
+// the user's that the supervisor relays the console to, both ways,
+// consolepeer.go), ulxc.tty.max,
 // ulxc.hook.pre-mount.N, ulxc.mount.N.create (dir or file: the type of a
 // missing destination; by default a bind gets its source's type and every
 // other mount a directory) and ulxc.mount.N.optional (a mount that may
