@@ -26,7 +26,8 @@
 //     Start, which can wait for it. The intermediate process reports the
 //     new pid on a close-on-exec pipe and exits.
 //  4. The new process calls setsid, puts its stdio in place, resets the
-//     signals, drops the bounding set, installs the seccomp filter (before
+//     signals, with Options.Remount unshares a mount namespace and mounts
+//     a new proc (and sysfs) over the caller's, drops the bounding set, installs the seccomp filter (before
 //     the id change for a user other than root, after it for root),
 //     becomes the command's user, allocates a pty from the container's
 //     devpts when asked (sending the master to Start over a socket),
@@ -67,6 +68,11 @@
 //
 // What it does not defend against: once the command runs, it is the
 // target's, and root there may trace it like any process of its own.
+// Without the target's mount namespace in Namespaces, the command is a
+// program of the caller's filesystem run as the target's user, with the
+// caller's root and working directory: root of the target's user
+// namespace, if it can name the process (it joined the pid namespace),
+// may trace it and so use what that user may on the caller's files.
 // Signals: root there may kill the forked process before its exec, which
 // fails the start.
 //

@@ -300,3 +300,39 @@ func onlyChild(t *testing.T, pid int) int {
 	n, _ := strconv.Atoi(kids[0])
 	return n
 }
+
+// TestStartRemount: without the mount namespace, /proc is the caller's
+// and shows another pid namespace; Remount mounts one that shows the
+// joined pid namespace, in a mount namespace of the process's own.
+func TestStartRemount(t *testing.T) {
+	target := newTarget(t)
+	ns := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWPID)
+	// read is a builtin: /proc/self is the shell itself, as its /proc sees it.
+	script := `read -r self rest < /proc/self/stat; echo $$ $self $(readlink /proc/self/ns/mnt)`
+	for _, tc := range []struct {
+		name    string
+		remount bool
+	}{{"caller's proc", false}, {"remounted", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code := run(t, target, Options{Namespaces: ns, Remount: tc.remount}, script)
+			f := strings.Fields(out)
+			if code != 0 || len(f) != 3 {
+				t.Fatalf("joined process printed %q, exit %d", out, code)
+			}
+			own, err := os.Readlink("/proc/self/ns/mnt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if shows := f[0] == f[1]; shows != tc.remount {
+				t.Errorf("pid %s, /proc/self/stat %s: /proc shows the joined pid namespace: %v, want %v", f[0], f[1], shows, tc.remount)
+			}
+			if sameMnt := f[2] == own; sameMnt == tc.remount {
+				t.Errorf("mount namespace %s, the caller's %s: a new one %v, want %v", f[2], own, !sameMnt, tc.remount)
+			}
+		})
+	}
+	// The caller's /proc is unchanged.
+	if b, err := os.Readlink("/proc/self"); err != nil || b != strconv.Itoa(os.Getpid()) {
+		t.Errorf("/proc/self of the test after the remount = %q, %v, want %d", b, err, os.Getpid())
+	}
+}
