@@ -186,6 +186,15 @@
 //
 // # What it does not defend against
 //
+// What the user asks for with attach's lxc-attach options: -e keeps the
+// whole bounding set (what lxc.cap.drop took is back, for a process that
+// container root may trace once it runs), and -s without MOUNT runs a
+// host program on the host's filesystem as container root (a subordinate
+// id): container root, if that process is in its pid namespace, may
+// trace it and read or write what that id may on the host (world-readable
+// and world-writable files). Both are off by default and documented at
+// the flags, as LXC documents them.
+//
 // The container's root is the user's subordinate id: it can do to the
 // user's subordinate-id-owned files what the user can. It shares the host
 // kernel; lxc.cap.drop and lxc.cap.keep shrink the bounding set of init
