@@ -71,6 +71,7 @@ var verbs = []verb{
 	{"ls", "list containers", cmdLs},
 	{"info", "show a container's state and resources", cmdInfo},
 	{"attach", "run a command inside a running container", cmdAttach},
+	{"execute", "run a command as the init of an application container", cmdExecute},
 	{"wait", "wait until a container reaches one of some states", cmdWait},
 	{"console", "connect to a running container's console", cmdConsole},
 	{"freeze", "freeze every process of a running container", cmdFreeze},
