@@ -31,6 +31,9 @@ type Usage struct {
 	HaveMemory, HaveSwap, HaveIO bool
 	Swap                         uint64
 	IORead, IOWrite              uint64 // bytes, summed over devices
+	IOOps                        uint64 // reads and writes, summed over devices
+	// CPUUser and CPUSystem split CPU, where known.
+	CPUUser, CPUSystem time.Duration
 }
 
 // Measure reads what the running container st uses.
@@ -62,8 +65,23 @@ func measureCgroup(dir string, u *Usage) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "io.stat")); err == nil {
 		u.HaveIO = true
-		u.IORead, u.IOWrite = parseIOStat(b)
+		u.IORead, u.IOWrite, u.IOOps = parseIOStat(b)
 	}
+	if b, err := os.ReadFile(filepath.Join(dir, "cpu.stat")); err == nil {
+		u.CPUUser = statField(b, "user_usec") * time.Microsecond
+		u.CPUSystem = statField(b, "system_usec") * time.Microsecond
+	}
+}
+
+// statField is the value of "key N" in a cgroup's flat keyed file.
+func statField(b []byte, key string) time.Duration {
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key+" "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return time.Duration(n)
+		}
+	}
+	return 0
 }
 
 // parseNetDev returns the interface names of /proc/net/dev: after two
@@ -82,9 +100,10 @@ func parseNetDev(b []byte) []string {
 	return out
 }
 
-// parseIOStat sums rbytes and wbytes over the devices of a cgroup v2
-// io.stat ("MAJ:MIN rbytes=N wbytes=N rios=N ...", one line a device).
-func parseIOStat(b []byte) (read, write uint64) {
+// parseIOStat sums rbytes, wbytes and the operations (rios, wios) over
+// the devices of a cgroup v2 io.stat ("MAJ:MIN rbytes=N wbytes=N rios=N
+// wios=N ...", one line a device).
+func parseIOStat(b []byte) (read, write, ops uint64) {
 	for _, line := range strings.Split(string(b), "\n") {
 		for _, f := range strings.Fields(line) {
 			k, v, ok := strings.Cut(f, "=")
@@ -100,10 +119,12 @@ func parseIOStat(b []byte) (read, write uint64) {
 				read += n
 			case "wbytes":
 				write += n
+			case "rios", "wios":
+				ops += n
 			}
 		}
 	}
-	return read, write
+	return read, write, ops
 }
 
 // addresses reads the addresses of pid's network namespace from

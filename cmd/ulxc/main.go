@@ -74,6 +74,7 @@ var verbs = []verb{
 	{"execute", "run a command as the init of an application container", cmdExecute},
 	{"wait", "wait until a container reaches one of some states", cmdWait},
 	{"monitor", "print containers' state changes as they happen", cmdMonitor},
+	{"top", "show the CPU, block I/O and memory use of running containers", cmdTop},
 	{"console", "connect to a running container's console", cmdConsole},
 	{"freeze", "freeze every process of a running container", cmdFreeze},
 	{"unfreeze", "thaw a frozen container", cmdUnfreeze},
