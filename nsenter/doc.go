@@ -80,4 +80,19 @@
 // pattern), then an exec of ulxc itself inside the namespaces. Without cgo
 // ulxc is a static pure-Go binary whose processes start in about half the
 // time, and without the exec attach starts one Go program, not two.
+//
+// # Device nodes
+//
+// Device (device.go) is `ulxc device add|del`: nothing can make a device
+// node in a user namespace, so the host's node is bound, and a bind needs
+// a mount namespace that both sees the host's /dev and belongs to the
+// container's user namespace. A fork joins the container's user namespace
+// alone, unshares a mount namespace (a copy of the caller's, which the
+// container's user namespace now owns), clones the node's mount
+// (open_tree), joins the container's mount namespace, becomes root there
+// and moves the clone onto an empty file it creates at the target,
+// resolving each directory on the way by descriptor without following a
+// symlink. The clone carries the host mount's flags, locked, so a nodev
+// /dev on the host gives a node nobody can use. Removal unmounts by name
+// from the target's directory, only what sits on a device node.
 package nsenter

@@ -63,6 +63,17 @@
 //     regular file only. Console clients get the console's output from
 //     the supervisor over the control socket (console-stream), so they
 //     never compete with the console log.
+//   - device binds (device.go): `ulxc device add` binds a host node the
+//     user may open into the running container through package nsenter's
+//     Device, and records it in the runtime directory under init's start
+//     time; `device del` takes away only what that record names, never
+//     the container's own /dev/null or the like.
+//
+// Usage figures come from the container's cgroup (info.go); where it
+// accounts nothing, or no memory and I/O (a hybrid host's cgroup v2),
+// ProcUsage (procusage.go) sums /proc of the processes in init's pid
+// namespace, which the user may read as the owner of their user
+// namespace: an estimate, for top.
 //
 // # Cgroups
 //

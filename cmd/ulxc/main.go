@@ -75,6 +75,7 @@ var verbs = []verb{
 	{"wait", "wait until a container reaches one of some states", cmdWait},
 	{"monitor", "print containers' state changes as they happen", cmdMonitor},
 	{"top", "show the CPU, block I/O and memory use of running containers", cmdTop},
+	{"device", "bind a host device node into a running container, or take it away", cmdDevice},
 	{"console", "connect to a running container's console", cmdConsole},
 	{"freeze", "freeze every process of a running container", cmdFreeze},
 	{"unfreeze", "thaw a frozen container", cmdUnfreeze},
