@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
 )
 
@@ -51,6 +52,12 @@ func (e *env) infoKeys(configPath string, show infoShow) error {
 			return usagef("info: -c %s: not a config key", k)
 		}
 		v := strings.Join(cfg.Values(k), "\n")
+		if canon, _ := lxcconf.Canonical(k); strings.HasPrefix(canon, "lxc.signal.") && v != "" {
+			// LXC keeps signals as numbers and prints them so.
+			if sig, err := ocispec.ParseSignal(v); err == nil {
+				v = strconv.Itoa(int(sig))
+			}
+		}
 		switch {
 		case show.raw && len(show.keys) == 1:
 			fmt.Fprintln(e.stdout, v)
