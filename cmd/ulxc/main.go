@@ -30,6 +30,9 @@ type env struct {
 	globals
 	// runtimeWarned: the warning about XDG_RUNTIME_DIR was printed.
 	runtimeWarned bool
+	// introspect, when set, receives a verb's flags and usage in place
+	// of parsing them (docs.go: completion and man pages).
+	introspect func(fs *pflag.FlagSet, usage string)
 }
 
 // globals are the flags LXC accepts on every command. They may stand before
@@ -150,7 +153,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 func lookupVerb(name string) (verb, bool) {
 	name = strings.TrimPrefix(name, "lxc-") // `ulxc lxc-ls` is a habit worth forgiving
-	for _, v := range verbs {
+	for _, v := range append(verbs[:len(verbs):len(verbs)], docVerbs()...) {
 		if v.name == name {
 			return v, true
 		}
@@ -166,7 +169,7 @@ Usage:
 
 Commands:
 `)
-	for _, v := range verbs {
+	for _, v := range append(verbs[:len(verbs):len(verbs)], docVerbs()...) {
 		fmt.Fprintf(w, "  %-14s %s\n", v.name, v.summary)
 	}
 	fmt.Fprint(w, `
@@ -247,6 +250,10 @@ func (e *env) newFlagSet(name string) *pflag.FlagSet {
 
 // parse parses a verb's flags, printing its usage for --help.
 func (e *env) parse(fs *pflag.FlagSet, usage string, args []string) error {
+	if e.introspect != nil {
+		e.introspect(fs, usage)
+		return pflag.ErrHelp
+	}
 	if err := fs.Parse(args); err != nil {
 		return usagef("%s: %v (see 'ulxc %s --help')", strings.TrimPrefix(fs.Name(), "ulxc "), err, strings.TrimPrefix(fs.Name(), "ulxc "))
 	}
