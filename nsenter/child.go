@@ -84,6 +84,9 @@ func joined(j *join) {
 	// The signal handling of a fresh exec, before any seccomp filter
 	// could refuse the rt_sigaction and rt_sigprocmask it takes.
 	RestoreSignals(&j.sa, &j.old)
+	if j.remount {
+		remount(j)
+	}
 	dropBounding(j)
 	if j.uid != 0 {
 		installFilter(j)
@@ -117,6 +120,46 @@ func placeStdio(j *join) {
 		if _, _, e := syscall.RawSyscall(unix.SYS_DUP3, uintptr(j.stdio[i]), uintptr(i), 0); e != 0 {
 			fail(j, stepDup, uintptr(e), uintptr(i))
 		}
+	}
+}
+
+// remount unshares a mount namespace and mounts a new proc (and sysfs)
+// over the caller's, as lxc-attach -R does, while the process still holds
+// every capability in the joined user namespace, which owns the new mount
+// namespace. The mounts the caller's namespace gave are locked together
+// in it and cannot be unmounted one by one (the kernel hides what is
+// under them from a less privileged namespace), so the new ones go on
+// top. The kernel allows a new proc or sysfs there only as restrictive as
+// a visible one (mount_too_revealing): nosuid, nodev, noexec, and
+// read-only after EPERM for a read-only sysfs.
+//
+//go:nosplit
+//go:norace
+func remount(j *join) {
+	if _, _, e := syscall.RawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWNS, 0, 0); e != 0 {
+		fail(j, stepUnshare, uintptr(e), 0)
+	}
+	// Nothing mounted here propagates back to the caller's namespace.
+	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, 0, uintptr(unsafe.Pointer(j.root)), 0,
+		unix.MS_SLAVE|unix.MS_REC, 0, 0); e != 0 {
+		fail(j, stepRemount, uintptr(e), 0)
+	}
+	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(j.procType)), uintptr(unsafe.Pointer(j.proc)),
+		uintptr(unsafe.Pointer(j.procType)), flags, 0, 0); e != 0 {
+		fail(j, stepRemount, uintptr(e), 1)
+	}
+	if !j.remountSys {
+		return
+	}
+	_, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(j.sysfsType)), uintptr(unsafe.Pointer(j.sys)),
+		uintptr(unsafe.Pointer(j.sysfsType)), flags, 0, 0)
+	if e == unix.EPERM {
+		_, _, e = syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(j.sysfsType)), uintptr(unsafe.Pointer(j.sys)),
+			uintptr(unsafe.Pointer(j.sysfsType)), flags|unix.MS_RDONLY, 0, 0)
+	}
+	if e != 0 {
+		fail(j, stepRemount, uintptr(e), 2)
 	}
 }
 

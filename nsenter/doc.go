@@ -29,7 +29,8 @@
 //     Start, which can wait for it. The intermediate process reports the
 //     new pid on a close-on-exec pipe and exits.
 //  4. The new process calls setsid, puts its stdio in place, resets the
-//     signals, drops the bounding set, installs the seccomp filter (before
+//     signals, with Options.Remount unshares a mount namespace and mounts
+//     a new proc (and sysfs) over the caller's, drops the bounding set, installs the seccomp filter (before
 //     the id change for a user other than root, after it for root),
 //     becomes the command's user, allocates a pty from the container's
 //     devpts when asked (sending the master to Start over a socket),
@@ -70,6 +71,11 @@
 //
 // What it does not defend against: once the command runs, it is the
 // target's, and root there may trace it like any process of its own.
+// Without the target's mount namespace in Namespaces, the command is a
+// program of the caller's filesystem run as the target's user, with the
+// caller's root and working directory: root of the target's user
+// namespace, if it can name the process (it joined the pid namespace),
+// may trace it and so use what that user may on the caller's files.
 // Signals: root there may kill the forked process before its exec, which
 // fails the start.
 //
@@ -85,4 +91,19 @@
 // pattern), then an exec of ulxc itself inside the namespaces. Without cgo
 // ulxc is a static pure-Go binary whose processes start in about half the
 // time, and without the exec attach starts one Go program, not two.
+//
+// # Device nodes
+//
+// Device (device.go) is `ulxc device add|del`: nothing can make a device
+// node in a user namespace, so the host's node is bound, and a bind needs
+// a mount namespace that both sees the host's /dev and belongs to the
+// container's user namespace. A fork joins the container's user namespace
+// alone, unshares a mount namespace (a copy of the caller's, which the
+// container's user namespace now owns), clones the node's mount
+// (open_tree), joins the container's mount namespace, becomes root there
+// and moves the clone onto an empty file it creates at the target,
+// resolving each directory on the way by descriptor without following a
+// symlink. The clone carries the host mount's flags, locked, so a nodev
+// /dev on the host gives a node nobody can use. Removal unmounts by name
+// from the target's directory, only what sits on a device node.
 package nsenter

@@ -74,6 +74,13 @@ type Options struct {
 	// CgroupFD, when positive, is a cgroup v2 directory the process
 	// starts in (CLONE_INTO_CGROUP). Default: the caller's cgroup.
 	CgroupFD int
+	// Remount gives the process a mount namespace of its own, unshared
+	// after the join, with a new proc on /proc, and a new sysfs on /sys
+	// when Namespaces holds CLONE_NEWNET, so that they show the joined
+	// pid and network namespaces (lxc-attach -R). It is for a caller
+	// that does not join the mount namespace (Namespaces without
+	// CLONE_NEWNS), whose /proc would show the caller's. Default off.
+	Remount bool
 }
 
 // Process is a command started by Start, a child of the caller.
@@ -242,6 +249,8 @@ const (
 	stepCtty
 	stepChdir
 	stepExec
+	stepUnshare
+	stepRemount
 )
 
 // stepName is the message of a failed step, with what the options say
@@ -286,6 +295,10 @@ func stepName(step, index uint64, opts *Options) (string, bool) {
 			dir = opts.DirElse
 		}
 		return "chdir " + dir, true
+	case stepUnshare:
+		return "unshare a mount namespace", true
+	case stepRemount:
+		return "mount " + [...]string{"/ as a slave", "proc on /proc", "sysfs on /sys"}[min(index, 2)], true
 	case stepExec:
 		if index < uint64(len(opts.Paths)) {
 			return "exec " + opts.Argv[0] + " (" + opts.Paths[index] + ")", true
@@ -360,6 +373,11 @@ type join struct {
 	cmsg     []byte // SCM_RIGHTS with one descriptor, written
 	cmsgData int    // where in cmsg the descriptor goes
 	master   uintptr
+
+	remount             bool
+	remountSys          bool
+	root, proc, sys     *byte // "/", "/proc", "/sys"
+	procType, sysfsType *byte
 }
 
 // CloneArgs is struct clone_args of clone3(2), up to cgroup.
@@ -426,6 +444,14 @@ func newJoin(opts Options, files [3]*os.File, report, ptySock *os.File) (*join, 
 		j.msg = unix.Msghdr{Iov: &j.iov, Control: &j.cmsg[0]}
 		j.msg.Iovlen = 1
 		j.msg.SetControllen(len(j.cmsg))
+	}
+	if opts.Remount {
+		j.remount, j.remountSys = true, opts.Namespaces&unix.CLONE_NEWNET != 0
+		j.root, _ = syscall.BytePtrFromString("/")
+		j.proc, _ = syscall.BytePtrFromString("/proc")
+		j.sys, _ = syscall.BytePtrFromString("/sys")
+		j.procType, _ = syscall.BytePtrFromString("proc")
+		j.sysfsType, _ = syscall.BytePtrFromString("sysfs")
 	}
 	// clone3 refuses an exit signal with CLONE_PARENT: the child gets the
 	// caller's, SIGCHLD (the intermediate's), as with clone(2).

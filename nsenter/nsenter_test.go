@@ -334,3 +334,88 @@ func onlyChild(t *testing.T, pid int) int {
 	n, _ := strconv.Atoi(kids[0])
 	return n
 }
+
+// TestStartRemount: without the mount namespace, /proc is the caller's
+// and shows another pid namespace; Remount mounts one that shows the
+// joined pid namespace, in a mount namespace of the process's own.
+func TestStartRemount(t *testing.T) {
+	target := newTarget(t)
+	ns := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWPID)
+	// read is a builtin: /proc/self is the shell itself, as its /proc sees it.
+	script := `read -r self rest < /proc/self/stat; echo $$ $self $(readlink /proc/self/ns/mnt)`
+	for _, tc := range []struct {
+		name    string
+		remount bool
+	}{{"caller's proc", false}, {"remounted", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code := run(t, target, Options{Namespaces: ns, Remount: tc.remount}, script)
+			f := strings.Fields(out)
+			if code != 0 || len(f) != 3 {
+				t.Fatalf("joined process printed %q, exit %d", out, code)
+			}
+			own, err := os.Readlink("/proc/self/ns/mnt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if shows := f[0] == f[1]; shows != tc.remount {
+				t.Errorf("pid %s, /proc/self/stat %s: /proc shows the joined pid namespace: %v, want %v", f[0], f[1], shows, tc.remount)
+			}
+			if sameMnt := f[2] == own; sameMnt == tc.remount {
+				t.Errorf("mount namespace %s, the caller's %s: a new one %v, want %v", f[2], own, !sameMnt, tc.remount)
+			}
+		})
+	}
+	// The caller's /proc is unchanged.
+	if b, err := os.Readlink("/proc/self"); err != nil || b != strconv.Itoa(os.Getpid()) {
+		t.Errorf("/proc/self of the test after the remount = %q, %v, want %d", b, err, os.Getpid())
+	}
+}
+
+func TestNewDeviceRefuses(t *testing.T) {
+	for _, tc := range []DeviceOptions{
+		{Source: "/dev/null", Target: ""},
+		{Source: "/dev/null", Target: "/dev/null"},
+		{Source: "/dev/null", Target: "dev/../etc/x"},
+		{Source: "/dev/null", Target: "../x"},
+		{Source: "/dev/null", Target: "dev//x"},
+		{Source: "dev/null", Target: "dev/x"},
+	} {
+		if _, err := newDevice(tc); err == nil {
+			t.Errorf("newDevice(%+v) = nil error, want a refusal", tc)
+		}
+	}
+	d, err := newDevice(DeviceOptions{Source: "/dev/null", Target: "dev/a/b/c"})
+	if err != nil || len(d.dirs) != 3 {
+		t.Errorf("newDevice(dev/a/b/c) = %v, %d directories, want dev, a, b", err, len(d.dirs))
+	}
+}
+
+func TestReadDeviceReport(t *testing.T) {
+	rec := func(step, val, index uint64) []byte {
+		b := binary.NativeEndian.AppendUint64(nil, step)
+		b = binary.NativeEndian.AppendUint64(b, val)
+		return binary.NativeEndian.AppendUint64(b, index)
+	}
+	d := &device{opts: DeviceOptions{Source: "/dev/null", Target: "dev/evil/x"}}
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		is   error
+		want string
+	}{
+		{"done", nil, nil, ""},
+		{"exists", rec(devCreate, uint64(unix.EEXIST), 0), ErrDeviceExists, "/dev/evil/x: already exists in the container"},
+		{"not bound", rec(devNotBound, 0, 0), ErrNotBound, "/dev/evil/x: not a device node bound by ulxc device add"},
+		{"symlink", rec(devOpenDir, uint64(unix.ELOOP), 1), unix.ELOOP, "open directory /dev/evil: too many levels of symbolic links"},
+		{"unknown", rec(99, 1, 0), nil, "nsenter: malformed report"},
+	} {
+		err := readDeviceReport(bytes.NewReader(tc.in), d)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if tc.is != nil && !errors.Is(err, tc.is) || !strings.HasPrefix(got, tc.want) || (tc.want == "") != (err == nil) {
+			t.Errorf("%s: readDeviceReport = %v, want %q (%v)", tc.name, err, tc.want, tc.is)
+		}
+	}
+}

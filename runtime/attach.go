@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/ulxc/ulxc/nsenter"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/seccomp"
@@ -59,6 +61,30 @@ type AttachOptions struct {
 	// shell's terminal; use TTY instead. Default: /dev/null, or the pty
 	// with TTY.
 	Stdin, Stdout, Stderr *os.File
+	// Namespaces are the CLONE_NEW* flags of the namespaces to join
+	// (lxc-attach -s), of those the container does not share with the
+	// caller. The user namespace is always joined: a rootless caller has
+	// rights in the others only through it. Without CLONE_NEWNS the
+	// process runs on the caller's filesystem, in the caller's working
+	// directory, and its command is a program of the host's (doc.go,
+	// "What it does not defend against"). Default 0: all of them.
+	Namespaces uintptr
+	// Remount mounts a new proc and sysfs over the caller's in a mount
+	// namespace of the process's own, so that they show the joined
+	// namespaces (lxc-attach -R); only without CLONE_NEWNS in
+	// Namespaces, else ignored. Default off.
+	Remount bool
+	// KeepCaps keeps every capability in the bounding set, where init's
+	// bounding set (lxc.cap.drop, lxc.cap.keep) is the default
+	// (lxc-attach -e CAP).
+	KeepCaps bool
+	// NoCgroup leaves the process in the caller's cgroup (lxc-attach -e
+	// CGROUP). Default: the container's, when the caller may move it.
+	NoCgroup bool
+	// Spec, when set, gives the process its bounding set and seccomp
+	// policy in place of those init runs under (lxc-attach -f, another
+	// config). Default nil.
+	Spec *specs.Spec
 }
 
 // Process is a process attached to a running container, a child of the
@@ -130,7 +156,13 @@ func Attach(dir string, opts AttachOptions) (_ *Process, err error) {
 	if flags&unix.CLONE_NEWUSER == 0 {
 		return nil, fmt.Errorf("init (pid %d) is not in a user namespace of its own", st.Pid)
 	}
-	no, err := attachPlan(st, opts)
+	if opts.Namespaces != 0 {
+		flags &= opts.Namespaces | unix.CLONE_NEWUSER
+	}
+	if opts.NoCgroup {
+		st.Cgroup = ""
+	}
+	no, err := attachPlan(st, opts, flags&unix.CLONE_NEWNS != 0)
 	if err != nil {
 		return nil, err
 	}
@@ -145,19 +177,24 @@ func Attach(dir string, opts AttachOptions) (_ *Process, err error) {
 
 // attachPlan works out, on the host side, everything the attached process
 // does: the command and its candidate paths, environment, ids, directory,
-// bounding set and seccomp filter.
-func attachPlan(st State, opts AttachOptions) (nsenter.Options, error) {
-	bounding, err := processBounding(st.Pid)
+// bounding set and seccomp filter. mountNS says whether it joins the
+// container's mount namespace.
+func attachPlan(st State, opts AttachOptions, mountNS bool) (nsenter.Options, error) {
+	bounding, policy, err := attachLimits(st, opts)
 	if err != nil {
-		return nsenter.Options{}, fmt.Errorf("bounding set of init: %w", err)
+		return nsenter.Options{}, err
 	}
-	filter, err := seccomp.Compile(st.Seccomp)
+	filter, err := seccomp.Compile(policy)
 	if err != nil {
 		return nsenter.Options{}, fmt.Errorf("the container's seccomp policy: %w", err)
 	}
 	// The container's /etc/passwd, read from the host through init's
-	// root, never followed outside it, never blocking.
-	pw, _ := containerPasswd(st.Pid, opts.UID)
+	// root, never followed outside it, never blocking; without the
+	// mount namespace the process sees the caller's files instead.
+	var pw passwdEntry
+	if mountNS {
+		pw, _ = containerPasswd(st.Pid, opts.UID)
+	}
 	env := attachEnv(opts)
 	if opts.ClearEnv {
 		if pw.Home != "" && !hasEnv(env, "HOME") {
@@ -181,13 +218,55 @@ func attachPlan(st State, opts AttachOptions) (nsenter.Options, error) {
 	no := nsenter.Options{Argv: argv, Env: env, Paths: execCandidates(argv[0], env), UID: opts.UID, GID: opts.GID,
 		ClearGroups: setgroupsAllowed(st.Pid), Bounding: bounding, Seccomp: filter, Dir: opts.Cwd,
 		Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr, Terminal: opts.TTY, Rows: opts.Rows, Cols: opts.Cols}
+	if no.Dir == "" && !mountNS {
+		no.Dir, no.DirElse = "/", ""
+		if wd, err := os.Getwd(); err == nil {
+			no.Dir, no.DirElse = wd, "/"
+		}
+	}
 	if no.Dir == "" {
 		no.Dir, no.DirElse = "/", ""
 		if pw.Home != "" {
 			no.Dir, no.DirElse = pw.Home, "/"
 		}
 	}
+	no.Remount = opts.Remount && !mountNS
 	return no, nil
+}
+
+// attachLimits are the bounding set and seccomp policy of the attached
+// process: init's, another config's (opts.Spec), and every capability
+// with opts.KeepCaps.
+func attachLimits(st State, opts AttachOptions) (uint64, *specs.LinuxSeccomp, error) {
+	policy := st.Seccomp
+	var bounding uint64
+	var err error
+	switch {
+	case opts.Spec != nil:
+		if opts.Spec.Linux != nil {
+			policy = opts.Spec.Linux.Seccomp
+		}
+		var caps *specs.LinuxCapabilities
+		if opts.Spec.Process != nil {
+			caps = opts.Spec.Process.Capabilities
+		}
+		mask, ok, merr := boundingMask(caps)
+		if merr != nil {
+			return 0, nil, merr
+		}
+		bounding = mask
+		if !ok {
+			bounding = ^uint64(0)
+		}
+	default:
+		if bounding, err = processBounding(st.Pid); err != nil {
+			return 0, nil, fmt.Errorf("bounding set of init: %w", err)
+		}
+	}
+	if opts.KeepCaps {
+		bounding = ^uint64(0)
+	}
+	return bounding, policy, nil
 }
 
 // startJoined starts the joined process in the container's cgroup, or,

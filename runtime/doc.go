@@ -67,6 +67,17 @@
 //     regular file only. Console clients get the console's output from
 //     the supervisor over the control socket (console-stream), so they
 //     never compete with the console log.
+//   - device binds (device.go): `ulxc device add` binds a host node the
+//     user may open into the running container through package nsenter's
+//     Device, and records it in the runtime directory under init's start
+//     time; `device del` takes away only what that record names, never
+//     the container's own /dev/null or the like.
+//
+// Usage figures come from the container's cgroup (info.go); where it
+// accounts nothing, or no memory and I/O (a hybrid host's cgroup v2),
+// ProcUsage (procusage.go) sums /proc of the processes in init's pid
+// namespace, which the user may read as the owner of their user
+// namespace: an estimate, for top.
 //
 // # Cgroups
 //
@@ -204,6 +215,15 @@
 //
 // # What it does not defend against
 //
+// What the user asks for with attach's lxc-attach options: -e keeps the
+// whole bounding set (what lxc.cap.drop took is back, for a process that
+// container root may trace once it runs), and -s without MOUNT runs a
+// host program on the host's filesystem as container root (a subordinate
+// id): container root, if that process is in its pid namespace, may
+// trace it and read or write what that id may on the host (world-readable
+// and world-writable files). Both are off by default and documented at
+// the flags, as LXC documents them.
+//
 // The container's root is the user's subordinate id: it can do to the
 // user's subordinate-id-owned files what the user can. It shares the host
 // kernel; lxc.cap.drop and lxc.cap.keep shrink the bounding set of init
@@ -278,7 +298,10 @@
 // allocates about 300 KB: allocation is not where the time goes.
 //
 // The spec comes from package ocispec, whose doc.go is the contract: the
-// runtime reads its annotations ulxc.signal.halt, ulxc.tty.max,
+// runtime reads its annotations ulxc.signal.halt, ulxc.signal.reboot
+// (recorded in the state for stop -r), ulxc.console.path (a terminal of
+// the user's that the supervisor relays the console to, both ways,
+// consolepeer.go), ulxc.tty.max,
 // ulxc.hook.pre-mount.N, ulxc.mount.N.create (dir or file: the type of a
 // missing destination; by default a bind gets its source's type and every
 // other mount a directory) and ulxc.mount.N.optional (a mount that may

@@ -17,10 +17,23 @@ type Usage struct {
 	// IPv4 and IPv6 are the addresses of its network namespace, loopback
 	// and link-local ones left out.
 	IPv4, IPv6 []string
+	// Interfaces are the network interfaces of its network namespace,
+	// loopback included, in the kernel's order.
+	Interfaces []string
 	// HaveCgroup says whether CPU and Memory were read from its cgroup.
 	HaveCgroup bool
 	CPU        time.Duration
 	Memory     uint64
+	// HaveMemory, HaveSwap and HaveIO say which of Memory, Swap and
+	// IORead/IOWrite its cgroup accounts: each needs its controller
+	// (memory, io) enabled for the container's cgroup, which a hybrid
+	// host keeps in cgroup v1. CPU needs none (cpu.stat is core).
+	HaveMemory, HaveSwap, HaveIO bool
+	Swap                         uint64
+	IORead, IOWrite              uint64 // bytes, summed over devices
+	IOOps                        uint64 // reads and writes, summed over devices
+	// CPUUser and CPUSystem split CPU, where known.
+	CPUUser, CPUSystem time.Duration
 }
 
 // Measure reads what the running container st uses.
@@ -30,14 +43,88 @@ func Measure(st State) Usage {
 		return u
 	}
 	u.IPv4, u.IPv6 = addresses(st.Pid)
+	if b, err := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/net/dev"); err == nil {
+		u.Interfaces = parseNetDev(b)
+	}
 	if st.Cgroup != "" {
-		mem, merr := readUint(filepath.Join(st.Cgroup, "memory.current"))
-		cpu, cerr := cpuUsage(filepath.Join(st.Cgroup, "cpu.stat"))
-		if merr == nil || cerr == nil {
-			u.HaveCgroup, u.Memory, u.CPU = true, mem, cpu
-		}
+		measureCgroup(st.Cgroup, &u)
 	}
 	return u
+}
+
+// measureCgroup reads the cgroup v2 files of dir that exist.
+func measureCgroup(dir string, u *Usage) {
+	mem, merr := readUint(filepath.Join(dir, "memory.current"))
+	cpu, cerr := cpuUsage(filepath.Join(dir, "cpu.stat"))
+	if merr == nil || cerr == nil {
+		u.HaveCgroup, u.Memory, u.CPU = true, mem, cpu
+	}
+	u.HaveMemory = merr == nil
+	if swap, err := readUint(filepath.Join(dir, "memory.swap.current")); err == nil {
+		u.HaveSwap, u.Swap = true, swap
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "io.stat")); err == nil {
+		u.HaveIO = true
+		u.IORead, u.IOWrite, u.IOOps = parseIOStat(b)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "cpu.stat")); err == nil {
+		u.CPUUser = statField(b, "user_usec") * time.Microsecond
+		u.CPUSystem = statField(b, "system_usec") * time.Microsecond
+	}
+}
+
+// statField is the value of "key N" in a cgroup's flat keyed file.
+func statField(b []byte, key string) time.Duration {
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key+" "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return time.Duration(n)
+		}
+	}
+	return 0
+}
+
+// parseNetDev returns the interface names of /proc/net/dev: after two
+// header lines, one "NAME: counters..." line each.
+func parseNetDev(b []byte) []string {
+	var out []string
+	for i, line := range strings.Split(string(b), "\n") {
+		name, _, ok := strings.Cut(line, ":")
+		if i < 2 || !ok {
+			continue
+		}
+		if name = strings.TrimSpace(name); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// parseIOStat sums rbytes, wbytes and the operations (rios, wios) over
+// the devices of a cgroup v2 io.stat ("MAJ:MIN rbytes=N wbytes=N rios=N
+// wios=N ...", one line a device).
+func parseIOStat(b []byte) (read, write, ops uint64) {
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, f := range strings.Fields(line) {
+			k, v, ok := strings.Cut(f, "=")
+			if !ok {
+				continue
+			}
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				continue
+			}
+			switch k {
+			case "rbytes":
+				read += n
+			case "wbytes":
+				write += n
+			case "rios", "wios":
+				ops += n
+			}
+		}
+	}
+	return read, write, ops
 }
 
 // addresses reads the addresses of pid's network namespace from

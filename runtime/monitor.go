@@ -97,7 +97,7 @@ func Daemon(ctx context.Context, opts DaemonOptions) (_ State, err error) {
 		return State{}, fmt.Errorf("start monitor: %w", err)
 	}
 	mc := &monitorConfig{Name: opts.Name, ConfigPath: opts.ConfigPath, RuntimeDir: opts.RuntimeDir,
-		ConsoleLogPath: opts.ConsoleLogPath, ExtraLogPath: opts.ExtraLogPath, LogLevel: opts.LogLevel, Spec: opts.Spec,
+		ConsoleLogPath: opts.ConsoleLogPath, ExtraLogPath: opts.ExtraLogPath, PidFile: opts.PidFile, LogLevel: opts.LogLevel, Spec: opts.Spec,
 		RunLock: opts.RunLock != nil}
 	sendWire(cfgW, mc.encode())
 	var rep monitorReport
@@ -153,7 +153,7 @@ func MonitorMain(args []string, after func(Options)) int {
 	}
 	opts := DaemonOptions{ExtraLogPath: mc.ExtraLogPath, LogLevel: mc.LogLevel,
 		Options: Options{Name: mc.Name, ConfigPath: mc.ConfigPath, RuntimeDir: mc.RuntimeDir,
-			ConsoleLogPath: mc.ConsoleLogPath, Console: true, Spec: mc.Spec}}
+			ConsoleLogPath: mc.ConsoleLogPath, PidFile: mc.PidFile, Console: true, Spec: mc.Spec}}
 	var logw io.Writer = os.Stderr
 	if err == nil && opts.ExtraLogPath != "" {
 		if f, ferr := os.OpenFile(opts.ExtraLogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); ferr == nil {

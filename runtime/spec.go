@@ -31,6 +31,13 @@ func stopSignal(s *specs.Spec) (unix.Signal, error) {
 	return annotatedSignal(s, ocispec.AnnotationSignalStop, unix.SIGKILL)
 }
 
+// rebootSignal returns the signal that asks init to reboot
+// (ulxc.signal.reboot, from lxc.signal.reboot): stop -r sends it. SIGINT
+// by default as in LXC.
+func rebootSignal(s *specs.Spec) (unix.Signal, error) {
+	return annotatedSignal(s, ocispec.AnnotationSignalReboot, unix.SIGINT)
+}
+
 func annotatedSignal(s *specs.Spec, key string, def unix.Signal) (unix.Signal, error) {
 	v, ok := s.Annotations[key]
 	if !ok || v == "" {
@@ -126,6 +133,9 @@ func checkSpec(s *specs.Spec) error {
 		return err
 	}
 	if _, err := haltSignal(s); err != nil {
+		return err
+	}
+	if _, err := rebootSignal(s); err != nil {
 		return err
 	}
 	if _, err := stopSignal(s); err != nil {

@@ -55,6 +55,10 @@ type Options struct {
 	Stdout, Stderr io.Writer `json:"-"`
 	// Log receives the supervisor's messages. Default: discarded.
 	Log *slog.Logger `json:"-"`
+	// PidFile receives the supervisor's pid once the container runs
+	// (lxc-start -p: the monitor's, or that of start -F), and is removed
+	// when it stops. Default none.
+	PidFile string
 
 	// input relays typed input from Stdin to the console of the current
 	// run, so that one reader of Stdin survives reboots (Restart).
@@ -78,6 +82,9 @@ type Container struct {
 	// consoleDone is closed once the console's output has been drained
 	// (nil without a console).
 	consoleDone chan struct{}
+	// peer is the terminal of lxc.console.path the console is relayed
+	// to (console.go); nil without one.
+	peer *os.File
 
 	waitOnce sync.Once
 	exit     ExitStatus
@@ -104,8 +111,18 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 	flags, newNet, _ := namespaces(s)
 	ic := &initConfig{Spec: s, Name: opts.Name, ConfigPath: opts.ConfigPath,
 		Console: opts.Console, TTYs: ttys, NewNet: newNet, Unshare: flags & lateNamespaces}
-	if opts.Console && opts.Terminal != nil {
-		if ws, err := unix.IoctlGetWinsize(int(opts.Terminal.Fd()), unix.TIOCGWINSZ); err == nil {
+	peer, err := openConsolePeer(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && peer != nil {
+			peer.Close()
+		}
+	}()
+	c = &Container{opts: opts, haltSig: halt, stopSig: stopSig, pidfd: -1, peer: peer}
+	if t := cmp.Or(opts.Terminal, peer); opts.Console && t != nil {
+		if ws, err := unix.IoctlGetWinsize(int(t.Fd()), unix.TIOCGWINSZ); err == nil {
 			ic.ConsoleRows, ic.ConsoleCols = ws.Row, ws.Col
 		}
 	}
@@ -130,7 +147,6 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 		planned <- err
 	}()
 	waitPlans := func() error { return cmp.Or(<-planned, <-planned) }
-	c = &Container{opts: opts, haltSig: halt, stopSig: stopSig, pidfd: -1}
 	c.env = hookEnv{Name: opts.Name, ConfigPath: opts.ConfigPath, RootfsPath: s.Root.Path, RootfsMount: s.Root.Path,
 		State: specs.State{Version: specs.Version, ID: opts.Name, Status: specs.StateCreating, Annotations: s.Annotations}}
 	leaf, err := newCgroup(opts.Name, s)
@@ -163,6 +179,11 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 		return nil, err
 	}
 	if err := c.record(); err != nil {
+		c.kill()
+		c.Wait()
+		return nil, err
+	}
+	if err := writePidFile(opts.PidFile); err != nil {
 		c.kill()
 		c.Wait()
 		return nil, err
@@ -276,6 +297,9 @@ func (c *Container) record() error {
 		Supervisor: os.Getpid(), SupervisorStart: self, Daemon: c.opts.Console && c.opts.Terminal == nil, HaltSignal: int(c.haltSig), StopSignal: int(c.stopSig),
 		Cgroup: c.cgroup.path(), CgroupNote: c.cgroup.note, ConfigPath: c.opts.ConfigPath,
 		Rootfs: c.opts.Spec.Root.Path, Started: time.Now().UTC(), Seccomp: c.opts.Spec.Linux.Seccomp}
+	if sig, err := rebootSignal(c.opts.Spec); err == nil {
+		c.state.RebootSignal = int(sig)
+	}
 	if err := os.MkdirAll(c.opts.RuntimeDir, 0o700); err != nil {
 		return fmt.Errorf("runtime dir: %w", err)
 	}
@@ -293,6 +317,9 @@ func (c *Container) record() error {
 				}
 				c.opts.input.set(con)
 			}
+		} else if c.peer != nil {
+			out = &terminalTee{term: c.peer, log: c.console}
+			go io.Copy(con, c.peer) // ends when wait closes the peer
 		}
 		c.consoleDone = make(chan struct{})
 		go func() {
@@ -442,6 +469,9 @@ func (c *Container) wait() (ExitStatus, error) {
 	for _, f := range c.ptys {
 		f.Close()
 	}
+	if c.peer != nil {
+		c.peer.Close()
+	}
 	dir := c.opts.RuntimeDir
 	_ = os.Remove(filepath.Join(dir, controlFile))
 	// Renaming over the old exit file would make ext4 (auto_da_alloc)
@@ -461,6 +491,9 @@ func (c *Container) wait() (ExitStatus, error) {
 		if err != nil {
 			c.opts.Log.Error("post-stop hook failed", "err", err)
 		}
+	}
+	if c.opts.PidFile != "" {
+		_ = os.Remove(c.opts.PidFile)
 	}
 	// Last, after the hooks: until now the state (init gone, supervisor
 	// alive) says STOPPING, and the run lock, released after this,

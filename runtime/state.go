@@ -52,7 +52,8 @@ type State struct {
 	SupervisorStart uint64 `json:"supervisor_start,omitempty"`
 	Daemon          bool   `json:"daemon,omitempty"`
 	HaltSignal      int    `json:"halt_signal,omitempty"`
-	StopSignal      int    `json:"stop_signal,omitempty"` // 0: SIGKILL
+	StopSignal      int    `json:"stop_signal,omitempty"`   // 0: SIGKILL
+	RebootSignal    int    `json:"reboot_signal,omitempty"` // 0: SIGINT
 	// Cgroup is the container's cgroup directory, or "" with CgroupNote
 	// saying why there is none.
 	Cgroup     string    `json:"cgroup,omitempty"`

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,7 +17,27 @@ type StopOptions struct {
 	// Kill sends the stop signal (lxc.signal.stop, default SIGKILL) at
 	// once instead of the halt signal.
 	Kill bool
+	// Reboot sends the reboot signal (lxc.signal.reboot, default
+	// SIGINT) instead of the halt signal, and then waits up to Timeout
+	// for the container to run again under a new init; it never kills.
+	// ErrNotRebooted when it stopped instead, or did not come back in
+	// time. Default: halt.
+	Reboot bool
+	// NoWait returns once the signal is sent: no wait, and no stop
+	// signal after a timeout (lxc-stop -W). Default: wait.
+	NoWait bool
+	// NoKill never sends the stop signal after the timeout: ErrTimeout
+	// instead (lxc-stop --nokill). Default: kill after the timeout.
+	NoKill bool
 }
+
+// ErrNotRebooted reports a reboot request after which the container did
+// not run again: it stopped, or was not back within the timeout.
+var ErrNotRebooted = errors.New("container did not reboot")
+
+// ErrTimeout reports a container that did not stop within the timeout,
+// with StopOptions.NoKill.
+var ErrTimeout = errors.New("container did not stop within the timeout")
 
 // DefaultStopTimeout is lxc-stop's default wait before SIGKILL.
 const DefaultStopTimeout = 60 * time.Second
@@ -68,13 +89,26 @@ func Stop(ctx context.Context, dir string, opts StopOptions) (ExitStatus, error)
 	if kill == 0 {
 		kill = unix.SIGKILL
 	}
-	if opts.Kill {
+	switch {
+	case opts.Kill:
 		sig = kill
+	case opts.Reboot:
+		sig = unix.Signal(st.RebootSignal)
+		if sig == 0 {
+			sig = unix.SIGINT
+		}
+		return ExitStatus{}, reboot(ctx, dir, st, fd, sig, timeout, opts.NoWait)
 	}
 	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
 		return ExitStatus{}, fmt.Errorf("send %v to init (pid %d): %w", unix.SignalName(sig), st.Pid, err)
 	}
+	if opts.NoWait {
+		return ExitStatus{}, nil
+	}
 	if sig != kill && !waitCtx(ctx, fd, timeout) {
+		if opts.NoKill {
+			return ExitStatus{}, fmt.Errorf("%w (%v)", ErrTimeout, timeout)
+		}
 		if err := unix.PidfdSendSignal(fd, kill, nil, 0); err != nil {
 			return ExitStatus{}, fmt.Errorf("send %v to init (pid %d): %w", unix.SignalName(kill), st.Pid, err)
 		}
@@ -88,6 +122,63 @@ func Stop(ctx context.Context, dir string, opts StopOptions) (ExitStatus, error)
 		return ExitStatus{}, err
 	}
 	return exitOf(dir), nil
+}
+
+// reboot sends init of st (held as fd) its reboot signal and, unless
+// noWait, waits until the container runs under a new init. The reboot
+// itself is the supervisor's: it starts init again when the old one ends
+// as reboot(2) ends a pid namespace's init. A supervisor that ends
+// instead means the container stopped.
+func reboot(ctx context.Context, dir string, st State, fd int, sig unix.Signal, timeout time.Duration, noWait bool) error {
+	sup, err := pidfdOf(st.Supervisor, st.SupervisorStart)
+	if err != nil && !noWait {
+		return fmt.Errorf("%w: its supervisor (pid %d) is gone, so nothing would start it again", ErrNotRebooted, st.Supervisor)
+	}
+	if err == nil {
+		defer unix.Close(sup)
+	}
+	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
+		return fmt.Errorf("send %v to init (pid %d): %w", unix.SignalName(sig), st.Pid, err)
+	}
+	if noWait {
+		return nil
+	}
+	var deadline time.Time
+	if timeout >= 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	left := func() time.Duration {
+		if deadline.IsZero() {
+			return -1
+		}
+		return max(time.Until(deadline), 0)
+	}
+	if !waitCtx(ctx, fd, left()) {
+		return fmt.Errorf("%w: init (pid %d) did not end within %v of %v", ErrNotRebooted, st.Pid, timeout, unix.SignalName(sig))
+	}
+	for {
+		now, err := CheckStatus(dir)
+		if err != nil {
+			return err
+		}
+		if (now.Status == Running || now.Status == Frozen) && now.Pid > 0 && now.Pid != st.Pid {
+			return nil
+		}
+		if exited(sup) {
+			return fmt.Errorf("%w: it stopped instead", ErrNotRebooted)
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("%w: not running again within %v", ErrNotRebooted, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// exited reports whether the process of pidfd has exited, at once.
+func exited(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0
 }
 
 func exitOf(dir string) ExitStatus {

@@ -35,7 +35,7 @@ var errWire = errors.New("malformed runtime message")
 
 // wireVersion starts every message; a mismatch means the two ends are
 // different builds of ulxc.
-const wireVersion = 1
+const wireVersion = 2
 
 // maxWire bounds a message read from a pipe.
 const maxWire = 16 << 20
@@ -522,7 +522,7 @@ func decodeInitConfig(b []byte) (*initConfig, error) {
 // the writers and the log file, which is the monitor's stdio.
 type monitorConfig struct {
 	Name, ConfigPath, RuntimeDir, ConsoleLogPath string
-	ExtraLogPath                                 string
+	ExtraLogPath, PidFile                        string
 	LogLevel                                     slog.Level
 	Spec                                         *specs.Spec
 	// RunLock: the monitor's fd 5 is DaemonOptions.RunLock.
@@ -537,6 +537,7 @@ func (c *monitorConfig) encode() []byte {
 	e.str(c.RuntimeDir)
 	e.str(c.ConsoleLogPath)
 	e.str(c.ExtraLogPath)
+	e.str(c.PidFile)
 	e.int(int64(c.LogLevel))
 	e.spec(c.Spec)
 	e.bool(c.RunLock)
@@ -549,7 +550,7 @@ func decodeMonitorConfig(b []byte) (*monitorConfig, error) {
 		return nil, fmt.Errorf("%w: version", errWire)
 	}
 	c := &monitorConfig{Name: d.str(), ConfigPath: d.str(), RuntimeDir: d.str(), ConsoleLogPath: d.str(),
-		ExtraLogPath: d.str(), LogLevel: slog.Level(d.int()), Spec: d.spec(), RunLock: d.bool()}
+		ExtraLogPath: d.str(), PidFile: d.str(), LogLevel: slog.Level(d.int()), Spec: d.spec(), RunLock: d.bool()}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
 	}

@@ -98,7 +98,7 @@ func TestWireRoundTrip(t *testing.T) {
 		t.Errorf("spec round trip:\n got %#v\nwant %#v", got.Spec, want)
 	}
 
-	mc := &monitorConfig{Name: "web", ConfigPath: "/c", RuntimeDir: "/run/u/web", ConsoleLogPath: "/c/console.log",
+	mc := &monitorConfig{Name: "web", ConfigPath: "/c", RuntimeDir: "/run/u/web", ConsoleLogPath: "/c/console.log", PidFile: "/run/u/web.pid",
 		ExtraLogPath: "/tmp/log", LogLevel: slog.LevelDebug, Spec: in, RunLock: true}
 	gotMC, err := decodeMonitorConfig(mc.encode())
 	if err != nil {

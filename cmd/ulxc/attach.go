@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -13,7 +14,8 @@ import (
 	"github.com/ulxc/ulxc/runtime"
 )
 
-const attachUsage = `Usage: ulxc attach NAME [-u UID] [-g GID] [--clear-env|--keep-env] [--keep-var VAR]... [-v VAR=VALUE]... [-- CMD [ARGS...]]
+const attachUsage = `Usage: ulxc attach NAME [-u UID] [-g GID] [--clear-env|--keep-env] [--keep-var VAR]... [-v VAR=VALUE]...
+                   [-e[=CAP|CGROUP|LSM]] [-s NAMESPACES [-R]] [-f CONFIG] [-L LOG] [-- CMD [ARGS...]]
 
 Run CMD inside the running container NAME: in all its namespaces and in its
 cgroup (when you may move processes there), as UID:GID inside (default
@@ -29,11 +31,26 @@ container=lxc added; --clear-env starts from container=lxc, PATH, TERM,
 HOME, USER and LOGNAME only, plus each --keep-var VAR you have set. -v sets
 a variable on top of either.
 
+As lxc-attach: -e (elevated privileges) keeps what attach would otherwise
+take away: CAP every capability in the bounding set (lxc.cap.drop is not
+applied), CGROUP the caller's cgroup (not the container's); LSM is accepted
+and changes nothing (ulxc applies no LSM profile). -s joins only the listed
+namespaces, MOUNT|PID|UTSNAME|IPC|USER|NETWORK|CGROUP, and implies -e; the
+user namespace is always joined, since only through it does a rootless user
+hold rights in the others. Without MOUNT the command is one of the host's,
+run on the host's filesystem as the container's user: anything root of the
+container can trace (in its pid namespace) can then read and write what
+that user may on the host. -R then mounts a new /proc (and /sys, with
+NETWORK) that shows the joined namespaces. -f takes the bounding set and
+seccomp policy from CONFIG instead of the running container. -L appends
+what the command writes to its terminal to LOG.
+
 Examples:
   ulxc attach web
   ulxc attach web -- sh -c 'echo $$; id'
   ulxc attach web -u 1000 -g 1000 --clear-env -v LANG=C.UTF-8 -- id
   ulxc attach web --clear-env --keep-var http_proxy -- apt-get update
+  ulxc attach -s NETWORK -R web -- ip addr
 `
 
 func cmdAttach(e *env, args []string) error {
@@ -45,7 +62,13 @@ func cmdAttach(e *env, args []string) error {
 	keepEnv := fs.Bool("keep-env", false, "keep the caller's environment (the default)")
 	vars := fs.StringArrayP("set-var", "v", nil, "set `VAR=VALUE` in the environment (repeatable)")
 	keepVars := fs.StringArray("keep-var", nil, "keep `VAR` of your environment with --clear-env (repeatable)")
-	if err := e.parse(fs, attachUsage, args); err != nil {
+	elevated := fs.StringP("elevated-privileges", "e", "", "keep `PRIVILEGES` (CAP|CGROUP|LSM; all when given alone)")
+	fs.Lookup("elevated-privileges").NoOptDefVal = "CAP|CGROUP|LSM"
+	namespaces := fs.StringP("namespaces", "s", "", "join only `NAMESPACES` (MOUNT|PID|UTSNAME|IPC|USER|NETWORK|CGROUP); implies -e")
+	remount := fs.BoolP("remount-sys-proc", "R", false, "with -s but not MOUNT: mount /proc and /sys of the joined namespaces")
+	rcfile := fs.StringP("rcfile", "f", "", "take the bounding set and seccomp policy from `CONFIG`")
+	ptyLog := fs.StringP("pty-log", "L", "", "append the terminal's output to `FILE`")
+	if err := e.parse(fs, attachUsage, optionalArgs(args, 'e', "elevated-privileges")); err != nil {
 		return err
 	}
 	rest, err := nameAndCommand(fs, name, "attach")
@@ -71,11 +94,24 @@ func cmdAttach(e *env, args []string) error {
 			kept = append(kept, k+"="+v)
 		}
 	}
+	opts := runtime.AttachOptions{Args: rest, UID: *uid, GID: *gid, ClearEnv: *clearEnv, Env: append(kept, *vars...),
+		Remount: *remount}
+	if err := attachPrivileges(&opts, *elevated, *namespaces, fs.Changed("elevated-privileges")); err != nil {
+		return err
+	}
 	dir, err := e.runtimeDir(*name)
 	if err != nil {
 		return fmt.Errorf("attach %s: %w", *name, err)
 	}
-	opts := runtime.AttachOptions{Args: rest, UID: *uid, GID: *gid, ClearEnv: *clearEnv, Env: append(kept, *vars...)}
+	if *rcfile != "" {
+		src := configSource{rcfile: *rcfile}
+		if err := src.check("attach"); err != nil {
+			return err
+		}
+		if _, opts.Spec, err = e.loadContainerFrom(*name, src, nil); err != nil {
+			return fmt.Errorf("attach %s: %w", *name, err)
+		}
+	}
 	std := [3]*os.File{fileOf(e.stdin), fileOf(e.stdout), fileOf(e.stderr)}
 	terms := terminals(std)
 	// Any terminal among stdio is replaced by a pty of the container's,
@@ -102,8 +138,11 @@ func cmdAttach(e *env, args []string) error {
 	}
 	var st runtime.ExitStatus
 	if opts.TTY {
-		st, err = e.relayAttached(p, terms)
+		st, err = e.relayAttached(p, terms, *ptyLog)
 	} else {
+		if *ptyLog != "" {
+			e.warnf("attach %s: -L %s: no terminal, so nothing to log (as lxc-attach)", *name, *ptyLog)
+		}
 		st, err = waitForwarding(p)
 	}
 	if err != nil {
@@ -159,9 +198,20 @@ func waitForwarding(p *runtime.Process) (runtime.ExitStatus, error) {
 // relayAttached relays the caller's terminals and the process's pty
 // until the process exits: typed input when stdin is a terminal (put in
 // raw mode), output to the first terminal (firstTerminal).
-func (e *env) relayAttached(p *runtime.Process, terms [3]*os.File) (runtime.ExitStatus, error) {
+func (e *env) relayAttached(p *runtime.Process, terms [3]*os.File, logPath string) (runtime.ExitStatus, error) {
 	pty := p.Pty()
 	defer pty.Close()
+	var out io.Writer = firstTerminal(terms)
+	if logPath != "" {
+		log, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			p.Signal(syscall.SIGKILL)
+			p.Wait()
+			return runtime.ExitStatus{}, fmt.Errorf("pty log: %w", err)
+		}
+		defer log.Close()
+		out = io.MultiWriter(out, log)
+	}
 	if in := terms[0]; in != nil {
 		restore, err := rawTerminal(in, pty)
 		if err != nil {
@@ -175,7 +225,7 @@ func (e *env) relayAttached(p *runtime.Process, terms [3]*os.File) (runtime.Exit
 	if terms[0] != nil {
 		in = terms[0]
 	}
-	r := newRelay(pty, pty, in, firstTerminal(terms), -1)
+	r := newRelay(pty, pty, in, out, -1)
 	st, err := p.Wait()
 	r.finish()
 	return st, err

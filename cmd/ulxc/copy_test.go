@@ -208,8 +208,8 @@ func TestSnapshot(t *testing.T) {
 	if rows["snap"].Origin != "ct" || rows["ct"].Origin != "" {
 		t.Errorf("ls: origin of snap %q, of ct %q; want ct and none", rows["snap"].Origin, rows["ct"].Origin)
 	}
-	if fancy := h.MustRun(t, "ls", "-f").Stdout; !strings.Contains(fancy, "ORIGIN") {
-		t.Errorf("ls -f = %q, want an ORIGIN column", fancy)
+	if fancy := h.MustRun(t, "ls", "-f", "-F", "NAME,ORIGIN").Stdout; !strings.Contains(fancy, "ORIGIN") || !strings.Contains(fancy, "snap ct") {
+		t.Errorf("ls -f -F NAME,ORIGIN = %q, want an ORIGIN column with ct for snap", fancy)
 	}
 	r = h.Run(t, "destroy", "ct")
 	if r.Code == 0 || !strings.Contains(r.Stderr, "has snapshots") || !strings.Contains(r.Stderr, "ulxc destroy -s") {

@@ -91,3 +91,9 @@ func (e *env) imageVerb(verb string, args []string) error {
 	}
 	return nil
 }
+
+// inFullBuild runs the documenting verbs in ulxc-image: the image verbs'
+// flags are only there.
+func (e *env) inFullBuild(verb string, args []string) (bool, error) {
+	return true, e.imageVerb(verb, args)
+}

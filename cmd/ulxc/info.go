@@ -4,31 +4,54 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/userns"
 )
 
-const infoUsage = `Usage: ulxc info NAME
+const infoUsage = `Usage: ulxc info [-s] [-p] [-i] [-S] [-H] [-c KEY]... NAME
 
 Show the state of the container NAME (checked against its init process), its
-pid, addresses, CPU and memory use (when it has a cgroup of its own), the
-size of its root filesystem (measured as du -sx would, from a child in a
-user namespace with the container's id maps, so that directories only the
-container's ids may read count too) and its id maps.
+pid, addresses, CPU, block I/O and memory use (when it has a cgroup of its
+own that accounts them), the size of its root filesystem (measured as du -sx
+would, from a child in a user namespace with the container's id maps, so
+that directories only the container's ids may read count too) and its id
+maps. Lines read as lxc-info's: "State:          RUNNING".
+
+As lxc-info, -s, -p, -i and -S print only the state, the pid, the IP
+addresses or the statistics, -c KEY the config value of KEY (repeatable);
+-H prints raw numbers, and with a single one of -s, -p or -i the bare value
+alone, for scripts.
 
 Examples:
   ulxc info web
+  ulxc info -s web
+  pid=$(ulxc info -p -H web)
+  ulxc info -c lxc.rootfs.path web
 `
+
+// infoShow is what info prints; all false prints everything.
+type infoShow struct {
+	state, pid, ips, stats bool
+	keys                   []string
+	raw                    bool
+}
 
 func cmdInfo(e *env, args []string) error {
 	fs := e.newFlagSet("info")
 	name := fs.StringP("name", "n", "", "container `NAME`")
+	var show infoShow
+	fs.BoolVarP(&show.state, "state", "s", false, "print only the state")
+	fs.BoolVarP(&show.pid, "pid", "p", false, "print only the pid of init")
+	fs.BoolVarP(&show.ips, "ips", "i", false, "print only the IP addresses")
+	fs.BoolVarP(&show.stats, "stats", "S", false, "print only the statistics (CPU, block I/O, memory)")
+	fs.StringArrayVarP(&show.keys, "config", "c", nil, "print the config value of `KEY` (repeatable)")
+	humanize := fs.BoolP("no-humanize", "H", false, "print raw numbers")
 	if err := e.parse(fs, infoUsage, args); err != nil {
 		return err
 	}
+	show.raw = *humanize
 	if err := nameArg(name, fs.Args(), "info"); err != nil {
 		return err
 	}
@@ -40,28 +63,56 @@ func cmdInfo(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("info %s: %w", *name, err)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 8, 1, ' ', 0)
-	defer tw.Flush()
-	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s:\t"+format+"\n", append([]any{k}, a...)...) }
-	row("Name", "%s", c.Name)
-	row("State", "%s", st.Status)
-	if st.Status != runtime.Stopped {
-		u := runtime.Measure(st)
+	all := !show.state && !show.pid && !show.ips && !show.stats && len(show.keys) == 0
+	// As lxc-info: -H with a single one of -s, -p, -i prints the value
+	// alone (-S counts as five).
+	bare := show.raw && countTrue(show.state, show.pid, show.ips)+5*countTrue(show.stats) == 1
+	row := func(k, format string, a ...any) {
+		if bare {
+			fmt.Fprintf(e.stdout, format+"\n", a...)
+			return
+		}
+		fmt.Fprintf(e.stdout, "%-15s "+format+"\n", append([]any{k + ":"}, a...)...)
+	}
+	if all {
+		show.state, show.pid, show.ips, show.stats = true, true, true, true
+		row("Name", "%s", c.Name)
+	}
+	if show.state {
+		row("State", "%s", st.Status)
+	}
+	running := st.Status != runtime.Stopped
+	var u runtime.Usage
+	if running {
+		u = runtime.Measure(st)
+	}
+	if running && show.pid && st.Pid > 0 {
 		row("PID", "%d", st.Pid)
+	}
+	if running && show.ips {
 		for _, ip := range append(u.IPv4, u.IPv6...) {
 			row("IP", "%s", ip)
 		}
-		switch {
-		case u.HaveCgroup:
-			row("CPU use", "%.2f seconds", u.CPU.Seconds())
-			row("Memory use", "%s", humanBytes(int64(u.Memory)))
-		case st.Cgroup == "":
-			row("Cgroup", "none: %s (no limits, freeze or usage figures)", st.CgroupNote)
-		}
-		if !st.Started.IsZero() {
-			row("Started", "%s", st.Started.Local().Format(time.RFC3339))
-		}
-	} else if le := st.LastExit; le != nil {
+	}
+	if running && show.stats {
+		infoStats(row, u, show.raw)
+	}
+	if err := e.infoKeys(c.ConfigPath(), show); err != nil {
+		return fmt.Errorf("info %s: %w", *name, err)
+	}
+	if !all {
+		return nil
+	}
+	switch {
+	case running && st.Cgroup == "":
+		row("Cgroup", "none: %s (no limits, freeze or usage figures)", st.CgroupNote)
+	case running && !u.HaveCgroup:
+		row("Cgroup", "%s (its controllers are not enabled: no usage figures)", st.Cgroup)
+	}
+	if running && !st.Started.IsZero() {
+		row("Started", "%s", st.Started.Local().Format(time.RFC3339))
+	}
+	if le := st.LastExit; !running && le != nil {
 		row("Last exit", "status %d at %s", le.Code, le.Time.Local().Format(time.RFC3339))
 	}
 	if spec.Root != nil {
@@ -84,19 +135,6 @@ func cmdInfo(e *env, args []string) error {
 	}
 	row("Idmap", "%s", strings.Join(maps, ", "))
 	return nil
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.2f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // duChild is runtime.DiskUsageEntry, "__du", for main's childEntries: the

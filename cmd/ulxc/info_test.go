@@ -169,3 +169,98 @@ func TestInfoHostileRootfs(t *testing.T) {
 		t.Errorf("the swapper failed, so the walks were not attacked: %s", b)
 	}
 }
+
+func TestLXCSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   uint64
+		want string
+	}{
+		{0, "0 bytes"},
+		{1024, "1024 bytes"},
+		{1025, "1.00 KiB"},
+		{933888, "912.00 KiB"},
+		{917504, "896.00 KiB"},
+		{1536 * 1024, "1.50 MiB"},
+		{1<<30 + 1, "1.00 GiB"},
+		{5*(1<<30) + 3*(1<<28), "5.74 GiB"}, // LXC truncates, to the digit
+	} {
+		if got := lxcSize(tc.in); got != tc.want {
+			t.Errorf("lxcSize(%d) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestInfoFlags: lxc-info's -s, -p, -i, -H and -c print the lines, or
+// the bare values, that scripts read; for a container LXC made, the same
+// bytes as lxc-info itself.
+func TestInfoFlags(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runningBusybox(t, h, "up")
+	pid := strconv.Itoa(lsJSON(t, h)["up"].Pid)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-s"}, "State:          RUNNING\n"},
+		{[]string{"-s", "-H"}, "RUNNING\n"},
+		{[]string{"-p"}, "PID:            " + pid + "\n"},
+		{[]string{"-p", "-H"}, pid + "\n"},
+		{[]string{"-s", "-p", "-H"}, "State:          RUNNING\nPID:            " + pid + "\n"},
+		{[]string{"-i"}, ""}, // loopback only
+		{[]string{"-c", "lxc.uts.name"}, "lxc.uts.name = up\n"},
+		{[]string{"-c", "lxc.uts.name", "-H"}, "up\n"},
+		{[]string{"-c", "lxc.signal.halt", "-c", "lxc.group"}, "lxc.signal.halt = 10\nlxc.group =\n"}, // LXC prints signals as numbers
+	} {
+		if r := h.MustRun(t, append([]string{"info", "up"}, tc.args...)...); r.Stdout != tc.want {
+			t.Errorf("info up %s = %q, want %q", strings.Join(tc.args, " "), r.Stdout, tc.want)
+		}
+	}
+	full := h.MustRun(t, "info", "up").Stdout
+	if !strings.HasPrefix(full, "Name:           up\nState:          RUNNING\nPID:            "+pid+"\n") {
+		t.Errorf("info up = %q, want lxc-info's Name, State and PID lines first", full)
+	}
+	if r := h.Run(t, "info", "up", "-c", "lxc.nosuch"); r.Code != 2 || !strings.Contains(r.Stderr, "lxc.nosuch") {
+		t.Errorf("info -c lxc.nosuch = exit %d, %q; want 2 naming the key", r.Code, r.Stderr)
+	}
+
+	store := lxcStore(t, h, "bb")
+	for _, args := range [][]string{{}, {"-s"}, {"-s", "-H"}, {"-p"}, {"-i", "-p"}, {"-c", "lxc.uts.name", "-c", "lxc.idmap"},
+		{"-c", "lxc.tty.max", "-H"}, {"-c", "lxc.group", "-c", "lxc.net.0.type"}, {"-c", "lxc.signal.halt", "-c", "lxc.signal.reboot"}} {
+		lxc := testenv.RunCmd(t, h.Exec(t, nil, "lxc-info", append([]string{"-P", store, "-n", "bb"}, args...)...))
+		ours := h.Run(t, append([]string{"-P", store, "info", "bb"}, args...)...)
+		want := lxc.Stdout
+		if len(args) == 0 {
+			// ulxc adds its own lines (Rootfs, Idmap) after lxc-info's.
+			ours.Stdout = ours.Stdout[:min(len(ours.Stdout), len(want))]
+		}
+		if ours.Code != lxc.Code || ours.Stdout != want {
+			t.Errorf("info %s: exit %d, %q\nlxc-info: exit %d, %q\nstderr: %s", strings.Join(args, " "), ours.Code, ours.Stdout, lxc.Code, want, ours.Stderr)
+		}
+	}
+}
+
+// TestInfoStatsDelegated: with a cgroup of its own the container's CPU
+// use is read from it: seconds, or nanoseconds with -H.
+func TestInfoStatsDelegated(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	cg := delegatedCgroup(t, u)
+	dir := runtimetest.NewBusybox(t, h, "c1")
+	appendFile(t, filepath.Join(dir, "rootfs/etc/inittab"), counterLine)
+	if r := runIn(t, h, cg, "start", "c1"); r.Code != 0 {
+		t.Fatalf("start c1 in a delegated cgroup: exit %d: %s", r.Code, r.Stderr)
+	}
+	t.Cleanup(func() { h.Run(t, "stop", "-k", "c1") })
+	waitUntil(t, "the counter to run", func() bool { return counter(dir) > 10 })
+	if out := h.MustRun(t, "info", "-S", "c1").Stdout; !regexp.MustCompile(`(?m)^CPU use:        [0-9]+\.[0-9]{2} seconds$`).MatchString(out) {
+		t.Errorf("info -S = %q, want a CPU use line in seconds", out)
+	}
+	out := h.MustRun(t, "info", "-S", "-H", "c1").Stdout
+	m := regexp.MustCompile(`(?m)^CPU use:        ([0-9]+)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("info -S -H = %q, want a CPU use line in nanoseconds", out)
+	}
+	if n, _ := strconv.ParseUint(m[1], 10, 64); n == 0 {
+		t.Errorf("info -S -H: CPU use %s ns of a busy container, want more than 0", m[1])
+	}
+}

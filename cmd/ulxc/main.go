@@ -31,6 +31,9 @@ type env struct {
 	// runtimeWarned: the warning about XDG_RUNTIME_DIR was printed.
 	runtimeWarned bool
 	log           commandLog
+	// introspect, when set, receives a verb's flags and usage in place
+	// of parsing them (docs.go: completion and man pages).
+	introspect func(fs *pflag.FlagSet, usage string)
 }
 
 // globals are the flags LXC accepts on every command. They may stand before
@@ -85,6 +88,11 @@ var verbs = []verb{
 	{"ls", "list containers", cmdLs},
 	{"info", "show a container's state and resources", cmdInfo},
 	{"attach", "run a command inside a running container", cmdAttach},
+	{"execute", "run a command as the init of an application container", cmdExecute},
+	{"wait", "wait until a container reaches one of some states", cmdWait},
+	{"monitor", "print containers' state changes as they happen", cmdMonitor},
+	{"top", "show the CPU, block I/O and memory use of running containers", cmdTop},
+	{"device", "bind a host device node into a running container, or take it away", cmdDevice},
 	{"console", "connect to a running container's console", cmdConsole},
 	{"freeze", "freeze every process of a running container", cmdFreeze},
 	{"unfreeze", "thaw a frozen container", cmdUnfreeze},
@@ -169,7 +177,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 func lookupVerb(name string) (verb, bool) {
 	name = strings.TrimPrefix(name, "lxc-") // `ulxc lxc-ls` is a habit worth forgiving
-	for _, v := range verbs {
+	for _, v := range append(verbs[:len(verbs):len(verbs)], docVerbs()...) {
 		if v.name == name {
 			return v, true
 		}
@@ -185,7 +193,7 @@ Usage:
 
 Commands:
 `)
-	for _, v := range verbs {
+	for _, v := range append(verbs[:len(verbs):len(verbs)], docVerbs()...) {
 		fmt.Fprintf(w, "  %-14s %s\n", v.name, v.summary)
 	}
 	fmt.Fprint(w, `
@@ -261,6 +269,10 @@ func (e *env) newFlagSet(name string, taken ...string) *pflag.FlagSet {
 // before or after the container's name, as LXC's tools accept them; only
 // `--` ends them.
 func (e *env) parse(fs *pflag.FlagSet, usage string, args []string) error {
+	if e.introspect != nil {
+		e.introspect(fs, usage)
+		return pflag.ErrHelp
+	}
 	if err := fs.Parse(args); err != nil {
 		verb := strings.TrimPrefix(fs.Name(), "ulxc ")
 		if strings.Contains(usage, "-- CMD") && strings.Contains(err.Error(), "unknown") {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -13,13 +14,12 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
 )
 
-const startUsage = `Usage: ulxc start [-F|-d] NAME [-- CMD [ARGS...]]
+const startUsage = `Usage: ulxc start [-F|-d] [-f CONFIG] [-s KEY=VAL]... [-p PIDFILE] [-c CONSOLE] [-L CONSOLELOG] NAME [-- CMD [ARGS...]]
 
 Start the container NAME, by default in the background under a monitor
 process that keeps its console (as lxc-start does since LXC 2). With -F it
@@ -30,10 +30,18 @@ container's stdio is ulxc's. SIGINT, SIGTERM and SIGHUP sent to ulxc are
 passed on to the container's init. CMD replaces the init command. Options
 may come before or after NAME; only -- ends them.
 
+As lxc-start: -f reads CONFIG instead of the container's config file (the
+container must exist: ulxc keeps its locks and state in its directory), -s
+sets a config key on top (repeatable: a list key gets one more value), -p
+writes the pid of the container's supervisor to PIDFILE until it stops, -c
+relays the console to the terminal CONSOLE (lxc.console.path) and -L
+appends the console's output to CONSOLELOG (lxc.console.logfile).
+
 Examples:
   ulxc start web
   ulxc start -F web -- /bin/sh -c 'echo hello'
   ulxc start web -F -- /bin/sh
+  ulxc start -s lxc.uts.name=test -p /tmp/web.pid web
 `
 
 func cmdStart(e *env, args []string) error {
@@ -41,7 +49,34 @@ func cmdStart(e *env, args []string) error {
 	name := fs.StringP("name", "n", "", "container `NAME`")
 	fg := fs.BoolP("foreground", "F", false, "run in the foreground")
 	daemon := fs.BoolP("daemon", "d", false, "run in the background (the default)")
+	var src configSource
+	fs.StringVarP(&src.rcfile, "rcfile", "f", "", "read the config from `FILE`")
+	fs.StringArrayVarP(&src.defines, "define", "s", nil, "set config `KEY=VAL` (repeatable)")
+	pidFile := fs.StringP("pidfile", "p", "", "write the supervisor's pid to `FILE`")
+	consolePath := fs.StringP("console", "c", "", "relay the console to the terminal `FILE`")
+	consoleLog := fs.StringP("console-log", "L", "", "append the console's output to `FILE`")
+	fs.BoolP("close-all-fds", "C", false, "close inherited descriptors (ulxc always does)")
 	if err := e.parse(fs, startUsage, args); err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		flag string
+		val  *string
+		key  string
+	}{{"-p", pidFile, ""}, {"-c", consolePath, "lxc.console.path"}, {"-L", consoleLog, "lxc.console.logfile"}} {
+		if *p.val == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p.val)
+		if err != nil {
+			return usagef("start: %s %s: %v", p.flag, *p.val, err)
+		}
+		*p.val = abs
+		if p.key != "" {
+			src.defines = append(src.defines, p.key+"="+abs)
+		}
+	}
+	if err := src.check("start"); err != nil {
 		return err
 	}
 	if *fg && *daemon {
@@ -51,7 +86,7 @@ func cmdStart(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, spec, err := e.loadContainer(*name, rest)
+	c, spec, err := e.loadContainerFrom(*name, src, rest)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", *name, err)
 	}
@@ -75,8 +110,8 @@ func cmdStart(e *env, args []string) error {
 		return fmt.Errorf("start %s: %w", *name, err)
 	}
 	defer runLock.Close()
-	opts := runtime.Options{Name: c.Name, Spec: spec, ConfigPath: c.ConfigPath(), RuntimeDir: dir,
-		ConsoleLogPath: spec.Annotations[ocispec.AnnotationConsoleLog]}
+	opts := runtime.Options{Name: c.Name, Spec: spec, ConfigPath: src.path(c), RuntimeDir: dir,
+		ConsoleLogPath: spec.Annotations[ocispec.AnnotationConsoleLog], PidFile: *pidFile}
 	if !*fg {
 		_, err := runtime.Daemon(context.Background(), runtime.DaemonOptions{Options: opts,
 			LogPath: c.LogPath(), ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority), RunLock: runLock})
@@ -172,6 +207,11 @@ func (e *env) foreground(opts runtime.Options, unlock func()) error {
 // loadContainer finds the container and converts its config into the spec
 // to run; cmd, when given, replaces its init command.
 func (e *env) loadContainer(name string, cmd []string) (*store.Container, *specs.Spec, error) {
+	return e.loadContainerFrom(name, configSource{}, cmd)
+}
+
+// loadContainerFrom is loadContainer with the config read from src.
+func (e *env) loadContainerFrom(name string, src configSource, cmd []string) (*store.Container, *specs.Spec, error) {
 	s, err := e.openStore()
 	if err != nil {
 		return nil, nil, err
@@ -180,17 +220,12 @@ func (e *env) loadContainer(name string, cmd []string) (*store.Container, *specs
 	if err != nil {
 		return nil, nil, err
 	}
-	spec, err := e.containerSpec(c, cmd)
+	spec, err := e.specFrom(c, src, cmd)
 	return c, spec, err
 }
 
 func (e *env) containerSpec(c *store.Container, cmd []string) (*specs.Spec, error) {
-	cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
-	if err != nil {
-		return nil, err
-	}
-	return ocispec.Convert(cfg, ocispec.Options{Name: c.Name, Dir: c.Dir, ConfigFile: c.ConfigPath(),
-		Command: cmd})
+	return e.specFrom(c, configSource{}, cmd)
 }
 
 // warnUnapplied says, once per start, which keys of the config ulxc knows

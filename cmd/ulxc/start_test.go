@@ -93,9 +93,10 @@ func TestStartDaemonLifecycle(t *testing.T) {
 		if row.State != "RUNNING" || row.Pid <= 0 {
 			t.Fatalf("round %d: ls after start = %+v, want RUNNING with a pid", round, row)
 		}
-		fancy := h.MustRun(t, "ls", "-f").Stdout
+		// lxc-ls -f has no PID column; -F asks for one.
+		fancy := h.MustRun(t, "ls", "-f", "-F", "NAME,STATE,PID").Stdout
 		if !strings.Contains(fancy, "RUNNING") || !strings.Contains(fancy, strconv.Itoa(row.Pid)) {
-			t.Errorf("round %d: ls -f = %q, want bb RUNNING with pid %d", round, fancy, row.Pid)
+			t.Errorf("round %d: ls -f -F NAME,STATE,PID = %q, want bb RUNNING with pid %d", round, fancy, row.Pid)
 		}
 		// The container really is mapped: seen from the host, its init
 		// runs as the first subordinate id.
@@ -308,7 +309,7 @@ func TestLsFilters(t *testing.T) {
 		want string
 	}{
 		{[]string{"ls", "-1"}, "down\nup\n"},
-		{[]string{"ls", "--running"}, "up\n"},
+		{[]string{"ls", "--running"}, "up  \n"}, // padded to 4, as lxc-ls pads
 		{[]string{"ls", "--stopped"}, "down\n"},
 	} {
 		if r := h.MustRun(t, tc.args...); r.Stdout != tc.want {

@@ -9,17 +9,25 @@ import (
 	"github.com/ulxc/ulxc/runtime"
 )
 
-const stopUsage = `Usage: ulxc stop [-t SECONDS] [-k] NAME
+const stopUsage = `Usage: ulxc stop [-t SECONDS] [-k|-r] [-W] [--nokill] NAME
 
 Stop the container NAME: send its halt signal (lxc.signal.halt, default
 SIGPWR) to its init, wait up to SECONDS (default 60; -1 waits forever), then
 kill it with its stop signal (lxc.signal.stop, default SIGKILL). -k kills at
-once. As lxc-stop, a container that is not running is reported and the exit
+once; --nokill never kills, and fails when the container did not stop in
+time; -t 0 sends the halt signal and neither waits nor kills, as -W. As lxc-stop, a container that is not running is reported and the exit
 status is 2.
+
+-r asks for a reboot instead: init gets its reboot signal (lxc.signal.reboot,
+default SIGINT), and stop waits up to SECONDS for the container to run again
+under a new init, failing if it stopped instead. -W sends the signal and
+returns at once, neither waiting nor killing.
 
 Examples:
   ulxc stop web
   ulxc stop -t 5 web
+  ulxc stop -r web
+  ulxc stop -W web
 `
 
 func cmdStop(e *env, args []string) error {
@@ -27,14 +35,29 @@ func cmdStop(e *env, args []string) error {
 	name := fs.StringP("name", "n", "", "container `NAME`")
 	timeout := fs.IntP("timeout", "t", 60, "wait `SECONDS` for a clean shutdown before killing (-1: forever)")
 	kill := fs.BoolP("kill", "k", false, "kill the container at once")
+	reboot := fs.BoolP("reboot", "r", false, "reboot the container")
+	noWait := fs.BoolP("nowait", "W", false, "send the signal and return at once")
+	noKill := fs.Bool("nokill", false, "never kill after the timeout")
 	if err := e.parse(fs, stopUsage, args); err != nil {
 		return err
 	}
 	if err := nameArg(name, fs.Args(), "stop"); err != nil {
 		return err
 	}
-	if *kill && fs.Changed("timeout") {
-		return usagef("stop: -k and -t conflict")
+	for _, c := range []struct {
+		a, b  string
+		clash bool
+	}{
+		{"-k", "-t", *kill && fs.Changed("timeout")},
+		{"-k", "-r", *kill && *reboot},
+		{"-k", "--nokill", *kill && *noKill},
+		{"-W", "-t", *noWait && fs.Changed("timeout")},
+		{"-W", "--nokill", *noWait && *noKill},
+		{"-r", "--nokill", *reboot && *noKill},
+	} {
+		if c.clash {
+			return usagef("stop: %s and %s conflict", c.a, c.b)
+		}
 	}
 	if *timeout < -1 {
 		return usagef("stop: -t %d: want -1 or more", *timeout)
@@ -51,11 +74,15 @@ func cmdStop(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("stop %s: %w", *name, err)
 	}
-	opts := runtime.StopOptions{Kill: *kill, Timeout: time.Duration(*timeout) * time.Second}
-	if *timeout < 0 {
+	opts := runtime.StopOptions{Kill: *kill, Reboot: *reboot, NoWait: *noWait, NoKill: *noKill,
+		Timeout: time.Duration(*timeout) * time.Second}
+	switch {
+	case *timeout < 0:
 		opts.Timeout = -1
-	} else if *timeout == 0 {
-		opts.Kill = true // LXC: -t 0 kills at once
+	case *timeout == 0:
+		// As lxc-stop: the signal and no wait, which for a halt means
+		// no kill either.
+		opts.NoWait = true
 	}
 	_, err = runtime.Stop(context.Background(), run.Dir, opts)
 	if errors.Is(err, runtime.ErrNotRunning) && run.Held {

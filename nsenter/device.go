@@ -1,0 +1,249 @@
+package nsenter
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"runtime"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// DeviceOptions configure Device.
+type DeviceOptions struct {
+	// Pidfd names the process whose user and mount namespaces are used:
+	// a container's init. Required.
+	Pidfd int
+	// Source is the host's device node, an absolute path, resolved by
+	// the caller's view of the filesystem. Required to add.
+	Source string
+	// Target is where the node appears inside, relative to the mount
+	// namespace's root ("dev/net/tun"): a clean path without "..".
+	// Required.
+	Target string
+	// Remove unmounts Target and removes the empty file it was mounted
+	// on, instead of adding. Default: add.
+	Remove bool
+}
+
+// ErrDeviceExists reports a Target that exists already inside.
+var ErrDeviceExists = errors.New("already exists in the container")
+
+// ErrNotBound reports a Target to remove that is not a bound device node.
+var ErrNotBound = errors.New("not a device node bound by ulxc device add")
+
+// Device binds a host device node into the mount namespace of a running
+// process, or removes such a bind: lxc-device for a rootless container.
+// Nothing can make a device node in a user namespace (mknod), and a bind
+// mount of the host's node needs a mount namespace that sees the host's
+// /dev and that the container's user namespace owns: a fork of this
+// process joins the container's user namespace, unshares a mount
+// namespace (a copy of the host's, owned by the container's user
+// namespace, where it may mount) and clones the node there as a detached
+// mount (open_tree); then it joins the container's mount namespace,
+// becomes root of the user namespace, creates an empty file at Target
+// (directories as needed, never following a symlink: the container chose
+// what is there) and moves the mount onto it (move_mount). Raw system
+// calls from the fork to its exit, as for Start (doc.go).
+func Device(opts DeviceOptions) error {
+	d, err := newDevice(opts)
+	if err != nil {
+		return err
+	}
+	repR, repW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer repR.Close()
+	d.report = repW.Fd()
+	pid, err := d.fork()
+	repW.Close()
+	runtime.KeepAlive(d)
+	if err != nil {
+		return fmt.Errorf("nsenter: fork: %w", err)
+	}
+	rerr := readDeviceReport(repR, d)
+	var ws unix.WaitStatus
+	for {
+		_, werr := unix.Wait4(pid, &ws, 0, nil)
+		if werr != unix.EINTR {
+			break
+		}
+	}
+	if rerr != nil {
+		return rerr
+	}
+	if !ws.Exited() || ws.ExitStatus() != 0 {
+		return fmt.Errorf("nsenter: device: the forked process ended with %v", ws)
+	}
+	return nil
+}
+
+// device holds what the forked process uses, prepared beforehand.
+type device struct {
+	opts     DeviceOptions
+	pidfd    uintptr
+	report   uintptr
+	remove   bool
+	source   *byte
+	empty    *byte // ""
+	root     *byte // "/"
+	dirs     []*byte
+	last     *byte
+	how      unix.OpenHow // of a directory on the way to Target
+	target   unix.OpenHow // of Target itself, to remove it
+	st       unix.Stat_t
+	all, old uint64
+	rec      [3]uint64
+	treeFD   uintptr
+	dirFD    uintptr
+}
+
+func newDevice(opts DeviceOptions) (*device, error) {
+	clean := path.Clean(opts.Target)
+	if opts.Target == "" || clean != opts.Target || path.IsAbs(clean) || clean == "." ||
+		strings.HasPrefix(clean, "../") || clean == ".." {
+		return nil, fmt.Errorf("nsenter: device target %q: want a clean relative path", opts.Target)
+	}
+	if !opts.Remove && !path.IsAbs(opts.Source) {
+		return nil, fmt.Errorf("nsenter: device source %q: want an absolute path", opts.Source)
+	}
+	d := &device{opts: opts, pidfd: uintptr(opts.Pidfd), remove: opts.Remove, all: ^uint64(0)}
+	parts := strings.Split(clean, "/")
+	var err error
+	for _, p := range parts[:len(parts)-1] {
+		b, err := syscall.BytePtrFromString(p)
+		if err != nil {
+			return nil, fmt.Errorf("nsenter: device target %q: %w", opts.Target, err)
+		}
+		d.dirs = append(d.dirs, b)
+	}
+	if d.last, err = syscall.BytePtrFromString(parts[len(parts)-1]); err != nil {
+		return nil, fmt.Errorf("nsenter: device target %q: %w", opts.Target, err)
+	}
+	if !opts.Remove {
+		if d.source, err = syscall.BytePtrFromString(opts.Source); err != nil {
+			return nil, fmt.Errorf("nsenter: device source %q: %w", opts.Source, err)
+		}
+	}
+	d.empty = &[]byte{0}[0]
+	d.root, _ = syscall.BytePtrFromString("/")
+	// Inside the container's mount namespace, whose root is the
+	// container's: no symlink, no magic link, nothing above the start.
+	res := uint64(unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_BENEATH)
+	d.how = unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: res}
+	d.target = unix.OpenHow{Flags: unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: res}
+	return d, nil
+}
+
+// The steps the device fork reports.
+const (
+	devDumpable = iota + 1
+	devJoinUser
+	devUnshare
+	devOpenTree
+	devJoinMount
+	devSetID
+	devRoot
+	devMkdir
+	devOpenDir
+	devCreate
+	devMove
+	devOpenTarget
+	devNotBound
+	devChdir
+	devUmount
+	devUnlink
+)
+
+func (d *device) stepName(step, index uint64) string {
+	dir := func() string {
+		parts := strings.Split(d.opts.Target, "/")
+		return strings.Join(parts[:min(int(index)+1, len(parts))], "/")
+	}
+	switch step {
+	case devDumpable:
+		return "make the process non-dumpable"
+	case devJoinUser:
+		return "join the user namespace"
+	case devUnshare:
+		return "unshare a mount namespace"
+	case devOpenTree:
+		return "clone the mount of " + d.opts.Source
+	case devJoinMount:
+		return "join the mount namespace"
+	case devSetID:
+		return "become root of the user namespace"
+	case devRoot:
+		return "open the container's root"
+	case devMkdir:
+		return "make directory /" + dir()
+	case devOpenDir:
+		return "open directory /" + dir()
+	case devCreate:
+		return "create /" + d.opts.Target
+	case devMove:
+		return "mount " + d.opts.Source + " on /" + d.opts.Target
+	case devOpenTarget:
+		return "open /" + d.opts.Target
+	case devChdir:
+		return "enter the directory of /" + d.opts.Target
+	case devUmount:
+		return "unmount /" + d.opts.Target
+	case devUnlink:
+		return "remove /" + d.opts.Target
+	}
+	return ""
+}
+
+// readDeviceReport reads the fork's one record, if any: EOF alone is
+// success.
+func readDeviceReport(r io.Reader, d *device) error {
+	var rec [24]byte
+	if _, err := io.ReadFull(r, rec[:]); err != nil {
+		if err == io.EOF {
+			return nil
+		}
+		return fmt.Errorf("nsenter: read report: %w", err)
+	}
+	step, errno := binary.NativeEndian.Uint64(rec[:8]), syscall.Errno(binary.NativeEndian.Uint64(rec[8:]))
+	index := binary.NativeEndian.Uint64(rec[16:])
+	switch {
+	case step == devCreate && errno == unix.EEXIST:
+		return fmt.Errorf("/%s: %w", d.opts.Target, ErrDeviceExists)
+	case step == devNotBound:
+		return fmt.Errorf("/%s: %w", d.opts.Target, ErrNotBound)
+	case step == devOpenTarget && errno == unix.ENOENT:
+		return fmt.Errorf("/%s: %w", d.opts.Target, ErrNotBound)
+	}
+	name := d.stepName(step, index)
+	if name == "" {
+		return fmt.Errorf("nsenter: malformed report %x", rec)
+	}
+	return &JoinError{Step: name, Errno: errno}
+}
+
+// fork forks the process that does the work, every signal blocked (see
+// join.fork), and returns its pid.
+func (d *device) fork() (int, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	syscall.ForkLock.Lock()
+	defer syscall.ForkLock.Unlock()
+	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
+		uintptr(unsafe.Pointer(&d.all)), uintptr(unsafe.Pointer(&d.old)), 8, 0, 0); e != 0 {
+		return 0, e
+	}
+	pid, e := forkDevice(d)
+	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&d.old)), 0, 8, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(pid), nil
+}
