@@ -31,7 +31,6 @@ Examples:
 
 func cmdExecute(e *env, args []string) error {
 	fs := e.newFlagSet("execute")
-	fs.SetInterspersed(false)
 	name := fs.StringP("name", "n", "", "container `NAME`")
 	daemon := fs.BoolP("daemon", "d", false, "run in the background")
 	var src configSource
@@ -42,20 +41,9 @@ func cmdExecute(e *env, args []string) error {
 	if err := e.parse(fs, executeUsage, args); err != nil {
 		return err
 	}
-	rest := fs.Args()
-	// The name may come first with the flags after it, as for attach.
-	if *name == "" && len(rest) > 0 && rest[0] != "--" {
-		*name = rest[0]
-		if err := fs.Parse(rest[1:]); err != nil {
-			return usagef("execute: %v (see 'ulxc execute --help')", err)
-		}
-		rest = fs.Args()
-	}
-	if len(rest) > 0 && rest[0] == "--" {
-		rest = rest[1:]
-	}
-	if *name == "" {
-		return usagef("execute: no container name (see 'ulxc execute --help')")
+	rest, err := nameAndCommand(fs, name, "execute")
+	if err != nil {
+		return err
 	}
 	for _, id := range []struct {
 		v   int64
