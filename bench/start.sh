@@ -184,7 +184,7 @@ EOT
 # Memory of the monitor, with 1 and 20 containers running.
 mem() { # mem: RSS, PSS and anonymous memory of the monitors, in KiB
 	n=0; rss=0; pss=0; anon=0
-	for p in $(pgrep -u "$U" -f '__monitor'); do
+	for p in $(pgrep -u "$U" -f '\[monitor\]'); do
 		# Only ours: tests may run monitors as the same user.
 		[ "$(readlink "/proc/$p/exe")" = "$W/ulxc" ] || continue
 		n=$((n + 1))
