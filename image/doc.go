@@ -97,6 +97,26 @@
 // XZGo, the pure-Go decoder runs; both verify every check and fail on
 // corrupt or truncated input alike (TestDecompressXZ).
 //
+// # Packing
+//
+// Pack is Unpack's inverse, for image maintainers (package publish): it
+// writes a tree as an image's rootfs.tar. The tree may be a container's,
+// so it is as hostile as an archive: Pack opens every component relative
+// to its parent's descriptor with O_NOFOLLOW, records symlinks as links
+// and never follows them, opens nothing but directories and regular files
+// (O_NONBLOCK, so a FIFO swapped in cannot block it) and checks with
+// fstat that what it opened is what it listed; it stays on the root's
+// filesystem. It keeps the xattrs Unpack keeps and nothing of the host's
+// policy. Run inside the container's user namespace, it records owners as
+// the container sees them.
+//
+// CompressXZ writes xz in blocks whose headers carry their sizes, so that
+// xz-utils 5.4 and NewXZReader decode them on every core. It prefers
+// xz-utils (`xz -T0 -6 --block-size`), whose encoder compresses a Debian
+// rootfs about 20% smaller than ulikunitz/xz's in the same time; the
+// pure-Go encoder (parallel blocks, a 1 MiB dictionary) is the fallback
+// (bench/pack.sh has the figures).
+//
 // # What is not defended
 //
 //   - Concurrent modification of the rootfs while Unpack runs: the rootfs is
