@@ -140,26 +140,43 @@ func (k *SigningKey) Expires() time.Time {
 
 // WriteSecret writes the key with its secret part, armored.
 func (k *SigningKey) WriteSecret(w io.Writer) error {
-	aw, err := armor.Encode(w, openpgp.PrivateKeyType, nil)
+	aw, err := armorWriter(w, openpgp.PrivateKeyType)
 	if err != nil {
 		return err
 	}
 	if err := k.e.SerializePrivateWithoutSigning(aw, nil); err != nil {
 		return err
 	}
-	return aw.Close()
+	return closeArmor(w, aw)
+}
+
+// armorWriter starts an armored block with a CRC-24 line, which go-crypto
+// leaves out by default (RFC 9580 makes it optional) and gpg 2.2 needs:
+// without it, gpg --verify reads the END line as more base64 and fails
+// after it reported a good signature.
+func armorWriter(w io.Writer, blockType string) (io.WriteCloser, error) {
+	return armor.EncodeWithChecksumOption(w, blockType, nil, true)
+}
+
+// closeArmor ends an armored block with the newline go-crypto leaves out.
+func closeArmor(w io.Writer, aw io.WriteCloser) error {
+	if err := aw.Close(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
 }
 
 // WritePublic writes the key's public part, armored: what clients trust.
 func (k *SigningKey) WritePublic(w io.Writer) error {
-	aw, err := armor.Encode(w, openpgp.PublicKeyType, nil)
+	aw, err := armorWriter(w, openpgp.PublicKeyType)
 	if err != nil {
 		return err
 	}
 	if err := k.e.Serialize(aw); err != nil {
 		return err
 	}
-	return aw.Close()
+	return closeArmor(w, aw)
 }
 
 // PublicArmored returns WritePublic's output.
@@ -229,7 +246,14 @@ func (k *SigningKey) Sign(w io.Writer, data io.Reader, now time.Time) error {
 		now = time.Now()
 	}
 	cfg := &packet.Config{DefaultHash: signingHash, Time: func() time.Time { return now }}
-	return openpgp.ArmoredDetachSign(w, []*openpgp.Entity{k.e}, data, &openpgp.SignParams{Config: cfg})
+	aw, err := armorWriter(w, openpgp.SignatureType)
+	if err != nil {
+		return err
+	}
+	if err := openpgp.DetachSignWithParams(aw, []*openpgp.Entity{k.e}, data, &openpgp.SignParams{Config: cfg}); err != nil {
+		return err
+	}
+	return closeArmor(w, aw)
 }
 
 // SignFile writes name+".asc", the armored detached signature of the file

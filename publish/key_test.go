@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -246,6 +247,26 @@ func TestParseDuration(t *testing.T) {
 		got, err := ParseDuration(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestArmorForGPG: signatures and keys end in a CRC-24 line and a
+// newline; gpg 2.2 fails --verify without the CRC (after saying "Good
+// signature"), which TestImagePack in cmd/ulxc shows with gpg itself.
+func TestArmorForGPG(t *testing.T) {
+	k, _ := GenerateKey(KeyOptions{Name: "armor"})
+	var sig, pub bytes.Buffer
+	if err := k.Sign(&sig, strings.NewReader("x"), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.WritePublic(&pub); err != nil {
+		t.Fatal(err)
+	}
+	crc := regexp.MustCompile(`\n=[A-Za-z0-9+/]{4}\n-----END PGP [A-Z ]+-----\n$`)
+	for name, b := range map[string][]byte{"signature": sig.Bytes(), "public key": pub.Bytes()} {
+		if !crc.Match(b) {
+			t.Errorf("%s ends %q: want a CRC-24 line, the END line and a newline", name, b[max(0, len(b)-60):])
 		}
 	}
 }
