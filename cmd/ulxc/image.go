@@ -13,6 +13,7 @@ var imageCommands = []struct {
 	run           func(e *env, args []string) error
 }{
 	{"pack", "pack a container or rootfs directory as one build of an image", cmdImagePack},
+	{"index", "write the tree's signed index of the newest build of each image", cmdImageIndex},
 }
 
 func printImageUsage(w io.Writer) {
