@@ -15,6 +15,7 @@ var imageCommands = []struct {
 	{"pack", "pack a container or rootfs directory as one build of an image", cmdImagePack},
 	{"index", "write the tree's signed index of the newest build of each image", cmdImageIndex},
 	{"serve", "serve a tree over HTTP(S) as LXC's image servers do, with a keyserver", cmdImageServe},
+	{"verify", "check a file's signature, and a SHA256SUMS's files, as create does", cmdImageVerify},
 }
 
 func printImageUsage(w io.Writer) {
