@@ -16,6 +16,7 @@ var imageCommands = []struct {
 	{"index", "write the tree's signed index of the newest build of each image", cmdImageIndex},
 	{"serve", "serve a tree over HTTP(S) as LXC's image servers do, with a keyserver", cmdImageServe},
 	{"verify", "check a file's signature, and a SHA256SUMS's files, as create does", cmdImageVerify},
+	{"test", "create, boot and check every variant of an image from a server", cmdImageTest},
 }
 
 func printImageUsage(w io.Writer) {
