@@ -87,11 +87,27 @@ func installCA(t *testing.T, caPEM []byte) {
 	}
 	t.Cleanup(func() {
 		os.Remove(name)
+		// update-ca-certificates drops a removed local CA from the bundle
+		// but leaves its links in /etc/ssl/certs (NAME.pem and the hash
+		// link to it) dangling: remove them first.
+		pemName := strings.TrimSuffix(filepath.Base(name), ".crt") + ".pem"
+		links, _ := filepath.Glob("/etc/ssl/certs/*")
+		for _, l := range links {
+			if target, err := os.Readlink(l); err == nil && (filepath.Base(l) == pemName || target == pemName) {
+				os.Remove(l)
+			}
+		}
 		if err := update(); err != nil {
 			t.Error(err)
 		}
 		if b, _ := os.ReadFile("/etc/ssl/certs/ca-certificates.crt"); strings.Contains(string(b), strings.TrimSpace(string(caPEM))) {
 			t.Errorf("the test CA is still in /etc/ssl/certs/ca-certificates.crt")
+		}
+		links, _ = filepath.Glob("/etc/ssl/certs/*")
+		for _, l := range links {
+			if target, err := os.Readlink(l); err == nil && strings.Contains(target, strings.TrimSuffix(pemName, ".pem")) {
+				t.Errorf("%s -> %s is left in the system store", l, target)
+			}
 		}
 	})
 	if err := update(); err != nil {
