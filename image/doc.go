@@ -112,10 +112,12 @@
 //
 // CompressXZ writes xz in blocks whose headers carry their sizes, so that
 // xz-utils 5.4 and NewXZReader decode them on every core. It prefers
-// xz-utils (`xz -T0 -6 --block-size`), whose encoder compresses a Debian
-// rootfs about 20% smaller than ulikunitz/xz's in the same time; the
-// pure-Go encoder (parallel blocks, a 1 MiB dictionary) is the fallback
-// (bench/pack.sh has the figures).
+// xz-utils (`xz -T0 -6 --block-size`): on a Debian minbase (193 MiB, two
+// cores, bench/pack.sh) level 1 matches the size of the pure-Go encoder
+// (77.7 MiB) in 60% of its time, and level 6, the default and
+// distrobuilder's, is 13% smaller (67.9 MiB, as `tar | xz -T0`). The
+// pure-Go encoder (parallel blocks, a 1 MiB dictionary) is the fallback,
+// 2.8 times faster than level 6.
 //
 // # What is not defended
 //
