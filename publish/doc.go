@@ -32,7 +32,7 @@
 //
 // When a container is packed, its rootfs is the container's: every name,
 // symlink and owner in it is chosen by the container's root. The walk
-// (image.WriteTar) runs in a child inside the container's user namespace,
+// (image.Pack) runs in a child inside the container's user namespace,
 // as its root, so it can read nothing that root could not; it opens every
 // component relative to its parent's descriptor with O_NOFOLLOW, never
 // follows a symlink, never opens anything but directories and regular

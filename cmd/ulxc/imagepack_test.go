@@ -1,6 +1,9 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +14,8 @@ import (
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/download/downloadtest"
 	"github.com/ulxc/ulxc/internal/testenv"
+	"github.com/ulxc/ulxc/runtime/runtimetest"
+	"golang.org/x/sys/unix"
 )
 
 // genKey runs `keys generate NAME` in h and returns the secret key file
@@ -23,6 +28,25 @@ func genKey(t *testing.T, h *testenv.Home, name string) (string, string) {
 		t.Fatalf("keys generate printed no fingerprint:\n%s", r.Stdout)
 	}
 	return filepath.Join(h.Dir, ".config/ulxc/signing", name+".key"), m[1]
+}
+
+// tarMember returns the header of name in the xz tarball file.
+func tarMember(t *testing.T, file, name string) *tar.Header {
+	t.Helper()
+	out, err := exec.Command("xz", "-dc", file).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(bytes.NewReader(out))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			return nil
+		}
+		if h.Name == name {
+			return h
+		}
+	}
 }
 
 // sh runs a shell pipeline (as the test process) and returns its output.
@@ -60,6 +84,21 @@ func TestImagePack(t *testing.T) {
 	key, fpr := genKey(t, h.Home, "images")
 	tree := filepath.Join(h.Dir, "tree")
 	arch := download.HostArch()
+	// A file capability of the container's, as setcap inside it stores
+	// one: v3, naming the host id of the container's root.
+	rootID, _ := runtimetest.SubRange(t, u)
+	capped := filepath.Join(h.containerDir("bb"), "rootfs/bin/capped")
+	if err := os.WriteFile(capped, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(capped, int(rootID), int(rootID))
+	v3 := binary.LittleEndian.AppendUint32(nil, 0x03000001) // v3, effective
+	v3 = binary.LittleEndian.AppendUint32(v3, 1<<13)        // permitted: CAP_NET_RAW
+	v3 = append(v3, make([]byte, 12)...)
+	v3 = binary.LittleEndian.AppendUint32(v3, uint32(rootID))
+	if err := unix.Setxattr(capped, "security.capability", v3, 0); err != nil {
+		t.Fatal(err)
+	}
 
 	pack := func(args ...string) string {
 		t.Helper()
@@ -79,6 +118,12 @@ func TestImagePack(t *testing.T) {
 	bbList := sh(t, "xz -dc "+bbDir+"/rootfs.tar.xz | tar --numeric-owner -tvf -")
 	if !strings.HasPrefix(bbList, "drwx") || !regexp.MustCompile(`(?m)^-rwx.* 0/0 .* \./bin/busybox$`).MatchString(bbList) {
 		t.Errorf("tar -tvf of the busybox build: want ./ first and ./bin/busybox owned 0/0 (the container's root):\n%s", bbList)
+	}
+	if got := tarMember(t, bbDir+"/rootfs.tar.xz", "./bin/capped"); got == nil || got.Uid != 0 ||
+		len(got.PAXRecords["SCHILY.xattr.security.capability"]) != 20 ||
+		binary.LittleEndian.Uint32([]byte(got.PAXRecords["SCHILY.xattr.security.capability"])) != 0x02000001 ||
+		binary.LittleEndian.Uint32([]byte(got.PAXRecords["SCHILY.xattr.security.capability"])[4:]) != 1<<13 {
+		t.Errorf("./bin/capped = %+v: want owner 0 and CAP_NET_RAW as a v2 capability, as the container sees it", got)
 	}
 	if got := sh(t, "xz -dc "+bbDir+"/rootfs.tar.xz | tar -xOf - ./etc/hostname"); got != "LXC_NAME\n" {
 		t.Errorf("packed /etc/hostname = %q, want LXC_NAME back", got)
