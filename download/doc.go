@@ -4,7 +4,9 @@
 //
 // Fetch is the one entry point callers need: it turns a Request (server,
 // distribution, release, architecture, variant) into an Image whose rootfs and
-// meta tarballs sit, verified, in the cache.
+// meta tarballs sit, verified, in the cache. VerifyFile applies the same
+// checks to files on disk (a maintainer's tree, a mirror), and CheckEntry
+// the index syntax to a line about to be published.
 //
 // # What it guarantees
 //

@@ -238,3 +238,15 @@ func (r Request) withDefaults() (Request, error) {
 	}
 	return r, nil
 }
+
+// CheckEntry refuses an entry that ParseIndex would refuse as a line:
+// fields with characters outside letters, digits and ._+- (and ':' in
+// builds), or a PATH that is not clean and absolute. Publishers check
+// what they are about to list with it.
+func CheckEntry(e IndexEntry) error {
+	line := strings.Join([]string{e.Dist, e.Release, e.Arch, e.Variant, e.Build, e.Path}, ";")
+	if _, reason := parseIndexLine(line); reason != "" {
+		return fmt.Errorf("%w: %s", ErrBadIndex, reason)
+	}
+	return nil
+}

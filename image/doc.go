@@ -97,6 +97,28 @@
 // XZGo, the pure-Go decoder runs; both verify every check and fail on
 // corrupt or truncated input alike (TestDecompressXZ).
 //
+// # Packing
+//
+// Pack is Unpack's inverse, for image maintainers (package publish): it
+// writes a tree as an image's rootfs.tar. The tree may be a container's,
+// so it is as hostile as an archive: Pack opens every component relative
+// to its parent's descriptor with O_NOFOLLOW, records symlinks as links
+// and never follows them, opens nothing but directories and regular files
+// (O_NONBLOCK, so a FIFO swapped in cannot block it) and checks with
+// fstat that what it opened is what it listed; it stays on the root's
+// filesystem. It keeps the xattrs Unpack keeps and nothing of the host's
+// policy. Run inside the container's user namespace, it records owners as
+// the container sees them.
+//
+// CompressXZ writes xz in blocks whose headers carry their sizes, so that
+// xz-utils 5.4 and NewXZReader decode them on every core. It prefers
+// xz-utils (`xz -T0 -6 --block-size`): on a Debian minbase (193 MiB, two
+// cores, bench/pack.sh) level 1 matches the size of the pure-Go encoder
+// (77.7 MiB) in 60% of its time, and level 6, the default and
+// distrobuilder's, is 13% smaller (67.9 MiB, as `tar | xz -T0`). The
+// pure-Go encoder (parallel blocks, a 1 MiB dictionary) is the fallback,
+// 2.8 times faster than level 6.
+//
 // # What is not defended
 //
 //   - Concurrent modification of the rootfs while Unpack runs: the rootfs is

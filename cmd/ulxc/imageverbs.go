@@ -11,9 +11,10 @@ import (
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/hostcheck"
 	"github.com/ulxc/ulxc/image"
+	"github.com/ulxc/ulxc/publish"
 )
 
-// This file and create.go, images.go and keys.go are the image verbs: the
+// This file and create.go, images.go, keys*.go and image*.go are the image verbs: the
 // code that fetches, verifies and unpacks images, which links an HTTP
 // client and OpenPGP. The ulxc that scripts/setup installs is built with
 // -tags ulxc_lean, without them (imageverbs_lean.go), and runs these verbs
@@ -21,6 +22,7 @@ import (
 
 func init() {
 	childEntries["__template"] = templateChild // template.ChildEntry: create's unpack
+	childEntries["__pack"] = publish.ChildMain // publish.ChildEntry: image pack's read of a rootfs
 }
 
 // buildCheck is checkconfig's line about this build: the full one carries

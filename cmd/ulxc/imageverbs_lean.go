@@ -27,12 +27,13 @@ var errNoImageBinary = errors.New(imageBinary + " is not installed beside ulxc")
 func cmdCreate(e *env, args []string) error { return e.imageVerb("create", args) }
 func cmdImages(e *env, args []string) error { return e.imageVerb("images", args) }
 func cmdKeys(e *env, args []string) error   { return e.imageVerb("keys", args) }
+func cmdImage(e *env, args []string) error  { return e.imageVerb("image", args) }
 
 // imageHints: ulxc-image prints its own.
 func imageHints(error) []string { return nil }
 
 // buildCheck is checkconfig's line about ulxc-image, which this build
-// needs for create, images and keys.
+// needs for create, images, keys and image.
 func buildCheck() []hostcheck.Result {
 	r := hostcheck.Result{Group: "ulxc", Name: imageBinary}
 	path, err := imagePath()
@@ -41,7 +42,7 @@ func buildCheck() []hostcheck.Result {
 	}
 	if err != nil {
 		r.Status, r.Detail = hostcheck.Warn, err.Error()
-		r.Fix = "create, images and keys need it beside ulxc: CGO_ENABLED=0 go build -trimpath -o " + path + " ./cmd/ulxc (scripts/setup does)"
+		r.Fix = "create, images, keys and image need it beside ulxc: CGO_ENABLED=0 go build -trimpath -o " + path + " ./cmd/ulxc (scripts/setup does)"
 		return []hostcheck.Result{r}
 	}
 	r.Status, r.Detail = hostcheck.OK, path

@@ -14,6 +14,7 @@ import (
 
 const keysUsage = `Usage: ulxc keys add FILE...
        ulxc keys list [--format table|json]
+       ulxc keys generate NAME [--expire DURATION] (see 'ulxc keys generate --help')
 
 Manage the OpenPGP keys ulxc trusts for images. The linuxcontainers key is
 built in; other keys live in ${XDG_CONFIG_HOME:-~/.config}/ulxc/trusted.d/ and
@@ -27,13 +28,16 @@ Examples:
 `
 
 func cmdKeys(e *env, args []string) error {
+	if len(args) > 0 && args[0] == "generate" {
+		return cmdKeysGenerate(e, args[1:])
+	}
 	fs := e.newFlagSet("keys")
 	format := fs.String("format", "table", "list output `FORMAT`: table or json")
 	if err := e.parse(fs, keysUsage, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return usagef("keys: want 'add FILE...' or 'list' (see 'ulxc keys --help')")
+		return usagef("keys: want 'add FILE...', 'list' or 'generate NAME' (see 'ulxc keys --help')")
 	}
 	switch sub := fs.Arg(0); sub {
 	case "add":
@@ -50,7 +54,7 @@ func cmdKeys(e *env, args []string) error {
 		}
 		return keysList(e, *format)
 	default:
-		return usagef("keys: unknown subcommand %q: want add or list", sub)
+		return usagef("keys: unknown subcommand %q: want add, list or generate", sub)
 	}
 }
 
