@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 )
 
 // imageCommands are the subcommands of `ulxc image`, one file each.
@@ -35,13 +36,18 @@ Commands:
 }
 
 func cmdImage(e *env, args []string) error {
-	if len(args) == 0 {
-		printImageUsage(e.stderr)
-		return usagef("image: want a command")
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		printImageUsage(e.stdout)
-		return nil
+	if e.introspect != nil || len(args) == 0 || args[0] == "help" || strings.HasPrefix(args[0], "-") {
+		// The command's own usage and options (the global ones), as
+		// every verb prints them, for --help, completion and man pages.
+		if len(args) > 0 && args[0] == "help" {
+			args = []string{"--help"}
+		}
+		var b strings.Builder
+		printImageUsage(&b)
+		if err := e.parse(e.newFlagSet("image"), b.String(), args); err != nil {
+			return err
+		}
+		return usagef("image: want a command (see 'ulxc image --help')")
 	}
 	for _, c := range imageCommands {
 		if c.name == args[0] {

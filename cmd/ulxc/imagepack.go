@@ -49,7 +49,7 @@ Examples:
 `
 
 func cmdImagePack(e *env, args []string) error {
-	fs := e.newFlagSet("image pack")
+	fs := e.newFlagSet("image pack", "o") // -o is the tree, as the issue and distrobuilder have it
 	var img download.IndexEntry
 	fs.StringVarP(&img.Dist, "dist", "d", "", "`DIST`ribution name, e.g. debian")
 	fs.StringVarP(&img.Release, "release", "r", "", "`RELEASE`, e.g. bookworm")

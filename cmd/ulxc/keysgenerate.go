@@ -25,7 +25,7 @@ Examples:
 `
 
 func cmdKeysGenerate(e *env, args []string) error {
-	fs := e.newFlagSet("keys generate")
+	fs := e.newFlagSet("keys generate", "o") // -o is the output directory here
 	expire := fs.String("expire", "", "the key expires after `DURATION` (30d, 2w, 1y, 36h); default never")
 	email := fs.String("email", "", "add this e-mail `ADDRESS` to the key's user id")
 	algo := fs.String("algorithm", string(publish.Ed25519), "`ALGORITHM`: ed25519 or rsa4096")

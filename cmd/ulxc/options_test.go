@@ -14,7 +14,7 @@ import (
 // is in one of the two lists, so that a new verb is checked too.
 var (
 	nameVerbs   = []string{"create", "destroy", "start", "stop", "info", "attach", "console", "freeze", "unfreeze", "cgroup", "spec", "copy", "rename", "execute", "wait", "device"}
-	noNameVerbs = []string{"checkconfig", "usernsexec", "images", "keys", "ls", "autostart", "start-ephemeral", "monitor", "top"}
+	noNameVerbs = []string{"checkconfig", "usernsexec", "images", "keys", "ls", "autostart", "start-ephemeral", "monitor", "top", "image"}
 )
 
 // TestOptionsAfterNameHelp runs `ulxc VERB NAME --help` in process for
