@@ -56,7 +56,7 @@ type ephemeralRequest struct {
 }
 
 func cmdStartEphemeral(e *env, args []string) error {
-	fs := e.newFlagSet("start-ephemeral")
+	fs := e.newFlagSetOwn("start-ephemeral", "o")
 	var r ephemeralRequest
 	fs.StringVarP(&r.orig, "orig", "o", "", "the original container `NAME`")
 	fs.StringVarP(&r.name, "name", "n", "", "the copy's `NAME`; default ORIG-XXXXXXXX")
@@ -132,7 +132,7 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 		return fmt.Errorf("start-ephemeral: %w", err)
 	}
 	opts := clone.Options{Snapshot: true, Tmpfs: r.tmpfs, Ephemeral: !r.keep, KeepName: r.keepName, KeepMAC: r.keepMAC,
-		Mounts: r.mounts, Warn: func(s string) { e.warnf("%s", s) }}
+		Mounts: r.mounts, Warn: func(s string) { e.warnf("%s", s) }, AfterCopy: e.cloneHooks(r.orig)}
 	var user *clone.User
 	if r.user != "" {
 		u, err := src.LookupUser(r.user)

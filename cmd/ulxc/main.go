@@ -43,10 +43,21 @@ type globals struct {
 	debug       bool
 }
 
-func (g *globals) register(fs *pflag.FlagSet) {
+func (g *globals) register(fs *pflag.FlagSet) { g.registerOwn(fs, "") }
+
+// registerOwn is register for a verb whose own options take the short
+// letters in own: the global option keeps only its long name there
+// (start-ephemeral's -o is --orig, as in lxc-start-ephemeral).
+func (g *globals) registerOwn(fs *pflag.FlagSet, own string) {
+	short := func(c string) string {
+		if strings.Contains(own, c) {
+			return ""
+		}
+		return c
+	}
 	fs.StringVarP(&g.lxcPath, "lxcpath", "P", g.lxcPath, "directory that holds the containers")
-	fs.StringVarP(&g.logFile, "logfile", "o", g.logFile, "also write the log to `FILE`")
-	fs.StringVarP(&g.logPriority, "logpriority", "l", g.logPriority, "log `LEVEL`: TRACE, DEBUG, INFO (default), NOTICE, WARN, ERROR, CRIT, ALERT, FATAL")
+	fs.StringVarP(&g.logFile, "logfile", short("o"), g.logFile, "also write the log to `FILE`")
+	fs.StringVarP(&g.logPriority, "logpriority", short("l"), g.logPriority, "log `LEVEL`: TRACE, DEBUG, INFO (default), NOTICE, WARN, ERROR, CRIT, ALERT, FATAL")
 	fs.BoolVarP(&g.quiet, "quiet", "q", g.quiet, "print nothing but errors")
 	fs.BoolVar(&g.debug, "debug", g.debug, "print debug messages")
 }
@@ -233,10 +244,14 @@ func (e *env) infof(format string, a ...any) {
 
 // newFlagSet returns a verb's flag set with the global flags registered and
 // usage text written by hand.
-func (e *env) newFlagSet(name string) *pflag.FlagSet {
+func (e *env) newFlagSet(name string) *pflag.FlagSet { return e.newFlagSetOwn(name, "") }
+
+// newFlagSetOwn is newFlagSet for a verb whose own options use the short
+// letters in own, which the global options then leave to it.
+func (e *env) newFlagSetOwn(name, own string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("ulxc "+name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	e.register(fs)
+	e.registerOwn(fs, own)
 	fs.Usage = func() {}
 	fs.BoolP("help", "h", false, "show help")
 	fs.Lookup("help").Hidden = true
