@@ -11,6 +11,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/ulxc/ulxc/ocispec"
 )
 
 // HookType is an LXC hook type (LXC_HOOK_TYPE).
@@ -28,6 +30,7 @@ const (
 	HookStart     HookType = "start"      // inside the container, just before its init runs
 	HookStartHost HookType = "start-host" // host, once the container's init runs
 	HookPostStop  HookType = "post-stop"  // host, after the container stopped and was torn down
+	HookClone     HookType = "clone"      // host, after a copy, on the new container
 )
 
 // hookEnv is what hooks know about the container, as LXC exports it.
@@ -42,6 +45,8 @@ type hookEnv struct {
 	// Target is LXC_TARGET for the post-stop hooks, as LXC sets it: "stop",
 	// or "reboot" when the container will start again.
 	Target string
+	// SrcName is LXC_SRC_NAME for the clone hooks: the original's name.
+	SrcName string
 }
 
 func (e hookEnv) vars(t HookType) []string {
@@ -55,6 +60,9 @@ func (e hookEnv) vars(t HookType) []string {
 	}
 	if t == HookPostStop && e.Target != "" {
 		vars = append(vars, "LXC_TARGET="+e.Target)
+	}
+	if t == HookClone {
+		vars = append(vars, "LXC_SRC_NAME="+e.SrcName)
 	}
 	return vars
 }
@@ -71,6 +79,26 @@ func (e *HookError) Error() string {
 }
 
 func (e *HookError) Unwrap() error { return e.Err }
+
+// CloneHooks runs the lxc.hook.clone hooks of the container copy, whose
+// spec is s, on the host after it was copied from the container srcName,
+// as LXC runs them: in order, the arguments NAME lxc clone (with
+// lxc.hook.version 0, as ocispec wrote them), LXC_SRC_NAME and the new
+// container's LXC_NAME, LXC_CONFIG_FILE and root; output goes to out. The
+// first failure is returned, a *HookError.
+func CloneHooks(ctx context.Context, s *specs.Spec, name, configPath, srcName string, out io.Writer) error {
+	hooks, err := ocispec.AnnotatedHooks(s, string(HookClone))
+	if err != nil || len(hooks) == 0 {
+		return err
+	}
+	root := ""
+	if s.Root != nil {
+		root = s.Root.Path
+	}
+	e := hookEnv{Name: name, ConfigPath: configPath, RootfsPath: root, RootfsMount: root, SrcName: srcName,
+		State: specs.State{Version: specs.Version, ID: name, Status: specs.StateStopped, Annotations: s.Annotations}}
+	return runHooks(ctx, HookClone, hooks, e, hostEnv(), out)
+}
 
 // runHooks runs hooks in order, each with base, its own Env and LXC's
 // variables, the OCI state on stdin and output to out; the first failure

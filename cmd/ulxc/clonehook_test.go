@@ -1,0 +1,87 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ulxc/ulxc/internal/testenv"
+	"github.com/ulxc/ulxc/runtime/runtimetest"
+)
+
+// recordHook writes an executable hook script that appends its arguments
+// and LXC's variables to the file rec, and fails when fail exists.
+func recordHook(t *testing.T, h *testenv.Home, name, rec, fail string) string {
+	t.Helper()
+	p := h.WriteFile(t, name, `#!/bin/sh
+{ echo "args=$*"
+  echo "name=$LXC_NAME src=$LXC_SRC_NAME type=$LXC_HOOK_TYPE section=$LXC_HOOK_SECTION"
+  echo "config=$LXC_CONFIG_FILE"
+  echo "rootfs=$LXC_ROOTFS_PATH mount=$LXC_ROOTFS_MOUNT"
+  test -d "$LXC_ROOTFS_MOUNT" && echo "rootfs-present"
+} >> `+rec+`
+test -e `+fail+` && exit 3
+exit 0
+`)
+	if err := os.Chmod(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestCloneHook: lxc.hook.clone runs on the host after copy, copy -s and
+// the ephemeral copy, on the new container with LXC's arguments (NAME lxc
+// clone) and environment (LXC_SRC_NAME, the copy's config and root); a
+// failing clone hook fails the copy and leaves no container behind.
+func TestCloneHook(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	rec := filepath.Join(h.Dir, "clone.rec")
+	fail := filepath.Join(h.Dir, "fail")
+	hook := recordHook(t, h, "clone.sh", rec, fail)
+	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+hook)
+	store := runtimetest.StorePath(h)
+	for _, tc := range []struct {
+		args    []string
+		newName string
+	}{
+		{[]string{"copy", "ct", "full"}, "full"},
+		{[]string{"copy", "-s", "-n", "ct", "-N", "snap"}, "snap"},
+		{[]string{"start-ephemeral", "-o", "ct", "-n", "eph", "--", "/bin/true"}, "eph"},
+	} {
+		os.Remove(rec)
+		h.MustRun(t, tc.args...)
+		b, err := os.ReadFile(rec)
+		if err != nil {
+			t.Errorf("%s: the clone hook did not run: %v", tc.args, err)
+			continue
+		}
+		got := string(b)
+		for _, want := range []string{
+			"args=" + tc.newName + " lxc clone\n",
+			"name=" + tc.newName + " src=ct type=clone section=lxc\n",
+			"config=" + filepath.Join(store, tc.newName, "config") + "\n",
+			"rootfs-present\n",
+		} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s: the clone hook recorded\n%s\nwant a line %q", tc.args, got, want)
+			}
+		}
+	}
+	h.WriteFile(t, "fail", "")
+	os.Remove(rec)
+	r := h.Run(t, "copy", "ct", "bad")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "clone hook") {
+		t.Errorf("copy with a failing clone hook: code %d, stderr %q; want a failure naming the clone hook", r.Code, r.Stderr)
+	}
+	if _, err := os.Stat(rec); err != nil {
+		t.Errorf("the failing clone hook did not run: %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(store, "bad")); !os.IsNotExist(err) {
+		t.Errorf("a failed copy left %s: %v", filepath.Join(store, "bad"), err)
+	}
+	if r := h.MustRun(t, "ls"); strings.Contains(r.Stdout, "bad") {
+		t.Errorf("ls after a failed copy shows it: %q", r.Stdout)
+	}
+}
