@@ -31,6 +31,7 @@ const (
 	HookStartHost HookType = "start-host" // host, once the container's init runs
 	HookPostStop  HookType = "post-stop"  // host, after the container stopped and was torn down
 	HookClone     HookType = "clone"      // host, after a copy, on the new container
+	HookDestroy   HookType = "destroy"    // host, before a stopped container's files are removed
 )
 
 // hookEnv is what hooks know about the container, as LXC exports it.
@@ -87,17 +88,27 @@ func (e *HookError) Unwrap() error { return e.Err }
 // container's LXC_NAME, LXC_CONFIG_FILE and root; output goes to out. The
 // first failure is returned, a *HookError.
 func CloneHooks(ctx context.Context, s *specs.Spec, name, configPath, srcName string, out io.Writer) error {
-	hooks, err := ocispec.AnnotatedHooks(s, string(HookClone))
+	return annotatedHostHooks(ctx, HookClone, s, hookEnv{Name: name, ConfigPath: configPath, SrcName: srcName}, out)
+}
+
+// DestroyHooks runs the lxc.hook.destroy hooks of the stopped container
+// name, whose spec is s, on the host before its files are removed, as
+// lxc-destroy runs them (arguments NAME lxc destroy); the first failure
+// is returned, a *HookError, and the caller then keeps the container.
+func DestroyHooks(ctx context.Context, s *specs.Spec, name, configPath string, out io.Writer) error {
+	return annotatedHostHooks(ctx, HookDestroy, s, hookEnv{Name: name, ConfigPath: configPath}, out)
+}
+
+func annotatedHostHooks(ctx context.Context, t HookType, s *specs.Spec, e hookEnv, out io.Writer) error {
+	hooks, err := ocispec.AnnotatedHooks(s, string(t))
 	if err != nil || len(hooks) == 0 {
 		return err
 	}
-	root := ""
 	if s.Root != nil {
-		root = s.Root.Path
+		e.RootfsPath, e.RootfsMount = s.Root.Path, s.Root.Path
 	}
-	e := hookEnv{Name: name, ConfigPath: configPath, RootfsPath: root, RootfsMount: root, SrcName: srcName,
-		State: specs.State{Version: specs.Version, ID: name, Status: specs.StateStopped, Annotations: s.Annotations}}
-	return runHooks(ctx, HookClone, hooks, e, hostEnv(), out)
+	e.State = specs.State{Version: specs.Version, ID: e.Name, Status: specs.StateStopped, Annotations: s.Annotations}
+	return runHooks(ctx, t, hooks, e, hostEnv(), out)
 }
 
 // runHooks runs hooks in order, each with base, its own Env and LXC's

@@ -85,3 +85,45 @@ func TestCloneHook(t *testing.T) {
 		t.Errorf("ls after a failed copy shows it: %q", r.Stdout)
 	}
 }
+
+// TestDestroyHook: lxc.hook.destroy runs on the host before destroy
+// removes anything, with LXC's arguments (NAME lxc destroy) and the
+// container's variables, its files still there; a failing destroy hook
+// stops the destroy and keeps the container whole.
+func TestDestroyHook(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	rec := filepath.Join(h.Dir, "destroy.rec")
+	fail := filepath.Join(h.Dir, "fail")
+	hook := recordHook(t, h, "destroy.sh", rec, fail)
+	dir := runtimetest.NewBusybox(t, h, "ct", "lxc.hook.destroy = "+hook)
+	h.WriteFile(t, "fail", "")
+	r := h.Run(t, "destroy", "ct")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "destroy hook") {
+		t.Errorf("destroy with a failing destroy hook: code %d, stderr %q; want a failure naming the hook", r.Code, r.Stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "rootfs", "bin")); err != nil {
+		t.Errorf("a refused destroy removed files: %v", err)
+	}
+	h.MustRun(t, "start", "-F", "ct", "--", "/bin/true")
+	os.Remove(fail)
+	os.Remove(rec)
+	h.MustRun(t, "destroy", "ct")
+	b, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatalf("the destroy hook did not run: %v", err)
+	}
+	for _, want := range []string{
+		"args=ct lxc destroy\n",
+		"name=ct src= type=destroy section=lxc\n",
+		"config=" + filepath.Join(dir, "config") + "\n",
+		"rootfs-present\n",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the destroy hook recorded\n%s\nwant a line %q", b, want)
+		}
+	}
+	if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+		t.Errorf("destroy left %s: %v", dir, err)
+	}
+}
