@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -32,6 +33,7 @@ const (
 	HookPostStop  HookType = "post-stop"  // host, after the container stopped and was torn down
 	HookClone     HookType = "clone"      // host, after a copy, on the new container
 	HookDestroy   HookType = "destroy"    // host, before a stopped container's files are removed
+	HookStop      HookType = "stop"       // host, once init exited, with references to its namespaces
 )
 
 // hookEnv is what hooks know about the container, as LXC exports it.
@@ -48,6 +50,53 @@ type hookEnv struct {
 	Target string
 	// SrcName is LXC_SRC_NAME for the clone hooks: the original's name.
 	SrcName string
+	// NS are the container's namespaces for the stop hooks, passed as
+	// inherited descriptors 3, 4, ...
+	NS []nsRef
+}
+
+// nsRef is an open namespace of the container: LXC's name for it (mnt,
+// pid, ...) and the variable hook version 1 names it in.
+type nsRef struct {
+	name, env string
+	f         *os.File
+}
+
+// nsKinds are the namespaces a stop hook is given, in LXC's order, with
+// their /proc/PID/ns names and LXC's variables.
+var nsKinds = []struct{ name, proc, env string }{
+	{"user", "user", "LXC_USER_NS"}, {"mnt", "mnt", "LXC_MNT_NS"}, {"pid", "pid", "LXC_PID_NS"},
+	{"uts", "uts", "LXC_UTS_NS"}, {"ipc", "ipc", "LXC_IPC_NS"}, {"net", "net", "LXC_NET_NS"},
+	{"cgroup", "cgroup", "LXC_CGROUP_NS"}, {"time", "time", "LXC_TIME_NS"},
+}
+
+// openNamespaces opens the namespaces of the process pid, a child not yet
+// reaped (so pid cannot name another process), that differ from ours:
+// the ones the container has of its own, as LXC passes them.
+func openNamespaces(pid int) []nsRef {
+	var out []nsRef
+	for _, k := range nsKinds {
+		mine, err := os.Readlink("/proc/self/ns/" + k.proc)
+		if err != nil {
+			continue
+		}
+		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, k.proc))
+		if err != nil {
+			continue
+		}
+		if theirs, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd())); err != nil || theirs == mine {
+			f.Close()
+			continue
+		}
+		out = append(out, nsRef{name: k.name, env: k.env, f: f})
+	}
+	return out
+}
+
+func closeNamespaces(ns []nsRef) {
+	for _, n := range ns {
+		n.f.Close()
+	}
 }
 
 func (e hookEnv) vars(t HookType) []string {
@@ -144,9 +193,28 @@ func runHook(ctx context.Context, t HookType, h specs.Hook, e hookEnv, base []st
 		cmd.ExtraFiles = []*os.File{e.Rootfs}
 		e.RootfsMount = "/proc/self/fd/3"
 	}
+	var nsVars []string
+	if len(e.NS) > 0 {
+		// LXC passes NAME:/proc/MONITOR/fd/N (hook version 0, as
+		// arguments) or /proc/MONITOR/fd/N in LXC_NAME_NS (version 1).
+		// The hook inherits the descriptors instead, so the references
+		// hold whether or not it may read the supervisor's descriptors,
+		// and in whatever it runs with them.
+		v1 := slices.Contains(h.Env, "LXC_HOOK_VERSION=1")
+		cmd.ExtraFiles = nil
+		for i, n := range e.NS {
+			cmd.ExtraFiles = append(cmd.ExtraFiles, n.f)
+			ref := fmt.Sprintf("/proc/self/fd/%d", 3+i)
+			if v1 {
+				nsVars = append(nsVars, n.env+"="+ref)
+			} else {
+				cmd.Args = append(cmd.Args, n.name+":"+ref)
+			}
+		}
+	}
 	// The runtime's own variables come last and win: only it knows where
 	// the rootfs is reachable from the hook.
-	cmd.Env = append(append(append([]string{}, base...), h.Env...), e.vars(t)...)
+	cmd.Env = append(append(append(append([]string{}, base...), h.Env...), e.vars(t)...), nsVars...)
 	cmd.Stdin = bytes.NewReader(state)
 	// Output through a pipe of our own, passed on up to maxHookOutput: a
 	// hook, or something it leaves running, gets neither the log file

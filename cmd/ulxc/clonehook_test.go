@@ -127,3 +127,43 @@ func TestDestroyHook(t *testing.T) {
 		t.Errorf("destroy left %s: %v", dir, err)
 	}
 }
+
+// TestStopHook: lxc.hook.stop runs on the host once the container's init
+// exited, with LXC's arguments NAME lxc stop and a NAME:PATH reference to
+// each namespace of the container's own; the references still name the
+// container's namespaces (its uts namespace, whose identity the container
+// printed) while the hook runs.
+func TestStopHook(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	rec := filepath.Join(h.Dir, "stop.rec")
+	hook := h.WriteFile(t, "stop.sh", `#!/bin/sh
+echo "args=$*" >> `+rec+`
+echo "type=$LXC_HOOK_TYPE name=$LXC_NAME" >> `+rec+`
+for a in "$@"; do
+  case "$a" in *:/*) echo "ns ${a%%:*}=$(readlink "${a#*:}")" >> `+rec+`;; esac
+done
+`)
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.stop = "+hook)
+	r := h.MustRun(t, "start", "-F", "ct", "--", "/bin/readlink", "/proc/self/ns/uts")
+	uts := strings.TrimSpace(r.Stdout)
+	if !strings.HasPrefix(uts, "uts:[") {
+		t.Fatalf("the container printed %q for its uts namespace", r.Stdout)
+	}
+	b, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatalf("the stop hook did not run: %v", err)
+	}
+	got := string(b)
+	if !strings.HasPrefix(got, "args=ct lxc stop user:/proc/self/fd/3 mnt:/proc/self/fd/4 pid:/proc/self/fd/5 uts:/proc/self/fd/6") {
+		t.Errorf("stop hook arguments: %q; want ct lxc stop, then user:, mnt:, pid:, uts: references", got)
+	}
+	for _, want := range []string{"type=stop name=ct\n", "ns uts=" + uts + "\n", "ns mnt=mnt:["} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the stop hook recorded\n%s\nwant %q", got, want)
+		}
+	}
+}
