@@ -478,9 +478,11 @@ func (c *Container) wait() (ExitStatus, error) {
 		if st.Rebooted() {
 			c.env.Target = "reboot"
 		}
-		err = runHooks(context.Background(), HookPostStop, s.Hooks.Poststop, c.env, hostEnv(), c.opts.Stderr)
-		if err != nil {
-			c.opts.Log.Error("post-stop hook failed", "err", err)
+		// A failed stop hook does not keep the post-stop hooks from
+		// running, and its error is not lost behind theirs.
+		if perr := runHooks(context.Background(), HookPostStop, s.Hooks.Poststop, c.env, hostEnv(), c.opts.Stderr); perr != nil {
+			c.opts.Log.Error("post-stop hook failed", "err", perr)
+			err = errors.Join(err, perr)
 		}
 	}
 	// Last, after the hooks: until now the state (init gone, supervisor

@@ -167,3 +167,27 @@ done
 		}
 	}
 }
+
+// TestStopHookFails: a failing stop hook is reported by start -F as a
+// warning, as a failing post-stop hook is (the exit status stays the
+// container's), and does not keep the post-stop hooks from running.
+func TestStopHookFails(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	post := filepath.Join(h.Dir, "post.rec")
+	stop := h.WriteFile(t, "stop.sh", "#!/bin/sh\nexit 4\n")
+	postHook := h.WriteFile(t, "post.sh", "#!/bin/sh\necho ran > "+post+"\n")
+	for _, p := range []string{stop, postHook} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.stop = "+stop, "lxc.hook.post-stop = "+postHook)
+	r := h.Run(t, "start", "-F", "ct", "--", "/bin/true")
+	if !strings.Contains(r.Stderr, "ulxc: warning: stop hook "+stop) || r.Code != 0 {
+		t.Errorf("start -F with a failing stop hook: code %d, stderr %q; want 0 and a warning naming the stop hook", r.Code, r.Stderr)
+	}
+	if b, err := os.ReadFile(post); err != nil || string(b) != "ran\n" {
+		t.Errorf("the post-stop hook after a failed stop hook: %q, %v; want it run", b, err)
+	}
+}
