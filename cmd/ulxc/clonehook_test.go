@@ -166,6 +166,15 @@ done
 			t.Errorf("the stop hook recorded\n%s\nwant %q", got, want)
 		}
 	}
+	// A daemon: the monitor runs them, after ulxc stop.
+	os.Remove(rec)
+	h.MustRun(t, "start", "ct")
+	t.Cleanup(func() { h.Run(t, "stop", "-k", "ct") })
+	h.MustRun(t, "stop", "ct")
+	b, err = os.ReadFile(rec)
+	if err != nil || !strings.Contains(string(b), "args=ct lxc stop user:/proc/self/fd/3 mnt:") || !strings.Contains(string(b), "ns uts=uts:[") {
+		t.Errorf("the stop hook of a daemon recorded %q, %v; want its namespaces", b, err)
+	}
 }
 
 // TestStopHookFails: a failing stop hook is reported by start -F as a
