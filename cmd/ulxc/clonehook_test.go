@@ -200,3 +200,27 @@ func TestStopHookFails(t *testing.T) {
 		t.Errorf("the post-stop hook after a failed stop hook: %q, %v; want it run", b, err)
 	}
 }
+
+// TestDestroyHookEphemeral: the removal of an ephemeral copy runs its
+// destroy hooks (inherited from the original), as LXC's does; a failing
+// one is a warning and the copy is removed all the same.
+func TestDestroyHookEphemeral(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	rec := filepath.Join(h.Dir, "destroy.rec")
+	fail := filepath.Join(h.Dir, "fail")
+	hook := recordHook(t, h, "destroy.sh", rec, fail)
+	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.destroy = "+hook)
+	h.MustRun(t, "start-ephemeral", "-o", "ct", "-n", "eph", "--", "/bin/true")
+	if b, err := os.ReadFile(rec); err != nil || !strings.Contains(string(b), "args=eph lxc destroy\n") {
+		t.Errorf("the ephemeral copy's destroy hook recorded %q, %v; want eph lxc destroy", b, err)
+	}
+	h.WriteFile(t, "fail", "")
+	r := h.MustRun(t, "start-ephemeral", "-o", "ct", "-n", "eph2", "--", "/bin/true")
+	if !strings.Contains(r.Stderr, "destroy hook") {
+		t.Errorf("a failing destroy hook of an ephemeral copy: stderr %q, want a warning", r.Stderr)
+	}
+	if r := h.MustRun(t, "ls"); strings.TrimSpace(r.Stdout) != "ct" {
+		t.Errorf("ls after the ephemeral runs = %q, want ct alone", r.Stdout)
+	}
+}
