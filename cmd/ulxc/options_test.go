@@ -13,8 +13,8 @@ import (
 // nameVerbs take a container NAME; the other verbs take none. Every verb
 // is in one of the two lists, so that a new verb is checked too.
 var (
-	nameVerbs   = []string{"create", "destroy", "start", "stop", "info", "attach", "console", "freeze", "unfreeze", "cgroup", "spec"}
-	noNameVerbs = []string{"checkconfig", "usernsexec", "images", "keys", "ls", "autostart"}
+	nameVerbs   = []string{"create", "destroy", "start", "stop", "info", "attach", "console", "freeze", "unfreeze", "cgroup", "spec", "copy", "rename"}
+	noNameVerbs = []string{"checkconfig", "usernsexec", "images", "keys", "ls", "autostart", "start-ephemeral"}
 )
 
 // TestOptionsAfterNameHelp runs `ulxc VERB NAME --help` in process for
