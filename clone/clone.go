@@ -113,6 +113,10 @@ type Options struct {
 	AuthorizedKey *Key
 	// Warn receives warnings (entries not copied); default: discard.
 	Warn func(string)
+	// AfterCopy, when set, runs on the finished copy while the caller
+	// still holds its lock (the lxc.hook.clone hooks); its error fails the
+	// copy, which is then removed.
+	AfterCopy func(c *store.Container) error
 }
 
 func (o *Options) warn(format string, a ...any) {
@@ -176,17 +180,24 @@ func Copy(ctx context.Context, src *Source, dst *store.Store, name string, opts 
 	if err != nil {
 		return nil, fmt.Errorf("copy %s: %w", src.Container.Name, err)
 	}
+	// The result c is nil by the time an error return runs this.
+	dir := c.Dir
 	defer func() {
 		if err != nil {
-			if rerr := os.RemoveAll(c.Dir); rerr != nil {
-				if rerr := destroy.InNamespace(context.WithoutCancel(ctx), plan, c.Dir); rerr != nil {
-					err = errors.Join(err, fmt.Errorf("remove %s: %w", c.Dir, rerr))
+			if rerr := os.RemoveAll(dir); rerr != nil {
+				if rerr := destroy.InNamespace(context.WithoutCancel(ctx), plan, dir); rerr != nil {
+					err = errors.Join(err, fmt.Errorf("remove %s: %w", dir, rerr))
 				}
 			}
 		}
 	}()
 	if err := makeCopy(ctx, src, c, plan, &opts); err != nil {
 		return nil, fmt.Errorf("copy %s to %s: %w", src.Container.Name, name, err)
+	}
+	if opts.AfterCopy != nil {
+		if err := opts.AfterCopy(c); err != nil {
+			return nil, fmt.Errorf("copy %s to %s: %w", src.Container.Name, name, err)
+		}
 	}
 	return c, nil
 }
@@ -213,6 +224,11 @@ func Into(ctx context.Context, src *Source, c *store.Container, opts Options) (e
 	}()
 	if err := makeCopy(ctx, src, c, plan, &opts); err != nil {
 		return fmt.Errorf("copy %s to %s: %w", src.Container.Name, c.Name, err)
+	}
+	if opts.AfterCopy != nil {
+		if err := opts.AfterCopy(c); err != nil {
+			return fmt.Errorf("copy %s to %s: %w", src.Container.Name, c.Name, err)
+		}
 	}
 	return nil
 }

@@ -10,7 +10,9 @@
 //
 //   - the supervisor: `ulxc start -F` itself, or, for a daemonized start, a
 //     `ulxc [monitor] NAME` process (setsid, stdio to the container log) that
-//     `ulxc start` leaves behind. It runs pre-start and post-stop hooks,
+//     `ulxc start` leaves behind. It runs pre-start, stop and post-stop
+//     hooks (stop hooks, as LXC's, once init exited and before the cgroup
+//     goes, with descriptors of init's namespaces opened while it ran),
 //     holds the pty masters of /dev/console and the ttys, writes the state
 //     file and serves the control socket in the container's runtime
 //     directory, waits for init and records its exit status. In the
@@ -209,7 +211,8 @@
 //     own devpts (start -F: the console; attach: a new pty), or relayed
 //     through a pipe. Pipes and files stay what they are.
 //   - Hooks that run inside get stdin, stdout, stderr and (pre-mount,
-//     mount) the rootfs descriptor, nothing else; their output is bounded,
+//     mount) the rootfs descriptor, nothing else (stop hooks, on the
+//     host, get the container's namespace descriptors); their output is bounded,
 //     and a process they leave behind can hold nothing the supervisor
 //     waits for.
 //

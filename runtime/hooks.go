@@ -8,9 +8,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/ulxc/ulxc/ocispec"
 )
 
 // HookType is an LXC hook type (LXC_HOOK_TYPE).
@@ -28,6 +31,9 @@ const (
 	HookStart     HookType = "start"      // inside the container, just before its init runs
 	HookStartHost HookType = "start-host" // host, once the container's init runs
 	HookPostStop  HookType = "post-stop"  // host, after the container stopped and was torn down
+	HookClone     HookType = "clone"      // host, after a copy, on the new container
+	HookDestroy   HookType = "destroy"    // host, before a stopped container's files are removed
+	HookStop      HookType = "stop"       // host, once init exited, with references to its namespaces
 )
 
 // hookEnv is what hooks know about the container, as LXC exports it.
@@ -42,6 +48,55 @@ type hookEnv struct {
 	// Target is LXC_TARGET for the post-stop hooks, as LXC sets it: "stop",
 	// or "reboot" when the container will start again.
 	Target string
+	// SrcName is LXC_SRC_NAME for the clone hooks: the original's name.
+	SrcName string
+	// NS are the container's namespaces for the stop hooks, passed as
+	// inherited descriptors 3, 4, ...
+	NS []nsRef
+}
+
+// nsRef is an open namespace of the container: LXC's name for it (mnt,
+// pid, ...) and the variable hook version 1 names it in.
+type nsRef struct {
+	name, env string
+	f         *os.File
+}
+
+// nsKinds are the namespaces a stop hook is given, in LXC's order, with
+// their /proc/PID/ns names and LXC's variables.
+var nsKinds = []struct{ name, proc, env string }{
+	{"user", "user", "LXC_USER_NS"}, {"mnt", "mnt", "LXC_MNT_NS"}, {"pid", "pid", "LXC_PID_NS"},
+	{"uts", "uts", "LXC_UTS_NS"}, {"ipc", "ipc", "LXC_IPC_NS"}, {"net", "net", "LXC_NET_NS"},
+	{"cgroup", "cgroup", "LXC_CGROUP_NS"}, {"time", "time", "LXC_TIME_NS"},
+}
+
+// openNamespaces opens the namespaces of the process pid, a child not yet
+// reaped (so pid cannot name another process), that differ from ours:
+// the ones the container has of its own, as LXC passes them.
+func openNamespaces(pid int) []nsRef {
+	var out []nsRef
+	for _, k := range nsKinds {
+		mine, err := os.Readlink("/proc/self/ns/" + k.proc)
+		if err != nil {
+			continue
+		}
+		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, k.proc))
+		if err != nil {
+			continue
+		}
+		if theirs, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd())); err != nil || theirs == mine {
+			f.Close()
+			continue
+		}
+		out = append(out, nsRef{name: k.name, env: k.env, f: f})
+	}
+	return out
+}
+
+func closeNamespaces(ns []nsRef) {
+	for _, n := range ns {
+		n.f.Close()
+	}
 }
 
 func (e hookEnv) vars(t HookType) []string {
@@ -55,6 +110,9 @@ func (e hookEnv) vars(t HookType) []string {
 	}
 	if t == HookPostStop && e.Target != "" {
 		vars = append(vars, "LXC_TARGET="+e.Target)
+	}
+	if t == HookClone {
+		vars = append(vars, "LXC_SRC_NAME="+e.SrcName)
 	}
 	return vars
 }
@@ -71,6 +129,36 @@ func (e *HookError) Error() string {
 }
 
 func (e *HookError) Unwrap() error { return e.Err }
+
+// CloneHooks runs the lxc.hook.clone hooks of the container copy, whose
+// spec is s, on the host after it was copied from the container srcName,
+// as LXC runs them: in order, the arguments NAME lxc clone (with
+// lxc.hook.version 0, as ocispec wrote them), LXC_SRC_NAME and the new
+// container's LXC_NAME, LXC_CONFIG_FILE and root; output goes to out. The
+// first failure is returned, a *HookError.
+func CloneHooks(ctx context.Context, s *specs.Spec, name, configPath, srcName string, out io.Writer) error {
+	return annotatedHostHooks(ctx, HookClone, s, hookEnv{Name: name, ConfigPath: configPath, SrcName: srcName}, out)
+}
+
+// DestroyHooks runs the lxc.hook.destroy hooks of the stopped container
+// name, whose spec is s, on the host before its files are removed, as
+// lxc-destroy runs them (arguments NAME lxc destroy); the first failure
+// is returned, a *HookError, and the caller then keeps the container.
+func DestroyHooks(ctx context.Context, s *specs.Spec, name, configPath string, out io.Writer) error {
+	return annotatedHostHooks(ctx, HookDestroy, s, hookEnv{Name: name, ConfigPath: configPath}, out)
+}
+
+func annotatedHostHooks(ctx context.Context, t HookType, s *specs.Spec, e hookEnv, out io.Writer) error {
+	hooks, err := ocispec.AnnotatedHooks(s, string(t))
+	if err != nil || len(hooks) == 0 {
+		return err
+	}
+	if s.Root != nil {
+		e.RootfsPath, e.RootfsMount = s.Root.Path, s.Root.Path
+	}
+	e.State = specs.State{Version: specs.Version, ID: e.Name, Status: specs.StateStopped, Annotations: s.Annotations}
+	return runHooks(ctx, t, hooks, e, hostEnv(), out)
+}
 
 // runHooks runs hooks in order, each with base, its own Env and LXC's
 // variables, the OCI state on stdin and output to out; the first failure
@@ -105,9 +193,28 @@ func runHook(ctx context.Context, t HookType, h specs.Hook, e hookEnv, base []st
 		cmd.ExtraFiles = []*os.File{e.Rootfs}
 		e.RootfsMount = "/proc/self/fd/3"
 	}
+	var nsVars []string
+	if len(e.NS) > 0 {
+		// LXC passes NAME:/proc/MONITOR/fd/N (hook version 0, as
+		// arguments) or /proc/MONITOR/fd/N in LXC_NAME_NS (version 1).
+		// The hook inherits the descriptors instead, so the references
+		// hold whether or not it may read the supervisor's descriptors,
+		// and in whatever it runs with them.
+		v1 := slices.Contains(h.Env, "LXC_HOOK_VERSION=1")
+		cmd.ExtraFiles = nil
+		for i, n := range e.NS {
+			cmd.ExtraFiles = append(cmd.ExtraFiles, n.f)
+			ref := fmt.Sprintf("/proc/self/fd/%d", 3+i)
+			if v1 {
+				nsVars = append(nsVars, n.env+"="+ref)
+			} else {
+				cmd.Args = append(cmd.Args, n.name+":"+ref)
+			}
+		}
+	}
 	// The runtime's own variables come last and win: only it knows where
 	// the rootfs is reachable from the hook.
-	cmd.Env = append(append(append([]string{}, base...), h.Env...), e.vars(t)...)
+	cmd.Env = append(append(append(append([]string{}, base...), h.Env...), e.vars(t)...), nsVars...)
 	cmd.Stdin = bytes.NewReader(state)
 	// Output through a pipe of our own, passed on up to maxHookOutput: a
 	// hook, or something it leaves running, gets neither the log file

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
 )
@@ -78,6 +79,9 @@ type Container struct {
 	pidfd    int
 	cgroup   *cgroupLeaf
 	env      hookEnv
+	// stopHooks are lxc.hook.stop's; env.NS then holds init's
+	// namespaces for them.
+	stopHooks []specs.Hook
 
 	// consoleDone is closed once the console's output has been drained
 	// (nil without a console).
@@ -263,6 +267,12 @@ func (c *Container) spawn(plan userns.Plan, flags uintptr, p *initPlan) error {
 	}
 	if c.pidfd, err = unix.PidfdOpen(c.cmd.pid, 0); err != nil {
 		c.pidfd = -1
+	}
+	// The stop hooks get init's namespaces once init is gone: they are
+	// opened now, while init runs and is not reaped.
+	if hs, err := ocispec.AnnotatedHooks(c.opts.Spec, string(HookStop)); err == nil && len(hs) > 0 {
+		c.stopHooks = hs
+		c.env.NS = openNamespaces(c.cmd.pid)
 	}
 	return nil
 }
@@ -479,17 +489,30 @@ func (c *Container) wait() (ExitStatus, error) {
 	// the state file exists nobody reads the exit file.
 	_ = os.Remove(filepath.Join(dir, exitFile))
 	_ = writeJSON(dir, exitFile, st)
-	c.cgroup.remove()
 	var err error
+	if len(c.stopHooks) > 0 {
+		// As LXC: after init exited, before the cgroup goes, with
+		// references to its namespaces that keep them.
+		c.env.State.Status = specs.StateStopped
+		err = runHooks(context.Background(), HookStop, c.stopHooks, c.env, hostEnv(), c.opts.Stderr)
+		if err != nil {
+			c.opts.Log.Error("stop hook failed", "err", err)
+		}
+	}
+	closeNamespaces(c.env.NS)
+	c.env.NS = nil
+	c.cgroup.remove()
 	if s := c.opts.Spec; s.Hooks != nil {
 		c.env.State.Status = specs.StateStopped
 		c.env.Target = "stop"
 		if st.Rebooted() {
 			c.env.Target = "reboot"
 		}
-		err = runHooks(context.Background(), HookPostStop, s.Hooks.Poststop, c.env, hostEnv(), c.opts.Stderr)
-		if err != nil {
-			c.opts.Log.Error("post-stop hook failed", "err", err)
+		// A failed stop hook does not keep the post-stop hooks from
+		// running, and its error is not lost behind theirs.
+		if perr := runHooks(context.Background(), HookPostStop, s.Hooks.Poststop, c.env, hostEnv(), c.opts.Stderr); perr != nil {
+			c.opts.Log.Error("post-stop hook failed", "err", perr)
+			err = errors.Join(err, perr)
 		}
 	}
 	if c.opts.PidFile != "" {

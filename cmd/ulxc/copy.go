@@ -161,7 +161,8 @@ func (f *copyFlags) checkCopy(hasCmd bool) error {
 }
 
 func (f *copyFlags) options(e *env) (clone.Options, error) {
-	opts := clone.Options{Snapshot: f.snapshot, KeepName: f.keepName, KeepMAC: f.keepMAC, Warn: func(s string) { e.warnf("%s", s) }}
+	opts := clone.Options{Snapshot: f.snapshot, KeepName: f.keepName, KeepMAC: f.keepMAC, Warn: func(s string) { e.warnf("%s", s) },
+		AfterCopy: e.cloneHooks(f.name)}
 	if f.backend != "" {
 		b, err := clone.ParseBackend(f.backend)
 		if err != nil {
@@ -180,6 +181,18 @@ func (f *copyFlags) options(e *env) (clone.Options, error) {
 		opts.Mounts = append(opts.Mounts, bm)
 	}
 	return opts, nil
+}
+
+// cloneHooks returns the clone.Options.AfterCopy that runs the copy's
+// lxc.hook.clone hooks, as lxc-copy does, for a copy of srcName.
+func (e *env) cloneHooks(srcName string) func(*store.Container) error {
+	return func(c *store.Container) error {
+		spec, err := e.containerSpec(c, nil)
+		if err != nil {
+			return err
+		}
+		return runtime.CloneHooks(context.Background(), spec, c.Name, c.ConfigPath(), srcName, e.stderr)
+	}
 }
 
 // storeAt opens the store at path (-p NEWPATH).

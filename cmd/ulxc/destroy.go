@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/ulxc/ulxc/destroy"
+	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
 )
@@ -89,6 +90,9 @@ func cmdDestroy(e *env, args []string) error {
 			return fmt.Errorf("destroy %s: %w after stopping it: %v", cname, runningError(st), err)
 		}
 	}
+	if err := e.destroyHooks(c); err != nil {
+		return fmt.Errorf("destroy %s: %w (the container is kept)", cname, err)
+	}
 	if err := destroy.Container(context.Background(), c, destroy.Options{Warn: func(s string) { e.warnf("%s", s) }}); err != nil {
 		return err
 	}
@@ -98,6 +102,25 @@ func cmdDestroy(e *env, args []string) error {
 	}
 	e.infof("Destroyed container %s", cname)
 	return nil
+}
+
+// destroyHooks runs c's lxc.hook.destroy hooks, as lxc-destroy does
+// before it removes anything. A config ulxc cannot read is no reason to
+// keep a container: only one that names destroy hooks must convert.
+func (e *env) destroyHooks(c *store.Container) error {
+	cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
+	if err != nil {
+		e.warnf("destroy %s: no destroy hooks run: %v", c.Name, err)
+		return nil
+	}
+	if len(cfg.Values("lxc.hook.destroy")) == 0 {
+		return nil
+	}
+	spec, err := e.containerSpec(c, nil)
+	if err != nil {
+		return fmt.Errorf("lxc.hook.destroy: %w: fix %s or remove its lxc.hook.destroy lines", err, c.ConfigPath())
+	}
+	return runtime.DestroyHooks(context.Background(), spec, c.Name, c.ConfigPath(), e.stderr)
 }
 
 // destroyRemains removes what an interrupted create or destroy of name

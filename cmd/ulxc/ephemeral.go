@@ -132,7 +132,7 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 		return fmt.Errorf("start-ephemeral: %w", err)
 	}
 	opts := clone.Options{Snapshot: true, Tmpfs: r.tmpfs, Ephemeral: !r.keep, KeepName: r.keepName, KeepMAC: r.keepMAC,
-		Mounts: r.mounts, Warn: func(s string) { e.warnf("%s", s) }}
+		Mounts: r.mounts, Warn: func(s string) { e.warnf("%s", s) }, AfterCopy: e.cloneHooks(r.orig)}
 	var user *clone.User
 	if r.user != "" {
 		u, err := src.LookupUser(r.user)
@@ -287,6 +287,12 @@ func (e *env) removeEphemeral(c *store.Container) error {
 		return err
 	}
 	defer unlock()
+	// LXC's ephemeral removal runs the destroy hooks too; a failing one
+	// is a warning here, since an ephemeral container never outlives its
+	// run.
+	if err := e.destroyHooks(c); err != nil {
+		e.warnf("remove ephemeral %s: %v (removed all the same)", c.Name, err)
+	}
 	return destroy.Container(context.Background(), c, destroy.Options{Warn: func(s string) { e.warnf("%s", s) }})
 }
 

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ulxc/ulxc/internal/testenv"
+	"github.com/ulxc/ulxc/runtime/runtimetest"
+)
+
+// recordHook writes an executable hook script that appends its arguments
+// and LXC's variables to the file rec, and fails when fail exists.
+func recordHook(t *testing.T, h *testenv.Home, name, rec, fail string) string {
+	t.Helper()
+	p := h.WriteFile(t, name, `#!/bin/sh
+{ echo "args=$*"
+  echo "name=$LXC_NAME src=$LXC_SRC_NAME type=$LXC_HOOK_TYPE section=$LXC_HOOK_SECTION"
+  echo "config=$LXC_CONFIG_FILE"
+  echo "rootfs=$LXC_ROOTFS_PATH mount=$LXC_ROOTFS_MOUNT"
+  test -d "$LXC_ROOTFS_MOUNT" && echo "rootfs-present"
+} >> `+rec+`
+test -e `+fail+` && exit 3
+exit 0
+`)
+	if err := os.Chmod(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestCloneHook: lxc.hook.clone runs on the host after copy, copy -s and
+// the ephemeral copy, on the new container with LXC's arguments (NAME lxc
+// clone) and environment (LXC_SRC_NAME, the copy's config and root); a
+// failing clone hook fails the copy and leaves no container behind.
+func TestCloneHook(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	rec := filepath.Join(h.Dir, "clone.rec")
+	fail := filepath.Join(h.Dir, "fail")
+	hook := recordHook(t, h, "clone.sh", rec, fail)
+	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+hook)
+	store := runtimetest.StorePath(h)
+	for _, tc := range []struct {
+		args    []string
+		newName string
+	}{
+		{[]string{"copy", "ct", "full"}, "full"},
+		{[]string{"copy", "-s", "-n", "ct", "-N", "snap"}, "snap"},
+		{[]string{"start-ephemeral", "-o", "ct", "-n", "eph", "--", "/bin/true"}, "eph"},
+	} {
+		os.Remove(rec)
+		h.MustRun(t, tc.args...)
+		b, err := os.ReadFile(rec)
+		if err != nil {
+			t.Errorf("%s: the clone hook did not run: %v", tc.args, err)
+			continue
+		}
+		got := string(b)
+		for _, want := range []string{
+			"args=" + tc.newName + " lxc clone\n",
+			"name=" + tc.newName + " src=ct type=clone section=lxc\n",
+			"config=" + filepath.Join(store, tc.newName, "config") + "\n",
+			"rootfs-present\n",
+		} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s: the clone hook recorded\n%s\nwant a line %q", tc.args, got, want)
+			}
+		}
+	}
+	h.WriteFile(t, "fail", "")
+	os.Remove(rec)
+	r := h.Run(t, "copy", "ct", "bad")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "clone hook") {
+		t.Errorf("copy with a failing clone hook: code %d, stderr %q; want a failure naming the clone hook", r.Code, r.Stderr)
+	}
+	if _, err := os.Stat(rec); err != nil {
+		t.Errorf("the failing clone hook did not run: %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(store, "bad")); !os.IsNotExist(err) {
+		t.Errorf("a failed copy left %s: %v", filepath.Join(store, "bad"), err)
+	}
+	if r := h.MustRun(t, "ls"); strings.Contains(r.Stdout, "bad") {
+		t.Errorf("ls after a failed copy shows it: %q", r.Stdout)
+	}
+}
+
+// TestDestroyHook: lxc.hook.destroy runs on the host before destroy
+// removes anything, with LXC's arguments (NAME lxc destroy) and the
+// container's variables, its files still there; a failing destroy hook
+// stops the destroy and keeps the container whole.
+func TestDestroyHook(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	rec := filepath.Join(h.Dir, "destroy.rec")
+	fail := filepath.Join(h.Dir, "fail")
+	hook := recordHook(t, h, "destroy.sh", rec, fail)
+	dir := runtimetest.NewBusybox(t, h, "ct", "lxc.hook.destroy = "+hook)
+	h.WriteFile(t, "fail", "")
+	r := h.Run(t, "destroy", "ct")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "destroy hook") {
+		t.Errorf("destroy with a failing destroy hook: code %d, stderr %q; want a failure naming the hook", r.Code, r.Stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "rootfs", "bin")); err != nil {
+		t.Errorf("a refused destroy removed files: %v", err)
+	}
+	h.MustRun(t, "start", "-F", "ct", "--", "/bin/true")
+	os.Remove(fail)
+	os.Remove(rec)
+	h.MustRun(t, "destroy", "ct")
+	b, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatalf("the destroy hook did not run: %v", err)
+	}
+	for _, want := range []string{
+		"args=ct lxc destroy\n",
+		"name=ct src= type=destroy section=lxc\n",
+		"config=" + filepath.Join(dir, "config") + "\n",
+		"rootfs-present\n",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the destroy hook recorded\n%s\nwant a line %q", b, want)
+		}
+	}
+	if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+		t.Errorf("destroy left %s: %v", dir, err)
+	}
+}
+
+// TestStopHook: lxc.hook.stop runs on the host once the container's init
+// exited, with LXC's arguments NAME lxc stop and a NAME:PATH reference to
+// each namespace of the container's own; the references still name the
+// container's namespaces (its uts namespace, whose identity the container
+// printed) while the hook runs.
+func TestStopHook(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	rec := filepath.Join(h.Dir, "stop.rec")
+	hook := h.WriteFile(t, "stop.sh", `#!/bin/sh
+echo "args=$*" >> `+rec+`
+echo "type=$LXC_HOOK_TYPE name=$LXC_NAME" >> `+rec+`
+for a in "$@"; do
+  case "$a" in *:/*) echo "ns ${a%%:*}=$(readlink "${a#*:}")" >> `+rec+`;; esac
+done
+`)
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.stop = "+hook)
+	r := h.MustRun(t, "start", "-F", "ct", "--", "/bin/readlink", "/proc/self/ns/uts")
+	uts := strings.TrimSpace(r.Stdout)
+	if !strings.HasPrefix(uts, "uts:[") {
+		t.Fatalf("the container printed %q for its uts namespace", r.Stdout)
+	}
+	b, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatalf("the stop hook did not run: %v", err)
+	}
+	got := string(b)
+	if !strings.HasPrefix(got, "args=ct lxc stop user:/proc/self/fd/3 mnt:/proc/self/fd/4 pid:/proc/self/fd/5 uts:/proc/self/fd/6") {
+		t.Errorf("stop hook arguments: %q; want ct lxc stop, then user:, mnt:, pid:, uts: references", got)
+	}
+	for _, want := range []string{"type=stop name=ct\n", "ns uts=" + uts + "\n", "ns mnt=mnt:["} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the stop hook recorded\n%s\nwant %q", got, want)
+		}
+	}
+	// A daemon: the monitor runs them, after ulxc stop.
+	os.Remove(rec)
+	h.MustRun(t, "start", "ct")
+	t.Cleanup(func() { h.Run(t, "stop", "-k", "ct") })
+	h.MustRun(t, "stop", "ct")
+	b, err = os.ReadFile(rec)
+	if err != nil || !strings.Contains(string(b), "args=ct lxc stop user:/proc/self/fd/3 mnt:") || !strings.Contains(string(b), "ns uts=uts:[") {
+		t.Errorf("the stop hook of a daemon recorded %q, %v; want its namespaces", b, err)
+	}
+}
+
+// TestStopHookFails: a failing stop hook is reported by start -F as a
+// warning, as a failing post-stop hook is (the exit status stays the
+// container's), and does not keep the post-stop hooks from running.
+func TestStopHookFails(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	post := filepath.Join(h.Dir, "post.rec")
+	stop := h.WriteFile(t, "stop.sh", "#!/bin/sh\nexit 4\n")
+	postHook := h.WriteFile(t, "post.sh", "#!/bin/sh\necho ran > "+post+"\n")
+	for _, p := range []string{stop, postHook} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.stop = "+stop, "lxc.hook.post-stop = "+postHook)
+	r := h.Run(t, "start", "-F", "ct", "--", "/bin/true")
+	if !strings.Contains(r.Stderr, "ulxc: warning: stop hook "+stop) || r.Code != 0 {
+		t.Errorf("start -F with a failing stop hook: code %d, stderr %q; want 0 and a warning naming the stop hook", r.Code, r.Stderr)
+	}
+	if b, err := os.ReadFile(post); err != nil || string(b) != "ran\n" {
+		t.Errorf("the post-stop hook after a failed stop hook: %q, %v; want it run", b, err)
+	}
+}
+
+// TestDestroyHookEphemeral: the removal of an ephemeral copy runs its
+// destroy hooks (inherited from the original), as LXC's does; a failing
+// one is a warning and the copy is removed all the same.
+func TestDestroyHookEphemeral(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	rec := filepath.Join(h.Dir, "destroy.rec")
+	fail := filepath.Join(h.Dir, "fail")
+	hook := recordHook(t, h, "destroy.sh", rec, fail)
+	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.destroy = "+hook)
+	h.MustRun(t, "start-ephemeral", "-o", "ct", "-n", "eph", "--", "/bin/true")
+	if b, err := os.ReadFile(rec); err != nil || !strings.Contains(string(b), "args=eph lxc destroy\n") {
+		t.Errorf("the ephemeral copy's destroy hook recorded %q, %v; want eph lxc destroy", b, err)
+	}
+	h.WriteFile(t, "fail", "")
+	r := h.MustRun(t, "start-ephemeral", "-o", "ct", "-n", "eph2", "--", "/bin/true")
+	if !strings.Contains(r.Stderr, "destroy hook") {
+		t.Errorf("a failing destroy hook of an ephemeral copy: stderr %q, want a warning", r.Stderr)
+	}
+	if r := h.MustRun(t, "ls"); strings.TrimSpace(r.Stdout) != "ct" {
+		t.Errorf("ls after the ephemeral runs = %q, want ct alone", r.Stdout)
+	}
+}
