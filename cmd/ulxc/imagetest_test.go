@@ -62,7 +62,11 @@ func TestImageTestRoundTrip(t *testing.T) {
 	}
 
 	r = h.MustRun(t, append(base, "--variant", "mini", "--format", "json", "--", "sh", "-c", "test $(cat /etc/hostname) = test-mini")...)
-	var res []variantResult
+	// The fields of image test's JSON (variantResult, in the full build).
+	var res []struct {
+		Variant, Build, Result, Check string
+		Size                          int64
+	}
 	if err := json.Unmarshal([]byte(r.Stdout), &res); err != nil || len(res) != 1 {
 		t.Fatalf("--format json: %v\n%s", err, r.Stdout)
 	}
