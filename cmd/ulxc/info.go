@@ -14,7 +14,7 @@ import (
 const infoUsage = `Usage: ulxc info NAME
 
 Show the state of the container NAME (checked against its init process), its
-pid, addresses, CPU and memory use (when it has a cgroup of its own), the
+pid, addresses, network interfaces and their helpers, CPU and memory use (when it has a cgroup of its own), the
 size of its root filesystem (measured as du -sx would, from a child in a
 user namespace with the container's id maps, so that directories only the
 container's ids may read count too) and its id maps.
@@ -50,6 +50,9 @@ func cmdInfo(e *env, args []string) error {
 		row("PID", "%d", st.Pid)
 		for _, ip := range append(u.IPv4, u.IPv6...) {
 			row("IP", "%s", ip)
+		}
+		for _, n := range st.Network {
+			row("Network", "%s", n)
 		}
 		switch {
 		case u.HaveCgroup:
