@@ -47,6 +47,11 @@ type netType struct {
 	// check reports what is wrong with an interface's settings (checkSpec),
 	// before any process is made.
 	check func(iface ocispec.Interface) error
+	// preflight reports, before Daemon starts a monitor, what would keep
+	// attach from working on this machine (a helper not installed), so
+	// that the caller gets the error itself, sentinel and all; nil for
+	// none.
+	preflight func(iface ocispec.Interface) error
 	// attach sets the interface up in ns and returns once it is ready for
 	// the container's process. On error it leaves nothing behind.
 	attach func(ctx context.Context, ns *netNamespace, iface ocispec.Interface) (netAttachment, error)
@@ -56,8 +61,8 @@ type netType struct {
 // none: empty has loopback only, which init brings up; none shares the
 // host's network namespace.
 var netTypes = map[string]netType{
-	ocispec.NetPasta:       {check: checkUserModeNet, attach: attachPasta},
-	ocispec.NetSlirp4netns: {check: checkUserModeNet, attach: attachSlirp4netns},
+	ocispec.NetPasta:       {check: checkUserModeNet, preflight: preflightUserModeNet, attach: attachPasta},
+	ocispec.NetSlirp4netns: {check: checkUserModeNet, preflight: preflightUserModeNet, attach: attachSlirp4netns},
 }
 
 // netNamespace is the container's network namespace as the network phase
@@ -103,6 +108,22 @@ func netInterfaces(s *specs.Spec) ([]ocispec.Interface, error) {
 		out = append(out, iface)
 	}
 	return out, nil
+}
+
+// preflightNetwork runs the preflight of each interface of s.
+func preflightNetwork(s *specs.Spec) error {
+	ifaces, err := netInterfaces(s)
+	if err != nil {
+		return err
+	}
+	for _, iface := range ifaces {
+		if pf := netTypes[iface.Type].preflight; pf != nil {
+			if err := pf(iface); err != nil {
+				return fmt.Errorf("network: lxc.net.%d (%s): %w", iface.Index, iface.Type, err)
+			}
+		}
+	}
+	return nil
 }
 
 // errNoNamespaces reports an init that exited before it sent its

@@ -101,6 +101,15 @@ func checkUserModeNet(iface ocispec.Interface) error {
 	return nil
 }
 
+// preflightUserModeNet checks that the helper is installed and that
+// /dev/net/tun may be opened.
+func preflightUserModeNet(iface ocispec.Interface) error {
+	if _, err := lookHelper(iface.Type); err != nil {
+		return err
+	}
+	return checkTun()
+}
+
 // userModeNet is an interface of a running pasta or slirp4netns.
 type userModeNet struct {
 	name, typ string

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -18,7 +19,7 @@ import (
 	"github.com/ulxc/ulxc/store"
 )
 
-const startUsage = `Usage: ulxc start [-F|-d] NAME [-- CMD [ARGS...]]
+const startUsage = `Usage: ulxc start [-F|-d] [-p [ADDR:]HOSTPORT:CTPORT]... NAME [-- CMD [ARGS...]]
 
 Start the container NAME, by default in the background under a monitor
 process that keeps its console (as lxc-start does since LXC 2). With -F it
@@ -28,8 +29,15 @@ terminal is relayed to the console, as with lxc-start -F; otherwise the
 container's stdio is ulxc's. SIGINT, SIGTERM and SIGHUP sent to ulxc are
 passed on to the container's init. CMD replaces the init command.
 
+-p forwards a port of this host to the container, for this run, through
+its first pasta or slirp4netns interface (lxc.net.N.forward does it for
+every run): [tcp:|udp:][ADDR:]HOSTPORT:CTPORT, on 127.0.0.1 unless ADDR
+says otherwise (0.0.0.0 for every address; an IPv6 one in brackets).
+Options go before NAME.
+
 Examples:
   ulxc start web
+  ulxc start -p 8080:80 -p udp:5353:53 web
   ulxc start -F web -- /bin/sh -c 'echo hello'
 `
 
@@ -39,6 +47,7 @@ func cmdStart(e *env, args []string) error {
 	name := fs.StringP("name", "n", "", "container `NAME`")
 	fg := fs.BoolP("foreground", "F", false, "run in the foreground")
 	daemon := fs.BoolP("daemon", "d", false, "run in the background (the default)")
+	publish := fs.StringArrayP("publish", "p", nil, "forward `[ADDR:]HOSTPORT:CTPORT` of this host to the container")
 	if err := e.parse(fs, startUsage, args); err != nil {
 		return err
 	}
@@ -58,6 +67,12 @@ func cmdStart(e *env, args []string) error {
 	c, spec, err := e.loadContainer(*name, rest)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", *name, err)
+	}
+	if err := ocispec.AddForwards(spec, *publish); err != nil {
+		if errors.Is(err, ocispec.ErrInvalidValue) {
+			return usagef("start: -p: %v", err)
+		}
+		return fmt.Errorf("start %s: -p: %w", *name, err)
 	}
 	e.noteDevices(c, spec)
 	unlock, err := c.Lock(false)
