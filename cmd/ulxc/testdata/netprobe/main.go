@@ -9,9 +9,15 @@
 //	netprobe resolve NAME        DNS: print NAME's addresses
 //	netprobe ping ADDR [UID]     ICMP echo through a ping socket (as UID)
 //	netprobe serve PORT          TCP: greet every connection, forever
+//	netprobe sink ADDR:PORT      TCP: read each connection to its end and
+//	                             answer with the count, forever
+//	netprobe send ADDR:PORT N    TCP: send N bytes to a sink, print MB/s
+//
+// sink and send are bench/net.sh's bulk transfer.
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -91,9 +97,66 @@ func main() {
 			fmt.Fprintf(c, "hello from the container, port %s\n", arg)
 			c.Close()
 		}
+	case "sink":
+		l, err := net.Listen("tcp", arg)
+		if err != nil {
+			fail("sink: %v", err)
+		}
+		fmt.Println("listening")
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				fail("sink: %v", err)
+			}
+			go func() {
+				defer c.Close()
+				n, _ := io.Copy(io.Discard, c)
+				fmt.Fprintf(c, "%d\n", n)
+			}()
+		}
+	case "send":
+		if len(os.Args) < 4 {
+			fail("usage: netprobe send ADDR:PORT BYTES")
+		}
+		n, err := strconv.ParseInt(os.Args[3], 10, 64)
+		if err != nil || n <= 0 {
+			fail("send: %q is not a byte count", os.Args[3])
+		}
+		send(arg, n)
 	default:
 		fail("unknown mode %q", os.Args[1])
 	}
+}
+
+// send writes n bytes to a sink at addr and prints the rate, from the
+// connect to the sink's count of what it read.
+func send(addr string, n int64) {
+	start := time.Now()
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		fail("send: %v", err)
+	}
+	buf := make([]byte, 256<<10)
+	for left := n; left > 0; {
+		k, err := c.Write(buf[:min(int64(len(buf)), left)])
+		if err != nil {
+			fail("send: %v", err)
+		}
+		left -= int64(k)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	// The count's line, not EOF: Debian 12's pasta never passes on the
+	// sink's FIN once the container has sent its own.
+	c.SetReadDeadline(time.Now().Add(timeout))
+	b, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		fail("send: the sink's count: %v", err)
+	}
+	if got := strings.TrimSpace(b); got != strconv.FormatInt(n, 10) {
+		fail("send: the sink read %q bytes of %d", got, n)
+	}
+	d := time.Since(start)
+	fmt.Printf("send %s: %d bytes in %.3fs: %.1f MB/s\n", addr, n, d.Seconds(), float64(n)/d.Seconds()/1e6)
 }
 
 // ping sends one echo request to addr through a ping socket (what ping
