@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	goruntime "runtime"
 	"strings"
 	"sync"
@@ -290,10 +291,18 @@ func startHelper(path string, args []string, extra []*os.File, log *slog.Logger)
 	return h, nil
 }
 
-// exited is the error of a helper that exited before it was ready.
+// exited is the error of a helper that exited before it was ready, with
+// what it said last.
 func (h *helperProc) exited() error {
 	<-h.done
-	msg := strings.TrimSpace(h.stderr.String())
+	var lines []string
+	for _, l := range strings.Split(h.stderr.String(), "\n") {
+		// pasta's word for a missing /dev/log, before each message.
+		if l = strings.TrimSpace(l); l != "" && !syslogNoise.MatchString(l) {
+			lines = append(lines, l)
+		}
+	}
+	msg := strings.Join(lines, "; ")
 	err := h.err
 	if err == nil {
 		err = errors.New("exited")
@@ -303,6 +312,8 @@ func (h *helperProc) exited() error {
 	}
 	return err
 }
+
+var syslogNoise = regexp.MustCompile(`^Failed to send \d+ bytes to syslog$`)
 
 // stop ends the helper: SIGTERM, then SIGKILL if it still runs after
 // helperStopGrace. It returns once it is reaped.

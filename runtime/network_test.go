@@ -324,3 +324,20 @@ func readLine(r io.Reader) (string, error) {
 	}
 	return string(b), errors.New("line too long")
 }
+
+// TestHelperExited: the error of a helper that failed says what it said,
+// without pasta's complaints about a missing syslog.
+func TestHelperExited(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	h, err := startHelper(sh, []string{"-c", "echo 'Failed to send 67 bytes to syslog' >&2; echo 'Failed to bind any port' >&2; echo second >&2; exit 3"},
+		nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := h.exited().Error(), "exit status 3: Failed to bind any port; second"; got != want {
+		t.Errorf("exited() = %q, want %q", got, want)
+	}
+}
