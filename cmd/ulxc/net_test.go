@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ulxc/ulxc/download/downloadtest"
 	"github.com/ulxc/ulxc/internal/testenv"
 	"github.com/ulxc/ulxc/runtime/runtimetest"
 )
@@ -505,5 +506,62 @@ func TestUserModeNetworkRefusals(t *testing.T) {
 	}
 	if row := lsJSON(t, h)["lo"]; row.State != "STOPPED" {
 		t.Errorf("ls after refused starts = %+v, want STOPPED", row)
+	}
+}
+
+// TestCreateDefaultNetwork: create writes the best user-mode networking
+// installed into a download container's config, in sight; an lxc.net of
+// default.conf is kept; without a helper the container gets empty and
+// the user the package to install; the busybox template has none.
+func TestCreateDefaultNetwork(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	if _, err := exec.LookPath("pasta"); err != nil {
+		testenv.Skipf(t, "pasta is not installed (scripts/setup installs it: apt-get install passt)")
+	}
+	srv := downloadtest.New(t, downloadtest.Options{})
+
+	h := newImageHome(t, u, srv)
+	r := h.mustCreate(t, h.createArgs("web")...)
+	conf := filepath.Join(h.containerDir("web"), "config")
+	b, _ := os.ReadFile(conf)
+	if got := configValues(t, conf, "lxc.net.0.type"); !slices.Equal(got, []string{"pasta"}) ||
+		!strings.Contains(string(b), "\n# Network configuration\n# ulxc's default: user-mode networking through pasta") {
+		t.Errorf("config of web:\n%s\nwant lxc.net.0.type = pasta under a comment", b)
+	}
+	if strings.Contains(r.Stderr, "pasta") {
+		t.Errorf("create warned about pasta: %q", r.Stderr)
+	}
+
+	h2 := newImageHome(t, u, srv)
+	h2.WriteFile(t, ".config/lxc/default.conf", "lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\n")
+	h2.mustCreate(t, h2.createArgs("br")...)
+	conf = filepath.Join(h2.containerDir("br"), "config")
+	if got := configValues(t, conf, "lxc.net.0.type"); !slices.Equal(got, []string{"veth"}) {
+		t.Errorf("lxc.net.0.type = %q with default.conf's veth, want it kept alone", got)
+	}
+
+	// A PATH with the id map helpers and neither pasta nor slirp4netns.
+	bin := u.TempDir(t)
+	for _, name := range []string{"newuidmap", "newgidmap"} {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			testenv.Skipf(t, "no %s: apt-get install uidmap", name)
+		}
+		if err := os.Symlink(p, filepath.Join(bin, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h3 := newImageHome(t, u, srv)
+	r = testenv.RunCmd(t, h3.Command(t, []string{"PATH=" + bin}, h3.createArgs("lo")...))
+	conf = filepath.Join(h3.containerDir("lo"), "config")
+	if r.Code != 0 || !strings.Contains(r.Stderr, "neither pasta nor slirp4netns is installed") || !strings.Contains(r.Stderr, "apt-get install passt") {
+		t.Errorf("create without helpers = exit %d, %q; want success and a warning naming passt", r.Code, r.Stderr)
+	} else if got := configValues(t, conf, "lxc.net.0.type"); !slices.Equal(got, []string{"empty"}) {
+		t.Errorf("lxc.net.0.type = %q without helpers, want empty", got)
+	}
+
+	h.MustRun(t, "create", "bb", "-t", "busybox")
+	if got := configValues(t, filepath.Join(h.containerDir("bb"), "config"), "lxc.net.0.type"); !slices.Equal(got, []string{"empty"}) {
+		t.Errorf("busybox template: lxc.net.0.type = %q, want empty", got)
 	}
 }
