@@ -4,10 +4,13 @@
 // Run collects one Result per item: the kernel (version, namespaces, config),
 // the user namespace sysctls and AppArmor's restriction, newuidmap and
 // newgidmap, the caller's subordinate ids and LXC default.conf maps, a real
-// overlayfs mount inside a user namespace, cgroup v2 delegation and the
+// overlayfs mount inside a user namespace, cgroup v2 delegation, the
 // veth helper (ulxc-netshim with its file capability and group, the
 // user's quota in /etc/ulxc/usernet, and whether each bridge of the quota
-// exists). Each non-OK Result carries a one-line Fix.
+// exists), and user-mode networking: pasta and slirp4netns, a
+// /dev/net/tun the user may open (tried, not read from its mode) and a
+// net.ipv4.ping_group_range that lets the helpers forward ping. Each
+// non-OK Result carries a one-line Fix.
 //
 // Where it can, hostcheck tries instead of guessing: the overlay item mounts
 // overlayfs with userxattr in a fresh user and mount namespace (the child

@@ -114,6 +114,11 @@ type Options struct {
 	// SkipProbe leaves out the user namespace trial and the overlay probe,
 	// which re-execute this program as OverlayProbeEntry; default false.
 	SkipProbe bool
+	// LookPath finds the user-mode network helpers; default
+	// exec.LookPath.
+	LookPath func(string) (string, error)
+	// TunDevice is the tun device they open; default /dev/net/tun.
+	TunDevice string
 }
 
 func (o Options) withDefaults() Options {
@@ -145,6 +150,7 @@ func Run(ctx context.Context, opts Options) Report {
 	add(checkOverlay(ctx, opts, blocking(userns))...)
 	add(checkCgroup(opts)...)
 	add(checkNetshim(opts)...)
+	add(checkUserNet(opts)...)
 	return r
 }
 

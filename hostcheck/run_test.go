@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,6 +51,11 @@ func newHost(t *testing.T) *host {
 	}
 	h.write(t, "self/mountinfo", "41 31 0:38 / "+h.cgroup+" rw,relatime - cgroup2 cgroup2 rw\n")
 	h.write(t, "self/cgroup", "0::/\n")
+	h.write(t, "sys/net/ipv4/ping_group_range", "0\t2147483647\n")
+	tun := filepath.Join(t.TempDir(), "tun")
+	if err := os.WriteFile(tun, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
 	for name, content := range map[string]string{"cgroup.controllers": "memory pids\n", "cgroup.subtree_control": "", "cgroup.procs": ""} {
 		if err := os.WriteFile(filepath.Join(h.cgroup, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
@@ -66,6 +72,8 @@ func newHost(t *testing.T) *host {
 		// A machine without the veth helper: whatever this one has.
 		Netshim:       filepath.Join(t.TempDir(), "ulxc-netshim"),
 		NetshimPolicy: filepath.Join(t.TempDir(), "usernet"),
+		LookPath:      func(name string) (string, error) { return "/usr/bin/" + name, nil },
+		TunDevice:     tun,
 	}
 	return h
 }
@@ -123,6 +131,15 @@ func TestRunHealthy(t *testing.T) {
 	}
 	if res := find(t, r, "network", "veth quota"); res.Status != Warn || res.Mandatory || !strings.Contains(res.Detail, "does not exist") {
 		t.Errorf("Run(healthy) veth quota = %+v, want a warning that is not mandatory", res)
+	}
+	if res := find(t, r, "network", "pasta"); res.Status != OK || res.Detail != "/usr/bin/pasta (the default user-mode networking)" {
+		t.Errorf("Run(healthy) pasta = %+v, want OK", res)
+	}
+	if res := find(t, r, "network", h.opts.TunDevice); res.Status != OK || !strings.Contains(res.Detail, "usable by alice") {
+		t.Errorf("Run(healthy) tun = %+v, want OK", res)
+	}
+	if res := find(t, r, "network", "net.ipv4.ping_group_range"); res.Status != OK || !strings.Contains(res.Detail, "covers gid 1000") {
+		t.Errorf("Run(healthy) ping_group_range = %+v, want OK", res)
 	}
 	for _, res := range r.Results {
 		if res.Status != OK && res.Fix == "" {
@@ -202,6 +219,26 @@ func TestRunFindings(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "cgroup", "controllers", Warn, true, "memory, pids", "Delegate="},
+		{"no pasta", func(t *testing.T, h *host) {
+			h.opts.LookPath = func(name string) (string, error) {
+				if name == "pasta" {
+					return "", exec.ErrNotFound
+				}
+				return "/usr/bin/" + name, nil
+			}
+		}, "network", "pasta", Warn, true, "not installed", "apt-get install passt"},
+		{"no slirp4netns", func(t *testing.T, h *host) {
+			h.opts.LookPath = func(name string) (string, error) { return "", exec.ErrNotFound }
+		}, "network", "slirp4netns", Warn, true, "not installed", "apt-get install slirp4netns"},
+		// Read-only to root as well: what a 0600 /dev/net/tun is to a user.
+		{"tun not usable", func(t *testing.T, h *host) { h.opts.TunDevice = "/proc/sys/kernel/osrelease" },
+			"network", "/proc/sys/kernel/osrelease", Warn, true, "not usable by alice (mode 0444)", "chmod 0666 /proc/sys/kernel/osrelease"},
+		{"no tun", func(t *testing.T, h *host) { h.opts.TunDevice = filepath.Join(t.TempDir(), "tun") },
+			"network", "", Warn, true, "missing", "modprobe tun"},
+		{"ping for nobody", func(t *testing.T, h *host) { h.write(t, "sys/net/ipv4/ping_group_range", "1\t0\n") },
+			"network", "net.ipv4.ping_group_range", Warn, true, "1 0 leaves out gid 1000", "sysctl -w net.ipv4.ping_group_range='0 2147483647'"},
+		{"ping for others", func(t *testing.T, h *host) { h.write(t, "sys/net/ipv4/ping_group_range", "0\t999\n") },
+			"network", "net.ipv4.ping_group_range", Warn, true, "leaves out gid 1000", "sysctl"},
 		{"probe skipped", func(t *testing.T, h *host) {}, "overlay", "overlayfs in a user namespace (userxattr)", Warn, true, "not tried: skipped", "without skipping"},
 		{"probe after a blocker", func(t *testing.T, h *host) {
 			h.write(t, "sys/user/max_user_namespaces", "0\n")
@@ -213,7 +250,11 @@ func TestRunFindings(t *testing.T) {
 			h := newHost(t)
 			tc.setup(t, h)
 			r := Run(context.Background(), h.opts)
-			res := find(t, r, tc.group, tc.item)
+			item := tc.item
+			if item == "" {
+				item = h.opts.TunDevice
+			}
+			res := find(t, r, tc.group, item)
 			if res.Status != tc.want || !strings.Contains(res.Detail, tc.detail) || !strings.Contains(res.Fix, tc.fix) {
 				t.Errorf("Run(%s) %s: %s = %+v, want %s with detail ~%q and fix ~%q", tc.name, tc.group, tc.item, res, tc.want, tc.detail, tc.fix)
 			}

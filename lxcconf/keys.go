@@ -103,6 +103,8 @@ var netKeys = map[string]bool{
 	"veth.mode": false, "veth.pair": false, "veth.n_rxqueues": false, "veth.n_txqueues": false,
 	"veth.ipv4.route": true, "veth.ipv6.route": true, "veth.vlan.id": false,
 	"veth.vlan.tagged.id": true,
+	// ulxc's own: port forwards into a pasta or slirp4netns interface.
+	"forward": true,
 }
 
 // legacyNetKeys are network subkeys renamed with lxc.network -> lxc.net.

@@ -60,6 +60,7 @@ func TestCanonical(t *testing.T) {
 		{"lxc.namespace.share.net", "lxc.namespace.share.net", true},
 		{"lxc.net.0.veth.vlan.tagged.id", "lxc.net.0.veth.vlan.tagged.id", true},
 		{"lxc.net.007.type", "lxc.net.7.type", true},
+		{"lxc.net.0.forward", "lxc.net.0.forward", true}, // ulxc's own
 		{"lxc.net", "lxc.net", true},
 		{"lxc.cgroup2", "lxc.cgroup2", true},
 		// Unknown, and removed without replacement.

@@ -137,6 +137,23 @@
 //     request for ulxc-netshim. Nothing executes it yet: today a veth
 //     container gets its own network namespace with loopback only, and
 //     lxc.net.N.type is listed in ulxc.unapplied so that start says so.
+//   - ulxc.net.N.type = pasta|slirp4netns, and ulxc.net.N.name, mtu,
+//     hwaddr, forward: a user-mode interface N, which the runtime's
+//     supervisor makes with the pasta (Debian package passt) or
+//     slirp4netns helper on the container's network namespace; these two
+//     types are ulxc's extensions of lxc.net.N.type. name is the interface
+//     inside (checked as the kernel checks names; the runtime's default is
+//     eth0), mtu 68 to 65520, hwaddr a unicast MAC in LXC's form (an "x" is
+//     a random hex digit), all as written. forward is ulxc's own key, a
+//     list: each lxc.net.N.forward = [tcp:|udp:][ADDR:]HOSTPORT:CTPORT
+//     forwards the host's HOSTPORT on ADDR (default 127.0.0.1, this host
+//     only; an IPv6 ADDR goes in brackets) to the container's CTPORT; the
+//     annotation holds them fully written (tcp:127.0.0.1:8080:80) and joined
+//     with ",". ParseForward reads one and AddForwards adds `ulxc start -p`
+//     ones to the first user-mode interface. flags may only say up (the
+//     helper brings the interface up); the addresses, routes, link and
+//     scripts of such an interface are the helper's to choose and are
+//     listed in ulxc.unapplied. Interfaces reads every ulxc.net.N back.
 //   - ulxc.cgroup.KEY: every legacy cgroup v1 lxc.cgroup.KEY (and the
 //     placement keys lxc.cgroup.dir*, lxc.cgroup.relative), not applied:
 //     rootless cgroup v1 does not exist.
@@ -148,9 +165,10 @@
 //     for something that is not enforced (lxc.seccomp.* other than the
 //     profile, AppArmor other than "unconfined", SELinux, cgroup v1 and
 //     device lists, lxc.proc.* other than oom_score_adj, time namespace
-//     offsets, veth interfaces; keys LXC does not know never get here:
-//     lxcconf refuses them). Unapplied returns them; the CLI warns once,
-//     when the container starts.
+//     offsets, veth interfaces, the addresses and links of user-mode
+//     interfaces; keys LXC does not know never get here: lxcconf refuses
+//     them). Unapplied returns them; the CLI warns once, when the
+//     container starts.
 //
 // Keys ignored without a trace because they change nothing a runtime does:
 // lxc.include (expanded by lxcconf), lxc.autodev and lxc.autodev.tmpfs.size

@@ -105,7 +105,8 @@ func (c *converter) namespaces() error {
 }
 
 // network reads lxc.net.N.*: it reports whether the host's network
-// namespace is shared (type none) and records veth requests as annotations.
+// namespace is shared (type none) and records veth, pasta and slirp4netns
+// interfaces as annotations.
 func (c *converter) network() (hostNet bool, err error) {
 	byIndex := map[int][]string{}
 	for _, key := range c.cfg.Keys("lxc.net.") {
@@ -146,10 +147,14 @@ func (c *converter) network() (hostNet bool, err error) {
 					c.ann["ulxc.net."+strings.TrimPrefix(key, "lxc.net.")] = v
 				}
 			}
+		case NetPasta, NetSlirp4netns:
+			if err := c.userModeNet(n, typ, byIndex[n]); err != nil {
+				return false, err
+			}
 		case "":
 			return false, keyErr(typeKey, "", ErrInvalidValue, "lxc.net.%d is configured but has no type", n)
 		default:
-			return false, keyErr(typeKey, typ, ErrUnsupported, "network type %q (ulxc knows empty, none and veth)", typ)
+			return false, keyErr(typeKey, typ, ErrUnsupported, "network type %q (ulxc knows empty, none, veth, pasta and slirp4netns)", typ)
 		}
 	}
 	return hostNet, nil

@@ -39,6 +39,17 @@
 //     hook's program directly (forkHooks), with the OCI state on stdin
 //     (a read-only memfd) and their output in a pipe that the supervisor
 //     reads, at most 1 MiB of it, and closes once init has exec'd.
+//   - network helpers (network.go, usermode.go): for a spec with
+//     interfaces beyond loopback (pasta, slirp4netns), the supervisor's
+//     network phase starts one helper per interface, as the user, on the
+//     network and user namespaces that init sends it on a socket right
+//     after it made them, and lets init exec the container's process once
+//     each helper says it is ready. A helper gets SIGKILL as its
+//     parent-death signal, from a thread that lives as long as it does,
+//     and slirp4netns also exits when its exit pipe from the supervisor
+//     closes: none outlives its supervisor, even one killed with SIGKILL.
+//     The supervisor stops them when init exits. A helper that fails to
+//     start fails the start before the container's process runs.
 //   - the clients: stop, ls, info, which read the state file and CHECK it
 //     against the kernel (the init's pid and its start time in
 //     /proc/PID/stat; signals go through a pidfd), so a supervisor killed
@@ -216,6 +227,21 @@
 //     and a process they leave behind can hold nothing the supervisor
 //     waits for.
 //
+// The network helpers (pasta, slirp4netns) run as the user on the host
+// and read every packet the container sends: they are its attack surface
+// on the user's account. They live in the host's pid namespace, where no
+// process of the container can name them to trace them or take their
+// descriptors. pasta confines itself once set up (a seccomp filter,
+// no_new_privs, an empty mount namespace of its own: seen in
+// /proc/PID/status here); slirp4netns cannot, as ulxc runs it: its
+// --enable-sandbox needs the user's ids mapped in the container's user
+// namespace, which LXC's map never has. That is one reason pasta is the
+// default (package template). Neither reaches the host's loopback for
+// the container (pasta --no-map-gw -T none -U none, slirp4netns
+// --disable-host-loopback): a service that listens on 127.0.0.1 stays
+// out of the container's reach; one on the host's other addresses does
+// not, as on a LAN.
+//
 // # What it does not defend against
 //
 // What the user asks for with attach's lxc-attach options: -e keeps the
@@ -226,6 +252,9 @@
 // trace it and read or write what that id may on the host (world-readable
 // and world-writable files). Both are off by default and documented at
 // the flags, as LXC documents them.
+//
+// A bug in pasta or slirp4netns that the container's packets can reach
+// runs as the user (see above).
 //
 // The container's root is the user's subordinate id: it can do to the
 // user's subordinate-id-owned files what the user can. It shares the host
@@ -275,6 +304,11 @@
 //     walks some hundred types: that was 0.7 ms of CPU on each side.
 //   - Init makes the network, IPC, UTS and cgroup namespaces itself
 //     (lateNamespaces), while the helpers run.
+//   - A container without networking beyond loopback has no network
+//     phase: no socket, descriptor or system call is added to its start.
+//     With one, the network helper starts while init mounts, and init
+//     waits for it only before the exec; bench/net.sh measures what it
+//     costs.
 //   - newuidmap and newgidmap run at once.
 //   - The supervisor removes the previous exit file before it writes the
 //     new one: a rename over an existing file makes ext4 (auto_da_alloc)
@@ -301,7 +335,8 @@
 // allocates about 300 KB: allocation is not where the time goes.
 //
 // The spec comes from package ocispec, whose doc.go is the contract: the
-// runtime reads its annotations ulxc.signal.halt, ulxc.signal.reboot
+// runtime reads its annotations ulxc.net.N.* (the network phase),
+// ulxc.signal.halt, ulxc.signal.reboot
 // (recorded in the state for stop -r), ulxc.console.path (a terminal of
 // the user's that the supervisor relays the console to, both ways,
 // consolepeer.go), ulxc.tty.max,

@@ -17,6 +17,9 @@ type initConfig struct {
 	ConsoleRows, ConsoleCols uint16
 	TTYs                     int
 	NewNet                   bool
+	// NetPhase: the spec has interfaces the supervisor sets up in init's
+	// network namespace before the container's process runs (network.go).
+	NetPhase bool
 	// Unshare are the namespaces init makes itself rather than in the
 	// clone that started it (lateNamespaces).
 	Unshare uintptr

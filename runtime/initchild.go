@@ -87,6 +87,7 @@ const (
 	stChdir
 	stNoNewPrivs
 	stExec
+	stNetwork
 )
 
 // Sub-steps of a report, for the steps that do more than one thing.
@@ -168,6 +169,9 @@ func childMain(p *initPlan) {
 			fail(p, stUnshare, 0, 0, e)
 		}
 	}
+	if p.netPhase {
+		sendNamespaces(p)
+	}
 	enter(p)
 	initFault(p)
 	for i := 0; i < len(p.sysctls); i++ {
@@ -213,6 +217,9 @@ func childMain(p *initPlan) {
 		remountRootRO(p)
 	}
 	identity(p)
+	if p.netPhase {
+		awaitNetwork(p)
+	}
 	if p.hooks[hookStart].run {
 		forkHooks(p, hookStart, -1)
 	}
@@ -702,6 +709,48 @@ func loopbackUp(p *initPlan) {
 		fail(p, stLoopback, 0, subWrite, e)
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, s, 0, 0, 0, 0, 0)
+}
+
+// sendNamespaces sends init's new network namespace, and the user
+// namespace that owns it, to the supervisor for the network phase: the
+// helpers it starts join them by these descriptors. Init opens them
+// itself, before enter, while it is still dumpable: the supervisor could
+// not open them through /proc/PID once init is container root and not
+// dumpable, and needs no pid for them.
+//
+//go:nosplit
+//go:norace
+func sendNamespaces(p *initPlan) {
+	for i := 0; i < len(p.nsPaths) && i < len(p.netFDs); i++ {
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.nsPaths[i])),
+			unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+		if e != 0 {
+			fail(p, stNetwork, i, subOpen, e)
+		}
+		p.netFDs[i] = int32(fd)
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_SENDMSG, initNetFD, uintptr(unsafe.Pointer(&p.netMsg)), 0, 0, 0, 0); e != 0 {
+		fail(p, stNetwork, 0, subWrite, e)
+	}
+	for i := 0; i < len(p.netFDs); i++ {
+		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.netFDs[i]), 0, 0, 0, 0, 0)
+	}
+}
+
+// awaitNetwork waits for the supervisor's go-ahead: the interfaces of
+// the network phase are up. A supervisor that gave up closed its end.
+//
+//go:nosplit
+//go:norace
+func awaitNetwork(p *initPlan) {
+	var b [1]byte
+	n, _, e := syscall.RawSyscall6(unix.SYS_READ, initNetFD, uintptr(unsafe.Pointer(&b[0])), 1, 0, 0, 0)
+	if e != 0 {
+		fail(p, stNetwork, 0, subRead, e)
+	}
+	if n != 1 || b[0] != goAhead {
+		fail(p, stNetwork, 0, subGoAhead, 0)
+	}
 }
 
 // exposeAndHook runs the mount hooks with the root filesystem's mount

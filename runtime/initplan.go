@@ -23,7 +23,11 @@ const (
 	initErrorFD = 5 // write: a report, or EOF when the exec worked
 	initPtyFD   = 6 // unix socket: the pty masters (only with a console)
 	initHookFD  = 7 // write: the output of hooks, which the supervisor reads; /dev/null without hooks
-	initFDs     = 8
+	// unix socket, only for the network phase (network.go): init sends
+	// its network and user namespaces, and reads the go-ahead once the
+	// supervisor has set the interfaces up
+	initNetFD = 8
+	initFDs   = 9
 )
 
 // goAhead is what the supervisor writes on the sync pipe (userns.Release).
@@ -85,6 +89,17 @@ type initPlan struct {
 	newNet bool
 	ifr    [40]byte // struct ifreq of lo; written by init
 
+	// netPhase: init sends its namespaces (nsPaths, opened) on initNetFD
+	// once it has made them, and waits for the go-ahead before the start
+	// hooks and the exec (network.go).
+	netPhase bool
+	nsPaths  [2]*byte // /proc/self/ns/net, /proc/self/ns/user
+	netMsg   unix.Msghdr
+	netIov   unix.Iovec
+	netText  []byte
+	netCmsg  []byte
+	netFDs   []int32 // written by init, inside netCmsg
+
 	hooks    [hookKinds]hookStep
 	expose   []*byte // LXC's rootfs mount points on the host, for mount hooks
 	masked   []rawPath
@@ -135,6 +150,7 @@ type initPlan struct {
 	// For describe, never read by init.
 	cfg       *initConfig
 	sysctlKey []string
+	sysctlOwn []bool // the sysctl is the runtime's, not the spec's
 	hookPaths [hookKinds][]string
 }
 
@@ -225,6 +241,10 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 		}
 		p.sysctls = append(p.sysctls, sysctlStep{path: cstr("/proc/sys/" + strings.ReplaceAll(k, ".", "/")), value: []byte(v)})
 		p.sysctlKey = append(p.sysctlKey, k)
+		p.sysctlOwn = append(p.sysctlOwn, false)
+	}
+	if cfg.NetPhase {
+		p.compileNetPhase(s)
 	}
 
 	if err := p.compileMounts(s); err != nil {
@@ -269,6 +289,48 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 		p.rlimits = append(p.rlimits, rlimitStep{resource: res, limit: unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}, name: rl.Type})
 	}
 	return p, p.compileProcess(s)
+}
+
+// compileNetPhase prepares the message that sends init's namespaces to
+// the supervisor, and lets the container's ids ping: the network phase
+// gives it a network to ping on, and ping sockets (which need no
+// privilege) are open only to the groups in net.ipv4.ping_group_range,
+// which is "1 0", nobody, in a new network namespace. The range is set
+// to the container's own gids, unless the spec sets it.
+func (p *initPlan) compileNetPhase(s *specs.Spec) {
+	p.netPhase = true
+	p.nsPaths = [2]*byte{cstr("/proc/self/ns/net"), cstr("/proc/self/ns/user")}
+	p.netText = []byte("ns")
+	p.netCmsg = unix.UnixRights(0, 0)
+	p.netFDs = unsafe.Slice((*int32)(unsafe.Pointer(&p.netCmsg[unix.CmsgLen(0)])), 2)
+	p.netIov.Base = &p.netText[0]
+	p.netIov.SetLen(len(p.netText))
+	p.netMsg.Iov = &p.netIov
+	p.netMsg.SetIovlen(1)
+	p.netMsg.Control = &p.netCmsg[0]
+	p.netMsg.SetControllen(len(p.netCmsg))
+	const pingKey = "net.ipv4.ping_group_range"
+	if _, ok := s.Linux.Sysctl[pingKey]; ok || len(s.Linux.GIDMappings) == 0 {
+		return
+	}
+	lo, hi := uint64(1<<32-1), uint64(0)
+	for _, m := range s.Linux.GIDMappings {
+		if m.Size == 0 {
+			continue
+		}
+		lo = min(lo, uint64(m.ContainerID))
+		hi = max(hi, uint64(m.ContainerID)+uint64(m.Size)-1)
+	}
+	if lo > hi {
+		return
+	}
+	// The kernel reads the range in the writer's user namespace, where
+	// both ends must be mapped ids; gids between them that are not are
+	// simply never anyone's.
+	p.sysctls = append(p.sysctls, sysctlStep{path: cstr("/proc/sys/net/ipv4/ping_group_range"),
+		value: []byte(strconv.FormatUint(lo, 10) + " " + strconv.FormatUint(min(hi, 1<<31-1), 10))})
+	p.sysctlKey = append(p.sysctlKey, pingKey)
+	p.sysctlOwn = append(p.sysctlOwn, true)
 }
 
 // compileMounts prepares the spec's mounts, in order.
@@ -714,7 +776,10 @@ func (p *initPlan) describe(r initReport) error {
 		return wrap("new %s namespace", namespaceNames(p.late))
 	case stSysctl:
 		k := p.sysctlKey[index]
-		v := s.Linux.Sysctl[k]
+		v := string(p.sysctls[index].value)
+		if p.sysctlOwn[index] {
+			return wrap("set %s = %s (so that the container's groups may ping)", k, v)
+		}
 		if errno == unix.EPERM || errno == unix.EACCES || errno == unix.EROFS {
 			return fmt.Errorf("%w: lxc.sysctl.%s = %s: %w", ErrSysctl, k, v, errno)
 		}
@@ -785,6 +850,16 @@ func (p *initPlan) describe(r initReport) error {
 		return wrap("send pty masters")
 	case stLoopback:
 		return wrap("bring up lo")
+	case stNetwork:
+		switch sub {
+		case subOpen:
+			return wrap("network: open %s", [...]string{"/proc/self/ns/net", "/proc/self/ns/user"}[min(max(index, 0), 1)])
+		case subWrite:
+			return wrap("network: send namespaces to the supervisor")
+		case subRead:
+			return wrap("network: wait for the supervisor")
+		}
+		return wrap("network: no go-ahead from the supervisor")
 	case stMask:
 		return wrap("%s", join("mask "+p.masked[index].textAt(-1), pathOp(&p.masked[index])))
 	case stReadonly:

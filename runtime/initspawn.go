@@ -31,11 +31,11 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	// Closing syncW without the go-ahead makes init give up; after it,
 	// init checks that syncW is still open once its parent-death signal
 	// is set, so it stays open until init has exec'd (spawn).
-	var syncW, errR, ptyParent *os.File
+	var syncW, errR, ptyParent, netParent *os.File
 	handedOver := false
 	defer func() {
 		if !handedOver {
-			for _, f := range []*os.File{syncW, errR, ptyParent} {
+			for _, f := range []*os.File{syncW, errR, ptyParent, netParent} {
 				if f != nil {
 					f.Close()
 				}
@@ -95,8 +95,21 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		ptyParent, pty = os.NewFile(uintptr(pair[0]), "pty-parent"), os.NewFile(uintptr(pair[1]), "pty-child")
 		closers = append(closers, pty)
 	}
-	hooks := newHookOutput(hookR, c.opts.Stderr)
 	files := append(stdio, syncR, state, errW, pty, hookOut)
+	if cfg.NetPhase {
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			if hookR != nil {
+				hookR.Close()
+			}
+			return nil, fmt.Errorf("network socket: %w", err)
+		}
+		netParent = os.NewFile(uintptr(pair[0]), "net-parent")
+		netChild := os.NewFile(uintptr(pair[1]), "net-child")
+		closers = append(closers, netChild)
+		files = append(files, netChild)
+	}
+	hooks := newHookOutput(hookR, c.opts.Stderr)
 	for _, f := range files {
 		fd := int(f.Fd())
 		p.fds = append(p.fds, fd)
@@ -145,7 +158,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		return nil, err
 	}
 	handedOver = true
-	return &initChannels{errors: errR, pty: ptyParent, sync: syncW, plan: p, release: release, hooks: hooks,
+	return &initChannels{errors: errR, pty: ptyParent, net: netParent, sync: syncW, plan: p, release: release, hooks: hooks,
 		proc: &initProc{pid: pid, wait: wait}}, nil
 }
 

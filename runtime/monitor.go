@@ -51,6 +51,11 @@ func Daemon(ctx context.Context, opts DaemonOptions) (_ State, err error) {
 	if err := checkSpec(opts.Spec); err != nil {
 		return State{}, err
 	}
+	// The monitor's errors reach the caller as text: what can be known
+	// here is found here.
+	if err := preflightNetwork(opts.Spec); err != nil {
+		return State{}, err
+	}
 	// A container with limits: leave the caller's cgroup before the
 	// monitor is born, so that both are out of it (cgroup.go).
 	if _, err := prepareCgroup(opts.Name, opts.Spec); err != nil {

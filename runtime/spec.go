@@ -129,8 +129,14 @@ func checkSpec(s *specs.Spec) error {
 	case s.Linux == nil || len(s.Linux.UIDMappings) == 0 || len(s.Linux.GIDMappings) == 0:
 		return fmt.Errorf("%w: no uid and gid mappings (a rootless container needs them)", ErrInvalidSpec)
 	}
-	if _, _, err := namespaces(s); err != nil {
+	_, newNet, err := namespaces(s)
+	if err != nil {
 		return err
+	}
+	if ifaces, err := netInterfaces(s); err != nil {
+		return err
+	} else if len(ifaces) > 0 && !newNet {
+		return fmt.Errorf("%w: lxc.net.%d (%s) needs a network namespace of the container's own", ErrInvalidSpec, ifaces[0].Index, ifaces[0].Type)
 	}
 	if _, err := haltSignal(s); err != nil {
 		return err
@@ -164,6 +170,6 @@ func checkSpec(s *specs.Spec) error {
 	if !filepath.IsAbs(s.Root.Path) {
 		return fmt.Errorf("%w: root path %q is not absolute", ErrInvalidSpec, s.Root.Path)
 	}
-	_, err := preMountHooks(s)
+	_, err = preMountHooks(s)
 	return err
 }

@@ -82,6 +82,7 @@ type Container struct {
 	// stopHooks are lxc.hook.stop's; env.NS then holds init's
 	// namespaces for them.
 	stopHooks []specs.Hook
+	net       []netAttachment // what the network phase set up (network.go)
 
 	// consoleDone is closed once the console's output has been drained
 	// (nil without a console).
@@ -113,8 +114,9 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 	stopSig, _ := stopSignal(s)
 	ttys, _ := ttyCount(s)
 	flags, newNet, _ := namespaces(s)
+	ifaces, _ := netInterfaces(s)
 	ic := &initConfig{Spec: s, Name: opts.Name, ConfigPath: opts.ConfigPath,
-		Console: opts.Console, TTYs: ttys, NewNet: newNet, Unshare: flags & lateNamespaces}
+		Console: opts.Console, TTYs: ttys, NewNet: newNet, Unshare: flags & lateNamespaces, NetPhase: len(ifaces) > 0}
 	peer, err := openConsolePeer(opts)
 	if err != nil {
 		return nil, err
@@ -179,7 +181,7 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 			return nil, err
 		}
 	}
-	if err := c.spawn(plan, flags, ip); err != nil {
+	if err := c.spawn(ctx, plan, flags, ip, ifaces); err != nil {
 		return nil, err
 	}
 	if err := c.record(); err != nil {
@@ -221,8 +223,9 @@ func specMaps(s *specs.Spec) []userns.Map {
 	return maps
 }
 
-// spawn starts init and waits until it has exec'd or failed.
-func (c *Container) spawn(plan userns.Plan, flags uintptr, p *initPlan) error {
+// spawn starts init, runs the network phase for ifaces and waits until
+// init has exec'd or failed.
+func (c *Container) spawn(ctx context.Context, plan userns.Plan, flags uintptr, p *initPlan, ifaces []ocispec.Interface) error {
 	cfg := p.cfg
 	ch, err := c.spawnInit(plan, flags&^cfg.Unshare, p)
 	if err != nil {
@@ -241,6 +244,9 @@ func (c *Container) spawn(plan userns.Plan, flags uintptr, p *initPlan) error {
 	if ch.pty != nil {
 		defer ch.pty.Close()
 	}
+	if ch.net != nil {
+		defer ch.net.Close()
+	}
 	c.cmd = ch.proc
 	fail := func(err error) error {
 		// init's own report says best why it stopped.
@@ -252,7 +258,21 @@ func (c *Container) spawn(plan userns.Plan, flags uintptr, p *initPlan) error {
 		if errors.Is(err, errInitVanished) && ps != nil {
 			err = fmt.Errorf("%w: %s", err, ps)
 		}
+		c.detachNetwork()
 		return fmt.Errorf("container init: %w", err)
+	}
+	if ch.net != nil {
+		// Before the ptys: the helpers start while init sets up.
+		if err := c.networkPhase(ctx, ch.net, ifaces); err != nil {
+			if errors.Is(err, errNoNamespaces) {
+				return fail(err)
+			}
+			// Ours is the error: init, waiting for the go-ahead, would
+			// only say that none came.
+			c.kill()
+			c.cmd.wait()
+			return err
+		}
 	}
 	if cfg.Console {
 		if c.ptys, err = receivePtys(ch.pty); err != nil {
@@ -283,6 +303,7 @@ type initChannels struct {
 	proc   *initProc
 	errors *os.File
 	pty    *os.File
+	net    *os.File  // the network phase's socket (network.go), or nil
 	sync   *os.File  // init's sync pipe, held until it has exec'd
 	plan   *initPlan // what init did, for its report
 	// release frees init's stack (forkInit) once it has exec'd or died.
@@ -306,7 +327,8 @@ func (c *Container) record() error {
 	c.state = State{Name: c.opts.Name, Status: Running, Pid: pid, PidStart: start,
 		Supervisor: os.Getpid(), SupervisorStart: self, Daemon: c.opts.Console && c.opts.Terminal == nil, HaltSignal: int(c.haltSig), StopSignal: int(c.stopSig),
 		Cgroup: c.cgroup.path(), CgroupNote: c.cgroup.note, ConfigPath: c.opts.ConfigPath,
-		Rootfs: c.opts.Spec.Root.Path, Started: time.Now().UTC(), Seccomp: c.opts.Spec.Linux.Seccomp}
+		Rootfs: c.opts.Spec.Root.Path, Started: time.Now().UTC(), Seccomp: c.opts.Spec.Linux.Seccomp,
+		Network: c.networkState()}
 	if sig, err := rebootSignal(c.opts.Spec); err == nil {
 		c.state.RebootSignal = int(sig)
 	}
@@ -444,6 +466,8 @@ func (c *Container) Wait() (ExitStatus, error) {
 
 func (c *Container) wait() (ExitStatus, error) {
 	ps, _ := c.cmd.wait()
+	// The helpers hold the network namespace alive: they go at once.
+	c.detachNetwork()
 	st := ExitStatus{Time: time.Now().UTC()}
 	if ps != nil {
 		ws := ps.Sys().(syscall.WaitStatus)

@@ -66,6 +66,9 @@ type State struct {
 	// Seccomp is the container's syscall policy, which attach gives the
 	// attached process too.
 	Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
+	// Network describes the interfaces of the network phase, one each:
+	// "eth0: pasta, pid 1234".
+	Network []string `json:"network,omitempty"`
 }
 
 // ExitStatus is how a container's init ended.

@@ -23,11 +23,15 @@ type configInput struct {
 	Comment      []string
 	Vars         map[string]string // placeholders substituted in Distribution
 	Warn         func(string)
+	// Network is written when neither Default nor Distribution
+	// configures an interface.
+	Network defaultNetwork
 }
 
 // buildConfig assembles the config as lxc-download does: the distribution
 // configuration, then the container's own keys (default.conf's, the id map,
-// the rootfs, the name), then default.conf's network.
+// the rootfs, the name), then default.conf's network, or, when it has none
+// (nor the distribution configuration), in.Network.
 func buildConfig(in configInput) ([]byte, error) {
 	var b bytes.Buffer
 	for _, c := range in.Comment {
@@ -36,8 +40,13 @@ func buildConfig(in configInput) ([]byte, error) {
 	b.WriteString("# For additional config options, please look at lxc.container.conf(5)\n")
 
 	b.WriteString("\n# Distribution configuration\n")
+	distNet := false
 	for _, line := range distributionLines(in.Distribution, in.Vars, in.Warn) {
 		b.WriteString(line + "\n")
+		if k, _, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			k, _ := lxcconf.Canonical(strings.TrimSpace(k))
+			distNet = distNet || strings.HasPrefix(k, "lxc.net.") || k == "lxc.net"
+		}
 	}
 
 	var network []string
@@ -62,10 +71,20 @@ func buildConfig(in configInput) ([]byte, error) {
 	}
 	b.WriteString(configLine("lxc.rootfs.path", "dir:"+in.Rootfs) + "\n")
 	b.WriteString(configLine("lxc.uts.name", in.Name) + "\n")
-	if len(network) > 0 {
+	switch {
+	case len(network) > 0:
 		b.WriteString("\n# Network configuration\n")
 		for _, l := range network {
 			b.WriteString(l + "\n")
+		}
+	case !distNet && in.Network.Type != "":
+		b.WriteString("\n# Network configuration\n")
+		if in.Network.Comment != "" {
+			b.WriteString("# " + in.Network.Comment + "\n")
+		}
+		b.WriteString(configLine("lxc.net.0.type", in.Network.Type) + "\n")
+		if in.Network.Warning != "" && in.Warn != nil {
+			in.Warn(in.Network.Warning)
 		}
 	}
 	return b.Bytes(), nil

@@ -262,9 +262,13 @@ func (cr *creation) run(ctx context.Context) (*Result, error) {
 	if err := writeExcluded(cr.c.Dir, r.Report.Excluded); err != nil {
 		return nil, fmt.Errorf("record excluded members: %w", err)
 	}
+	network := busyboxNetwork
+	if o.Template == Download {
+		network = chooseNetwork(lookPath)
+	}
 	conf, err := buildConfig(configInput{
 		Name: cr.c.Name, Rootfs: cr.c.RootfsPath(), Distribution: distribution,
-		Default: def, Maps: ctrMaps, Comment: o.Comment, Vars: j.Vars, Warn: o.Warn,
+		Default: def, Maps: ctrMaps, Comment: o.Comment, Vars: j.Vars, Warn: o.Warn, Network: network,
 	})
 	if err != nil {
 		return nil, err

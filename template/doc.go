@@ -58,7 +58,15 @@
 // the image's config-user under "Distribution configuration", then the
 // effective lxc.* keys of default.conf (or -f FILE) with the idmap,
 // lxc.rootfs.path (absolute, dir:) and lxc.uts.name, then default.conf's
-// network keys. LXC_TEMPLATE_CONFIG is substituted with
+// network keys. When neither default.conf nor the image names an interface
+// (images may not: image.FilterConfig), a download container gets the
+// best user-mode networking installed, written out with a comment so the
+// user sees it and may change it: lxc.net.0.type = pasta, else
+// slirp4netns, else empty with a warning naming the package to install
+// (chooseNetwork; a /dev/net/tun the user may not open is warned about
+// too). An explicit lxc.net setting is kept as written. The busybox
+// template is the offline one: it gets lxc.net.0.type = empty, written
+// out likewise. LXC_TEMPLATE_CONFIG is substituted with
 // /usr/share/lxc/config and the include is kept: LXC can run the container
 // too, and without LXC installed lxcconf skips its missing standard files
 // with a warning while ulxc's own defaults cover what they set.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -211,5 +212,85 @@ func TestChildErrorsKeepSentinels(t *testing.T) {
 	}
 	if r := failed(reply{}, errors.New("other")); r.Kind != "" {
 		t.Errorf("failed(other).Kind = %q, want none", r.Kind)
+	}
+}
+
+// TestDefaultNetwork: a config without a network gets the default one,
+// visibly; one that names an interface keeps it exactly.
+func TestDefaultNetwork(t *testing.T) {
+	dir := t.TempDir()
+	load := func(text string) *lxcconf.Config {
+		p := filepath.Join(dir, "default.conf")
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := lxcconf.Load(p, lxcconf.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	pasta := defaultNetwork{Type: "pasta", Comment: "the default", Warning: "a warning"}
+	for _, tc := range []struct {
+		name, def string
+		want      string // the network section
+		warned    bool
+	}{
+		{"none configured", "lxc.apparmor.profile = generated\n",
+			"\n# Network configuration\n# the default\nlxc.net.0.type = pasta\n", true},
+		{"empty kept", "lxc.net.0.type = empty\n", "\n# Network configuration\nlxc.net.0.type = empty\n", false},
+		{"veth kept", "lxc.net.0.type = veth\nlxc.net.0.link = br0\n",
+			"\n# Network configuration\nlxc.net.0.type = veth\nlxc.net.0.link = br0\n", false},
+		{"legacy kept", "lxc.network.type = none\n", "\n# Network configuration\nlxc.net.0.type = none\n", false},
+	} {
+		var warnings []string
+		b, err := buildConfig(configInput{Name: "c", Rootfs: "/r", Default: load(tc.def), Network: pasta,
+			Warn: func(w string) { warnings = append(warnings, w) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, section, _ := strings.Cut(string(b), "lxc.uts.name = c\n")
+		if section != tc.want {
+			t.Errorf("%s: network section %q, want %q", tc.name, section, tc.want)
+		}
+		if tc.warned != (len(warnings) == 1 && warnings[0] == "a warning") {
+			t.Errorf("%s: warnings %q", tc.name, warnings)
+		}
+		if _, err := lxcconf.Parse(strings.NewReader(string(b)), "config", lxcconf.Options{}); err != nil {
+			t.Errorf("%s: the config does not parse: %v", tc.name, err)
+		}
+	}
+}
+
+func TestChooseNetwork(t *testing.T) {
+	has := func(names ...string) func(string) (string, error) {
+		return func(name string) (string, error) {
+			if slices.Contains(names, name) {
+				return "/usr/bin/" + name, nil
+			}
+			return "", exec.ErrNotFound
+		}
+	}
+	tun := tunUsable()
+	for _, tc := range []struct {
+		installed []string
+		want      string
+	}{
+		{[]string{"pasta", "slirp4netns"}, "pasta"},
+		{[]string{"slirp4netns"}, "slirp4netns"},
+		{nil, "empty"},
+	} {
+		n := chooseNetwork(has(tc.installed...))
+		if n.Type != tc.want || n.Comment == "" {
+			t.Errorf("chooseNetwork(%q) = %+v, want type %s and a comment", tc.installed, n, tc.want)
+		}
+		switch {
+		case tc.want == "empty" && !strings.Contains(n.Warning, "apt-get install passt"):
+			t.Errorf("chooseNetwork(nothing).Warning = %q, want the package to install", n.Warning)
+		case tc.want != "empty" && (tun == nil) != (n.Warning == ""):
+			t.Errorf("chooseNetwork(%q).Warning = %q with /dev/net/tun: %v", tc.installed, n.Warning, tun)
+		case tc.want != "empty" && tun != nil && !strings.Contains(n.Warning, "chmod 0666 /dev/net/tun"):
+			t.Errorf("chooseNetwork(%q).Warning = %q, want the fix", tc.installed, n.Warning)
+		}
 	}
 }

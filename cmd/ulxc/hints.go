@@ -39,6 +39,15 @@ func hints(err error) []string {
 	if errors.Is(err, userns.ErrHelperMissing) {
 		out = append(out, "install newuidmap and newgidmap (as root): apt-get install uidmap")
 	}
+	if errors.Is(err, runtime.ErrHelperMissing) {
+		out = append(out, "install user-mode networking (as root): apt-get install passt slirp4netns; or give the container loopback only: lxc.net.0.type = empty in its config")
+	}
+	if errors.Is(err, runtime.ErrTunUnusable) {
+		out = append(out, "pasta and slirp4netns need /dev/net/tun, which stock Debian makes mode 0666 (as root): chmod 0666 /dev/net/tun; or give the container loopback only: lxc.net.0.type = empty in its config")
+	}
+	if errors.Is(err, ocispec.ErrNoUserNet) {
+		out = append(out, "--publish forwards through user-mode networking: set lxc.net.0.type = pasta (or slirp4netns) in the container's config")
+	}
 	if errors.Is(err, userns.ErrHelperNotSetuid) {
 		out = append(out, "make the id map helpers setuid root (as root): chmod u+s /usr/bin/newuidmap /usr/bin/newgidmap")
 	}

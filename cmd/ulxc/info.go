@@ -13,7 +13,7 @@ import (
 const infoUsage = `Usage: ulxc info [-s] [-p] [-i] [-S] [-H] [-c KEY]... NAME
 
 Show the state of the container NAME (checked against its init process), its
-pid, addresses, CPU, block I/O and memory use (when it has a cgroup of its
+pid, addresses, network interfaces and their helpers, CPU, block I/O and memory use (when it has a cgroup of its
 own that accounts them), the size of its root filesystem (measured as du -sx
 would, from a child in a user namespace with the container's id maps, so
 that directories only the container's ids may read count too) and its id
@@ -102,6 +102,11 @@ func cmdInfo(e *env, args []string) error {
 	}
 	if !all {
 		return nil
+	}
+	if running {
+		for _, n := range st.Network {
+			row("Network", "%s", n)
+		}
 	}
 	switch {
 	case running && st.Cgroup == "":

@@ -19,7 +19,7 @@ import (
 	"github.com/ulxc/ulxc/store"
 )
 
-const startUsage = `Usage: ulxc start [-F|-d] [-f CONFIG] [-s KEY=VAL]... [-p PIDFILE] [-c CONSOLE] [-L CONSOLELOG] NAME [-- CMD [ARGS...]]
+const startUsage = `Usage: ulxc start [-F|-d] [-f CONFIG] [-s KEY=VAL]... [-p PIDFILE] [-c CONSOLE] [-L CONSOLELOG] [--publish [ADDR:]HOSTPORT:CTPORT]... NAME [-- CMD [ARGS...]]
 
 Start the container NAME, by default in the background under a monitor
 process that keeps its console (as lxc-start does since LXC 2). With -F it
@@ -37,8 +37,15 @@ writes the pid of the container's supervisor to PIDFILE until it stops, -c
 relays the console to the terminal CONSOLE (lxc.console.path) and -L
 appends the console's output to CONSOLELOG (lxc.console.logfile).
 
+--publish forwards a port of this host to the container, for this run, through
+its first pasta or slirp4netns interface (lxc.net.N.forward does it for
+every run): [tcp:|udp:][ADDR:]HOSTPORT:CTPORT, on 127.0.0.1 unless ADDR
+says otherwise (0.0.0.0 for every address; an IPv6 one in brackets).
+It has no short form: -p is lxc-start's pid file.
+
 Examples:
   ulxc start web
+  ulxc start --publish 8080:80 --publish udp:5353:53 web
   ulxc start -F web -- /bin/sh -c 'echo hello'
   ulxc start web -F -- /bin/sh
   ulxc start -s lxc.uts.name=test -p /tmp/web.pid web
@@ -56,6 +63,8 @@ func cmdStart(e *env, args []string) error {
 	consolePath := fs.StringP("console", "c", "", "relay the console to the terminal `FILE`")
 	consoleLog := fs.StringP("console-log", "L", "", "append the console's output to `FILE`")
 	fs.BoolP("close-all-fds", "C", false, "close inherited descriptors (ulxc always does)")
+	// Not -p, which is lxc-start's pid file.
+	publish := fs.StringArray("publish", nil, "forward `[ADDR:]HOSTPORT:CTPORT` of this host to the container (default ADDR 127.0.0.1; repeatable)")
 	if err := e.parse(fs, startUsage, args); err != nil {
 		return err
 	}
@@ -89,6 +98,12 @@ func cmdStart(e *env, args []string) error {
 	c, spec, err := e.loadContainerFrom(*name, src, rest)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", *name, err)
+	}
+	if err := ocispec.AddForwards(spec, *publish); err != nil {
+		if errors.Is(err, ocispec.ErrInvalidValue) {
+			return usagef("start: --publish: %v", err)
+		}
+		return fmt.Errorf("start %s: --publish: %w", *name, err)
 	}
 	e.warnUnapplied(c, spec)
 	e.noteDevices(c, spec)

@@ -1,0 +1,343 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/ocispec"
+	"golang.org/x/sys/unix"
+)
+
+// TestCompileNetPhase: with a network phase, init sends two descriptors
+// and the container's groups may ping, unless the spec says otherwise.
+func TestCompileNetPhase(t *testing.T) {
+	s := planSpec()
+	s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 65536}, {ContainerID: 70000, HostID: 1000, Size: 1}}
+	p, err := compileInit(&initConfig{Spec: s, NewNet: true, NetPhase: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.netPhase || len(p.netFDs) != 2 || string(p.netText) != "ns" {
+		t.Fatalf("netPhase %v, %d descriptors, text %q", p.netPhase, len(p.netFDs), p.netText)
+	}
+	p.netFDs[1] = 42
+	if got := *(*int32)(unsafe.Pointer(&p.netCmsg[unix.CmsgLen(0)+4])); got != 42 {
+		t.Errorf("the descriptors do not write into the control message (%d)", got)
+	}
+	last := len(p.sysctls) - 1
+	if p.sysctlKey[last] != "net.ipv4.ping_group_range" || string(p.sysctls[last].value) != "0 70000" || !p.sysctlOwn[last] {
+		t.Errorf("last sysctl %s = %q (own %v), want net.ipv4.ping_group_range = \"0 70000\"", p.sysctlKey[last], p.sysctls[last].value, p.sysctlOwn[last])
+	}
+	err = p.describe(record(stSysctl, last, subWrite, -1, unix.EINVAL, 0))
+	if err == nil || !strings.Contains(err.Error(), "net.ipv4.ping_group_range = 0 70000 (so that the container's groups may ping): invalid argument") {
+		t.Errorf("describe(ping_group_range) = %v", err)
+	}
+	for _, tc := range []struct {
+		rec  initReport
+		want string
+	}{
+		{record(stNetwork, 1, subOpen, -1, unix.EACCES, 0), "network: open /proc/self/ns/user: permission denied"},
+		{record(stNetwork, 0, subWrite, -1, unix.EPIPE, 0), "network: send namespaces to the supervisor: broken pipe"},
+		{record(stNetwork, 0, subGoAhead, -1, 0, 0), "network: no go-ahead from the supervisor"},
+	} {
+		if err := p.describe(tc.rec); err == nil || err.Error() != tc.want {
+			t.Errorf("describe(%v) = %v, want %q", tc.rec, err, tc.want)
+		}
+	}
+
+	s.Linux.Sysctl["net.ipv4.ping_group_range"] = "1 0"
+	p, err = compileInit(&initConfig{Spec: s, NewNet: true, NetPhase: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range p.sysctlKey {
+		if k == "net.ipv4.ping_group_range" && (p.sysctlOwn[i] || string(p.sysctls[i].value) != "1 0") {
+			t.Errorf("the spec's ping_group_range became %q", p.sysctls[i].value)
+		}
+	}
+	p, err = compileInit(&initConfig{Spec: planSpec(), NewNet: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.netPhase || len(p.sysctls) != 1 {
+		t.Errorf("without a network phase: netPhase %v, %d sysctls", p.netPhase, len(p.sysctls))
+	}
+}
+
+func TestCheckSpecNetwork(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ann  map[string]string
+		ns   bool
+		want string
+	}{
+		{"no netns", map[string]string{"ulxc.net.0.type": "pasta"}, false, "network namespace of the container's own"},
+		{"bad forward", map[string]string{"ulxc.net.0.type": "pasta", "ulxc.net.0.forward": "80"}, true, `port forward "80"`},
+		{"slirp v6 forward", map[string]string{"ulxc.net.0.type": "slirp4netns", "ulxc.net.0.forward": "tcp:[::1]:80:80"}, true, "IPv4 addresses only"},
+		{"mtu", map[string]string{"ulxc.net.0.type": "pasta", "ulxc.net.0.mtu": "65521"}, true, "want 68 to 65520"},
+		{"name", map[string]string{"ulxc.net.0.type": "slirp4netns", "ulxc.net.0.name": "a b"}, true, "interface name"},
+		{"no type", map[string]string{"ulxc.net.0.name": "eth0"}, true, "has no type"},
+	} {
+		s := validSpec()
+		s.Annotations = tc.ann
+		if !tc.ns {
+			s.Linux.Namespaces = nil
+		}
+		err := checkSpec(s)
+		if !errors.Is(err, ErrInvalidSpec) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: checkSpec = %v, want ErrInvalidSpec naming %q", tc.name, err, tc.want)
+		}
+	}
+	s := validSpec()
+	s.Annotations = map[string]string{"ulxc.net.0.type": "veth", "ulxc.net.1.type": "pasta", "ulxc.net.1.forward": "tcp:[::1]:80:80"}
+	if err := checkSpec(s); err != nil {
+		t.Errorf("checkSpec(veth and pasta) = %v", err)
+	}
+	ifaces, err := netInterfaces(s)
+	if err != nil || len(ifaces) != 1 || ifaces[0].Index != 1 {
+		t.Errorf("netInterfaces = %+v, %v, want interface 1 alone (veth has no phase of its own yet)", ifaces, err)
+	}
+}
+
+func TestPastaForwards(t *testing.T) {
+	fwds, err := ocispec.ParseForwards("tcp:127.0.0.1:8080:80,udp:0.0.0.0:53:5353,tcp:[::1]:8443:443")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(pastaForwards(fwds), " ")
+	if want := "-t 127.0.0.1/8080:80 -t ::1/8443:443 -u 0.0.0.0/53:5353"; got != want {
+		t.Errorf("pastaForwards = %q, want %q", got, want)
+	}
+	// pasta forwards every port the container listens on unless told.
+	if got := strings.Join(pastaForwards(nil), " "); got != "-t none -u none" {
+		t.Errorf("pastaForwards(none) = %q", got)
+	}
+}
+
+func TestCompleteMAC(t *testing.T) {
+	for i := 0; i < 64; i++ {
+		got := completeMAC("XX:16:3E:xx:xx:xx")
+		if len(got) != 17 || strings.ContainsAny(got, "xX") || !strings.HasPrefix(got[2:], ":16:3e:") {
+			t.Fatalf("completeMAC = %q", got)
+		}
+		first, _ := strconv.ParseUint(got[:2], 16, 8)
+		if first&1 != 0 {
+			t.Fatalf("completeMAC = %q: a multicast address", got)
+		}
+	}
+	if got := completeMAC("00:16:3e:12:34:56"); got != "00:16:3e:12:34:56" {
+		t.Errorf("completeMAC of a full address = %q", got)
+	}
+}
+
+func TestReadReady(t *testing.T) {
+	pipe := func(write string, close bool) *os.File {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close(); w.Close() })
+		w.WriteString(write)
+		if close {
+			w.Close()
+		}
+		return r
+	}
+	// pasta: a pid and a newline, the file still open.
+	if got, err := readReady(context.Background(), pipe("1234\n", false), '\n'); err != nil || got != "1234" {
+		t.Errorf("readReady(pid line) = %q, %v", got, err)
+	}
+	// slirp4netns: "1", then closed.
+	if got, err := readReady(context.Background(), pipe("1", true), 0); err != nil || got != "1" {
+		t.Errorf("readReady(1) = %q, %v", got, err)
+	}
+	if _, err := readReady(context.Background(), pipe("", true), '\n'); !errors.Is(err, io.EOF) {
+		t.Errorf("readReady(closed) = %v, want EOF", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := readReady(ctx, pipe("12", false), '\n'); err == nil || !strings.Contains(err.Error(), "not ready after") {
+		t.Errorf("readReady(silent) = %v, want a timeout", err)
+	}
+}
+
+func TestLineLogger(t *testing.T) {
+	var buf bytes.Buffer
+	tw := &tailWriter{max: 8, w: &lineLogger{log: slog.New(slog.NewTextHandler(&buf, nil)), helper: "pasta"}}
+	tw.Write([]byte("first li"))
+	tw.Write([]byte("ne\n\nsecond\nthird"))
+	if got := buf.String(); !strings.Contains(got, `msg="network helper: first line" helper=pasta`) ||
+		!strings.Contains(got, "network helper: second") || strings.Contains(got, "third") || strings.Count(got, "\n") != 2 {
+		t.Errorf("logged %q", got)
+	}
+	if got := tw.String(); got != "nd\nthird" {
+		t.Errorf("tail = %q, want the last 8 bytes", got)
+	}
+}
+
+// TestReceiveNamespaces: what init sends is checked, and an init that
+// exits first is told apart.
+func TestReceiveNamespaces(t *testing.T) {
+	pair := func() (*os.File, int) {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(fds[1]) })
+		f := os.NewFile(uintptr(fds[0]), "parent")
+		t.Cleanup(func() { f.Close() })
+		return f, fds[1]
+	}
+	open := func(path string) int {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		return fd
+	}
+	net, user := open("/proc/self/ns/net"), open("/proc/self/ns/user")
+
+	parent, child := pair()
+	if err := unix.Sendmsg(child, []byte("ns"), unix.UnixRights(net, user), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := receiveNamespaces(parent)
+	if err != nil {
+		t.Fatalf("receiveNamespaces = %v", err)
+	}
+	ns.Net.Close()
+	ns.User.Close()
+
+	parent, child = pair()
+	unix.Sendmsg(child, []byte("ns"), unix.UnixRights(user, net), nil, 0)
+	if _, err := receiveNamespaces(parent); err == nil || !strings.Contains(err.Error(), "malformed") {
+		t.Errorf("receiveNamespaces(swapped) = %v, want malformed", err)
+	}
+	parent, child = pair()
+	unix.Sendmsg(child, []byte("ns"), unix.UnixRights(open("/dev/null"), user), nil, 0)
+	if _, err := receiveNamespaces(parent); err == nil || !strings.Contains(err.Error(), "malformed") {
+		t.Errorf("receiveNamespaces(not a namespace) = %v, want malformed", err)
+	}
+	parent, child = pair()
+	unix.Close(child)
+	if _, err := receiveNamespaces(parent); !errors.Is(err, errNoNamespaces) {
+		t.Errorf("receiveNamespaces(closed) = %v, want %v", err, errNoNamespaces)
+	}
+}
+
+// TestHelperDiesWithSupervisor: a helper started by startHelper is killed
+// when its supervisor is, SIGKILL included. The supervisor is this test
+// binary again (TestMain runs helperSupervisorMain).
+func TestHelperDiesWithSupervisor(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep(1)")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), supervisorEnv+"="+sleep)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := readLine(out)
+	if err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("supervisor: %v", err)
+	}
+	pid, err := strconv.Atoi(line)
+	if err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("supervisor said %q", line)
+	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("pidfd of the helper: %v", err)
+	}
+	defer unix.Close(pidfd)
+	cmd.Process.Signal(unix.SIGKILL)
+	cmd.Wait()
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 5000)
+	if err != nil || n != 1 {
+		unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+		t.Fatalf("the helper %d still runs 5s after its supervisor was killed", pid)
+	}
+}
+
+const supervisorEnv = "ULXC_TEST_HELPER_SUPERVISOR"
+
+func TestMain(m *testing.M) {
+	if sleep := os.Getenv(supervisorEnv); sleep != "" {
+		helperSupervisorMain(sleep)
+	}
+	os.Exit(m.Run())
+}
+
+// helperSupervisorMain starts `sleep 1000` as a helper from a goroutine
+// that then exits, as the network phase's caller may, prints its pid and
+// waits to be killed.
+func helperSupervisorMain(sleep string) {
+	done := make(chan *helperProc)
+	go func() {
+		h, err := startHelper(sleep, []string{"1000"}, nil, slog.New(slog.DiscardHandler))
+		if err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		done <- h
+	}()
+	h := <-done
+	os.Stdout.WriteString(strconv.Itoa(h.pid) + "\n")
+	// Keep the Go runtime busy making and ending threads meanwhile.
+	for {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func readLine(r io.Reader) (string, error) {
+	var b []byte
+	one := make([]byte, 1)
+	for len(b) < 64 {
+		if _, err := r.Read(one); err != nil {
+			return string(b), err
+		}
+		if one[0] == '\n' {
+			return string(b), nil
+		}
+		b = append(b, one[0])
+	}
+	return string(b), errors.New("line too long")
+}
+
+// TestHelperExited: the error of a helper that failed says what it said,
+// without pasta's complaints about a missing syslog.
+func TestHelperExited(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	h, err := startHelper(sh, []string{"-c", "echo 'Failed to send 67 bytes to syslog' >&2; echo 'Failed to bind any port' >&2; echo second >&2; exit 3"},
+		nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := h.exited().Error(), "exit status 3: Failed to bind any port; second"; got != want {
+		t.Errorf("exited() = %q, want %q", got, want)
+	}
+}
