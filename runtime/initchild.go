@@ -721,19 +721,20 @@ func loopbackUp(p *initPlan) {
 //go:nosplit
 //go:norace
 func sendNamespaces(p *initPlan) {
-	for i := 0; i < len(p.nsPaths) && i < len(p.netFDs); i++ {
-		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.nsPaths[i])),
+	nsPaths, netFDs := p.nsPaths, p.netFDs
+	for i := 0; i < len(nsPaths) && i < len(netFDs); i++ {
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(nsPaths[i])),
 			unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
 			fail(p, stNetwork, i, subOpen, e)
 		}
-		p.netFDs[i] = int32(fd)
+		netFDs[i] = int32(fd)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_SENDMSG, initNetFD, uintptr(unsafe.Pointer(&p.netMsg)), 0, 0, 0, 0); e != 0 {
 		fail(p, stNetwork, 0, subWrite, e)
 	}
-	for i := 0; i < len(p.netFDs); i++ {
-		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.netFDs[i]), 0, 0, 0, 0, 0)
+	for i := 0; i < len(netFDs); i++ {
+		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(netFDs[i]), 0, 0, 0, 0, 0)
 	}
 }
 
