@@ -17,7 +17,8 @@ type defaultNetwork struct {
 // finds: pasta, else slirp4netns, else none (empty: loopback only), which
 // the warning says how to fix. pasta is preferred as podman 5 prefers it:
 // it confines itself (seccomp, an empty mount namespace) where slirp4netns,
-// as ulxc must run it, cannot, and it is the faster of the two.
+// as ulxc must run it, cannot. (Debian 12's pasta is the slower and less
+// steady of the two at bulk transfers: bench/net.sh, README.)
 func chooseNetwork(look func(string) (string, error)) defaultNetwork {
 	for _, typ := range []string{"pasta", "slirp4netns"} {
 		if _, err := look(typ); err == nil {
