@@ -148,7 +148,10 @@ done
 		t.Fatal(err)
 	}
 	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.stop = "+hook)
-	r := h.MustRun(t, "start", "-F", "ct", "--", "/bin/readlink", "/proc/self/ns/uts")
+	// The supervisor opens init's namespaces once init has exec'd; a
+	// process that exits at once can be gone before that (runtime's doc.go
+	// says so): this one stays a moment.
+	r := h.MustRun(t, "start", "-F", "ct", "--", "/bin/sh", "-c", "readlink /proc/self/ns/uts; sleep 1")
 	uts := strings.TrimSpace(r.Stdout)
 	if !strings.HasPrefix(uts, "uts:[") {
 		t.Fatalf("the container printed %q for its uts namespace", r.Stdout)
