@@ -17,6 +17,9 @@
 #            (say, one built from the previous commit), for a before/after
 # and prints the medians and their ratios to nsenter.
 set -eu
+for tool in hyperfine nsenter; do
+	command -v "$tool" >/dev/null || { echo "$0: needs $tool (apt-get install -y hyperfine util-linux)" >&2; exit 1; }
+done
 RUNS=${1:-200}
 U=${ULXC_TEST_USER:-ulxc-test}
 W=$(mktemp -d /var/tmp/ulxc-bench-attach.XXXXXX)

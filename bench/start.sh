@@ -38,6 +38,9 @@
 # and bwrap, which chroot by path as the namespace's root, can reach the
 # rootfs; ulxc itself does not need it.
 set -eu
+for tool in hyperfine bwrap crun; do
+	command -v "$tool" >/dev/null || { echo "$0: needs $tool (apt-get install -y hyperfine bubblewrap crun)" >&2; exit 1; }
+done
 RUNS=${1:-50}
 U=${ULXC_TEST_USER:-ulxc-test}
 W=$(mktemp -d /var/tmp/ulxc-bench-start.XXXXXX)

@@ -89,7 +89,7 @@ func remove(ctx context.Context, c *store.Container, opts *Options) error {
 	case err != nil:
 		// The maps are all we need from it; a broken config must not make
 		// a container impossible to remove.
-		opts.warn("%s: %v; using the default id map", c.ConfigPath(), err)
+		opts.warn("%v; using the default id map", err) // the error names the file (and line)
 		cfg = nil
 	}
 	if cfg != nil {
