@@ -9,7 +9,10 @@
 // runtime unchanged, to runtime.Start in the foreground or to the
 // monitor through runtime.Daemon (whose wire carries every field runtime
 // reads: runtime's TestWireCarriesEveryField). TestStartRunsSpec holds
-// the two to the same JSON.
+// the two to the same JSON here, and cmd/ulxc's TestSpecIsWhatStartRuns
+// end to end: what `ulxc spec` prints against what a build of ulxc with a
+// test hook (tag ulxc_spechook) ran, in the foreground and in the monitor
+// after its wire.
 //
 // The package sits above store and runtime, which know nothing of each
 // other: store says where a run's state lives and holds its locks,

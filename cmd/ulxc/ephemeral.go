@@ -308,6 +308,7 @@ func (e *env) removeEphemeral(c *store.Container) error {
 // afterMonitor is what the monitor of a daemonized container does once it
 // stopped: an lxc.ephemeral container is removed, as LXC does.
 func afterMonitor(o runtime.Options) {
+	dumpSpec("monitor", o.Spec)
 	if o.Spec == nil || o.Spec.Annotations[ocispec.AnnotationEphemeral] != "1" || o.ConfigPath == "" {
 		return
 	}

@@ -122,6 +122,7 @@ func cmdStart(e *env, args []string) error {
 			return nil, e.startError(*name, err)
 		}
 		run.Unlock() // the state file says it runs now
+		dumpSpec("foreground", run.Spec)
 		return run.Init, nil
 	})
 	if run == nil {
