@@ -24,9 +24,11 @@
 //   - names are refused (ErrInsecurePath) when absolute, empty, holding NUL
 //     or a ".." component, or when filepath.IsLocal rejects them;
 //   - the entry "." may only be a directory (umoci CVE-2021-29136);
-//   - parents are resolved with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS|
-//     RESOLVE_NO_XDEV), so symlinks planted by earlier entries, absolute ones
-//     included, resolve chroot-style inside root;
+//   - parents are resolved inside root by filepath-securejoin (root.go:
+//     openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS), then a check that the
+//     result is on root's mount, as RESOLVE_NO_XDEV did, where statx
+//     reports mount ids, Linux 5.8+), so symlinks planted by earlier
+//     entries, absolute ones included, resolve chroot-style inside root;
 //   - final components are created, changed and removed with *at syscalls
 //     that never follow a symlink (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW);
 //   - hard links must name an existing regular file, symlink or fifo inside

@@ -22,20 +22,20 @@ const maxTemplateFile = 16 << 20
 // ApplyTemplates substitutes the placeholders in vars (LXC_NAME, LXC_PATH,
 // LXC_ROOTFS, LXC_TEMPLATE_CONFIG, LXC_HOOK_DIR...) in each of files, paths
 // inside root as meta's templates lists them ("/etc/hostname"). Paths and
-// symlinks resolve inside root (RESOLVE_IN_ROOT). Missing files are
+// symlinks resolve inside root (root.go). Missing files are
 // skipped. A changed file is replaced atomically, keeping its mode and
 // owner; like LXC's `sed -i`, a symlink is replaced by a regular file
 // holding its target's substituted contents, so nothing is written through
 // it.
 func ApplyTemplates(root string, files []string, vars map[string]string) error {
-	rootfd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	rootf, err := openRoot(root)
 	if err != nil {
-		return &os.PathError{Op: "open", Path: root, Err: err}
+		return err
 	}
-	defer unix.Close(rootfd)
+	defer rootf.Close()
 	r := placeholderReplacer(vars)
 	for _, unsafePath := range files {
-		if err := applyTemplate(rootfd, unsafePath, r); err != nil {
+		if err := applyTemplate(rootf, unsafePath, r); err != nil {
 			return fmt.Errorf("template %s: %w", unsafePath, err)
 		}
 	}
@@ -64,16 +64,16 @@ func placeholderReplacer(vars map[string]string) *strings.Replacer {
 	return strings.NewReplacer(pairs...)
 }
 
-func applyTemplate(rootfd int, unsafePath string, r *strings.Replacer) error {
-	pfd, base, err := openParentInRoot(rootfd, unsafePath)
+func applyTemplate(root *os.File, unsafePath string, r *strings.Replacer) error {
+	parent, base, err := openParentInRoot(root, unsafePath)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	defer unix.Close(pfd)
-	data, st, err := readInRoot(rootfd, unsafePath)
+	defer parent.Close()
+	data, st, err := readInRoot(root, unsafePath)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
 	}
@@ -84,7 +84,7 @@ func applyTemplate(rootfd int, unsafePath string, r *strings.Replacer) error {
 	if out == string(data) {
 		return nil
 	}
-	return replaceFile(pfd, base, []byte(out), st)
+	return replaceFile(int(parent.Fd()), base, []byte(out), st)
 }
 
 // LockRootPassword disables a usable root password in root's /etc/shadow by
@@ -93,19 +93,20 @@ func applyTemplate(rootfd int, unsafePath string, r *strings.Replacer) error {
 // atomically with its mode and owner kept. A missing /etc/shadow locks
 // nothing; one that is not a regular file is an error.
 func LockRootPassword(root string) (locked bool, err error) {
-	rootfd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	rootf, err := openRoot(root)
 	if err != nil {
-		return false, &os.PathError{Op: "open", Path: root, Err: err}
+		return false, err
 	}
-	defer unix.Close(rootfd)
-	pfd, base, err := openParentInRoot(rootfd, "/etc/shadow")
+	defer rootf.Close()
+	parent, base, err := openParentInRoot(rootf, "/etc/shadow")
 	if errors.Is(err, unix.ENOENT) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("/etc/shadow: %w", err)
 	}
-	defer unix.Close(pfd)
+	defer parent.Close()
+	pfd := int(parent.Fd())
 	fd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err == unix.ENOENT {
 		return false, nil
@@ -113,7 +114,7 @@ func LockRootPassword(root string) (locked bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("/etc/shadow: open: %w", err)
 	}
-	data, st, err := readRegular(fd)
+	data, st, err := readRegular(os.NewFile(uintptr(fd), "/etc/shadow"))
 	if err != nil {
 		return false, fmt.Errorf("/etc/shadow: %w", err)
 	}
@@ -145,44 +146,57 @@ func lockRoot(shadow []byte) ([]byte, bool) {
 	return shadow, false
 }
 
-// openParentInRoot opens the parent directory of unsafePath inside root.
-func openParentInRoot(rootfd int, unsafePath string) (int, string, error) {
-	name, err := cleanName(strings.TrimLeft(unsafePath, "/"))
+// openRoot opens the directory root for the *InRoot functions.
+func openRoot(root string) (*os.File, error) {
+	f, err := os.OpenFile(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, "", fmt.Errorf("%w: %q: %v", ErrInsecurePath, unsafePath, err)
+		return nil, err
 	}
-	if name == "" {
-		return -1, "", fmt.Errorf("%w: %q is the root directory", ErrInsecurePath, unsafePath)
-	}
-	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: resolveInRoot}
-	fd, err := unix.Openat2(rootfd, path.Dir(name), &how)
-	if err != nil {
-		return -1, "", fmt.Errorf("open %s: %w", path.Dir(name), err)
-	}
-	return fd, path.Base(name), nil
+	return f, nil
 }
 
+// openParentInRoot opens the parent directory of unsafePath inside root.
+func openParentInRoot(root *os.File, unsafePath string) (*os.File, string, error) {
+	name, err := cleanName(strings.TrimLeft(unsafePath, "/"))
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %q: %v", ErrInsecurePath, unsafePath, err)
+	}
+	if name == "" {
+		return nil, "", fmt.Errorf("%w: %q is the root directory", ErrInsecurePath, unsafePath)
+	}
+	f, err := openDirInRoot(root, path.Dir(name))
+	if err != nil {
+		return nil, "", fmt.Errorf("open %s: %w", path.Dir(name), err)
+	}
+	return f, path.Base(name), nil
+}
+
+// errNotRegular refuses a template file or /etc/shadow that is not a
+// regular file.
+var errNotRegular = errors.New("not a regular file")
+
 // readInRoot reads the regular file unsafePath, following symlinks inside
-// root. O_NONBLOCK keeps a fifo from blocking the open.
-func readInRoot(rootfd int, unsafePath string) ([]byte, *unix.Stat_t, error) {
-	how := unix.OpenHow{Flags: unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC, Resolve: resolveInRoot}
-	fd, err := unix.Openat2(rootfd, strings.TrimLeft(unsafePath, "/"), &how)
+// root.
+func readInRoot(root *os.File, unsafePath string) ([]byte, *unix.Stat_t, error) {
+	f, err := openRegularInRoot(root, strings.TrimLeft(unsafePath, "/"))
+	if errors.Is(err, errNotRegular) {
+		return nil, nil, err
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("open: %w", err)
 	}
-	return readRegular(fd)
+	return readRegular(f)
 }
 
-// readRegular reads and closes fd, which must be a bounded regular file.
-func readRegular(fd int) ([]byte, *unix.Stat_t, error) {
-	f := os.NewFile(uintptr(fd), "")
+// readRegular reads and closes f, which must be a bounded regular file.
+func readRegular(f *os.File) ([]byte, *unix.Stat_t, error) {
 	defer f.Close()
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return nil, nil, fmt.Errorf("stat: %w", err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, nil, errors.New("not a regular file")
+		return nil, nil, errNotRegular
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxTemplateFile+1))
 	if err != nil {

@@ -103,16 +103,16 @@ func (e *IDError) Unwrap() error { return ErrUnmappedID }
 // guaranteed). On error the partial tree is left in place: the caller
 // removes it. Unpack checks ctx between members.
 func Unpack(ctx context.Context, r io.Reader, root string, opts Options) (Report, error) {
-	rootfd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	rootf, err := os.OpenFile(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return Report{}, &os.PathError{Op: "open", Path: root, Err: err}
+		return Report{}, err
 	}
 	u := &unpacker{
-		rootfd:   rootfd,
+		root:     rootf,
+		rootfd:   int(rootf.Fd()),
 		opts:     opts,
 		limits:   opts.Limits,
 		dirIndex: make(map[string]int),
-		cacheFd:  -1,
 		buf:      make([]byte, copyBufSize),
 	}
 	defer u.close()
@@ -159,10 +159,9 @@ const copyBufSize = 128 << 10
 // zeroBlock is compared against file contents to find holes.
 var zeroBlock [copyBufSize]byte
 
-const resolveInRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
-
 type unpacker struct {
-	rootfd   int
+	root     *os.File
+	rootfd   int // root's, for the *at calls
 	opts     Options
 	limits   Limits
 	excludes []string
@@ -177,7 +176,7 @@ type unpacker struct {
 	// The parent of the previous member, kept open because archives list
 	// the members of a directory together. Any removal invalidates it.
 	cacheName string
-	cacheFd   int
+	cache     *os.File
 }
 
 type deferredDir struct {
@@ -189,7 +188,7 @@ type deferredDir struct {
 
 func (u *unpacker) close() {
 	u.dropCache()
-	unix.Close(u.rootfd)
+	u.root.Close()
 }
 
 func (u *unpacker) warn(format string, a ...any) {
@@ -335,75 +334,38 @@ func (u *unpacker) parent(dir string) (int, error) {
 	if dir == "." {
 		return u.rootfd, nil
 	}
-	if u.cacheFd >= 0 && u.cacheName == dir {
-		return u.cacheFd, nil
+	if u.cache != nil && u.cacheName == dir {
+		return int(u.cache.Fd()), nil
 	}
-	fd, err := u.openDir(dir)
+	f, err := u.openDir(dir)
 	if errors.Is(err, unix.ENOENT) {
-		if err = u.mkdirAll(dir); err == nil {
-			fd, err = u.openDir(dir)
+		if f, err = mkdirAllInRoot(u.root, dir, 0o755); err != nil {
+			err = fmt.Errorf("mkdir %s: %w", dir, err)
 		}
 	}
 	if err != nil {
 		return -1, err
 	}
 	u.dropCache()
-	u.cacheName, u.cacheFd = dir, fd
-	return fd, nil
+	u.cacheName, u.cache = dir, f
+	return int(f.Fd()), nil
 }
 
 func (u *unpacker) dropCache() {
-	if u.cacheFd >= 0 {
-		unix.Close(u.cacheFd)
+	if u.cache != nil {
+		u.cache.Close()
 	}
-	u.cacheName, u.cacheFd = "", -1
+	u.cacheName, u.cache = "", nil
 }
 
-// openDir resolves dir inside the root: symlinks, absolute ones included,
-// cannot leave it, and ".." stops at it.
-func (u *unpacker) openDir(dir string) (int, error) {
-	if dir == "." {
-		return unix.Dup(u.rootfd)
+// openDir resolves dir inside the root (root.go): symlinks, absolute ones
+// included, cannot leave it, and ".." stops at it.
+func (u *unpacker) openDir(dir string) (*os.File, error) {
+	f, err := openDirInRoot(u.root, dir)
+	if err != nil {
+		return nil, fmt.Errorf("open directory %s: %w", dir, err)
 	}
-	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: resolveInRoot}
-	for range 16 {
-		fd, err := unix.Openat2(u.rootfd, dir, &how)
-		// EAGAIN: a rename raced the lookup; there is none of ours, retry.
-		if err == unix.EAGAIN || err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return -1, fmt.Errorf("open directory %s: %w", dir, err)
-		}
-		return fd, nil
-	}
-	return -1, fmt.Errorf("open directory %s: %w", dir, unix.EAGAIN)
-}
-
-// mkdirAll creates the missing directories of dir with mode 0755.
-func (u *unpacker) mkdirAll(dir string) error {
-	parts := strings.Split(dir, "/")
-	for i := range parts {
-		prefix := strings.Join(parts[:i+1], "/")
-		fd, err := u.openDir(prefix)
-		if err == nil {
-			unix.Close(fd)
-			continue
-		}
-		if !errors.Is(err, unix.ENOENT) {
-			return err
-		}
-		pfd, err := u.openDir(path.Dir(prefix))
-		if err != nil {
-			return err
-		}
-		err = unix.Mkdirat(pfd, parts[i], 0o755)
-		unix.Close(pfd)
-		if err != nil && err != unix.EEXIST {
-			return fmt.Errorf("mkdir %s: %w", prefix, err)
-		}
-	}
-	return nil
+	return f, nil
 }
 
 // replace removes what stands at base so that a new member can take its
@@ -648,11 +610,12 @@ func (u *unpacker) finishDir(d deferredDir) error {
 		}
 		return nil
 	}
-	pfd, err := u.openDir(path.Dir(d.name))
+	parent, err := u.openDir(path.Dir(d.name))
 	if err != nil {
 		return err
 	}
-	defer unix.Close(pfd)
+	defer parent.Close()
+	pfd := int(parent.Fd())
 	base := path.Base(d.name)
 	fd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -703,11 +666,12 @@ func (u *unpacker) hardlink(pfd int, name, base string, hdr *tar.Header) error {
 	if target == name {
 		return nil
 	}
-	tfd, err := u.openDir(path.Dir(target))
+	tdir, err := u.openDir(path.Dir(target))
 	if err != nil {
 		return fmt.Errorf("%w: link target %q: %v", ErrInsecurePath, hdr.Linkname, err)
 	}
-	defer unix.Close(tfd)
+	defer tdir.Close()
+	tfd := int(tdir.Fd())
 	tbase := path.Base(target)
 	var st unix.Stat_t
 	if err := unix.Fstatat(tfd, tbase, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {

@@ -224,7 +224,7 @@ func (j *job) unpack(r *reply) error {
 		return fmt.Errorf("unpack rootfs: %w: more than %d bytes after the end of the archive", image.ErrLimit, maxTrailing)
 	}
 	// lxc-download makes /dev/pts for the devpts mount.
-	if err := mkdirInRoot(root, "dev/pts"); err != nil {
+	if err := image.MkdirInRoot(root, "dev/pts"); err != nil {
 		return err
 	}
 	if err := image.ApplyTemplates(root, j.Templates, j.Vars); err != nil {
@@ -245,17 +245,4 @@ func (j *job) busybox(r *reply) error {
 		return fmt.Errorf("busybox template: %w", err)
 	}
 	return image.ApplyTemplates(root, image.BusyboxTemplates(), j.Vars)
-}
-
-// mkdirInRoot makes name inside root without following a symlink out of it.
-func mkdirInRoot(root, name string) error {
-	r, err := os.OpenRoot(root)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	if err := r.MkdirAll(name, 0o755); err != nil {
-		return fmt.Errorf("mkdir %s: %w", name, err)
-	}
-	return nil
 }

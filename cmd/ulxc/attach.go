@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
+	"github.com/ulxc/ulxc/lifecycle"
 	"github.com/ulxc/ulxc/runtime"
 )
 
@@ -104,11 +105,12 @@ func cmdAttach(e *env, args []string) error {
 		return fmt.Errorf("attach %s: %w", *name, err)
 	}
 	if *rcfile != "" {
-		src := configSource{rcfile: *rcfile}
+		var src source
+		src.RCFile = *rcfile
 		if err := src.check("attach"); err != nil {
 			return err
 		}
-		if _, opts.Spec, err = e.loadContainerFrom(*name, src, nil); err != nil {
+		if _, opts.Spec, err = e.containerSpec(*name, lifecycle.Options{Source: src.Source}); err != nil {
 			return fmt.Errorf("attach %s: %w", *name, err)
 		}
 	}

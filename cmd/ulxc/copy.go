@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/ulxc/ulxc/clone"
+	"github.com/ulxc/ulxc/lifecycle"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
 )
@@ -187,7 +188,7 @@ func (f *copyFlags) options(e *env) (clone.Options, error) {
 // lxc.hook.clone hooks, as lxc-copy does, for a copy of srcName.
 func (e *env) cloneHooks(srcName string) func(*store.Container) error {
 	return func(c *store.Container) error {
-		spec, err := e.containerSpec(c, nil)
+		spec, err := lifecycle.SpecOf(c, lifecycle.Options{})
 		if err != nil {
 			return err
 		}
@@ -207,7 +208,7 @@ func storeAt(e *env, path string) (*store.Store, error) {
 
 // mustBeStopped refuses a container that runs, for verb.
 func (e *env) mustBeStopped(c *store.Container, verb string) error {
-	_, st, err := checkRun(c)
+	_, st, err := lifecycle.Check(c)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", verb, c.Name, err)
 	}
@@ -216,7 +217,7 @@ func (e *env) mustBeStopped(c *store.Container, verb string) error {
 		if verb == "copy" {
 			hint += ", or copy it running with -a"
 		}
-		return fmt.Errorf("%s %s: %w: %s", verb, c.Name, runningError(st), hint)
+		return fmt.Errorf("%s %s: %w: %s", verb, c.Name, lifecycle.RunningError(st), hint)
 	}
 	return nil
 }

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/ulxc/ulxc/destroy"
-	"github.com/ulxc/ulxc/lxcconf"
-	"github.com/ulxc/ulxc/runtime"
+	"github.com/ulxc/ulxc/lifecycle"
 	"github.com/ulxc/ulxc/store"
 )
 
@@ -66,61 +64,16 @@ func cmdDestroy(e *env, args []string) error {
 			}
 		}
 	}
-	unlock, err := c.Lock(false)
+	err = lifecycle.Destroy(context.Background(), c, lifecycle.DestroyOptions{Force: *force, HookOutput: e.stderr,
+		Warn: func(s string) { e.warnf("%s", s) }})
+	if errors.Is(err, store.ErrRunning) && !errors.Is(err, store.ErrUnreachable) && !*force {
+		return fmt.Errorf("%w: stop it first, or use -f", err)
+	}
 	if err != nil {
-		return fmt.Errorf("destroy: %w", err)
-	}
-	defer unlock()
-	// The container's directory says whether it runs and where; a run
-	// that cannot be reached is never destroyed under its supervisor.
-	run, st, err := checkRun(c)
-	if err != nil {
-		return fmt.Errorf("destroy %s: %w", cname, err)
-	}
-	if st.Status != runtime.Stopped {
-		if !*force {
-			return fmt.Errorf("destroy %s: %w: stop it first, or use -f", cname, runningError(st))
-		}
-		// lxc-destroy -f kills rather than shuts down: the container is
-		// about to be deleted anyway.
-		if _, err := runtime.Stop(context.Background(), run.Dir, runtime.StopOptions{Kill: true}); err != nil && !errors.Is(err, runtime.ErrNotRunning) {
-			return fmt.Errorf("destroy %s: stop: %w", cname, err)
-		}
-		if run, st, err = checkRun(c); err != nil || st.Status != runtime.Stopped {
-			return fmt.Errorf("destroy %s: %w after stopping it: %v", cname, runningError(st), err)
-		}
-	}
-	if err := e.destroyHooks(c); err != nil {
-		return fmt.Errorf("destroy %s: %w (the container is kept)", cname, err)
-	}
-	if err := destroy.Container(context.Background(), c, destroy.Options{Warn: func(s string) { e.warnf("%s", s) }}); err != nil {
 		return err
-	}
-	_ = os.RemoveAll(run.Dir)
-	if here, err := c.RuntimeDir(); err == nil && here != run.Dir {
-		_ = os.RemoveAll(here)
 	}
 	e.infof("Destroyed container %s", cname)
 	return nil
-}
-
-// destroyHooks runs c's lxc.hook.destroy hooks, as lxc-destroy does
-// before it removes anything. A config ulxc cannot read is no reason to
-// keep a container: only one that names destroy hooks must convert.
-func (e *env) destroyHooks(c *store.Container) error {
-	cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
-	if err != nil {
-		e.warnf("destroy %s: no destroy hooks run: %v", c.Name, err)
-		return nil
-	}
-	if len(cfg.Values("lxc.hook.destroy")) == 0 {
-		return nil
-	}
-	spec, err := e.containerSpec(c, nil)
-	if err != nil {
-		return fmt.Errorf("lxc.hook.destroy: %w: fix %s or remove its lxc.hook.destroy lines", err, c.ConfigPath())
-	}
-	return runtime.DestroyHooks(context.Background(), spec, c.Name, c.ConfigPath(), e.stderr)
 }
 
 // destroyRemains removes what an interrupted create or destroy of name

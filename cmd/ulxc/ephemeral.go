@@ -15,6 +15,7 @@ import (
 
 	"github.com/ulxc/ulxc/clone"
 	"github.com/ulxc/ulxc/destroy"
+	"github.com/ulxc/ulxc/lifecycle"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
@@ -181,7 +182,7 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 	defer unlock()
 	// The run lock comes first: a copy whose lock is free and that is
 	// marked ephemeral is no container (store.EphemeralFile).
-	runLock, dir, err := lockRun(c)
+	runLock, dir, err := lifecycle.LockRun(c)
 	if err == nil && !r.keep {
 		upper := store.EphemeralDir
 		if r.tmpfs {
@@ -212,7 +213,7 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 			}
 		}()
 	}
-	spec, err := e.containerSpec(c, r.cmd)
+	spec, err := lifecycle.SpecOf(c, lifecycle.Options{Command: r.cmd})
 	if err != nil {
 		return fmt.Errorf("start-ephemeral %s: %w", c.Name, err)
 	}
@@ -225,7 +226,14 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 	ropts := runtime.Options{Name: c.Name, Spec: spec, ConfigPath: c.ConfigPath(), RuntimeDir: dir,
 		ConsoleLogPath: spec.Annotations[ocispec.AnnotationConsoleLog]}
 	if !r.daemon {
-		return e.foreground(ropts, unlock)
+		return e.foreground(c.Name, ropts, func(o runtime.Options) (*runtime.Container, error) {
+			ct, err := runtime.Start(context.Background(), o)
+			if err != nil {
+				return nil, fmt.Errorf("start %s: %w", c.Name, err)
+			}
+			unlock() // the state file says it runs now
+			return ct, nil
+		})
 	}
 	if _, err := runtime.Daemon(context.Background(), runtime.DaemonOptions{Options: ropts, LogPath: c.LogPath(),
 		ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority), RunLock: runLock}); err != nil {
@@ -290,7 +298,8 @@ func (e *env) removeEphemeral(c *store.Container) error {
 	// LXC's ephemeral removal runs the destroy hooks too; a failing one
 	// is a warning here, since an ephemeral container never outlives its
 	// run.
-	if err := e.destroyHooks(c); err != nil {
+	if err := lifecycle.DestroyHooks(context.Background(), c, lifecycle.DestroyOptions{HookOutput: e.stderr,
+		Warn: func(s string) { e.warnf("%s", s) }}); err != nil {
 		e.warnf("remove ephemeral %s: %v (removed all the same)", c.Name, err)
 	}
 	return destroy.Container(context.Background(), c, destroy.Options{Warn: func(s string) { e.warnf("%s", s) }})
@@ -299,6 +308,7 @@ func (e *env) removeEphemeral(c *store.Container) error {
 // afterMonitor is what the monitor of a daemonized container does once it
 // stopped: an lxc.ephemeral container is removed, as LXC does.
 func afterMonitor(o runtime.Options) {
+	dumpSpec("monitor", o.Spec)
 	if o.Spec == nil || o.Spec.Annotations[ocispec.AnnotationEphemeral] != "1" || o.ConfigPath == "" {
 		return
 	}

@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
-	"github.com/ulxc/ulxc/ocispec"
+	"github.com/ulxc/ulxc/lifecycle"
 	"github.com/ulxc/ulxc/runtime"
 )
 
@@ -33,9 +34,9 @@ func cmdExecute(e *env, args []string) error {
 	fs := e.newFlagSet("execute")
 	name := fs.StringP("name", "n", "", "container `NAME`")
 	daemon := fs.BoolP("daemon", "d", false, "run in the background")
-	var src configSource
-	fs.StringVarP(&src.rcfile, "rcfile", "f", "", "read the config from `FILE`")
-	fs.StringArrayVarP(&src.defines, "define", "s", nil, "set config `KEY=VAL` (repeatable)")
+	var src source
+	fs.StringVarP(&src.RCFile, "rcfile", "f", "", "read the config from `FILE`")
+	fs.StringArrayVarP(&src.Defines, "define", "s", nil, "set config `KEY=VAL` (repeatable)")
 	uid := fs.Int64P("uid", "u", -1, "run CMD as `UID` inside")
 	gid := fs.Int64P("gid", "g", -1, "run CMD as `GID` inside")
 	if err := e.parse(fs, executeUsage, args); err != nil {
@@ -50,7 +51,7 @@ func cmdExecute(e *env, args []string) error {
 		key string
 	}{{*uid, "lxc.init.uid"}, {*gid, "lxc.init.gid"}} {
 		if id.v >= 0 {
-			src.defines = append(src.defines, id.key+"="+strconv.FormatInt(id.v, 10))
+			src.Defines = append(src.Defines, id.key+"="+strconv.FormatInt(id.v, 10))
 		}
 	}
 	if err := src.check("execute"); err != nil {
@@ -60,47 +61,34 @@ func cmdExecute(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("execute %s: %w", *name, err)
 	}
-	c, err := s.Get(*name)
-	if err != nil {
-		return fmt.Errorf("execute %s: %w", *name, err)
-	}
-	cfg, err := src.load(c)
-	if err != nil {
-		return fmt.Errorf("execute %s: %w", *name, err)
-	}
-	if len(rest) == 0 {
-		v, _ := cfg.Get("lxc.execute.cmd")
-		if rest, err = ocispec.SplitCommand(v); err != nil || len(rest) == 0 {
-			return usagef("execute: no command: give one after -- or set lxc.execute.cmd in %s", src.path(c))
+	opts := lifecycle.StartOptions{Options: lifecycle.Options{Source: src.Source, Command: rest, Execute: true},
+		Foreground: !*daemon, ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority)}
+	fail := func(err error) error {
+		var nc *lifecycle.NoCommandError
+		if errors.As(err, &nc) {
+			return usagef("execute: no command: give one after -- or set lxc.execute.cmd in %s", nc.ConfigPath)
 		}
-	}
-	// pid 1 ignores SIGPWR, the system containers' halt signal.
-	if _, ok := cfg.Get("lxc.signal.halt"); !ok {
-		src.defines = append(src.defines, "lxc.signal.halt=SIGTERM")
-	}
-	spec, err := e.specFrom(c, src, rest)
-	if err != nil {
 		return fmt.Errorf("execute %s: %w", *name, err)
 	}
-	unlock, err := c.Lock(false)
-	if err != nil {
-		return fmt.Errorf("execute %s: %w", *name, err)
-	}
-	defer unlock()
-	runLock, dir, err := lockRun(c)
-	if err != nil {
-		return fmt.Errorf("execute %s: %w", *name, err)
-	}
-	defer runLock.Close()
-	opts := runtime.Options{Name: c.Name, Spec: spec, ConfigPath: src.path(c), RuntimeDir: dir,
-		ConsoleLogPath: spec.Annotations[ocispec.AnnotationConsoleLog]}
 	if *daemon {
-		_, err := runtime.Daemon(context.Background(), runtime.DaemonOptions{Options: opts,
-			LogPath: c.LogPath(), ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority), RunLock: runLock})
-		if err != nil {
-			return fmt.Errorf("execute %s: %w", *name, err)
+		if _, err := lifecycle.Start(context.Background(), s, *name, opts); err != nil {
+			return fail(err)
 		}
 		return nil
 	}
-	return e.foreground(opts, unlock)
+	var run *lifecycle.Run
+	defer func() {
+		if run != nil {
+			run.Close()
+		}
+	}()
+	return e.foreground(*name, opts.Runtime, func(ro runtime.Options) (*runtime.Container, error) {
+		opts.Runtime = ro
+		var err error
+		if run, err = lifecycle.Start(context.Background(), s, *name, opts); err != nil {
+			return nil, fail(err)
+		}
+		run.Unlock() // the state file says it runs now
+		return run.Init, nil
+	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/image"
+	"github.com/ulxc/ulxc/lifecycle"
 	"github.com/ulxc/ulxc/publish"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
@@ -150,10 +151,10 @@ func (e *env) packContainer(name string, warn func(string)) (func(), publish.Sou
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("image pack %s: %w", name, err)
 	}
-	if _, st, err := checkRun(c); err != nil || st.Status != runtime.Stopped {
+	if _, st, err := lifecycle.Check(c); err != nil || st.Status != runtime.Stopped {
 		unlock()
 		if err == nil {
-			err = fmt.Errorf("%w: stop it first", runningError(st))
+			err = fmt.Errorf("%w: stop it first", lifecycle.RunningError(st))
 		}
 		return nil, nil, "", fmt.Errorf("image pack %s: %w", name, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ulxc/ulxc/lifecycle"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/userns"
 )
@@ -55,11 +56,11 @@ func cmdInfo(e *env, args []string) error {
 	if err := nameArg(name, fs.Args(), "info"); err != nil {
 		return err
 	}
-	c, spec, err := e.loadContainer(*name, nil)
+	c, spec, err := e.containerSpec(*name, lifecycle.Options{})
 	if err != nil {
 		return fmt.Errorf("info %s: %w", *name, err)
 	}
-	_, st, err := checkRun(c)
+	_, st, err := lifecycle.Check(c)
 	if err != nil {
 		return fmt.Errorf("info %s: %w", *name, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/ulxc/ulxc/lifecycle"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
@@ -151,7 +152,7 @@ func isEmpty(s string) bool { return s == "" }
 
 // lsRow reads what the listing shows of c, and whether f keeps it.
 func (e *env) lsRow(c *store.Container, f lsFilter, full bool) (lsRow, bool, error) {
-	run, st, err := checkRun(c)
+	run, st, err := lifecycle.Check(c)
 	switch {
 	case run.Held && errors.Is(err, store.ErrUnreachable):
 		// Its supervisor lives, so it runs; ls lists it and says why
@@ -198,7 +199,7 @@ func (e *env) lsRow(c *store.Container, f lsFilter, full bool) (lsRow, bool, err
 	}
 	// AUTOSTART comes from the config; a config that does not convert
 	// still lists, with the error as a warning.
-	if spec, err := e.containerSpec(c, nil); err != nil {
+	if spec, err := lifecycle.SpecOf(c, lifecycle.Options{}); err != nil {
 		e.warnf("%s: %v", c.Name, err)
 	} else {
 		r.Autostart = spec.Annotations[ocispec.AnnotationStartAuto] == "1"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ulxc/ulxc/lifecycle"
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/ocispec"
 )
@@ -47,17 +48,13 @@ func cmdSpec(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("spec %s: %w", *name, err)
 	}
-	c, err := s.Get(*name)
-	if err != nil {
+	// What start runs with no -f, -s or --publish: lifecycle.Start makes
+	// its spec with the same call.
+	c, spec, err := lifecycle.Spec(s, *name, lifecycle.Options{Command: command,
+		ConfigWarn: func(w lxcconf.Warning) { e.warnf("%s", w) }})
+	if c == nil && err != nil {
 		return fmt.Errorf("spec: %w", err)
 	}
-	cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{Warn: func(w lxcconf.Warning) { e.warnf("%s", w) }})
-	if err != nil {
-		return fmt.Errorf("spec %s: %w", *name, err)
-	}
-	spec, err := ocispec.Convert(cfg, ocispec.Options{
-		Name: c.Name, Dir: c.Dir, ConfigFile: c.ConfigPath(), Command: command,
-	})
 	if err != nil {
 		return fmt.Errorf("spec %s: %w", *name, err)
 	}

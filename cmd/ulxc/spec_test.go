@@ -7,14 +7,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/ulxc/ulxc/internal/testenv"
+	"github.com/ulxc/ulxc/runtime/runtimetest"
+	"github.com/ulxc/ulxc/store"
 )
 
 // firstSubID reads the user's first subordinate range from /etc/subuid or
@@ -223,4 +228,153 @@ lxc.selinux.context = system_u:system_r:lxc_t:s0
 			t.Errorf("ulxc %s = exit %d, stderr %q; want exit %d mentioning %q", strings.Join(tc.args, " "), r.Code, r.Stderr, tc.code, tc.text)
 		}
 	}
+}
+
+// jsonLeaves flattens a JSON document into sorted "path = value" lines,
+// so that two specs are compared field by field.
+func jsonLeaves(t *testing.T, doc []byte) []string {
+	t.Helper()
+	var tree any
+	if err := json.Unmarshal(doc, &tree); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, doc)
+	}
+	var out []string
+	var walk func(string, any)
+	walk = func(p string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				walk(p+"."+k, e)
+			}
+		case []any:
+			for i, e := range v {
+				walk(fmt.Sprintf("%s[%d]", p, i), e)
+			}
+		default:
+			j, _ := json.Marshal(v)
+			out = append(out, p+" = "+string(j))
+		}
+	}
+	walk("", tree)
+	sort.Strings(out)
+	return out
+}
+
+// monitorNotCarried are the JSON fields of this test's spec that the
+// monitor's copy does not carry: runtime reads none of them (its
+// notCarried, in wire_fields_test.go, says why for each). Without the
+// version on the wire, the monitor's copy says that of the runtime-spec
+// module it was built with; runtime applies the bounding set of the
+// capabilities only (lxc.cap.*).
+var monitorNotCarried = []string{".ociVersion", ".process.capabilities.effective", ".process.capabilities.permitted"}
+
+// TestSpecIsWhatStartRuns: `ulxc spec NAME` prints exactly what `ulxc
+// start NAME` runs, in the foreground and under the monitor (after the
+// monitor's wire), for a container with id maps, a tmpfs, a bind of a
+// host node, host hooks and the device nodes its image recorded. What
+// runs is written out by a build of ulxc with a test hook (tag
+// ulxc_spechook) that the ulxc users run does not have.
+func TestSpecIsWhatStartRuns(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	dir := runtimetest.NewBusybox(t, h, "sp",
+		"lxc.mount.entry = tmpfs tmp tmpfs mode=1777,size=1m 0 0",
+		"lxc.mount.entry = /dev/null dev/hostnull none bind,create=file 0 0",
+		"lxc.hook.pre-start = /bin/true pre-start",
+		"lxc.hook.post-stop = /bin/true post-stop",
+		"lxc.hook.destroy = /bin/true destroy",
+		"lxc.prlimit.nofile = 512:1024",
+		"lxc.cap.drop = sys_module",
+		"lxc.environment = FOO=bar",
+	)
+	devs := []store.Device{{Path: "dev/hostnull", Type: 'c', Major: 1, Minor: 3, Mode: 0o666},
+		{Path: "dev/kvm", Type: 'c', Major: 10, Minor: 232, Mode: 0o660}}
+	if err := store.WriteDevices(dir, devs); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(filepath.Join(dir, store.DevicesFile), int(u.UID), int(u.GID)); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(testenv.BuildStatic(t, "cmd/ulxc", "ulxc", "ulxc_lean,ulxc_spechook"), "ulxc")
+	dump := filepath.Join(h.Dir, "spec")
+	env := []string{"ULXC_TEST_SPEC_DUMP=" + dump}
+	cmd := []string{"--", "/bin/true"}
+
+	spec := h.MustRun(t, append([]string{"spec", "sp"}, cmd...)...)
+	want := jsonLeaves(t, []byte(spec.Stdout))
+	var s specs.Spec
+	if err := json.Unmarshal([]byte(spec.Stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	// The comparison is not vacuous: the spec has what the test is about.
+	var bound bool
+	for _, m := range s.Mounts {
+		bound = bound || m.Destination == "/dev/hostnull"
+	}
+	if !bound || len(s.Linux.UIDMappings) == 0 || s.Hooks == nil || len(s.Hooks.CreateRuntime) == 0 {
+		t.Fatalf("ulxc spec sp lacks the bind of /dev/hostnull, the id maps or the hooks:\n%s", spec.Stdout)
+	}
+
+	compare := func(t *testing.T, kind string, ignore []string) {
+		t.Helper()
+		var doc []byte
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			var err error
+			if doc, err = os.ReadFile(dump + "." + kind); err == nil || time.Now().After(deadline) {
+				if err != nil {
+					t.Fatalf("the %s wrote no spec: %v", kind, err)
+				}
+				break
+			}
+		}
+		got := jsonLeaves(t, doc)
+		used := map[string]bool{}
+		skip := func(l string) bool {
+			for _, p := range ignore {
+				if strings.HasPrefix(l, p+" = ") || strings.HasPrefix(l, p+".") || strings.HasPrefix(l, p+"[") {
+					used[p] = true
+					return true
+				}
+			}
+			return false
+		}
+		var missing, extra []string
+		for _, w := range want {
+			if !slices.Contains(got, w) && !skip(w) {
+				missing = append(missing, w)
+			}
+		}
+		for _, g := range got {
+			if !slices.Contains(want, g) && !skip(g) {
+				extra = append(extra, g)
+			}
+		}
+		if len(missing)+len(extra) > 0 {
+			t.Errorf("the %s runs another spec than ulxc spec prints:\nonly in ulxc spec:\n\t%s\nonly in what runs:\n\t%s",
+				kind, strings.Join(missing, "\n\t"), strings.Join(extra, "\n\t"))
+		}
+		for _, p := range ignore {
+			if !used[p] {
+				t.Errorf("%s is listed as not carried to the %s, yet the two specs agree on it: take it off the list", p, kind)
+			}
+		}
+	}
+
+	t.Run("foreground", func(t *testing.T) {
+		r := testenv.RunCmd(t, h.Exec(t, env, bin, append([]string{"start", "-F", "sp"}, cmd...)...))
+		if r.Code != 0 {
+			t.Fatalf("start -F sp: exit %d: %s", r.Code, r.Stderr)
+		}
+		if !strings.Contains(r.Stderr, "device nodes of the image not bound from the host: /dev/kvm\n") {
+			t.Errorf("start -F sp did not name the recorded node it left out:\n%s", r.Stderr)
+		}
+		compare(t, "foreground", nil)
+	})
+	t.Run("monitor", func(t *testing.T) {
+		r := testenv.RunCmd(t, h.Exec(t, env, bin, append([]string{"start", "sp"}, cmd...)...))
+		if r.Code != 0 {
+			t.Fatalf("start sp: exit %d: %s", r.Code, r.Stderr)
+		}
+		compare(t, "monitor", monitorNotCarried)
+	})
 }

@@ -7,13 +7,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
+	"github.com/ulxc/ulxc/lifecycle"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
@@ -56,9 +53,9 @@ func cmdStart(e *env, args []string) error {
 	name := fs.StringP("name", "n", "", "container `NAME`")
 	fg := fs.BoolP("foreground", "F", false, "run in the foreground")
 	daemon := fs.BoolP("daemon", "d", false, "run in the background (the default)")
-	var src configSource
-	fs.StringVarP(&src.rcfile, "rcfile", "f", "", "read the config from `FILE`")
-	fs.StringArrayVarP(&src.defines, "define", "s", nil, "set config `KEY=VAL` (repeatable)")
+	var src source
+	fs.StringVarP(&src.RCFile, "rcfile", "f", "", "read the config from `FILE`")
+	fs.StringArrayVarP(&src.Defines, "define", "s", nil, "set config `KEY=VAL` (repeatable)")
 	pidFile := fs.StringP("pidfile", "p", "", "write the supervisor's pid to `FILE`")
 	consolePath := fs.StringP("console", "c", "", "relay the console to the terminal `FILE`")
 	consoleLog := fs.StringP("console-log", "L", "", "append the console's output to `FILE`")
@@ -82,7 +79,7 @@ func cmdStart(e *env, args []string) error {
 		}
 		*p.val = abs
 		if p.key != "" {
-			src.defines = append(src.defines, p.key+"="+abs)
+			src.Defines = append(src.Defines, p.key+"="+abs)
 		}
 	}
 	if err := src.check("start"); err != nil {
@@ -95,60 +92,69 @@ func cmdStart(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, spec, err := e.loadContainerFrom(*name, src, rest)
+	s, err := e.openStore()
 	if err != nil {
 		return fmt.Errorf("start %s: %w", *name, err)
 	}
-	if err := ocispec.AddForwards(spec, *publish); err != nil {
-		if errors.Is(err, ocispec.ErrInvalidValue) {
-			return usagef("start: --publish: %v", err)
-		}
-		return fmt.Errorf("start %s: --publish: %w", *name, err)
-	}
-	e.warnUnapplied(c, spec)
-	e.noteDevices(c, spec)
-	unlock, err := c.Lock(false)
-	if err != nil {
-		return fmt.Errorf("start %s: %w", *name, err)
-	}
-	defer unlock()
-	// Held by this process (-F) or the monitor until the run is over.
-	runLock, dir, err := lockRun(c)
-	switch {
-	case errors.Is(err, store.ErrRunning) && !errors.Is(err, store.ErrUnreachable) && !*fg:
-		// As lxc-start -d: what was asked for is so already.
-		e.infof("%s is already running", *name)
-		return nil
-	case errors.Is(err, store.ErrRunning) && *fg:
-		return fmt.Errorf("start %s: %w: -F runs a new one in the foreground; to reach this one: ulxc console %s, or ulxc attach %s", *name, err, *name, *name)
-	case err != nil:
-		return fmt.Errorf("start %s: %w", *name, err)
-	}
-	defer runLock.Close()
-	opts := runtime.Options{Name: c.Name, Spec: spec, ConfigPath: src.path(c), RuntimeDir: dir,
-		ConsoleLogPath: spec.Annotations[ocispec.AnnotationConsoleLog], PidFile: *pidFile}
+	opts := lifecycle.StartOptions{Options: lifecycle.Options{Source: src.Source, Command: rest, Publish: *publish},
+		Foreground: *fg, Runtime: runtime.Options{PidFile: *pidFile},
+		ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority), Warn: func(s string) { e.warnf("%s", s) }}
 	if !*fg {
-		_, err := runtime.Daemon(context.Background(), runtime.DaemonOptions{Options: opts,
-			LogPath: c.LogPath(), ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority), RunLock: runLock})
-		if err != nil {
-			return fmt.Errorf("start %s: %w", *name, err)
+		_, err := lifecycle.Start(context.Background(), s, *name, opts)
+		switch {
+		case errors.Is(err, store.ErrRunning) && !errors.Is(err, store.ErrUnreachable):
+			// As lxc-start -d: what was asked for is so already.
+			e.infof("%s is already running", *name)
+			return nil
+		case err != nil:
+			return e.startError(*name, err)
 		}
 		return nil
 	}
-	err = e.foreground(opts, unlock)
-	if spec.Annotations[ocispec.AnnotationEphemeral] == "1" {
+	var run *lifecycle.Run
+	err = e.foreground(*name, opts.Runtime, func(ro runtime.Options) (*runtime.Container, error) {
+		opts.Runtime = ro
+		var err error
+		if run, err = lifecycle.Start(context.Background(), s, *name, opts); err != nil {
+			if errors.Is(err, store.ErrRunning) {
+				return nil, fmt.Errorf("start %s: %w: -F runs a new one in the foreground; to reach this one: ulxc console %s, or ulxc attach %s", *name, err, *name, *name)
+			}
+			return nil, e.startError(*name, err)
+		}
+		run.Unlock() // the state file says it runs now
+		dumpSpec("foreground", run.Spec)
+		return run.Init, nil
+	})
+	if run == nil {
+		return err
+	}
+	defer run.Close() // after the removal, as the monitor's afterMonitor
+	if run.Spec.Annotations[ocispec.AnnotationEphemeral] == "1" {
 		// lxc.ephemeral: removed once it stopped, as LXC does.
-		unlock()
-		if rerr := e.removeEphemeral(c); rerr != nil {
+		if rerr := e.removeEphemeral(run.Container); rerr != nil {
 			e.warnf("%v", rerr)
 		}
 	}
 	return err
 }
 
-// foreground runs the container on the caller's stdio and exits with its
-// status.
-func (e *env) foreground(opts runtime.Options, unlock func()) error {
+// startError is start's error for the container name that did not
+// start: a malformed --publish is a usage error.
+func (e *env) startError(name string, err error) error {
+	var pe *lifecycle.PublishError
+	switch {
+	case errors.As(err, &pe) && errors.Is(pe.Err, ocispec.ErrInvalidValue):
+		return usagef("start: --publish: %v", pe.Err)
+	case errors.As(err, &pe):
+		return fmt.Errorf("start %s: --publish: %w", name, pe.Err)
+	}
+	return fmt.Errorf("start %s: %w", name, err)
+}
+
+// foreground runs the container name on the caller's stdio and exits with
+// its status: start starts it with opts, to which foreground adds the
+// stdio, console and log, and returns its error as it is.
+func (e *env) foreground(name string, opts runtime.Options, start func(runtime.Options) (*runtime.Container, error)) error {
 	// signal.Notify starts the runtime's signal-watching goroutine and a
 	// thread for it, a few hundred microseconds that run beside the start
 	// rather than before it. A signal that comes before it is in place
@@ -165,7 +171,7 @@ func (e *env) foreground(opts runtime.Options, unlock func()) error {
 		signal.Stop(sigs)
 	}()
 	opts.Stdin, opts.Stdout, opts.Stderr = e.stdin, e.stdout, e.stderr
-	opts.Log = e.logger().With("container", opts.Name)
+	opts.Log = e.logger().With("container", name)
 	// With a terminal among stdio the container gets a console of its own
 	// devpts in place of each terminal, as with lxc-start -F, and the
 	// console is relayed to the terminal; pipes and files stay the
@@ -175,11 +181,10 @@ func (e *env) foreground(opts runtime.Options, unlock func()) error {
 	if t := firstTerminal(terms); t != nil {
 		opts.Console, opts.Terminal = true, t
 	}
-	c, err := runtime.Start(context.Background(), opts)
+	c, err := start(opts)
 	if err != nil {
-		return fmt.Errorf("start %s: %w", opts.Name, err)
+		return err
 	}
-	unlock() // the state file says it runs now
 	// The run of now: a reboot inside replaces it (runtime.ExitStatus.Rebooted).
 	var cur atomic.Pointer[runtime.Container]
 	cur.Store(c)
@@ -213,82 +218,9 @@ func (e *env) foreground(opts runtime.Options, unlock func()) error {
 		}
 		opts.Log.Info("container rebooting")
 		if c, err = c.Restart(context.Background()); err != nil {
-			return fmt.Errorf("start %s: after a reboot: %w", opts.Name, err)
+			return fmt.Errorf("start %s: after a reboot: %w", name, err)
 		}
 		cur.Store(c)
-	}
-}
-
-// loadContainer finds the container and converts its config into the spec
-// to run; cmd, when given, replaces its init command.
-func (e *env) loadContainer(name string, cmd []string) (*store.Container, *specs.Spec, error) {
-	return e.loadContainerFrom(name, configSource{}, cmd)
-}
-
-// loadContainerFrom is loadContainer with the config read from src.
-func (e *env) loadContainerFrom(name string, src configSource, cmd []string) (*store.Container, *specs.Spec, error) {
-	s, err := e.openStore()
-	if err != nil {
-		return nil, nil, err
-	}
-	c, err := s.Get(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	spec, err := e.specFrom(c, src, cmd)
-	return c, spec, err
-}
-
-func (e *env) containerSpec(c *store.Container, cmd []string) (*specs.Spec, error) {
-	return e.specFrom(c, configSource{}, cmd)
-}
-
-// warnUnapplied says, once per start, which keys of the config ulxc knows
-// but does not enforce (ocispec.Unapplied); ls and info, which convert the
-// config too, keep quiet about them.
-func (e *env) warnUnapplied(c *store.Container, spec *specs.Spec) {
-	un := ocispec.Unapplied(spec)
-	if len(un) == 0 {
-		return
-	}
-	e.warnf("%s: not enforced: %s", c.Name, strings.Join(un, ", "))
-	for _, k := range un {
-		if strings.HasPrefix(k, "lxc.net.") && strings.HasSuffix(k, ".type") {
-			e.warnf("%s: %s: veth interfaces need ulxc-netshim, which does not exist yet: the container has loopback only", c.Name, strings.TrimSuffix(k, ".type"))
-		}
-	}
-}
-
-// noteDevices tells the user which device nodes of the image the
-// container does not get from the host (ocispec.LeftOutDevices), and the
-// line of LXC's own syntax that binds one: that choice is the user's, not
-// the image's.
-func (e *env) noteDevices(c *store.Container, spec *specs.Spec) {
-	devs, err := store.ReadDevices(c.Dir)
-	if err != nil {
-		e.warnf("%s: recorded device nodes: %v", c.Name, err)
-		return
-	}
-	var paths []string
-	for _, d := range devs {
-		paths = append(paths, d.Path)
-	}
-	out := ocispec.LeftOutDevices(spec, paths)
-	if len(out) == 0 {
-		return
-	}
-	names := make([]string, len(out))
-	for i, p := range out {
-		names[i] = p
-		if ocispec.DeviceMountEntry(p) == "" {
-			names[i] = strconv.Quote(p)
-		}
-	}
-	e.warnf("%s: device nodes of the image not bound from the host: %s", c.Name, strings.Join(names, ", "))
-	for _, p := range out {
-		if line := ocispec.DeviceMountEntry(p); line != "" {
-			e.warnf("%s: to bind the host's %s, add to %s: %s", c.Name, p, c.ConfigPath(), line)
-		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ulxc/ulxc/lifecycle"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
 )
@@ -94,7 +95,7 @@ func parseStates(list string) ([]string, error) {
 // runs; a container whose supervisor lives but whose runtime directory
 // cannot be used counts as RUNNING, as for ls.
 func (e *env) currentState(c *store.Container) (runtime.State, error) {
-	run, st, err := checkRun(c)
+	run, st, err := lifecycle.Check(c)
 	if run.Held && errors.Is(err, store.ErrUnreachable) {
 		return runtime.State{Name: c.Name, Status: runtime.Running}, nil
 	}

@@ -1,0 +1,30 @@
+//go:build ulxc_spechook
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// dumpSpec writes s, the spec a supervisor runs (kind "foreground": the
+// one start -F hands runtime.Start; "monitor": the one the monitor
+// decoded from its wire), as JSON to $ULXC_TEST_SPEC_DUMP.kind. Only in
+// the build of TestSpecIsWhatStartRuns (tag ulxc_spechook): the ulxc that
+// users run has no such hook.
+func dumpSpec(kind string, s *specs.Spec) {
+	p := os.Getenv("ULXC_TEST_SPEC_DUMP")
+	if p == "" || s == nil {
+		return
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err == nil {
+		err = os.WriteFile(p+"."+kind, b, 0o600)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ulxc: test hook: dump the spec: %v\n", err)
+	}
+}
