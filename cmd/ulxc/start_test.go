@@ -198,10 +198,10 @@ func TestStartForegroundForwardsSignals(t *testing.T) {
 	cmd := h.Command(t, nil, "start", "-F", "sig", "--", "/bin/sh", "-c",
 		`trap 'echo got TERM; exit 42' TERM; echo ready; while :; do sleep 0.05; done`)
 	sc, stderr := startReady(t, cmd)
-	// While it runs, stop's view and ls agree that it runs.
-	if row := lsJSON(t, h)["sig"]; row.State != "RUNNING" {
-		t.Errorf("ls during start -F = %+v, want RUNNING", row)
-	}
+	// While it runs, stop's view and ls agree that it runs: once the
+	// supervisor has recorded init, which may come after the container's
+	// process has printed "ready" (STARTING until then).
+	waitFor(t, "ls to say RUNNING during start -F", func() bool { return lsJSON(t, h)["sig"].State == "RUNNING" })
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -431,6 +431,17 @@ func TestStopSignal(t *testing.T) {
 		`lxc.init.cmd = /bin/sh -c 'trap "exit 42" USR2; while :; do sleep 1; done'`)
 	for _, args := range [][]string{{"stop", "-k", "ss"}, {"stop", "-t", "1", "ss"}} {
 		h.MustRun(t, "start", "ss")
+		// The signal must come after the trap is set: pid 1 ignores a
+		// signal it has no handler for.
+		waitFor(t, "init's USR2 trap", func() bool {
+			r := h.Run(t, "attach", "ss", "--", "grep", "^SigCgt:", "/proc/1/status")
+			f := strings.Fields(r.Stdout)
+			if len(f) != 2 {
+				return false
+			}
+			caught, err := strconv.ParseUint(f[1], 16, 64)
+			return err == nil && caught&(1<<(syscall.SIGUSR2-1)) != 0
+		})
 		h.MustRun(t, args...)
 		if out := h.MustRun(t, "info", "ss").Stdout; !strings.Contains(out, "status 42 at") {
 			t.Errorf("%v: info = %q, want the exit status 42 of init's USR2 trap", args, out)
