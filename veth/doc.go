@@ -47,6 +47,15 @@
 // (deleting the container's end deletes the host's, and the helper's next
 // request culls the quota entry), so nothing is left.
 //
+// Setup leaves the pairs to die with the namespace, which the kernel
+// destroys asynchronously once nothing holds it: a host end, and the
+// quota it counts against, may outlive the container by a while. Attach
+// is Setup that keeps its netlink socket (Pairs); the runtime's
+// supervisor calls Pairs.Remove when the container's init exits, which
+// deletes the container's ends by interface index (container root may
+// have renamed them) and with them the host ends, at once. The socket
+// holds the namespace alive until then.
+//
 // What it does not defend against: container root owns its ends once the
 // container runs and may reconfigure or delete them (a deleted pair frees
 // quota; that is the user's business). Setup trusts its caller's

@@ -38,6 +38,8 @@ func TestMain(m *testing.M) {
 type childRequest struct {
 	Annotations map[string]string
 	Helper      string
+	// Remove: Attach, then Remove at once, while the namespace lives.
+	Remove bool
 }
 
 type childResult struct {
@@ -61,7 +63,14 @@ func setupChild(req string) int {
 	}
 	var res childResult
 	its, err := FromAnnotations(r.Annotations)
-	if err == nil {
+	switch {
+	case err == nil && r.Remove:
+		var p *Pairs
+		if p, err = Attach(context.Background(), os.NewFile(3, "netns"), its, Options{Helper: r.Helper}); err == nil {
+			res.Attached = p.Attached
+			err = p.Remove()
+		}
+	case err == nil:
 		res.Attached, err = Setup(context.Background(), os.NewFile(3, "netns"), its, Options{Helper: r.Helper})
 	}
 	if err != nil {
@@ -137,7 +146,12 @@ func newRig(t *testing.T) *rig {
 // bridges are, as the supervisor is where the host's bridges are), on box.
 func (r *rig) setup(t *testing.T, box *testenv.Sandbox, helper string, ann map[string]string) childResult {
 	t.Helper()
-	req, _ := json.Marshal(childRequest{Annotations: ann, Helper: helper})
+	return r.child(t, box, childRequest{Annotations: ann, Helper: helper})
+}
+
+func (r *rig) child(t *testing.T, box *testenv.Sandbox, creq childRequest) childResult {
+	t.Helper()
+	req, _ := json.Marshal(creq)
 	cmd := exec.Command(r.bin)
 	cmd.Env = []string{childEnv + "=" + string(req)}
 	cmd.Dir = "/"
@@ -176,15 +190,16 @@ func inBox(t *testing.T, box *testenv.Sandbox, name string, args ...string) (str
 	return string(out), err
 }
 
-// wantNothingLeft: the sandbox has only its loopback and the host no end.
+// wantNothingLeft: the sandbox has only its loopback and the host no end
+// (after a failed Setup, or a Remove).
 func (r *rig) wantNothingLeft(t *testing.T, box *testenv.Sandbox) {
 	t.Helper()
 	if links := testenv.LinksOf(t, box.Netns); len(links) != 1 || links[0] != "lo" {
-		t.Errorf("sandbox interfaces after a failed Setup: %v, want lo only", links)
+		t.Errorf("sandbox interfaces: %v, want lo only", links)
 	}
 	for _, l := range r.ns.Links(t) {
 		if strings.HasPrefix(l, "ulxc") {
-			t.Errorf("host end %s left after a failed Setup", l)
+			t.Errorf("host end %s left", l)
 		}
 	}
 }
@@ -277,6 +292,21 @@ func TestSetup(t *testing.T) {
 	box2 := r.user.NewSandbox(t)
 	if res := r.setup(t, box2, r.shim.Bin, twoInterfaces); res.Error != "" || len(res.Attached) != 2 {
 		t.Errorf("Setup after the first container went = %+v; want its two interfaces", res)
+	}
+}
+
+// TestRemove: Remove deletes the pairs while the container's namespace
+// still exists (a stop hook or a user-mode helper may hold it): the host
+// ends are gone when it returns, and the quota is free for the next.
+func TestRemove(t *testing.T) {
+	r := newRig(t)
+	res := r.child(t, r.box, childRequest{Annotations: twoInterfaces, Helper: r.shim.Bin, Remove: true})
+	if res.Error != "" || len(res.Attached) != 2 {
+		t.Fatalf("Attach and Remove = %+v", res)
+	}
+	r.wantNothingLeft(t, r.box)
+	if res := r.setup(t, r.box, r.shim.Bin, twoInterfaces); res.Error != "" || len(res.Attached) != 2 {
+		t.Errorf("Setup after Remove = %+v; want two interfaces (the quota is 2 on br0)", res)
 	}
 }
 
