@@ -189,7 +189,9 @@ func configure(c *netshim.Conn, host **netshim.Conn, it Interface, index int) er
 		if g.gw.IsZero() {
 			continue
 		}
-		if err := addDefault(c, host, it, index, g.gw, g.zero); err != nil {
+		if err := addDefault(c, host, it, index, g.gw, g.zero); errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("%s: %w: another interface has the default route already (a gateway of its own, or one a user-mode helper set): give one interface a gateway", g.key, err)
+		} else if err != nil {
 			return fmt.Errorf("%s: %w", g.key, err)
 		}
 	}

@@ -373,6 +373,12 @@ func TestSetupErrors(t *testing.T) {
 			msg: "no interface br9", fix: "ip link add br9 type bridge"},
 		{name: "gateway auto without an address", ann: map[string]string{"ulxc.net.0.type": "veth", "ulxc.net.0.link": "br1",
 			"ulxc.net.0.flags": "up", "ulxc.net.0.ipv4.gateway": "auto"}, msg: "bridge br1 has no IPv4 address"},
+		{name: "two default routes", ann: map[string]string{
+			"ulxc.net.0.type": "veth", "ulxc.net.0.link": "br0", "ulxc.net.0.flags": "up",
+			"ulxc.net.0.ipv4.address": "10.58.0.3/24", "ulxc.net.0.ipv4.gateway": "auto",
+			"ulxc.net.1.type": "veth", "ulxc.net.1.link": "br0", "ulxc.net.1.flags": "up",
+			"ulxc.net.1.ipv4.address": "10.58.0.4/24", "ulxc.net.1.ipv4.gateway": "10.58.0.1"},
+			msg: "lxc.net.1: eth1: ipv4.gateway: add route 0.0.0.0/0 via 10.58.0.1: file exists: another interface has the default route already"},
 		{name: "address taken twice", ann: with("ulxc.net.0.ipv4.address", "10.58.0.3/24,10.58.0.3/24"), msg: "file exists"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
