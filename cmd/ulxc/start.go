@@ -252,11 +252,6 @@ func (e *env) warnUnapplied(c *store.Container, spec *specs.Spec) {
 		return
 	}
 	e.warnf("%s: not enforced: %s", c.Name, strings.Join(un, ", "))
-	for _, k := range un {
-		if strings.HasPrefix(k, "lxc.net.") && strings.HasSuffix(k, ".type") {
-			e.warnf("%s: %s: veth interfaces need ulxc-netshim, which does not exist yet: the container has loopback only", c.Name, strings.TrimSuffix(k, ".type"))
-		}
-	}
 }
 
 // noteDevices tells the user which device nodes of the image the
