@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ulxc/ulxc/internal/testenv"
@@ -164,7 +166,8 @@ func linkNames(out string) []string {
 // default route, reaches the bridge's address by ping and TCP from
 // busybox, in the foreground and as a daemon; ls -f and info show it;
 // stop removes the host ends at once and frees the quota, so that the
-// next start, with a quota of one, succeeds.
+// next start, with a quota of one, succeeds; so does a monitor killed
+// with SIGKILL, once the kernel has destroyed the namespace.
 func TestVethNetwork(t *testing.T) {
 	r := newVethRig(t)
 	u := r.h.User.Name
@@ -237,6 +240,28 @@ echo "tcp: $(nc %s %s < /dev/null)"
 	}
 	if res := r.start(t, "start", "-F", "v", "--", "/bin/true"); res.Code != 0 {
 		t.Errorf("start after stop: exit %d\n%s", res.Code, res.Stderr)
+	}
+
+	// The monitor killed with SIGKILL: the kernel removes the pairs once
+	// the namespace goes, and the quota is free for the next start.
+	if res := r.start(t, "start", "v"); res.Code != 0 {
+		t.Fatalf("start: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	b, err := os.ReadFile(runtimeFile(t, r.h, "v", "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Supervisor int }
+	if err := json.Unmarshal(b, &st); err != nil || st.Supervisor <= 0 {
+		t.Fatalf("state.json = %s, %v: no supervisor pid", b, err)
+	}
+	if err := syscall.Kill(st.Supervisor, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "ls to report STOPPED", func() bool { return lsJSON(t, r.h)["v"].State == "STOPPED" })
+	waitFor(t, "the host ends to go after the monitor's SIGKILL", func() bool { return len(r.hostEnds(t)) == 0 })
+	if res := r.start(t, "start", "-F", "v", "--", "/bin/true"); res.Code != 0 {
+		t.Errorf("start after the monitor's SIGKILL: exit %d\n%s", res.Code, res.Stderr)
 	}
 }
 
