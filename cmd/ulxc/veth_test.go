@@ -363,7 +363,7 @@ func TestVethRefusals(t *testing.T) {
 		{name: "quota used up", policy: grant, ct: "v", hold: true,
 			want: "has 1 of 1 veths on " + vethBridge, hint: "raise your count for " + vethBridge},
 		{name: "no such bridge", policy: grant, ct: "nobridge", want: "there is no interface br9", hint: "ip link add br9 type bridge"},
-		{name: "not a bridge", policy: grant, ct: "notbridge", want: "uplink0 is a veth, not a bridge", hint: "set lxc.net.N.link to a bridge"},
+		{name: "not a bridge", policy: grant, ct: "notbridge", want: "uplink0 is a veth, not a bridge", hint: "uplink0 is not a bridge: set lxc.net.N.link"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r.shim.SetPolicy(t, tc.policy)
