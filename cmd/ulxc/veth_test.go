@@ -167,12 +167,13 @@ func linkNames(out string) []string {
 // busybox, in the foreground and as a daemon; ls -f and info show it;
 // stop removes the host ends at once and frees the quota, so that the
 // next start, with a quota of one, succeeds; so does a monitor killed
-// with SIGKILL, once the kernel has destroyed the namespace.
+// with SIGKILL, once the kernel has destroyed the namespace. A reboot
+// inside makes new pairs within the same quota.
 func TestVethNetwork(t *testing.T) {
 	r := newVethRig(t)
 	u := r.h.User.Name
 	r.shim.SetPolicy(t, fmt.Sprintf("%s veth %s 1\n%s veth %s 1\n", u, vethBridge, u, vethBridge2))
-	r.container(t, "v",
+	dir := r.container(t, "v",
 		"lxc.net.0.type = veth", "lxc.net.0.link = "+vethBridge, "lxc.net.0.flags = up",
 		"lxc.net.0.ipv4.address = 10.57.0.2/24", "lxc.net.0.ipv4.gateway = "+vethGateway,
 		"lxc.net.0.hwaddr = 02:16:3e:xx:xx:xx",
@@ -211,7 +212,7 @@ echo "tcp: $(nc %s %s < /dev/null)"
 	}
 	ends := r.hostEnds(t)
 	if len(ends) != 2 {
-		t.Errorf("host ends of the daemon's container: %v, want two", ends)
+		t.Fatalf("host ends of the daemon's container: %v, want two", ends)
 	}
 	if q := r.quotaEntries(t); len(q) != 2 {
 		t.Errorf("quota entries of the daemon's container: %q, want two", q)
@@ -231,6 +232,21 @@ echo "tcp: $(nc %s %s < /dev/null)"
 	if out := r.h.MustRun(t, "attach", "v", "--", "/bin/sh", "-c", "nc "+vethGateway+" "+portOf(r.srv)+" < /dev/null").Stdout; out != "hello from the bridge\n" {
 		t.Errorf("attach: nc to the bridge = %q", out)
 	}
+	// A reboot inside: the monitor removes the pairs and makes new ones
+	// within the same quota of one per bridge.
+	waitFor(t, "the first boot", func() bool { return runtimetest.Probe(dir, "done") != "" })
+	r.h.MustRun(t, "attach", "v", "--", "/bin/sh", "-c", "rm /"+runtimetest.ProbeDir+"/done && reboot")
+	waitFor(t, "a second boot with new host ends", func() bool {
+		now := r.hostEnds(t)
+		return runtimetest.Probe(dir, "done") != "" && len(now) == 2 && !slices.Contains(now, ends[0]) && !slices.Contains(now, ends[1])
+	})
+	if q := r.quotaEntries(t); len(q) != 2 {
+		t.Errorf("quota entries after the reboot: %q, want two", q)
+	}
+	if out := r.h.MustRun(t, "attach", "v", "--", "/bin/sh", "-c", "nc "+vethGateway+" "+portOf(r.srv)+" < /dev/null").Stdout; out != "hello from the bridge\n" {
+		t.Errorf("attach after the reboot: nc to the bridge = %q", out)
+	}
+
 	r.h.MustRun(t, "stop", "v")
 	if ends := r.hostEnds(t); len(ends) != 0 {
 		t.Errorf("after stop: host ends %v left", ends)
