@@ -38,6 +38,10 @@
 // owner, holds every capability in it. So one short non-dumpable fork
 // makes the socket and the supervisor does the rest with plain netlink.
 //
+// FindHelper finds the installed helper and CheckHelper reads from its
+// file whether it has the capability it needs, for an error before any
+// process starts (ulxc checkconfig reports the same).
+//
 // Errors name the interface (lxc.net.N) and wrap netshim's refusals as
 // *netshim.HelperError, whose Fix says what to do: the helper missing
 // (netshim.ErrNotInstalled) or without its capability or group

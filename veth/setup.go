@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -300,24 +299,4 @@ func userName() string {
 		return u.Username
 	}
 	return uid
-}
-
-// FindHelper returns the installed ulxc-netshim: beside the running
-// program (scripts/setup installs both in /usr/local/bin), else in
-// /usr/local/bin or /usr/bin. Not in PATH: the helper that matters is the
-// one root installed with its capability.
-func FindHelper() (string, error) {
-	var dirs []string
-	if exe, err := os.Executable(); err == nil {
-		dirs = append(dirs, filepath.Dir(exe))
-	}
-	dirs = append(dirs, "/usr/local/bin", "/usr/bin")
-	for _, d := range dirs {
-		p := filepath.Join(d, netshim.HelperName)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-			return p, nil
-		}
-	}
-	return "", &netshim.HelperError{Path: netshim.HelperName, User: userName(), Err: netshim.ErrNotInstalled,
-		Msg: "not found beside ulxc, in /usr/local/bin or in /usr/bin"}
 }
