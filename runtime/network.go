@@ -49,10 +49,10 @@ type netType struct {
 	// check reports what is wrong with an interface's settings (checkSpec),
 	// before any process is made.
 	check func(iface ocispec.Interface) error
-	// preflight reports, before Daemon starts a monitor, what would keep
-	// attach from working on this machine (a helper not installed), so
-	// that the caller gets the error itself, sentinel and all; nil for
-	// none.
+	// preflight reports, before Daemon starts a monitor and before Start
+	// makes init, what would keep attach from working on this machine (a
+	// helper not installed, or without its capability), so that the
+	// caller gets the error itself, sentinel and all; nil for none.
 	preflight func(iface ocispec.Interface) error
 	// attach sets the interface up in ns and returns once it is ready for
 	// the container's process. On error it leaves nothing behind.

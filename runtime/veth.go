@@ -43,10 +43,14 @@ func checkVeth(iface ocispec.Interface) error {
 	return err
 }
 
-// preflightVeth finds the helper: without one, no veth can be made.
+// preflightVeth finds the helper and checks that its file carries the
+// capability it needs: without them, no veth can be made.
 func preflightVeth(ocispec.Interface) error {
-	_, err := veth.FindHelper()
-	return err
+	path, err := veth.FindHelper()
+	if err != nil {
+		return err
+	}
+	return veth.CheckHelper(path)
 }
 
 func attachVeth(ctx context.Context, ns *netNamespace, iface ocispec.Interface) (netAttachment, error) {

@@ -373,7 +373,7 @@ func TestVethRefusals(t *testing.T) {
 		{name: "helper missing", noHelper: true, policy: grant, ct: "v",
 			want: "lxc.net.0 (veth): ulxc-netshim: not found beside ulxc", hint: "scripts/install-netshim"},
 		{name: "helper without its capability", bin: filepath.Join(noCap, "ulxc"), policy: grant, ct: "v",
-			want: "ulxc-netshim is not installed correctly: it runs without CAP_NET_ADMIN", hint: "setcap cap_net_admin+ep " + filepath.Join(noCap, "ulxc-netshim")},
+			want: "ulxc-netshim is not installed correctly: it has no cap_net_admin+ep file capability", hint: "setcap cap_net_admin+ep " + filepath.Join(noCap, "ulxc-netshim")},
 		{name: "no quota line", policy: "someoneelse veth " + vethBridge + " 4\n", ct: "v",
 			want: "grants " + u + " no veth on " + vethBridge, hint: "add the line `" + u + " veth " + vethBridge + " 2` to /etc/ulxc/usernet"},
 		{name: "quota used up", policy: grant, ct: "v", hold: true,
