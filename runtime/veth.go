@@ -60,7 +60,6 @@ func attachVeth(ctx context.Context, ns *netNamespace, iface ocispec.Interface) 
 	}
 	p, err := veth.Attach(ctx, ns.Net, []veth.Interface{it}, veth.Options{})
 	if err != nil {
-		// veth names the interface itself: drop its "lxc.net.N: ".
 		return nil, unwrapVethIndex(err, iface.Index)
 	}
 	return &vethNet{pairs: p, log: ns.Log}, nil
