@@ -1,7 +1,6 @@
 package hostcheck
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -54,7 +53,7 @@ func checkHelper(opts Options) Result {
 	if g, err := user.LookupGroupId(group); err == nil {
 		group = g.Name
 	}
-	hasCap, err := netAdminCap(path)
+	hasCap, err := veth.NetAdminCap(path)
 	var problems []string
 	if err != nil {
 		problems = append(problems, err.Error())
@@ -74,35 +73,6 @@ func checkHelper(opts Options) Result {
 	}
 	r.Status, r.Detail = OK, path+": cap_net_admin+ep, set-group-id "+group
 	return r
-}
-
-// netAdminCap reads the file capability of path (security.capability,
-// struct vfs_cap_data, revision 2 or 3) and reports whether it grants
-// CAP_NET_ADMIN permitted and effective.
-func netAdminCap(path string) (bool, error) {
-	buf := make([]byte, 64)
-	n, err := unix.Getxattr(path, "security.capability", buf)
-	if errors.Is(err, unix.ENODATA) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("read its capability: %w", err)
-	}
-	if n < 12 {
-		return false, fmt.Errorf("malformed security.capability")
-	}
-	const (
-		revisionMask = 0xff000000
-		rev2         = 0x02000000
-		rev3         = 0x03000000
-		effective    = 0x000001
-	)
-	magic := binary.LittleEndian.Uint32(buf[0:])
-	if rev := magic & revisionMask; rev != rev2 && rev != rev3 {
-		return false, fmt.Errorf("security.capability revision %#x", rev)
-	}
-	permitted := binary.LittleEndian.Uint32(buf[4:])
-	return magic&effective != 0 && permitted&(1<<unix.CAP_NET_ADMIN) != 0, nil
 }
 
 // checkQuota reports the user's veth quotas in the policy.

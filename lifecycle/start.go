@@ -135,11 +135,6 @@ func Start(ctx context.Context, s *store.Store, name string, opts StartOptions) 
 func warnSpec(c *store.Container, spec *specs.Spec, warn func(string)) {
 	if un := ocispec.Unapplied(spec); len(un) > 0 {
 		warn(c.Name + ": not enforced: " + strings.Join(un, ", "))
-		for _, k := range un {
-			if strings.HasPrefix(k, "lxc.net.") && strings.HasSuffix(k, ".type") {
-				warn(c.Name + ": " + strings.TrimSuffix(k, ".type") + ": veth interfaces need ulxc-netshim, which does not exist yet: the container has loopback only")
-			}
-		}
 	}
 	devs, err := store.ReadDevices(c.Dir)
 	if err != nil {

@@ -3,6 +3,7 @@ package netshim
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // The helper's refusals. Each has its own exit status (ExitCode), so that
@@ -101,6 +102,9 @@ func (e *HelperError) Fix() string {
 		return fmt.Sprintf("ask the administrator to grant you veths on %s: as root, add the line `%s veth %s 2` to %s", br, user, br, PolicyFile)
 	case errors.Is(e.Err, ErrQuotaUsed):
 		return fmt.Sprintf("stop a container that uses %s, or ask the administrator to raise your count for %s in %s", br, br, PolicyFile)
+	case errors.Is(e.Err, ErrBridge) && strings.HasSuffix(e.Msg, "not a bridge"):
+		// It exists: creating a bridge of that name is no fix.
+		return fmt.Sprintf("%s is not a bridge: set lxc.net.N.link to a bridge your quota names (ulxc checkconfig lists them)", br)
 	case errors.Is(e.Err, ErrBridge):
 		return fmt.Sprintf("set lxc.net.N.link to a bridge that exists, or have root create it: ip link add %s type bridge && ip link set %s up", br, br)
 	case errors.Is(e.Err, ErrPolicy):

@@ -135,6 +135,12 @@ func TestHelperErrorFix(t *testing.T) {
 			t.Errorf("Fix() for %v = %q, want it to contain %q", tc.err, fix, tc.want)
 		}
 	}
+	// An interface that exists but is no bridge: making a bridge of its
+	// name is no fix.
+	e := &HelperError{Request: Request{Bridge: "eth0"}, Err: ErrBridge, Code: 14, Msg: "no such bridge: eth0 is a veth, not a bridge"}
+	if fix := e.Fix(); !strings.Contains(fix, "eth0 is not a bridge: set lxc.net.N.link") || strings.Contains(fix, "ip link add") {
+		t.Errorf("Fix() for a non-bridge = %q, want it to say so and not to create one", fix)
+	}
 }
 
 func TestMAC(t *testing.T) {

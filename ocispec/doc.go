@@ -134,16 +134,18 @@
 //     its env; AnnotatedHooks decodes them.
 //   - ulxc.net.N.KEY: every lxc.net.N.KEY of a veth interface N (type, link,
 //     name, hwaddr, ipv4.address, ...), list values joined with ",": the
-//     request for ulxc-netshim. Nothing executes it yet: today a veth
-//     container gets its own network namespace with loopback only, and
-//     lxc.net.N.type is listed in ulxc.unapplied so that start says so.
+//     request for ulxc-netshim, recorded as written. The runtime checks
+//     the keys (package veth: link, name, hwaddr, mtu, flags,
+//     ipv4/ipv6.address and .gateway) and makes the interface on the
+//     bridge; veth.pair is recorded too, and listed in ulxc.unapplied:
+//     the helper names the host end itself.
 //   - ulxc.net.N.type = pasta|slirp4netns, and ulxc.net.N.name, mtu,
 //     hwaddr, forward: a user-mode interface N, which the runtime's
 //     supervisor makes with the pasta (Debian package passt) or
 //     slirp4netns helper on the container's network namespace; these two
 //     types are ulxc's extensions of lxc.net.N.type. name is the interface
 //     inside (checked as the kernel checks names; the runtime's default is
-//     eth0), mtu 68 to 65520, hwaddr a unicast MAC in LXC's form (an "x" is
+//     the first free of eth0, eth1...), mtu 68 to 65520, hwaddr a unicast MAC in LXC's form (an "x" is
 //     a random hex digit), all as written. forward is ulxc's own key, a
 //     list: each lxc.net.N.forward = [tcp:|udp:][ADDR:]HOSTPORT:CTPORT
 //     forwards the host's HOSTPORT on ADDR (default 127.0.0.1, this host
@@ -165,7 +167,7 @@
 //     for something that is not enforced (lxc.seccomp.* other than the
 //     profile, AppArmor other than "unconfined", SELinux, cgroup v1 and
 //     device lists, lxc.proc.* other than oom_score_adj, time namespace
-//     offsets, veth interfaces, the addresses and links of user-mode
+//     offsets, a veth's veth.pair, the addresses and links of user-mode
 //     interfaces; keys LXC does not know never get here: lxcconf refuses
 //     them). Unapplied returns them; the CLI warns once, when the
 //     container starts.

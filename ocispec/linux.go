@@ -132,10 +132,7 @@ func (c *converter) network() (hostNet bool, err error) {
 				return false, keyErr(typeKey, typ, ErrInvalidValue, "type none shares the host's network and allows no other interface")
 			}
 			hostNet = true
-		case "veth":
-			// Recorded for ulxc-netshim, which does not exist yet: the
-			// interface is not made, and the start says so.
-			c.unapplied[typeKey] = true
+		case NetVeth:
 			keys := byIndex[n]
 			sort.Strings(keys)
 			for _, key := range keys {
@@ -145,6 +142,10 @@ func (c *converter) network() (hostNet bool, err error) {
 				}
 				if v := strings.Join(vals, ","); v != "" {
 					c.ann["ulxc.net."+strings.TrimPrefix(key, "lxc.net.")] = v
+					if strings.HasSuffix(key, ".veth.pair") {
+						// ulxc-netshim names the host end itself.
+						c.unapplied[key] = true
+					}
 				}
 			}
 		case NetPasta, NetSlirp4netns:

@@ -18,6 +18,11 @@ const (
 	NetSlirp4netns = "slirp4netns"
 )
 
+// NetVeth is LXC's veth type, on an administrator's bridge through
+// ulxc-netshim: every lxc.net.N.KEY is recorded as written, for the
+// runtime (package veth) to check and apply.
+const NetVeth = "veth"
+
 // ErrNoUserNet reports port forwards asked of a container that has no
 // user-mode interface to forward them to.
 var ErrNoUserNet = errors.New("no interface of type pasta or slirp4netns")

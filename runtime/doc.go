@@ -54,6 +54,20 @@
 //     closes: none outlives its supervisor, even one killed with SIGKILL.
 //     The supervisor stops them when init exits. A helper that fails to
 //     start fails the start before the container's process runs.
+//     A veth interface (veth.go) runs no helper beside the container:
+//     package veth runs ulxc-netshim once per interface, which puts the
+//     pair's container end straight into that network namespace, and
+//     configures the end (addresses, up, default routes) through a
+//     netlink socket made inside the namespace. The supervisor keeps
+//     that socket and, when init exits, deletes the container's ends
+//     through it, so the host ends (and the quota they count against)
+//     go with the container rather than whenever the kernel destroys the
+//     namespace. A refusal of the helper (no quota, quota used up, no
+//     such bridge, helper missing or without its capability) fails the
+//     start before the container's process runs, and a daemon's caller
+//     gets it as a *netshim.HelperError, fix included. Interfaces
+//     without lxc.net.N.name are eth0, eth1... in the order of N,
+//     whatever their type.
 //   - the clients: stop, ls, info, which read the state file and CHECK it
 //     against the kernel (the init's pid and its start time in
 //     /proc/PID/stat; signals go through a pidfd), so a supervisor killed
@@ -259,6 +273,13 @@
 //
 // A bug in pasta or slirp4netns that the container's packets can reach
 // runs as the user (see above).
+//
+// A veth's container end belongs to container root once the container
+// runs: it may rename it, change its addresses, MAC and MTU, delete it
+// or move it to a network namespace of its own (which then keeps the
+// pair until that namespace goes: the supervisor deletes the ends it
+// still finds, by interface index). The bridge is the administrator's
+// to filter, as with LXC's lxc-user-nic.
 //
 // The container's root is the user's subordinate id: it can do to the
 // user's subordinate-id-owned files what the user can. It shares the host

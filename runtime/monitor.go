@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ulxc/ulxc/netshim"
 )
 
 // MonitorEntry is the hidden verb of a daemonized container's supervisor.
@@ -41,6 +43,47 @@ type DaemonOptions struct {
 type monitorReport struct {
 	State *State      `json:"state,omitempty"`
 	Error *ChildError `json:"error,omitempty"`
+	// Netshim is the refusal of ulxc-netshim behind Error, if one is:
+	// the caller branches on it (and the CLI turns it into the fix) as
+	// it would for start -F.
+	Netshim *netshimReport `json:"netshim,omitempty"`
+}
+
+// netshimReport is a *netshim.HelperError on its way to Daemon.
+type netshimReport struct {
+	Path         string
+	Request      netshim.Request
+	User         string
+	Code         int
+	Msg          string
+	NotInstalled bool `json:",omitempty"`
+}
+
+func newNetshimReport(err error) *netshimReport {
+	var he *netshim.HelperError
+	if !errors.As(err, &he) {
+		return nil
+	}
+	return &netshimReport{Path: he.Path, Request: he.Request, User: he.User, Code: he.Code, Msg: he.Msg,
+		NotInstalled: errors.Is(he.Err, netshim.ErrNotInstalled)}
+}
+
+// reportedError is the monitor's error with the helper's refusal behind
+// it.
+type reportedError struct {
+	*ChildError
+	helper *netshim.HelperError
+}
+
+func (e *reportedError) Unwrap() []error { return []error{e.ChildError, e.helper} }
+
+func (r *netshimReport) err(ce *ChildError) error {
+	he := &netshim.HelperError{Path: r.Path, Request: r.Request, User: r.User, Code: r.Code, Msg: r.Msg,
+		Err: netshim.ErrorForExit(r.Code)}
+	if r.NotInstalled {
+		he.Err = netshim.ErrNotInstalled
+	}
+	return &reportedError{ChildError: ce, helper: he}
 }
 
 // Daemon starts the container under a monitor process of its own (setsid,
@@ -112,6 +155,9 @@ func Daemon(ctx context.Context, opts DaemonOptions) (_ State, err error) {
 		// The monitor died before it could answer.
 		cmd.Wait()
 		return State{}, fmt.Errorf("monitor: %s (see %s)", cmd.ProcessState, logPath)
+	case rep.Error != nil && rep.Netshim != nil:
+		cmd.Wait()
+		return State{}, rep.Netshim.err(rep.Error)
 	case rep.Error != nil:
 		cmd.Wait()
 		return State{}, rep.Error
@@ -179,7 +225,7 @@ func MonitorMain(args []string, after func(Options)) int {
 	c, err := Start(context.Background(), opts.Options)
 	if err != nil {
 		log.Error("start failed", "err", err)
-		writeReport(rep, monitorReport{Error: asChildError(err)})
+		writeReport(rep, monitorReport{Error: asChildError(err), Netshim: newNetshimReport(err)})
 		return 1
 	}
 	st := c.State()

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	goruntime "runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,10 +49,10 @@ type netType struct {
 	// check reports what is wrong with an interface's settings (checkSpec),
 	// before any process is made.
 	check func(iface ocispec.Interface) error
-	// preflight reports, before Daemon starts a monitor, what would keep
-	// attach from working on this machine (a helper not installed), so
-	// that the caller gets the error itself, sentinel and all; nil for
-	// none.
+	// preflight reports, before Daemon starts a monitor and before Start
+	// makes init, what would keep attach from working on this machine (a
+	// helper not installed, or without its capability), so that the
+	// caller gets the error itself, sentinel and all; nil for none.
 	preflight func(iface ocispec.Interface) error
 	// attach sets the interface up in ns and returns once it is ready for
 	// the container's process. On error it leaves nothing behind.
@@ -64,6 +65,7 @@ type netType struct {
 var netTypes = map[string]netType{
 	ocispec.NetPasta:       {check: checkUserModeNet, preflight: preflightUserModeNet, attach: attachPasta},
 	ocispec.NetSlirp4netns: {check: checkUserModeNet, preflight: preflightUserModeNet, attach: attachSlirp4netns},
+	ocispec.NetVeth:        {check: checkVeth, preflight: preflightVeth, attach: attachVeth},
 }
 
 // netNamespace is the container's network namespace as the network phase
@@ -91,7 +93,7 @@ type netAttachment interface {
 }
 
 // netInterfaces returns the spec's interfaces that have a network phase,
-// their settings checked.
+// named (nameInterfaces) and their settings checked.
 func netInterfaces(s *specs.Spec) ([]ocispec.Interface, error) {
 	all, err := ocispec.Interfaces(s)
 	if err != nil {
@@ -99,16 +101,53 @@ func netInterfaces(s *specs.Spec) ([]ocispec.Interface, error) {
 	}
 	var out []ocispec.Interface
 	for _, iface := range all {
-		t, ok := netTypes[iface.Type]
-		if !ok {
+		if _, ok := netTypes[iface.Type]; !ok {
 			continue
-		}
-		if err := t.check(iface); err != nil {
-			return nil, fmt.Errorf("%w: lxc.net.%d (%s): %w", ErrInvalidSpec, iface.Index, iface.Type, err)
 		}
 		out = append(out, iface)
 	}
+	if err := nameInterfaces(out); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
+	}
+	for _, iface := range out {
+		if err := netTypes[iface.Type].check(iface); err != nil {
+			return nil, fmt.Errorf("%w: lxc.net.%d (%s): %w", ErrInvalidSpec, iface.Index, iface.Type, err)
+		}
+	}
 	return out, nil
+}
+
+// nameInterfaces gives each interface without lxc.net.N.name the first
+// free name eth0, eth1... in the order of N, whatever its type, as the
+// kernel's "eth%d" would (a pasta interface and a veth, neither named,
+// are eth0 and eth1), and refuses a name given twice.
+func nameInterfaces(ifaces []ocispec.Interface) error {
+	taken := map[string]int{}
+	for _, iface := range ifaces {
+		name, ok := iface.Keys["name"]
+		if !ok {
+			continue
+		}
+		if n, dup := taken[name]; dup {
+			return fmt.Errorf("lxc.net.%d.name = %q: lxc.net.%d has that name too", iface.Index, name, n)
+		}
+		taken[name] = iface.Index
+	}
+	k := 0
+	for _, iface := range ifaces {
+		if _, ok := iface.Keys["name"]; ok {
+			continue
+		}
+		for ; ; k++ {
+			if _, ok := taken["eth"+strconv.Itoa(k)]; !ok {
+				break
+			}
+		}
+		name := "eth" + strconv.Itoa(k)
+		iface.Keys["name"] = name
+		taken[name] = iface.Index
+	}
+	return nil
 }
 
 // preflightNetwork runs the preflight of each interface of s.

@@ -88,6 +88,16 @@ func TestCheckSpecNetwork(t *testing.T) {
 		{"mtu", map[string]string{"ulxc.net.0.type": "pasta", "ulxc.net.0.mtu": "65521"}, true, "want 68 to 65520"},
 		{"name", map[string]string{"ulxc.net.0.type": "slirp4netns", "ulxc.net.0.name": "a b"}, true, "interface name"},
 		{"no type", map[string]string{"ulxc.net.0.name": "eth0"}, true, "has no type"},
+		{"veth no link", map[string]string{"ulxc.net.0.type": "veth"}, true, "lxc.net.0 (veth): lxc.net.0.link: missing"},
+		{"veth mtu", map[string]string{"ulxc.net.0.type": "veth", "ulxc.net.0.link": "br0", "ulxc.net.0.mtu": "9"}, true, `lxc.net.0.mtu = "9": not a number from 68`},
+		{"veth hwaddr", map[string]string{"ulxc.net.2.type": "veth", "ulxc.net.2.link": "br0", "ulxc.net.2.hwaddr": "01:16:3e:xx:xx:xx"}, true, `lxc.net.2.hwaddr = "01:16:3e:xx:xx:xx": not a unicast MAC address`},
+		{"veth address", map[string]string{"ulxc.net.0.type": "veth", "ulxc.net.0.link": "br0", "ulxc.net.0.ipv4.address": "fd00::1/64"}, true, "lxc.net.0.ipv4.address"},
+		{"veth gateway down", map[string]string{"ulxc.net.0.type": "veth", "ulxc.net.0.link": "br0", "ulxc.net.0.ipv4.gateway": "auto"}, true, "set lxc.net.0.flags = up"},
+		{"veth unknown key", map[string]string{"ulxc.net.0.type": "veth", "ulxc.net.0.link": "br0", "ulxc.net.0.script.up": "/x"}, true, "lxc.net.0.script.up"},
+		{"veth bad link", map[string]string{"ulxc.net.0.type": "veth", "ulxc.net.0.link": "../br"}, true, "lxc.net.0.link"},
+		{"veth no netns", map[string]string{"ulxc.net.0.type": "veth", "ulxc.net.0.link": "br0"}, false, "lxc.net.0 (veth) needs a network namespace"},
+		{"name twice", map[string]string{"ulxc.net.0.type": "veth", "ulxc.net.0.link": "br0", "ulxc.net.0.name": "eth1",
+			"ulxc.net.1.type": "pasta", "ulxc.net.1.name": "eth1"}, true, `lxc.net.1.name = "eth1": lxc.net.0 has that name too`},
 	} {
 		s := validSpec()
 		s.Annotations = tc.ann
@@ -100,13 +110,31 @@ func TestCheckSpecNetwork(t *testing.T) {
 		}
 	}
 	s := validSpec()
-	s.Annotations = map[string]string{"ulxc.net.0.type": "veth", "ulxc.net.1.type": "pasta", "ulxc.net.1.forward": "tcp:[::1]:80:80"}
+	s.Annotations = map[string]string{"ulxc.net.0.type": "pasta", "ulxc.net.0.forward": "tcp:[::1]:80:80",
+		"ulxc.net.1.type": "empty", "ulxc.net.2.type": "veth", "ulxc.net.2.link": "br0", "ulxc.net.2.hwaddr": "02:16:3e:xx:xx:xx",
+		"ulxc.net.3.type": "veth", "ulxc.net.3.link": "br0", "ulxc.net.3.name": "eth2",
+		"ulxc.net.4.type": "veth", "ulxc.net.4.link": "br1"}
 	if err := checkSpec(s); err != nil {
 		t.Errorf("checkSpec(veth and pasta) = %v", err)
 	}
 	ifaces, err := netInterfaces(s)
-	if err != nil || len(ifaces) != 1 || ifaces[0].Index != 1 {
-		t.Errorf("netInterfaces = %+v, %v, want interface 1 alone (veth has no phase of its own yet)", ifaces, err)
+	if err != nil {
+		t.Fatalf("netInterfaces = %v", err)
+	}
+	var got []string
+	for _, iface := range ifaces {
+		got = append(got, strconv.Itoa(iface.Index)+" "+iface.Type+" "+iface.Keys["name"])
+	}
+	// Unnamed ones get the first free ethK in order, whatever their
+	// type, around the names given: empty has no phase.
+	if want := []string{"0 pasta eth0", "2 veth eth1", "3 veth eth2", "4 veth eth3"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("netInterfaces = %q, want %q", got, want)
+	}
+	for _, iface := range ifaces[1:] {
+		it, err := vethInterface(iface)
+		if err != nil || it.Index != iface.Index || it.Name != iface.Keys["name"] || it.Link == "" {
+			t.Errorf("vethInterface(%+v) = %+v, %v", iface, it, err)
+		}
 	}
 }
 

@@ -103,6 +103,10 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 	if err := checkSpec(opts.Spec); err != nil {
 		return nil, err
 	}
+	// A missing network helper fails the start before init exists.
+	if err := preflightNetwork(opts.Spec); err != nil {
+		return nil, err
+	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}

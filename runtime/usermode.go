@@ -150,8 +150,9 @@ func (u *userModeNet) watch(ns *netNamespace) {
 	}()
 }
 
-// ifName is the interface's name inside the container: eth0 unless set,
-// which is what images configure.
+// ifName is the interface's name inside the container: as set, or the
+// first free ethK that netInterfaces chose (eth0 for the first, which is
+// what images configure).
 func ifName(iface ocispec.Interface) string {
 	if v := iface.Keys["name"]; v != "" {
 		return v

@@ -38,6 +38,10 @@
 // owner, holds every capability in it. So one short non-dumpable fork
 // makes the socket and the supervisor does the rest with plain netlink.
 //
+// FindHelper finds the installed helper and CheckHelper reads from its
+// file whether it has the capability it needs, for an error before any
+// process starts (ulxc checkconfig reports the same).
+//
 // Errors name the interface (lxc.net.N) and wrap netshim's refusals as
 // *netshim.HelperError, whose Fix says what to do: the helper missing
 // (netshim.ErrNotInstalled) or without its capability or group
@@ -46,6 +50,15 @@
 // bridge (ErrBridge). A refused or failed Setup deletes the pairs it made
 // (deleting the container's end deletes the host's, and the helper's next
 // request culls the quota entry), so nothing is left.
+//
+// Setup leaves the pairs to die with the namespace, which the kernel
+// destroys asynchronously once nothing holds it: a host end, and the
+// quota it counts against, may outlive the container by a while. Attach
+// is Setup that keeps its netlink socket (Pairs); the runtime's
+// supervisor calls Pairs.Remove when the container's init exits, which
+// deletes the container's ends by interface index (container root may
+// have renamed them) and with them the host ends, at once. The socket
+// holds the namespace alive until then.
 //
 // What it does not defend against: container root owns its ends once the
 // container runs and may reconfigure or delete them (a deleted pair frees

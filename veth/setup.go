@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -39,10 +38,35 @@ type Attached struct {
 // other: ulxc-netshim makes each pair, then Setup configures the
 // container's ends through a netlink socket made inside netns (addresses,
 // up, default routes). On an error nothing is left: the pairs made so far
-// are deleted (and the helper's quota entries go with them).
-func Setup(ctx context.Context, netns *os.File, its []Interface, opts Options) (_ []Attached, err error) {
+// are deleted (and the helper's quota entries go with them). The pairs
+// then live as long as netns; Attach keeps a way to remove them sooner.
+func Setup(ctx context.Context, netns *os.File, its []Interface, opts Options) ([]Attached, error) {
+	p, err := Attach(ctx, netns, its, opts)
+	if err != nil {
+		return nil, err
+	}
+	made := p.Attached
+	p.Close()
+	return made, nil
+}
+
+// Pairs are the interfaces Attach made, with the netlink socket inside
+// the container's network namespace that can remove them. The socket
+// holds a reference to the namespace: Close or Remove it once the
+// container is gone.
+type Pairs struct {
+	Attached []Attached
+	c        *netshim.Conn
+	index    []int // the container ends' interface indexes, as made
+}
+
+// Attach is Setup that keeps the socket: the caller removes the pairs
+// with Remove when the container stops, rather than waiting for the
+// kernel to destroy the namespace (which it does asynchronously, after
+// every process, descriptor and socket that holds it is gone).
+func Attach(ctx context.Context, netns *os.File, its []Interface, opts Options) (_ *Pairs, err error) {
 	if len(its) == 0 {
-		return nil, nil
+		return &Pairs{}, nil
 	}
 	helper := opts.Helper
 	if helper == "" {
@@ -54,11 +78,10 @@ func Setup(ctx context.Context, netns *os.File, its []Interface, opts Options) (
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
-	var made []Attached
+	p := &Pairs{c: c}
 	defer func() {
 		if err != nil {
-			err = errors.Join(err, undo(c, made))
+			err = errors.Join(err, p.Remove())
 		}
 	}()
 	for _, it := range its {
@@ -67,7 +90,13 @@ func Setup(ctx context.Context, netns *os.File, its []Interface, opts Options) (
 		if err != nil {
 			return nil, fmt.Errorf("lxc.net.%d: %w", it.Index, err)
 		}
-		made = append(made, Attached{Interface: it, HostIf: reply.HostIf, HWAddr: reply.HWAddr})
+		p.Attached = append(p.Attached, Attached{Interface: it, HostIf: reply.HostIf, HWAddr: reply.HWAddr})
+		// By index from now on: container root may rename its end.
+		l, err := c.LinkByName(it.Name)
+		if err != nil {
+			return nil, fmt.Errorf("lxc.net.%d: %s: %w", it.Index, it.Name, err)
+		}
+		p.index = append(p.index, l.Index)
 	}
 	var host *netshim.Conn // the supervisor's namespace, for gateway = auto
 	defer func() {
@@ -75,12 +104,43 @@ func Setup(ctx context.Context, netns *os.File, its []Interface, opts Options) (
 			host.Close()
 		}
 	}()
-	for _, a := range made {
-		if err := configure(c, &host, a.Interface); err != nil {
+	for i, a := range p.Attached {
+		if err := configure(c, &host, a.Interface, p.index[i]); err != nil {
 			return nil, fmt.Errorf("lxc.net.%d: %s: %w", a.Index, a.Name, err)
 		}
 	}
-	return made, nil
+	return p, nil
+}
+
+// Close closes the socket and leaves the pairs to the namespace's end.
+func (p *Pairs) Close() error {
+	if p.c == nil {
+		return nil
+	}
+	err := p.c.Close()
+	p.c = nil
+	return err
+}
+
+// Remove deletes the container ends that are still there, which deletes
+// the host ends too (and frees their quota: the helper's next request
+// culls entries whose host end is gone), and closes the socket. An end
+// container root deleted is no error; one it moved to a namespace of its
+// own goes when that namespace does.
+func (p *Pairs) Remove() error {
+	if p.c == nil {
+		return nil
+	}
+	var errs []error
+	for i, index := range p.index {
+		a := p.Attached[i]
+		if err := p.c.DeleteLink(index); err != nil && !errors.Is(err, unix.ENODEV) {
+			errs = append(errs, fmt.Errorf("remove lxc.net.%d (host end %s): %w", a.Index, a.HostIf, err))
+		}
+	}
+	// A pair whose container end Attach could not find by name (renamed
+	// at once) is deleted with the namespace.
+	return errors.Join(append(errs, p.Close())...)
 }
 
 // containerConn makes a netlink socket inside netns: the owner of the
@@ -105,39 +165,19 @@ func containerConn(netns *os.File) (*netshim.Conn, error) {
 	return c, nil
 }
 
-// undo deletes the container ends of the pairs made, which deletes the
-// host ends too.
-func undo(c *netshim.Conn, made []Attached) error {
-	var errs []error
-	for _, a := range made {
-		l, err := c.LinkByName(a.Name)
-		if err == nil {
-			err = c.DeleteLink(l.Index)
-		}
-		if err != nil && !errors.Is(err, unix.ENODEV) {
-			errs = append(errs, fmt.Errorf("undo lxc.net.%d (host end %s): %w", a.Index, a.HostIf, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // configure sets up the container's end: addresses (before it is up, so
 // that IPv6 duplicate address detection starts with them), up, then the
 // default routes, which need the link up.
-func configure(c *netshim.Conn, host **netshim.Conn, it Interface) error {
-	l, err := c.LinkByName(it.Name)
-	if err != nil {
-		return err
-	}
+func configure(c *netshim.Conn, host **netshim.Conn, it Interface, index int) error {
 	for _, a := range append(append([]Addr(nil), it.IPv4...), it.IPv6...) {
-		if err := c.AddAddr(l.Index, a.Prefix, a.Broadcast); err != nil {
+		if err := c.AddAddr(index, a.Prefix, a.Broadcast); err != nil {
 			return err
 		}
 	}
 	if !it.Up {
 		return nil
 	}
-	if err := c.SetUp(l.Index); err != nil {
+	if err := c.SetUp(index); err != nil {
 		return err
 	}
 	for _, g := range []struct {
@@ -148,7 +188,9 @@ func configure(c *netshim.Conn, host **netshim.Conn, it Interface) error {
 		if g.gw.IsZero() {
 			continue
 		}
-		if err := addDefault(c, host, it, l.Index, g.gw, g.zero); err != nil {
+		if err := addDefault(c, host, it, index, g.gw, g.zero); errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("%s: %w: another interface has the default route already (a gateway of its own, or one a user-mode helper set): give one interface a gateway", g.key, err)
+		} else if err != nil {
 			return fmt.Errorf("%s: %w", g.key, err)
 		}
 	}
@@ -257,24 +299,4 @@ func userName() string {
 		return u.Username
 	}
 	return uid
-}
-
-// FindHelper returns the installed ulxc-netshim: beside the running
-// program (scripts/setup installs both in /usr/local/bin), else in
-// /usr/local/bin or /usr/bin. Not in PATH: the helper that matters is the
-// one root installed with its capability.
-func FindHelper() (string, error) {
-	var dirs []string
-	if exe, err := os.Executable(); err == nil {
-		dirs = append(dirs, filepath.Dir(exe))
-	}
-	dirs = append(dirs, "/usr/local/bin", "/usr/bin")
-	for _, d := range dirs {
-		p := filepath.Join(d, netshim.HelperName)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-			return p, nil
-		}
-	}
-	return "", &netshim.HelperError{Path: netshim.HelperName, User: userName(), Err: netshim.ErrNotInstalled,
-		Msg: "not found beside ulxc, in /usr/local/bin or in /usr/bin"}
 }

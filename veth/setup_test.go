@@ -38,6 +38,8 @@ func TestMain(m *testing.M) {
 type childRequest struct {
 	Annotations map[string]string
 	Helper      string
+	// Remove: Attach, then Remove at once, while the namespace lives.
+	Remove bool
 }
 
 type childResult struct {
@@ -61,7 +63,14 @@ func setupChild(req string) int {
 	}
 	var res childResult
 	its, err := FromAnnotations(r.Annotations)
-	if err == nil {
+	switch {
+	case err == nil && r.Remove:
+		var p *Pairs
+		if p, err = Attach(context.Background(), os.NewFile(3, "netns"), its, Options{Helper: r.Helper}); err == nil {
+			res.Attached = p.Attached
+			err = p.Remove()
+		}
+	case err == nil:
 		res.Attached, err = Setup(context.Background(), os.NewFile(3, "netns"), its, Options{Helper: r.Helper})
 	}
 	if err != nil {
@@ -137,7 +146,12 @@ func newRig(t *testing.T) *rig {
 // bridges are, as the supervisor is where the host's bridges are), on box.
 func (r *rig) setup(t *testing.T, box *testenv.Sandbox, helper string, ann map[string]string) childResult {
 	t.Helper()
-	req, _ := json.Marshal(childRequest{Annotations: ann, Helper: helper})
+	return r.child(t, box, childRequest{Annotations: ann, Helper: helper})
+}
+
+func (r *rig) child(t *testing.T, box *testenv.Sandbox, creq childRequest) childResult {
+	t.Helper()
+	req, _ := json.Marshal(creq)
 	cmd := exec.Command(r.bin)
 	cmd.Env = []string{childEnv + "=" + string(req)}
 	cmd.Dir = "/"
@@ -176,15 +190,16 @@ func inBox(t *testing.T, box *testenv.Sandbox, name string, args ...string) (str
 	return string(out), err
 }
 
-// wantNothingLeft: the sandbox has only its loopback and the host no end.
+// wantNothingLeft: the sandbox has only its loopback and the host no end
+// (after a failed Setup, or a Remove).
 func (r *rig) wantNothingLeft(t *testing.T, box *testenv.Sandbox) {
 	t.Helper()
 	if links := testenv.LinksOf(t, box.Netns); len(links) != 1 || links[0] != "lo" {
-		t.Errorf("sandbox interfaces after a failed Setup: %v, want lo only", links)
+		t.Errorf("sandbox interfaces: %v, want lo only", links)
 	}
 	for _, l := range r.ns.Links(t) {
 		if strings.HasPrefix(l, "ulxc") {
-			t.Errorf("host end %s left after a failed Setup", l)
+			t.Errorf("host end %s left", l)
 		}
 	}
 }
@@ -280,6 +295,21 @@ func TestSetup(t *testing.T) {
 	}
 }
 
+// TestRemove: Remove deletes the pairs while the container's namespace
+// still exists (a stop hook or a user-mode helper may hold it): the host
+// ends are gone when it returns, and the quota is free for the next.
+func TestRemove(t *testing.T) {
+	r := newRig(t)
+	res := r.child(t, r.box, childRequest{Annotations: twoInterfaces, Helper: r.shim.Bin, Remove: true})
+	if res.Error != "" || len(res.Attached) != 2 {
+		t.Fatalf("Attach and Remove = %+v", res)
+	}
+	r.wantNothingLeft(t, r.box)
+	if res := r.setup(t, r.box, r.shim.Bin, twoInterfaces); res.Error != "" || len(res.Attached) != 2 {
+		t.Errorf("Setup after Remove = %+v; want two interfaces (the quota is 2 on br0)", res)
+	}
+}
+
 func waitGone(t *testing.T, ns *testenv.Netns, name string) {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -343,6 +373,12 @@ func TestSetupErrors(t *testing.T) {
 			msg: "no interface br9", fix: "ip link add br9 type bridge"},
 		{name: "gateway auto without an address", ann: map[string]string{"ulxc.net.0.type": "veth", "ulxc.net.0.link": "br1",
 			"ulxc.net.0.flags": "up", "ulxc.net.0.ipv4.gateway": "auto"}, msg: "bridge br1 has no IPv4 address"},
+		{name: "two default routes", ann: map[string]string{
+			"ulxc.net.0.type": "veth", "ulxc.net.0.link": "br0", "ulxc.net.0.flags": "up",
+			"ulxc.net.0.ipv4.address": "10.58.0.3/24", "ulxc.net.0.ipv4.gateway": "auto",
+			"ulxc.net.1.type": "veth", "ulxc.net.1.link": "br0", "ulxc.net.1.flags": "up",
+			"ulxc.net.1.ipv4.address": "10.58.0.4/24", "ulxc.net.1.ipv4.gateway": "10.58.0.1"},
+			msg: "lxc.net.1: eth1: ipv4.gateway: add route 0.0.0.0/0 via 10.58.0.1: file exists: another interface has the default route already"},
 		{name: "address taken twice", ann: with("ulxc.net.0.ipv4.address", "10.58.0.3/24,10.58.0.3/24"), msg: "file exists"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -131,10 +131,16 @@ func (n *testNet) do(t *testing.T, fn func()) {
 // ulxc is `ulxc ARGS...` run as h's user inside the namespace.
 func (n *testNet) ulxc(t *testing.T, h *testenv.Home, args ...string) *exec.Cmd {
 	t.Helper()
+	return n.run(t, h, testenv.ULXC(t), args...)
+}
+
+// run is `PROG ARGS...` run as h's user inside the namespace.
+func (n *testNet) run(t *testing.T, h *testenv.Home, prog string, args ...string) *exec.Cmd {
+	t.Helper()
 	u := h.User
 	cmd := exec.Command("ip", append([]string{"netns", "exec", n.name, "setpriv",
 		"--reuid", strconv.Itoa(int(u.UID)), "--regid", strconv.Itoa(int(u.GID)), "--clear-groups",
-		testenv.ULXC(t)}, args...)...)
+		prog}, args...)...)
 	cmd.Dir = h.Dir
 	cmd.Env = append([]string{}, h.Env...)
 	if ci := os.Getenv("CI"); ci != "" {
