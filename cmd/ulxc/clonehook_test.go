@@ -227,3 +227,31 @@ func TestDestroyHookEphemeral(t *testing.T) {
 		t.Errorf("ls after the ephemeral runs = %q, want ct alone", r.Stdout)
 	}
 }
+
+// TestCloneHookFailedSnapshot: a snapshot whose clone hook fails leaves
+// nothing behind, not even its record in the original's lxc_snapshots:
+// a container made later under its name would count as a snapshot and
+// keep the original from being destroyed.
+func TestCloneHookFailedSnapshot(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	fail := filepath.Join(h.Dir, "fail")
+	hook := recordHook(t, h, "clone.sh", filepath.Join(h.Dir, "clone.rec"), fail)
+	dir := runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+hook)
+	store := runtimetest.StorePath(h)
+	h.WriteFile(t, "fail", "")
+	if r := h.Run(t, "copy", "-s", "ct", "bad"); r.Code == 0 || !strings.Contains(r.Stderr, "clone hook "+hook+": exit status 3") {
+		t.Errorf("copy -s with a failing clone hook: exit %d, stderr %q; want a failure naming the hook", r.Code, r.Stderr)
+	}
+	if _, err := os.Lstat(filepath.Join(store, "bad")); !os.IsNotExist(err) {
+		t.Errorf("a snapshot whose clone hook failed left %s: %v", filepath.Join(store, "bad"), err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "lxc_snapshots")); strings.Contains(string(b), "bad") {
+		t.Errorf("a snapshot whose clone hook failed is still listed in lxc_snapshots: %q", b)
+	}
+	os.Remove(fail)
+	h.MustRun(t, "copy", "ct", "bad")
+	if r := h.Run(t, "destroy", "ct"); r.Code != 0 {
+		t.Errorf("destroy of an original without snapshots, after a failed snapshot and a full copy of the same name: exit %d, %s", r.Code, r.Stderr)
+	}
+}
