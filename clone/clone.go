@@ -181,9 +181,10 @@ func Copy(ctx context.Context, src *Source, dst *store.Store, name string, opts 
 		return nil, fmt.Errorf("copy %s: %w", src.Container.Name, err)
 	}
 	// The result c is nil by the time an error return runs this.
-	dir := c.Dir
+	made, dir := c, c.Dir
 	defer func() {
 		if err != nil {
+			forgetOrigin(made)
 			if rerr := os.RemoveAll(dir); rerr != nil {
 				if rerr := destroy.InNamespace(context.WithoutCancel(ctx), plan, dir); rerr != nil {
 					err = errors.Join(err, fmt.Errorf("remove %s: %w", dir, rerr))
@@ -215,6 +216,7 @@ func Into(ctx context.Context, src *Source, c *store.Container, opts Options) (e
 	}
 	defer func() {
 		if err != nil {
+			forgetOrigin(c)
 			if rerr := os.RemoveAll(c.Dir); rerr != nil {
 				if rerr := destroy.InNamespace(context.WithoutCancel(ctx), plan, c.Dir); rerr != nil {
 					err = errors.Join(err, fmt.Errorf("remove %s: %w", c.Dir, rerr))
@@ -231,6 +233,16 @@ func Into(ctx context.Context, src *Source, c *store.Container, opts Options) (e
 		}
 	}
 	return nil
+}
+
+// forgetOrigin takes the failed copy c out of the snapshot list of the
+// original it was recorded in, if it was: a container made later under
+// its name would otherwise count as a snapshot and block the original's
+// destroy.
+func forgetOrigin(c *store.Container) {
+	if r, ok, err := c.Origin(); err == nil && ok {
+		_ = store.RemoveSnapshot(r, c.Ref())
+	}
 }
 
 func (o *Options) check() error {

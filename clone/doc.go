@@ -34,6 +34,8 @@
 //  5. A snapshot is recorded as LXC records one: NEW/lxc_rdepends names
 //     the original, ORIG/lxc_snapshots lists its snapshots (store.Origin,
 //     store.Snapshots), and `destroy` refuses an original that has some.
+//     A copy that fails after that (a clone hook) is taken out of the
+//     list again with its directory.
 //
 // # What is hostile
 //

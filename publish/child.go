@@ -1,15 +1,11 @@
 package publish
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/userns"
@@ -19,8 +15,9 @@ import (
 // it before parsing any flags.
 const ChildEntry = "__pack"
 
-// childTarFD is where the child writes the tar: userns.Options.ExtraFiles[0].
-const childTarFD = 4
+// childTarFD is where the child writes the tar: userns.Options.ExtraFiles[0]
+// (fd 4 is RunJob's reply pipe).
+const childTarFD = 5
 
 // maxChildWarnings bounds the warnings the child sends: a rootfs of a
 // million sockets is the container's to make, not the parent's memory.
@@ -34,110 +31,61 @@ type packJob struct {
 	Templates []string       `json:"templates,omitempty"`
 }
 
-// packReply is the child's answer, as JSON on its stdout.
+// packReply is the child's answer.
 type packReply struct {
 	Report   image.PackReport `json:"report"`
 	Warnings []string         `json:"warnings,omitempty"`
-	Error    string           `json:"error,omitempty"`
 }
 
 // Pack implements Source: the child writes the tar into w.
 func (n Namespaced) Pack(ctx context.Context, w *os.File) (image.PackReport, error) {
 	defer w.Close()
-	in, err := json.Marshal(packJob{Root: n.Path, Devices: n.Options.Devices, Name: n.Options.Name, Templates: n.Options.Templates})
-	if err != nil {
-		return image.PackReport{}, err
-	}
-	var stdout, stderr bytes.Buffer
-	cmd, err := userns.Start(ctx, userns.Options{
-		Plan: n.Plan, Entry: ChildEntry, Dir: "/",
-		Stdin: bytes.NewReader(in), Stdout: &stdout, Stderr: &stderr,
-		ExtraFiles: []*os.File{w},
-	})
-	// The child has its own copy: the reader sees the end of the stream
-	// when the child's is closed.
-	w.Close()
-	if err != nil {
-		return image.PackReport{}, err
-	}
-	werr := cmd.Wait()
+	j := packJob{Root: n.Path, Devices: n.Options.Devices, Name: n.Options.Name, Templates: n.Options.Templates}
 	var r packReply
-	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if werr == nil {
-			werr = fmt.Errorf("bad reply: %w", err)
-		}
-		if msg != "" {
-			return image.PackReport{}, fmt.Errorf("read rootfs in user namespace: %w: %s", werr, strings.ReplaceAll(msg, "\n", "; "))
-		}
-		return image.PackReport{}, fmt.Errorf("read rootfs in user namespace: %w", werr)
-	}
+	// The reader sees the end of the stream once the child has exited
+	// and this copy of w is closed, when Pack returns.
+	err := userns.RunJob(ctx, userns.Options{Plan: n.Plan, Entry: ChildEntry, Dir: "/", ExtraFiles: []*os.File{w}}, j, &r)
 	if n.Options.Warn != nil {
 		for _, w := range r.Warnings {
 			n.Options.Warn(w)
 		}
 	}
-	switch {
-	case r.Error != "":
-		return r.Report, errors.New(r.Error)
-	case werr != nil:
-		return r.Report, fmt.Errorf("read rootfs in user namespace: %w", werr)
+	if je := (*userns.JobError)(nil); err != nil && !errors.As(err, &je) {
+		return r.Report, fmt.Errorf("read rootfs %w", err)
 	}
-	return r.Report, nil
+	return r.Report, err
 }
 
-// ChildMain is the child's side: it becomes root of the namespace, reads
-// its job from stdin, writes the tar of the job's root to fd 4 and its
-// reply to stdout. It returns the exit status.
+// ChildMain is the child's side: as root of the namespace it writes the
+// tar of the job's root to fd 5 and replies with the report. It returns
+// the exit status.
 func ChildMain(args []string) int {
-	r := childMain()
-	if err := json.NewEncoder(os.Stdout).Encode(r); err != nil {
-		fmt.Fprintf(os.Stderr, "ulxc: error: %s: %v\n", ChildEntry, err)
-		return 1
-	}
-	if r.Error != "" {
-		return 1
-	}
-	return 0
-}
-
-func childMain() (r packReply) {
-	fail := func(err error) packReply {
-		r.Error = err.Error()
-		return r
-	}
-	if err := userns.Enter(); err != nil {
-		return fail(err)
-	}
 	var j packJob
-	if err := json.NewDecoder(io.LimitReader(os.Stdin, 16<<20)).Decode(&j); err != nil {
-		return fail(fmt.Errorf("read job: %w", err))
-	}
-	if !filepath.IsAbs(j.Root) {
-		return fail(fmt.Errorf("rootfs %q is not absolute", j.Root))
-	}
-	w := os.NewFile(childTarFD, "rootfs.tar")
-	if w == nil {
-		return fail(errors.New("no tar pipe on fd 4"))
-	}
-	defer w.Close()
-	dropped := 0
-	warn := func(s string) {
-		if len(r.Warnings) < maxChildWarnings {
-			r.Warnings = append(r.Warnings, s)
-		} else {
-			dropped++
+	return userns.ServeJob(ChildEntry, &j, func() (any, error) {
+		var r packReply
+		if !filepath.IsAbs(j.Root) {
+			return r, fmt.Errorf("rootfs %q is not absolute", j.Root)
 		}
-	}
-	var err error
-	r.Report, err = image.Pack(context.Background(), w, j.Root, image.PackOptions{
-		Devices: j.Devices, Name: j.Name, Templates: j.Templates, Warn: warn,
+		w := os.NewFile(childTarFD, "rootfs.tar")
+		if w == nil {
+			return r, errors.New("no tar pipe on fd 5")
+		}
+		defer w.Close()
+		dropped := 0
+		warn := func(s string) {
+			if len(r.Warnings) < maxChildWarnings {
+				r.Warnings = append(r.Warnings, s)
+			} else {
+				dropped++
+			}
+		}
+		var err error
+		r.Report, err = image.Pack(context.Background(), w, j.Root, image.PackOptions{
+			Devices: j.Devices, Name: j.Name, Templates: j.Templates, Warn: warn,
+		})
+		if dropped > 0 {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%d more warnings like these", dropped))
+		}
+		return r, err
 	})
-	if dropped > 0 {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%d more warnings like these", dropped))
-	}
-	if err != nil {
-		return fail(err)
-	}
-	return r
 }

@@ -87,6 +87,17 @@
 //     user's own ids, info said "some directories are unreadable" of
 //     every real container. It gets the root as an O_PATH descriptor and
 //     prints four counts.
+//   - the clone hooks (clonehook.go): after `ulxc copy` (and the copy of
+//     start-ephemeral), CloneHooks starts `ulxc __clonehook`
+//     (CloneHookMain) through userns.RunJob in a new user namespace with
+//     the copy's maps plus the caller's own ids and a mount namespace of
+//     its own, as LXC's clone_update_rootfs runs under userns_exec_full.
+//     As root of that namespace it mounts the copy's root on a private
+//     temporary directory (the snapshot's overlay, with a tmpfs upper
+//     layer for a tmpfs ephemeral copy, or a recursive bind of a plain
+//     root) and runs each lxc.hook.clone hook there with LXC's variables,
+//     LXC_ROOTFS_MOUNT naming the mount. The mount goes with the child's
+//     mount namespace; nothing of it is ever seen on the host.
 //   - attached processes (attach.go): package nsenter forks `ulxc
 //     attach`, joins every namespace of the checked init (through a
 //     pidfd) and its cgroup, and sets the process up by raw system calls
@@ -207,6 +218,26 @@
 // it, and non-dumpable. A container can still make the walk slow by
 // growing its tree as fast as it is read: that costs `info` time, nothing
 // else.
+//
+// The clone hooks (clonehook.go) are the user's programs, run as the
+// copy's root with the user's own ids mapped too (LXC maps them, so that
+// a hook in the user's 0700 home can run): they may write the copy's
+// files as container root writes them, and the user's own. The child
+// places the root without walking anything inside it: it opens each layer
+// (paths of the copy's config, under the user's container directory)
+// once, O_PATH|O_DIRECTORY, in its own mount namespace (a descriptor the
+// parent opened would name a mount of the host's namespace, which this
+// namespace may neither bind nor stack), gives overlayfs those
+// descriptors as /proc/self/fd/N, and attaches the mount with move_mount
+// onto a descriptor of the mount point, a fresh 0700 directory of the
+// caller's under TMPDIR (O_NOFOLLOW). Its working directory is /, its
+// environment the caller's plus LXC's variables, and it passes on no
+// descriptor but stdin, stdout and stderr (userns.ServeJob marks the rest
+// close-on-exec). What a hook does inside $LXC_ROOTFS_MOUNT, whose
+// symlinks are the container's, is the hook's own: it runs with the
+// user's ids, so a hook that follows them can be led to the user's
+// files, as under LXC; resolve paths inside the root (chroot, or
+// openat2 RESOLVE_IN_ROOT) there.
 //
 // Re-mounting an inherited bind mount inside a user namespace cannot clear
 // its locked flags (ro, nosuid, nodev, noexec, atime): remounts re-apply

@@ -31,7 +31,7 @@ const (
 	HookStart     HookType = "start"      // inside the container, just before its init runs
 	HookStartHost HookType = "start-host" // host, once the container's init runs
 	HookPostStop  HookType = "post-stop"  // host, after the container stopped and was torn down
-	HookClone     HookType = "clone"      // host, after a copy, on the new container
+	HookClone     HookType = "clone"      // after a copy, as the copy's root in a user namespace, with its root mounted (clonehook.go)
 	HookDestroy   HookType = "destroy"    // host, before a stopped container's files are removed
 	HookStop      HookType = "stop"       // host, once init exited, with references to its namespaces
 )
@@ -129,16 +129,6 @@ func (e *HookError) Error() string {
 }
 
 func (e *HookError) Unwrap() error { return e.Err }
-
-// CloneHooks runs the lxc.hook.clone hooks of the container copy, whose
-// spec is s, on the host after it was copied from the container srcName,
-// as LXC runs them: in order, the arguments NAME lxc clone (with
-// lxc.hook.version 0, as ocispec wrote them), LXC_SRC_NAME and the new
-// container's LXC_NAME, LXC_CONFIG_FILE and root; output goes to out. The
-// first failure is returned, a *HookError.
-func CloneHooks(ctx context.Context, s *specs.Spec, name, configPath, srcName string, out io.Writer) error {
-	return annotatedHostHooks(ctx, HookClone, s, hookEnv{Name: name, ConfigPath: configPath, SrcName: srcName}, out)
-}
 
 // DestroyHooks runs the lxc.hook.destroy hooks of the stopped container
 // name, whose spec is s, on the host before its files are removed, as

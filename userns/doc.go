@@ -17,6 +17,11 @@
 // clears the ambient and inheritable sets again. That is what lets LXC's
 // own map (u 0 100000 65536, the caller's uid not mapped at all) work.
 //
+// RunJob and ServeJob are the usual shape of such a child: a job as JSON
+// on its stdin, a JSON reply (or an error, a *JobError) on a pipe at fd
+// 4 of its own, so that its stdout and stderr stay free for what it
+// runs, and nothing it execs inherits the pipe or the extra files.
+//
 // Guarantees: the child runs nothing of its own before its maps are in
 // place and verified; if the parent fails or dies first, the child gets EOF
 // (or SIGKILL through the parent-death signal) and exits; no capability

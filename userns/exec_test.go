@@ -20,6 +20,8 @@ func TestMain(m *testing.M) {
 		switch os.Args[1] {
 		case "__userns_test_child":
 			os.Exit(testChild())
+		case "__userns_test_job":
+			os.Exit(testJobChild())
 		case "__userns_test_enter":
 			if err := Enter(); err != nil {
 				fmt.Println("enter:", err)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ulxc/ulxc/internal/testenv"
@@ -226,4 +227,149 @@ func TestDestroyHookEphemeral(t *testing.T) {
 	if r := h.MustRun(t, "ls"); strings.TrimSpace(r.Stdout) != "ct" {
 		t.Errorf("ls after the ephemeral runs = %q, want ct alone", r.Stdout)
 	}
+}
+
+// TestCloneHookRoot: a clone hook runs as the copy's root (uid 0 of a
+// user namespace with the copy's id map) with the copy's root filesystem
+// mounted at LXC_ROOTFS_MOUNT, as LXC runs it: on a snapshot it reads the
+// original's files through the overlay and what it writes lands in the
+// snapshot's upper layer, owned by container root (the first subordinate
+// id on the host), not in the original; on a full copy it writes the
+// copy's tree; on an ephemeral copy it sees the original's files.
+// LXC_ROOTFS_PATH is the root as the copy's config names it.
+func TestCloneHookRoot(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	recDir := filepath.Join(h.Dir, "rec")
+	hook := h.WriteFile(t, "clone.sh", `#!/bin/sh
+r="$LXC_ROOTFS_MOUNT"
+{ echo "uid=$(id -u)"
+  echo "path=$LXC_ROOTFS_PATH"
+  echo "hostname=$(cat "$r/etc/hostname")"
+  echo "lower=$(cat "$r/etc/lowermark")"
+} > `+recDir+`/"$LXC_NAME"
+echo "hook of $LXC_NAME" > "$r/etc/hookmark"
+`)
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.WriteFile(t, "rec/.keep", "")
+	if err := os.Chmod(recDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	dir := runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+hook)
+	root, _ := runtimetest.SubRange(t, h.User)
+	for name, content := range map[string]string{"hostname": "ct\n", "lowermark": "from the original\n"} {
+		p := filepath.Join(dir, "rootfs", "etc", name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(p, int(root), int(root)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := runtimetest.StorePath(h)
+	for _, tc := range []struct {
+		args []string
+		name string
+		// hostname is the copy's /etc/hostname when the hook runs: the
+		// runtime writes an ephemeral copy's into its tmpfs at start.
+		hostname string
+		// mark is where the hook's /etc/hookmark must land, "" when
+		// nowhere that outlives the run (a tmpfs upper layer).
+		mark string
+	}{
+		{[]string{"copy", "-s", "-n", "ct", "-N", "snap"}, "snap", "snap", "snap/overlay/delta/etc/hookmark"},
+		{[]string{"copy", "-B", "dir", "ct", "full"}, "full", "full", "full/rootfs/etc/hookmark"},
+		{[]string{"start-ephemeral", "-o", "ct", "-n", "eph", "--", "/bin/true"}, "eph", "ct", ""},
+	} {
+		if r := h.Run(t, tc.args...); r.Code != 0 {
+			t.Errorf("%s: exit %d: %s", tc.args, r.Code, r.Stderr)
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(recDir, tc.name))
+		if err != nil {
+			t.Errorf("%s: the clone hook recorded nothing: %v", tc.args, err)
+			continue
+		}
+		got := string(b)
+		want := []string{"uid=0\n", "hostname=" + tc.hostname + "\n", "lower=from the original\n"}
+		if tc.mark != "" {
+			want = append(want, "path="+configRootfs(t, filepath.Join(store, tc.name, "config"))+"\n")
+		}
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: the clone hook recorded\n%s\nwant a line %q", tc.args, got, w)
+			}
+		}
+		if tc.mark == "" {
+			continue
+		}
+		p := filepath.Join(store, tc.mark)
+		b, err = os.ReadFile(p)
+		if err != nil || string(b) != "hook of "+tc.name+"\n" {
+			t.Errorf("%s: %s = %q, %v; want what the hook wrote", tc.args, p, b, err)
+			continue
+		}
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		if uint64(st.Uid) != root || uint64(st.Gid) != root {
+			t.Errorf("%s: %s is owned by %d:%d, want container root %d:%d", tc.args, p, st.Uid, st.Gid, root, root)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "rootfs", "etc", "hookmark")); !os.IsNotExist(err) {
+		t.Errorf("a clone hook of a copy wrote into the original: %v", err)
+	}
+	// The snapshot, started, sees the hook's file as its own root's.
+	r := h.Run(t, "start", "-F", "snap", "--", "/bin/sh", "-c", "cat /etc/hookmark; stat -c %u /etc/hookmark")
+	if r.Code != 0 || r.Stdout != "hook of snap\n0\n" {
+		t.Errorf("the started snapshot's /etc/hookmark: exit %d, %q, %s; want the hook's text and owner 0", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// TestCloneHookFailedSnapshot: a snapshot whose clone hook fails leaves
+// nothing behind, not even its record in the original's lxc_snapshots:
+// a container made later under its name would count as a snapshot and
+// keep the original from being destroyed.
+func TestCloneHookFailedSnapshot(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	fail := filepath.Join(h.Dir, "fail")
+	hook := recordHook(t, h, "clone.sh", filepath.Join(h.Dir, "clone.rec"), fail)
+	dir := runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+hook)
+	store := runtimetest.StorePath(h)
+	h.WriteFile(t, "fail", "")
+	if r := h.Run(t, "copy", "-s", "ct", "bad"); r.Code == 0 || !strings.Contains(r.Stderr, "clone hook "+hook+": exit status 3") {
+		t.Errorf("copy -s with a failing clone hook: exit %d, stderr %q; want a failure naming the hook", r.Code, r.Stderr)
+	}
+	if _, err := os.Lstat(filepath.Join(store, "bad")); !os.IsNotExist(err) {
+		t.Errorf("a snapshot whose clone hook failed left %s: %v", filepath.Join(store, "bad"), err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "lxc_snapshots")); strings.Contains(string(b), "bad") {
+		t.Errorf("a snapshot whose clone hook failed is still listed in lxc_snapshots: %q", b)
+	}
+	os.Remove(fail)
+	h.MustRun(t, "copy", "ct", "bad")
+	if r := h.Run(t, "destroy", "ct"); r.Code != 0 {
+		t.Errorf("destroy of an original without snapshots, after a failed snapshot and a full copy of the same name: exit %d, %s", r.Code, r.Stderr)
+	}
+}
+
+// configRootfs is the lxc.rootfs.path of the config file name, as LXC
+// hooks see it: without the "dir:" of a plain directory.
+func configRootfs(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "lxc.rootfs.path" {
+			return strings.TrimPrefix(strings.TrimSpace(v), "dir:")
+		}
+	}
+	t.Fatalf("%s has no lxc.rootfs.path", name)
+	return ""
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ulxc/ulxc/clone"
 	"github.com/ulxc/ulxc/lifecycle"
+	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
 )
@@ -192,6 +193,9 @@ func (e *env) cloneHooks(srcName string) func(*store.Container) error {
 		if err != nil {
 			return err
 		}
+		if upper, _ := c.Ephemeral(); upper == store.EphemeralTmpfs {
+			spec.Annotations[ocispec.AnnotationOverlayTmpfs] = "true" // as start-ephemeral runs it
+		}
 		return runtime.CloneHooks(context.Background(), spec, c.Name, c.ConfigPath(), srcName, e.stderr)
 	}
 }
@@ -225,3 +229,7 @@ func (e *env) mustBeStopped(c *store.Container, verb string) error {
 // cloneChild is clone.ChildEntry: copies and snapshots inside the user
 // namespace.
 var cloneChild = clone.ChildMain
+
+// cloneHookChild is runtime.CloneHookEntry: lxc.hook.clone with the copy's
+// root mounted, inside its user namespace.
+var cloneHookChild = runtime.CloneHookMain

@@ -111,6 +111,7 @@ var childEntries = map[string]func(args []string) int{
 	"__probe-overlay": probeOverlayChild, // hostcheck.OverlayProbeEntry
 	"[monitor]":       monitorChild,      // runtime.MonitorEntry: ps shows `ulxc [monitor] NAME`
 	"__du":            duChild,           // runtime.DiskUsageEntry
+	"__clonehook":     cloneHookChild,    // runtime.CloneHookEntry: lxc.hook.clone with the copy's root mounted
 }
 
 // usageError makes the command exit 2.
