@@ -20,7 +20,7 @@ import (
 //
 //go:nosplit
 //go:norace
-func forkJoin(j *join) (uintptr, syscall.Errno) {
+func ForkJoin(j *Join) (uintptr, syscall.Errno) {
 	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
 	if e != 0 || pid != 0 {
 		return pid, e
@@ -40,28 +40,28 @@ func forkJoin(j *join) (uintptr, syscall.Errno) {
 //
 //go:nosplit
 //go:norace
-func intermediate(j *join) {
+func intermediate(j *Join) {
 	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0, 0, 0, 0); e != 0 {
-		fail(j, stepDumpable, uintptr(e), 0)
+		fail(j, StepDumpable, uintptr(e), 0)
 	}
 	// One setns with a pidfd joins every namespace in flags atomically,
 	// the user namespace first (kernel 5.8).
-	if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, j.pidfd, j.flags, 0); e != 0 {
-		fail(j, stepSetns, uintptr(e), 0)
+	if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, j.Pidfd, j.Flags, 0); e != 0 {
+		fail(j, StepSetns, uintptr(e), 0)
 	}
 	var pid uintptr
 	var e syscall.Errno
-	if j.clone3 {
-		pid, _, e = syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&j.args)), unsafe.Sizeof(j.args), 0)
+	if j.Clone3 {
+		pid, _, e = syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&j.Args)), unsafe.Sizeof(j.Args), 0)
 	} else {
 		pid, _, e = syscall.RawSyscall6(unix.SYS_CLONE, unix.CLONE_PARENT|uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
 	}
 	if e != 0 {
-		fail(j, stepClone, uintptr(e), 0)
+		fail(j, StepClone, uintptr(e), 0)
 	}
 	if pid != 0 {
-		j.rec = [3]uint64{stepPid, uint64(pid), 0}
-		syscall.RawSyscall(unix.SYS_WRITE, j.report, uintptr(unsafe.Pointer(&j.rec)), unsafe.Sizeof(j.rec))
+		j.rec = [3]uint64{StepPid, uint64(pid), 0}
+		syscall.RawSyscall(unix.SYS_WRITE, j.Report, uintptr(unsafe.Pointer(&j.rec)), unsafe.Sizeof(j.rec))
 		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
 	}
 	joined(j)
@@ -73,31 +73,31 @@ func intermediate(j *join) {
 //
 //go:nosplit
 //go:norace
-func joined(j *join) {
+func joined(j *Join) {
 	// A session of its own first: the caller's terminal is never this
 	// process's controlling terminal, so nothing run in the container can
 	// reach it through /dev/tty or push input into it with TIOCSTI.
 	if _, _, e := syscall.RawSyscall(unix.SYS_SETSID, 0, 0, 0); e != 0 {
-		fail(j, stepSetsid, uintptr(e), 0)
+		fail(j, StepSetsid, uintptr(e), 0)
 	}
 	placeStdio(j)
 	// The signal handling of a fresh exec, before any seccomp filter
 	// could refuse the rt_sigaction and rt_sigprocmask it takes.
-	RestoreSignals(&j.sa, &j.old)
-	if j.remount {
+	RestoreSignals(&j.sa, &j.Old)
+	if j.Remount {
 		remount(j)
 	}
 	dropBounding(j)
-	if j.uid != 0 {
+	if j.UID != 0 {
 		installFilter(j)
 	}
 	setIDs(j)
-	if j.terminal {
+	if j.Terminal {
 		terminal(j)
 	}
 	changeDir(j)
 	syscall.RawSyscall(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC)
-	if j.uid == 0 {
+	if j.UID == 0 {
 		installFilter(j)
 	}
 	execCommand(j)
@@ -108,17 +108,17 @@ func joined(j *join) {
 //
 //go:nosplit
 //go:norace
-func placeStdio(j *join) {
-	for i := 0; i < len(j.stdio); i++ {
-		fd, _, e := syscall.RawSyscall(unix.SYS_FCNTL, uintptr(j.stdio[i]), unix.F_DUPFD_CLOEXEC, j.base)
+func placeStdio(j *Join) {
+	for i := 0; i < len(j.Stdio); i++ {
+		fd, _, e := syscall.RawSyscall(unix.SYS_FCNTL, uintptr(j.Stdio[i]), unix.F_DUPFD_CLOEXEC, j.Base)
 		if e != 0 {
-			fail(j, stepDup, uintptr(e), uintptr(i))
+			fail(j, StepDup, uintptr(e), uintptr(i))
 		}
-		j.stdio[i] = int(fd)
+		j.Stdio[i] = int(fd)
 	}
-	for i := 0; i < len(j.stdio); i++ {
-		if _, _, e := syscall.RawSyscall(unix.SYS_DUP3, uintptr(j.stdio[i]), uintptr(i), 0); e != 0 {
-			fail(j, stepDup, uintptr(e), uintptr(i))
+	for i := 0; i < len(j.Stdio); i++ {
+		if _, _, e := syscall.RawSyscall(unix.SYS_DUP3, uintptr(j.Stdio[i]), uintptr(i), 0); e != 0 {
+			fail(j, StepDup, uintptr(e), uintptr(i))
 		}
 	}
 }
@@ -135,31 +135,31 @@ func placeStdio(j *join) {
 //
 //go:nosplit
 //go:norace
-func remount(j *join) {
+func remount(j *Join) {
 	if _, _, e := syscall.RawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWNS, 0, 0); e != 0 {
-		fail(j, stepUnshare, uintptr(e), 0)
+		fail(j, StepUnshare, uintptr(e), 0)
 	}
 	// Nothing mounted here propagates back to the caller's namespace.
-	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, 0, uintptr(unsafe.Pointer(j.root)), 0,
+	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, 0, uintptr(unsafe.Pointer(j.Root)), 0,
 		unix.MS_SLAVE|unix.MS_REC, 0, 0); e != 0 {
-		fail(j, stepRemount, uintptr(e), 0)
+		fail(j, StepRemount, uintptr(e), 0)
 	}
 	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
-	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(j.procType)), uintptr(unsafe.Pointer(j.proc)),
-		uintptr(unsafe.Pointer(j.procType)), flags, 0, 0); e != 0 {
-		fail(j, stepRemount, uintptr(e), 1)
+	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(j.ProcType)), uintptr(unsafe.Pointer(j.Proc)),
+		uintptr(unsafe.Pointer(j.ProcType)), flags, 0, 0); e != 0 {
+		fail(j, StepRemount, uintptr(e), 1)
 	}
-	if !j.remountSys {
+	if !j.RemountSys {
 		return
 	}
-	_, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(j.sysfsType)), uintptr(unsafe.Pointer(j.sys)),
-		uintptr(unsafe.Pointer(j.sysfsType)), flags, 0, 0)
+	_, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(j.SysfsType)), uintptr(unsafe.Pointer(j.Sys)),
+		uintptr(unsafe.Pointer(j.SysfsType)), flags, 0, 0)
 	if e == unix.EPERM {
-		_, _, e = syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(j.sysfsType)), uintptr(unsafe.Pointer(j.sys)),
-			uintptr(unsafe.Pointer(j.sysfsType)), flags|unix.MS_RDONLY, 0, 0)
+		_, _, e = syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(j.SysfsType)), uintptr(unsafe.Pointer(j.Sys)),
+			uintptr(unsafe.Pointer(j.SysfsType)), flags|unix.MS_RDONLY, 0, 0)
 	}
 	if e != 0 {
-		fail(j, stepRemount, uintptr(e), 2)
+		fail(j, StepRemount, uintptr(e), 2)
 	}
 }
 
@@ -169,9 +169,9 @@ func remount(j *join) {
 //
 //go:nosplit
 //go:norace
-func dropBounding(j *join) {
+func dropBounding(j *Join) {
 	for c := uintptr(0); c < 64; c++ {
-		if j.keep&(1<<c) != 0 {
+		if j.Keep&(1<<c) != 0 {
 			continue
 		}
 		_, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, c, 0, 0, 0, 0)
@@ -179,20 +179,20 @@ func dropBounding(j *join) {
 			break
 		}
 		if e != 0 {
-			fail(j, stepBounding, uintptr(e), c)
+			fail(j, StepBounding, uintptr(e), c)
 		}
 	}
 }
 
 //go:nosplit
 //go:norace
-func installFilter(j *join) {
-	if j.seccomp.Len == 0 {
+func installFilter(j *Join) {
+	if j.Seccomp.Len == 0 {
 		return
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER,
-		uintptr(unsafe.Pointer(&j.seccomp)), 0, 0, 0); e != 0 {
-		fail(j, stepSeccomp, uintptr(e), 0)
+		uintptr(unsafe.Pointer(&j.Seccomp)), 0, 0, 0); e != 0 {
+		fail(j, StepSeccomp, uintptr(e), 0)
 	}
 }
 
@@ -203,20 +203,20 @@ func installFilter(j *join) {
 //
 //go:nosplit
 //go:norace
-func setIDs(j *join) {
-	if j.clearGroups {
+func setIDs(j *Join) {
+	if j.ClearGroups {
 		if _, _, e := syscall.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 {
-			fail(j, stepSetgroups, uintptr(e), 0)
+			fail(j, StepSetgroups, uintptr(e), 0)
 		}
 	}
-	if _, _, e := syscall.RawSyscall(unix.SYS_SETRESGID, j.gid, j.gid, j.gid); e != 0 {
-		fail(j, stepSetgid, uintptr(e), 0)
+	if _, _, e := syscall.RawSyscall(unix.SYS_SETRESGID, j.GID, j.GID, j.GID); e != 0 {
+		fail(j, StepSetgid, uintptr(e), 0)
 	}
-	if _, _, e := syscall.RawSyscall(unix.SYS_SETRESUID, j.uid, j.uid, j.uid); e != 0 {
-		fail(j, stepSetuid, uintptr(e), 0)
+	if _, _, e := syscall.RawSyscall(unix.SYS_SETRESUID, j.UID, j.UID, j.UID); e != 0 {
+		fail(j, StepSetuid, uintptr(e), 0)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0, 0, 0, 0); e != 0 {
-		fail(j, stepDumpable, uintptr(e), 0)
+		fail(j, StepDumpable, uintptr(e), 0)
 	}
 }
 
@@ -226,45 +226,45 @@ func setIDs(j *join) {
 //
 //go:nosplit
 //go:norace
-func terminal(j *join) {
-	m, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, atFDCWD, uintptr(unsafe.Pointer(j.ptmx)),
-		uintptr(unsafe.Pointer(&j.how)), unsafe.Sizeof(j.how), 0, 0)
+func terminal(j *Join) {
+	m, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, atFDCWD, uintptr(unsafe.Pointer(j.Ptmx)),
+		uintptr(unsafe.Pointer(&j.How)), unsafe.Sizeof(j.How), 0, 0)
 	if e != 0 {
-		fail(j, stepPtmx, uintptr(e), 0)
+		fail(j, StepPtmx, uintptr(e), 0)
 	}
 	j.master = m
 	if _, _, e := syscall.RawSyscall(unix.SYS_IOCTL, m, unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&j.zero))); e != 0 {
-		fail(j, stepPtyUnlock, uintptr(e), 0)
+		fail(j, StepPtyUnlock, uintptr(e), 0)
 	}
 	// The caller's size now, before the command can ask for it.
-	if j.winsize.Row > 0 && j.winsize.Col > 0 {
-		if _, _, e := syscall.RawSyscall(unix.SYS_IOCTL, m, unix.TIOCSWINSZ, uintptr(unsafe.Pointer(&j.winsize))); e != 0 {
-			fail(j, stepPtySize, uintptr(e), 0)
+	if j.Winsize.Row > 0 && j.Winsize.Col > 0 {
+		if _, _, e := syscall.RawSyscall(unix.SYS_IOCTL, m, unix.TIOCSWINSZ, uintptr(unsafe.Pointer(&j.Winsize))); e != 0 {
+			fail(j, StepPtySize, uintptr(e), 0)
 		}
 	}
 	slave, _, e := syscall.RawSyscall(unix.SYS_IOCTL, m, unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
 	if e != 0 {
-		fail(j, stepPtyPeer, uintptr(e), 0)
+		fail(j, StepPtyPeer, uintptr(e), 0)
 	}
 	// The descriptor goes into the SCM_RIGHTS message prepared by
 	// newJoin, at the data offset of its one header.
-	if cmsg, d := j.cmsg, j.cmsgData; d >= 0 && d+4 <= len(cmsg) {
+	if cmsg, d := j.Cmsg, j.CmsgData; d >= 0 && d+4 <= len(cmsg) {
 		*(*int32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(cmsg)), d)) = int32(m)
 	}
-	if _, _, e := syscall.RawSyscall(unix.SYS_SENDMSG, j.sock, uintptr(unsafe.Pointer(&j.msg)), 0); e != 0 {
-		fail(j, stepPtySend, uintptr(e), 0)
+	if _, _, e := syscall.RawSyscall(unix.SYS_SENDMSG, j.Sock, uintptr(unsafe.Pointer(&j.Msg)), 0); e != 0 {
+		fail(j, StepPtySend, uintptr(e), 0)
 	}
 	syscall.RawSyscall(unix.SYS_CLOSE, m, 0, 0)
-	syscall.RawSyscall(unix.SYS_CLOSE, j.sock, 0, 0)
+	syscall.RawSyscall(unix.SYS_CLOSE, j.Sock, 0, 0)
 	if _, _, e := syscall.RawSyscall(unix.SYS_IOCTL, slave, unix.TIOCSCTTY, 0); e != 0 {
-		fail(j, stepCtty, uintptr(e), 0)
+		fail(j, StepCtty, uintptr(e), 0)
 	}
-	for i := 0; i < len(j.tty); i++ {
-		if !j.tty[i] {
+	for i := 0; i < len(j.Tty); i++ {
+		if !j.Tty[i] {
 			continue
 		}
 		if _, _, e := syscall.RawSyscall(unix.SYS_DUP3, slave, uintptr(i), 0); e != 0 {
-			fail(j, stepDup, uintptr(e), uintptr(i))
+			fail(j, StepDup, uintptr(e), uintptr(i))
 		}
 	}
 	syscall.RawSyscall(unix.SYS_CLOSE, slave, 0, 0)
@@ -272,13 +272,13 @@ func terminal(j *join) {
 
 //go:nosplit
 //go:norace
-func changeDir(j *join) {
-	_, _, e := syscall.RawSyscall(unix.SYS_CHDIR, uintptr(unsafe.Pointer(j.dir)), 0, 0)
-	if e != 0 && j.dirElse != nil {
-		_, _, e = syscall.RawSyscall(unix.SYS_CHDIR, uintptr(unsafe.Pointer(j.dirElse)), 0, 0)
+func changeDir(j *Join) {
+	_, _, e := syscall.RawSyscall(unix.SYS_CHDIR, uintptr(unsafe.Pointer(j.Dir)), 0, 0)
+	if e != 0 && j.DirElse != nil {
+		_, _, e = syscall.RawSyscall(unix.SYS_CHDIR, uintptr(unsafe.Pointer(j.DirElse)), 0, 0)
 	}
 	if e != 0 {
-		fail(j, stepChdir, uintptr(e), 0)
+		fail(j, StepChdir, uintptr(e), 0)
 	}
 }
 
@@ -287,12 +287,12 @@ func changeDir(j *join) {
 //
 //go:nosplit
 //go:norace
-func execCommand(j *join) {
+func execCommand(j *Join) {
 	var last syscall.Errno
 	var at uintptr
-	for i := 0; i < len(j.paths); i++ {
-		_, _, e := syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(j.paths[i])),
-			uintptr(unsafe.Pointer(unsafe.SliceData(j.argv))), uintptr(unsafe.Pointer(unsafe.SliceData(j.envp))))
+	for i := 0; i < len(j.Paths); i++ {
+		_, _, e := syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(j.Paths[i])),
+			uintptr(unsafe.Pointer(unsafe.SliceData(j.Argv))), uintptr(unsafe.Pointer(unsafe.SliceData(j.Envp))))
 		switch e {
 		case unix.ENOENT, unix.ENOTDIR, unix.ESTALE, unix.ELOOP, unix.ENAMETOOLONG:
 			if last == 0 {
@@ -306,7 +306,7 @@ func execCommand(j *join) {
 		last, at = e, uintptr(i)
 		break
 	}
-	fail(j, stepExec, uintptr(last), at)
+	fail(j, StepExec, uintptr(last), at)
 }
 
 // atFDCWD is AT_FDCWD, -100.
@@ -343,9 +343,9 @@ func RestoreSignals(sa *[4]uint64, mask *uint64) {
 //
 //go:nosplit
 //go:norace
-func fail(j *join, step, errno, index uintptr) {
+func fail(j *Join, step, errno, index uintptr) {
 	j.rec = [3]uint64{uint64(step), uint64(errno), uint64(index)}
-	syscall.RawSyscall(unix.SYS_WRITE, j.report, uintptr(unsafe.Pointer(&j.rec)), unsafe.Sizeof(j.rec))
+	syscall.RawSyscall(unix.SYS_WRITE, j.Report, uintptr(unsafe.Pointer(&j.rec)), unsafe.Sizeof(j.rec))
 	for {
 		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 127, 0, 0)
 	}
@@ -363,7 +363,7 @@ func fail(j *join, step, errno, index uintptr) {
 //
 //go:nosplit
 //go:norace
-func forkSocket(j *sockJob) (uintptr, syscall.Errno) {
+func ForkSocket(j *SocketJob) (uintptr, syscall.Errno) {
 	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
 	if e != 0 || pid != 0 {
 		return pid, e
@@ -379,22 +379,22 @@ func forkSocket(j *sockJob) (uintptr, syscall.Errno) {
 //
 //go:nosplit
 //go:norace
-func socketChild(j *sockJob) {
+func socketChild(j *SocketJob) {
 	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0, 0, 0, 0); e != 0 {
-		sockFail(j, sockDumpable, e)
+		sockFail(j, SockDumpable, e)
 	}
-	if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, j.userns, unix.CLONE_NEWUSER, 0); e != 0 {
-		sockFail(j, sockUserns, e)
+	if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, j.Userns, unix.CLONE_NEWUSER, 0); e != 0 {
+		sockFail(j, SockUserns, e)
 	}
-	if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, j.netns, unix.CLONE_NEWNET, 0); e != 0 {
-		sockFail(j, sockNetns, e)
+	if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, j.Netns, unix.CLONE_NEWNET, 0); e != 0 {
+		sockFail(j, SockNetns, e)
 	}
-	fd, _, e := syscall.RawSyscall(unix.SYS_SOCKET, j.domain, j.typ, j.proto)
+	fd, _, e := syscall.RawSyscall(unix.SYS_SOCKET, j.Domain, j.Type, j.Proto)
 	if e != 0 {
-		sockFail(j, sockSocket, e)
+		sockFail(j, SockSocket, e)
 	}
-	j.rights.fd = int32(fd)
-	syscall.RawSyscall(unix.SYS_SENDMSG, j.sock, uintptr(unsafe.Pointer(&j.msg)), 0)
+	j.Rights.fd = int32(fd)
+	syscall.RawSyscall(unix.SYS_SENDMSG, j.Sock, uintptr(unsafe.Pointer(&j.Msg)), 0)
 	for {
 		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
 	}
@@ -405,9 +405,9 @@ func socketChild(j *sockJob) {
 //
 //go:nosplit
 //go:norace
-func sockFail(j *sockJob, step uintptr, e syscall.Errno) {
-	j.rec[0], j.rec[1] = uint64(step), uint64(e)
-	syscall.RawSyscall(unix.SYS_SENDMSG, j.sock, uintptr(unsafe.Pointer(&j.failMsg)), 0)
+func sockFail(j *SocketJob, step uintptr, e syscall.Errno) {
+	j.Rec[0], j.Rec[1] = uint64(step), uint64(e)
+	syscall.RawSyscall(unix.SYS_SENDMSG, j.Sock, uintptr(unsafe.Pointer(&j.FailMsg)), 0)
 	for {
 		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 127, 0, 0)
 	}

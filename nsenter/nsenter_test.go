@@ -35,14 +35,14 @@ func TestReadReport(t *testing.T) {
 		pid  int
 		want string // the error's text, "" for none
 	}{
-		{"forked and exec'd", rec(stepPid, 42, 0), 42, ""},
-		{"setns refused", rec(stepSetns, 1, 0), 0, "setns: operation not permitted"},
-		{"clone failed", rec(stepClone, 11, 0), 0, "clone: resource temporarily unavailable"},
-		{"setuid", cat(rec(stepPid, 42, 0), rec(stepSetuid, 22, 0)), 42, "setuid 1000: invalid argument"},
-		{"exec failed", cat(rec(stepPid, 42, 0), rec(stepExec, 2, 1)), 42, "exec ls (/usr/bin/ls): no such file or directory"},
-		{"bounding", cat(rec(stepPid, 42, 0), rec(stepBounding, 1, 21)), 42, "drop capability 21 from the bounding set: operation not permitted"},
+		{"forked and exec'd", rec(StepPid, 42, 0), 42, ""},
+		{"setns refused", rec(StepSetns, 1, 0), 0, "setns: operation not permitted"},
+		{"clone failed", rec(StepClone, 11, 0), 0, "clone: resource temporarily unavailable"},
+		{"setuid", cat(rec(StepPid, 42, 0), rec(StepSetuid, 22, 0)), 42, "setuid 1000: invalid argument"},
+		{"exec failed", cat(rec(StepPid, 42, 0), rec(StepExec, 2, 1)), 42, "exec ls (/usr/bin/ls): no such file or directory"},
+		{"bounding", cat(rec(StepPid, 42, 0), rec(StepBounding, 1, 21)), 42, "drop capability 21 from the bounding set: operation not permitted"},
 		{"nothing", nil, 0, "nsenter: the forked process ended without a word"},
-		{"torn record", rec(stepPid, 42, 0)[:9], 0, "nsenter: read report: unexpected EOF"},
+		{"torn record", rec(StepPid, 42, 0)[:9], 0, "nsenter: read report: unexpected EOF"},
 		{"unknown step", rec(99, 1, 0), 0, "nsenter: malformed report 630000000000000001000000000000000000000000000000"},
 	} {
 		pid, err := readReport(bytes.NewReader(tc.in), j)
@@ -55,10 +55,10 @@ func TestReadReport(t *testing.T) {
 		}
 	}
 	var je *JoinError
-	if _, err := readReport(bytes.NewReader(rec(stepSetns, 1, 0)), j); !errors.As(err, &je) || !errors.Is(err, syscall.EPERM) {
+	if _, err := readReport(bytes.NewReader(rec(StepSetns, 1, 0)), j); !errors.As(err, &je) || !errors.Is(err, syscall.EPERM) {
 		t.Errorf("readReport(setns 1) = %v, want a *JoinError matching EPERM", err)
 	}
-	if _, err := readReport(bytes.NewReader(rec(stepExec, 2, 0)), j); !errors.As(err, &je) || !je.IsExec() {
+	if _, err := readReport(bytes.NewReader(rec(StepExec, 2, 0)), j); !errors.As(err, &je) || !je.IsExec() {
 		t.Errorf("readReport(exec 2) = %v, want a *JoinError of the exec", err)
 	}
 }
@@ -385,8 +385,8 @@ func TestNewDeviceRefuses(t *testing.T) {
 		}
 	}
 	d, err := newDevice(DeviceOptions{Source: "/dev/null", Target: "dev/a/b/c"})
-	if err != nil || len(d.dirs) != 3 {
-		t.Errorf("newDevice(dev/a/b/c) = %v, %d directories, want dev, a, b", err, len(d.dirs))
+	if err != nil || len(d.Dirs) != 3 {
+		t.Errorf("newDevice(dev/a/b/c) = %v, %d directories, want dev, a, b", err, len(d.Dirs))
 	}
 }
 
@@ -404,9 +404,9 @@ func TestReadDeviceReport(t *testing.T) {
 		want string
 	}{
 		{"done", nil, nil, ""},
-		{"exists", rec(devCreate, uint64(unix.EEXIST), 0), ErrDeviceExists, "/dev/evil/x: already exists in the container"},
-		{"not bound", rec(devNotBound, 0, 0), ErrNotBound, "/dev/evil/x: not a device node bound by ulxc device add"},
-		{"symlink", rec(devOpenDir, uint64(unix.ELOOP), 1), unix.ELOOP, "open directory /dev/evil: too many levels of symbolic links"},
+		{"exists", rec(DevCreate, uint64(unix.EEXIST), 0), ErrDeviceExists, "/dev/evil/x: already exists in the container"},
+		{"not bound", rec(DevNotBound, 0, 0), ErrNotBound, "/dev/evil/x: not a device node bound by ulxc device add"},
+		{"symlink", rec(DevOpenDir, uint64(unix.ELOOP), 1), unix.ELOOP, "open directory /dev/evil: too many levels of symbolic links"},
 		{"unknown", rec(99, 1, 0), nil, "nsenter: malformed report"},
 	} {
 		err := readDeviceReport(bytes.NewReader(tc.in), d)

@@ -54,89 +54,89 @@ import (
 
 // The steps a report names; describe has their messages.
 const (
-	stFD = iota + 1
-	stEnter
-	stRootfs
-	stSource
-	stUnshare
-	stSysctl
-	stSlave
-	stHook
-	stBindRootfs
-	stMount
-	stOverlay
-	stLink
-	stConsole
-	stSendPtys
-	stLoopback
-	stMask
-	stReadonly
-	stPivot
-	stRootRO
-	stHostname
-	stDomainname
-	stRlimit
-	stTerminal
-	stOOM
-	stPersonality
-	stBounding
-	stSeccomp
-	stSetgroups
-	stSetgid
-	stSetuid
-	stChdir
-	stNoNewPrivs
-	stExec
-	stNetwork
+	StFD = iota + 1
+	StEnter
+	StRootfs
+	StSource
+	StUnshare
+	StSysctl
+	StSlave
+	StHook
+	StBindRootfs
+	StMount
+	StOverlay
+	StLink
+	StConsole
+	StSendPtys
+	StLoopback
+	StMask
+	StReadonly
+	StPivot
+	StRootRO
+	StHostname
+	StDomainname
+	StRlimit
+	StTerminal
+	StOOM
+	StPersonality
+	StBounding
+	StSeccomp
+	StSetgroups
+	StSetgid
+	StSetuid
+	StChdir
+	StNoNewPrivs
+	StExec
+	StNetwork
 )
 
 // Sub-steps of a report, for the steps that do more than one thing.
 const (
 	subNone = iota
-	subOpen
-	subMkdir
-	subCreate
-	subStatfs
-	subRemount
-	subMount
-	subPropagation
-	subMissing
-	subClone
+	SubOpen
+	SubMkdir
+	SubCreate
+	SubStatfs
+	SubRemount
+	SubMount
+	SubPropagation
+	SubMissing
+	SubClone
 	subAttach
-	subWrite
-	subRead
-	subGoAhead
-	subSetgroups
-	subSetgid
-	subSetuid
-	subDeathSignal
-	subParentGone
-	subDumpable
-	subUnlock
-	subPeer
-	subSize
+	SubWrite
+	SubRead
+	SubGoAhead
+	SubSetgroups
+	SubSetgid
+	SubSetuid
+	SubDeathSignal
+	SubParentGone
+	SubDumpable
+	SubUnlock
+	SubPeer
+	SubSize
 	subSocket
-	subSetsid
-	subCtty
+	SubSetsid
+	SubCtty
 	subDup
 	subChdir
 	subSlave
 	subDetach
-	subWait
-	subTimeout
-	subExec
+	SubWait
+	SubTimeout
+	SubExec
 )
 
 // report is the record init writes on failure: a zero first word (so it
 // is never taken for a hook helper's JSON), then step, index, sub-step,
 // path component (-1 for the whole path), errno and an extra value.
-type initReport [7]uint64
+type Report [7]uint64
 
 // childEntry is where init starts (cloneVM's assembly, or startChild).
 //
 //go:nosplit
 //go:norace
-func childEntry(p *initPlan) {
+func childEntry(p *Plan) {
 	childMain(p)
 }
 
@@ -146,82 +146,82 @@ func childEntry(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func childMain(p *initPlan) {
+func childMain(p *Plan) {
 	placeFDs(p)
 	// A session of its own before anything else: the caller's terminal
 	// is never the controlling terminal of init, of its hooks or of the
 	// container's process, so nothing in the container can reach it
 	// through /dev/tty or type into the caller's shell with TIOCSTI.
 	if _, _, e := syscall.RawSyscall6(unix.SYS_SETSID, 0, 0, 0, 0, 0, 0); e != 0 {
-		fail(p, stTerminal, 0, subSetsid, e)
+		fail(p, StTerminal, 0, SubSetsid, e)
 	}
 	// The OOM score is written while init is still the user, whose
 	// /proc/self files are its own; once it is container root and not
 	// dumpable they belong to the host's root. (spawnInit never shares
 	// memory with an init that sets it: the kernel would set the
 	// supervisor's too.)
-	if len(p.oom) > 0 {
-		writeFile(p, p.oomPath, p.oom, stOOM, 0)
+	if len(p.OOM) > 0 {
+		writeFile(p, p.OOMPath, p.OOM, StOOM, 0)
 	}
 	prepareChild(p)
-	if p.late != 0 {
-		if _, _, e := syscall.RawSyscall6(unix.SYS_UNSHARE, p.late, 0, 0, 0, 0, 0); e != 0 {
-			fail(p, stUnshare, 0, 0, e)
+	if p.Late != 0 {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_UNSHARE, p.Late, 0, 0, 0, 0, 0); e != 0 {
+			fail(p, StUnshare, 0, 0, e)
 		}
 	}
-	if p.netPhase {
+	if p.NetPhase {
 		sendNamespaces(p)
 	}
 	enter(p)
 	initFault(p)
-	for i := 0; i < len(p.sysctls); i++ {
-		writeFile(p, p.sysctls[i].path, p.sysctls[i].value, stSysctl, i)
+	for i := 0; i < len(p.Sysctls); i++ {
+		writeFile(p, p.Sysctls[i].Path, p.Sysctls[i].Value, StSysctl, i)
 	}
-	if e := rawMount(nil, p.slash, nil, unix.MS_SLAVE|unix.MS_REC, nil); e != 0 {
-		fail(p, stSlave, 0, 0, e)
+	if e := rawMount(nil, p.Slash, nil, unix.MS_SLAVE|unix.MS_REC, nil); e != 0 {
+		fail(p, StSlave, 0, 0, e)
 	}
-	if p.hooks[hookPreMount].run {
-		forkHooks(p, hookPreMount, p.rootfs)
+	if p.Hooks[HooksPreMount].Run {
+		forkHooks(p, HooksPreMount, p.Rootfs)
 	}
-	if p.overlay == nil {
+	if p.Overlay == nil {
 		bindRootfs(p)
 	} else {
-		if p.overlay.tmpfs {
+		if p.Overlay.Tmpfs {
 			tmpfsUpper(p)
 		}
 		mountOverlay(p)
 	}
-	for i := 0; i < len(p.mounts); i++ {
+	for i := 0; i < len(p.Mounts); i++ {
 		mountOne(p, i)
 	}
-	if mountedAt(p, p.devTmp) {
+	if mountedAt(p, p.DevTmp) {
 		makeDevLinks(p)
 	}
-	if p.console {
+	if p.Console {
 		consoles(p)
 	}
-	if p.newNet {
+	if p.NewNet {
 		loopbackUp(p)
 	}
-	if p.hooks[hookMount].run {
+	if p.Hooks[HooksMount].Run {
 		exposeAndHook(p)
 	}
-	for i := 0; i < len(p.masked); i++ {
+	for i := 0; i < len(p.Masked); i++ {
 		maskPath(p, i)
 	}
-	for i := 0; i < len(p.readonly); i++ {
+	for i := 0; i < len(p.Readonly); i++ {
 		readonlyPath(p, i)
 	}
 	pivotRoot(p)
-	if p.rootRO {
+	if p.RootRO {
 		remountRootRO(p)
 	}
 	identity(p)
-	if p.netPhase {
+	if p.NetPhase {
 		awaitNetwork(p)
 	}
-	if p.hooks[hookStart].run {
-		forkHooks(p, hookStart, -1)
+	if p.Hooks[HooksStart].Run {
+		forkHooks(p, HooksStart, -1)
 	}
 	execProcess(p)
 }
@@ -232,12 +232,12 @@ func childMain(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func placeFDs(p *initPlan) {
-	fds := p.fds
+func placeFDs(p *Plan) {
+	fds := p.FDs
 	for i := 0; i < len(fds); i++ {
-		fd, _, e := syscall.RawSyscall6(unix.SYS_FCNTL, uintptr(fds[i]), unix.F_DUPFD_CLOEXEC, p.base, 0, 0, 0)
+		fd, _, e := syscall.RawSyscall6(unix.SYS_FCNTL, uintptr(fds[i]), unix.F_DUPFD_CLOEXEC, p.Base, 0, 0, 0)
 		if e != 0 {
-			fail(p, stFD, i, subDup, e)
+			fail(p, StFD, i, subDup, e)
 		}
 		fds[i] = int(fd)
 	}
@@ -247,12 +247,12 @@ func placeFDs(p *initPlan) {
 			flags = 0
 		}
 		if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(fds[i]), uintptr(i), flags, 0, 0, 0); e != 0 {
-			fail(p, stFD, i, subDup, e)
+			fail(p, StFD, i, subDup, e)
 		}
 	}
 	// Nothing else of the supervisor's: its end of the sync pipe above
 	// all, whose EOF tells init that the supervisor is gone.
-	syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, initFDs, ^uintptr(0), 0, 0, 0, 0)
+	syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, InitFDs, ^uintptr(0), 0, 0, 0, 0)
 }
 
 // prepareChild opens, with the user's own credentials, what container
@@ -261,30 +261,30 @@ func placeFDs(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func prepareChild(p *initPlan) {
-	if p.overlay != nil {
+func prepareChild(p *Plan) {
+	if p.Overlay != nil {
 		openOverlay(p)
 	}
-	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.rootfsPath)),
+	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.RootfsPath)),
 		unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
 	if e != 0 {
-		fail(p, stRootfs, 0, 0, e)
+		fail(p, StRootfs, 0, 0, e)
 	}
-	p.rootfs = int(fd)
-	for i := 0; i < len(p.mounts); i++ {
-		m := &p.mounts[i]
-		if !m.bind {
+	p.Rootfs = int(fd)
+	for i := 0; i < len(p.Mounts); i++ {
+		m := &p.Mounts[i]
+		if !m.Bind {
 			continue
 		}
-		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(m.source)),
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(m.Source)),
 			unix.O_PATH|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
-			if m.optional {
+			if m.Optional {
 				continue
 			}
-			fail(p, stSource, i, 0, e)
+			fail(p, StSource, i, 0, e)
 		}
-		m.srcFD = int(fd)
+		m.SrcFD = int(fd)
 	}
 }
 
@@ -293,38 +293,38 @@ func prepareChild(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func enter(p *initPlan) {
+func enter(p *Plan) {
 	var b [1]byte
 	n, _, e := syscall.RawSyscall6(unix.SYS_READ, syncFD, uintptr(unsafe.Pointer(&b[0])), 1, 0, 0, 0)
 	if e != 0 {
-		fail(p, stEnter, 0, subRead, e)
+		fail(p, StEnter, 0, SubRead, e)
 	}
-	if n != 1 || b[0] != goAhead {
-		fail(p, stEnter, 0, subGoAhead, 0)
+	if n != 1 || b[0] != GoAhead {
+		fail(p, StEnter, 0, SubGoAhead, 0)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESGID, 0, 0, 0, 0, 0, 0); e != 0 {
-		fail(p, stEnter, 0, subSetgid, e)
+		fail(p, StEnter, 0, SubSetgid, e)
 	}
 	// Supplementary groups the user had are not mapped; drop them where
 	// the namespace allows setgroups (a single-id map denies it).
 	if n, _, _ := syscall.RawSyscall6(unix.SYS_GETGROUPS, 0, 0, 0, 0, 0, 0); n > 0 {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_SETGROUPS, 0, 0, 0, 0, 0, 0); e != 0 && e != unix.EPERM {
-			fail(p, stEnter, 0, subSetgroups, e)
+			fail(p, StEnter, 0, SubSetgroups, e)
 		}
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESUID, 0, 0, 0, 0, 0, 0); e != 0 {
-		fail(p, stEnter, 0, subSetuid, e)
+		fail(p, StEnter, 0, SubSetuid, e)
 	}
 	// A change of credentials clears the parent-death signal, so it is
 	// set now. A supervisor that died before has closed its end of the
 	// sync pipe, which it holds until init has exec'd: check for that.
 	if e := rawPrctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL)); e != 0 {
-		fail(p, stEnter, 0, subDeathSignal, e)
+		fail(p, StEnter, 0, SubDeathSignal, e)
 	}
 	p.poll = unix.PollFd{Fd: syncFD, Events: unix.POLLIN}
 	if n, _, _ := syscall.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&p.poll)), 1,
 		uintptr(unsafe.Pointer(&p.noWait)), 0, 0, 0); n == 1 && p.poll.Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
-		fail(p, stEnter, 0, subParentGone, 0)
+		fail(p, StEnter, 0, SubParentGone, 0)
 	}
 	// Never dumpable until the exec: init's memory is the supervisor's
 	// (shared under CLONE_VM, else a copy), owned by the host's user
@@ -333,7 +333,7 @@ func enter(p *initPlan) {
 	// /proc/PID/mem or take its descriptors. The id change above made it
 	// so (fs.suid_dumpable), unless that is set to 1 for debugging.
 	if e := rawPrctl(unix.PR_SET_DUMPABLE, 0); e != 0 {
-		fail(p, stEnter, 0, subDumpable, e)
+		fail(p, StEnter, 0, SubDumpable, e)
 	}
 }
 
@@ -342,14 +342,14 @@ func enter(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func writeFile(p *initPlan, path *byte, value []byte, step, index int) {
+func writeFile(p *Plan, path *byte, value []byte, step, index int) {
 	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(path)),
 		unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0, 0, 0)
 	if e != 0 {
-		fail(p, step, index, subOpen, e)
+		fail(p, step, index, SubOpen, e)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(value))), uintptr(len(value)), 0, 0, 0); e != 0 {
-		fail(p, step, index, subWrite, e)
+		fail(p, step, index, SubWrite, e)
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 }
@@ -361,23 +361,23 @@ func writeFile(p *initPlan, path *byte, value []byte, step, index int) {
 //
 //go:nosplit
 //go:norace
-func bindRootfs(p *initPlan) {
-	tree, _, e := syscall.RawSyscall6(unix.SYS_OPEN_TREE, uintptr(p.rootfs), uintptr(unsafe.Pointer(p.empty)),
+func bindRootfs(p *Plan) {
+	tree, _, e := syscall.RawSyscall6(unix.SYS_OPEN_TREE, uintptr(p.Rootfs), uintptr(unsafe.Pointer(p.Empty)),
 		unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH, 0, 0, 0)
 	if e != 0 {
-		fail(p, stBindRootfs, 0, subClone, e)
+		fail(p, StBindRootfs, 0, SubClone, e)
 	}
-	if e := moveMount(p, int(tree), p.rootfs); e != 0 {
-		fail(p, stBindRootfs, 0, subAttach, e)
+	if e := moveMount(p, int(tree), p.Rootfs); e != 0 {
+		fail(p, StBindRootfs, 0, subAttach, e)
 	}
-	p.root = int(tree)
+	p.Root = int(tree)
 }
 
 //go:nosplit
 //go:norace
-func moveMount(p *initPlan, from, to int) syscall.Errno {
-	_, _, e := syscall.RawSyscall6(unix.SYS_MOVE_MOUNT, uintptr(from), uintptr(unsafe.Pointer(p.empty)), uintptr(to),
-		uintptr(unsafe.Pointer(p.empty)), unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH, 0)
+func moveMount(p *Plan, from, to int) syscall.Errno {
+	_, _, e := syscall.RawSyscall6(unix.SYS_MOVE_MOUNT, uintptr(from), uintptr(unsafe.Pointer(p.Empty)), uintptr(to),
+		uintptr(unsafe.Pointer(p.Empty)), unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH, 0)
 	return e
 }
 
@@ -386,39 +386,39 @@ func moveMount(p *initPlan, from, to int) syscall.Errno {
 //
 //go:nosplit
 //go:norace
-func mountOne(p *initPlan, i int) {
-	mounts := p.mounts
+func mountOne(p *Plan, i int) {
+	mounts := p.Mounts
 	if uint(i) >= uint(len(mounts)) {
 		return
 	}
 	m := &mounts[i]
-	if m.requires >= 0 && !mountedAt(p, m.requires) || mountedAt(p, m.unless) {
+	if m.Requires >= 0 && !mountedAt(p, m.Requires) || mountedAt(p, m.Unless) {
 		return
 	}
-	if m.bind && m.srcFD < 0 {
-		if m.optional {
+	if m.Bind && m.SrcFD < 0 {
+		if m.Optional {
 			return
 		}
-		fail(p, stMount, i, subMissing, unix.ENOENT)
+		fail(p, StMount, i, SubMissing, unix.ENOENT)
 	}
-	file := m.create == kindFile
-	if m.create == kindAuto && m.bind && rawFstat(p, m.srcFD) == 0 && p.st.Mode&unix.S_IFMT != unix.S_IFDIR {
+	file := m.Create == CreateFile
+	if m.Create == CreateAuto && m.Bind && rawFstat(p, m.SrcFD) == 0 && p.st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		file = true
 	}
-	target, e := resolveInRoot(p, &m.dest, file)
+	target, e := resolveInRoot(p, &m.Dest, file)
 	if e == 0 {
 		e = mountAt(p, m, target)
 	}
-	if e == 0 && (m.remount != 0 || len(m.propagation) > 0) {
+	if e == 0 && (m.Remount != 0 || len(m.Propagation) > 0) {
 		e = afterMount(p, m)
 	}
 	if e != 0 {
-		if m.optional {
+		if m.Optional {
 			return
 		}
-		failPath(p, stMount, i, e)
+		failPath(p, StMount, i, e)
 	}
-	if mounted := p.mounted; uint(i) < uint(len(mounted)) {
+	if mounted := p.Mounted; uint(i) < uint(len(mounted)) {
 		mounted[i] = true
 	}
 }
@@ -427,8 +427,8 @@ func mountOne(p *initPlan, i int) {
 //
 //go:nosplit
 //go:norace
-func mountedAt(p *initPlan, i int) bool {
-	mounted := p.mounted
+func mountedAt(p *Plan, i int) bool {
+	mounted := p.Mounted
 	return uint(i) < uint(len(mounted)) && mounted[i]
 }
 
@@ -436,24 +436,24 @@ func mountedAt(p *initPlan, i int) bool {
 //
 //go:nosplit
 //go:norace
-func mountAt(p *initPlan, m *mountStep, target int) syscall.Errno {
+func mountAt(p *Plan, m *Mount, target int) syscall.Errno {
 	var e syscall.Errno
 	switch {
-	case m.bind:
-		e = rawMount(fdPath(&p.pathA, m.srcFD), fdPath(&p.pathB, target), nil, unix.MS_BIND|m.flags&unix.MS_REC, nil)
-	case m.hostSys != nil:
+	case m.Bind:
+		e = rawMount(fdPath(&p.pathA, m.SrcFD), fdPath(&p.pathB, target), nil, unix.MS_BIND|m.Flags&unix.MS_REC, nil)
+	case m.HostSys != nil:
 		// sysfs without a network namespace of our own: the host's,
 		// read-only (compileMounts).
-		e = rawMount(m.hostSys, fdPath(&p.pathB, target), nil, unix.MS_BIND|unix.MS_REC, nil)
+		e = rawMount(m.HostSys, fdPath(&p.pathB, target), nil, unix.MS_BIND|unix.MS_REC, nil)
 	default:
-		e = rawMount(m.source, fdPath(&p.pathB, target), m.fstype, m.flags, m.data)
-		if e == unix.EINVAL && m.altData != nil {
+		e = rawMount(m.Source, fdPath(&p.pathB, target), m.Fstype, m.Flags, m.Data)
+		if e == unix.EINVAL && m.AltData != nil {
 			// gid=5 (tty) is EINVAL when gid 5 is not mapped.
-			e = rawMount(m.source, &p.pathB[0], m.fstype, m.flags, m.altData)
+			e = rawMount(m.Source, &p.pathB[0], m.Fstype, m.Flags, m.AltData)
 		}
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(target), 0, 0, 0, 0, 0)
-	return result(p, subMount, -1, e)
+	return result(p, SubMount, -1, e)
 }
 
 // afterMount remounts and sets the propagation of what m mounted: the
@@ -462,18 +462,18 @@ func mountAt(p *initPlan, m *mountStep, target int) syscall.Errno {
 //
 //go:nosplit
 //go:norace
-func afterMount(p *initPlan, m *mountStep) syscall.Errno {
-	top, e := openInRoot(p, p.root, m.dest.full, unix.O_PATH)
+func afterMount(p *Plan, m *Mount) syscall.Errno {
+	top, e := openInRoot(p, p.Root, m.Dest.Full, unix.O_PATH)
 	if e != 0 {
 		return e
 	}
-	if m.remount != 0 {
-		e = remountBind(p, top, m.remount)
+	if m.Remount != 0 {
+		e = remountBind(p, top, m.Remount)
 	}
-	prop := m.propagation
+	prop := m.Propagation
 	for k := 0; k < len(prop) && e == 0; k++ {
 		if e = rawMount(nil, fdPath(&p.pathB, top), nil, prop[k], nil); e != 0 {
-			result(p, subPropagation, -1, e)
+			result(p, SubPropagation, -1, e)
 		}
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(top), 0, 0, 0, 0, 0)
@@ -485,7 +485,7 @@ func afterMount(p *initPlan, m *mountStep) syscall.Errno {
 //
 //go:nosplit
 //go:norace
-func result(p *initPlan, sub, comp int, errno syscall.Errno) syscall.Errno {
+func result(p *Plan, sub, comp int, errno syscall.Errno) syscall.Errno {
 	p.resSub, p.resComp = sub, comp
 	return errno
 }
@@ -495,12 +495,12 @@ func result(p *initPlan, sub, comp int, errno syscall.Errno) syscall.Errno {
 //
 //go:nosplit
 //go:norace
-func openInRoot(p *initPlan, root int, path *byte, flags uint64) (int, syscall.Errno) {
+func openInRoot(p *Plan, root int, path *byte, flags uint64) (int, syscall.Errno) {
 	p.how = unix.OpenHow{Flags: flags | unix.O_CLOEXEC, Resolve: inRoot}
 	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(root), uintptr(unsafe.Pointer(path)),
 		uintptr(unsafe.Pointer(&p.how)), unsafe.Sizeof(p.how), 0, 0)
 	if e != 0 {
-		return -1, result(p, subOpen, -1, e)
+		return -1, result(p, SubOpen, -1, e)
 	}
 	return int(fd), 0
 }
@@ -517,8 +517,8 @@ func openInRoot(p *initPlan, root int, path *byte, flags uint64) (int, syscall.E
 //
 //go:nosplit
 //go:norace
-func resolveInRoot(p *initPlan, rp *rawPath, file bool) (int, syscall.Errno) {
-	names, prefixes := rp.names, rp.prefixes
+func resolveInRoot(p *Plan, rp *Path, file bool) (int, syscall.Errno) {
+	names, prefixes := rp.Names, rp.Prefixes
 	n := len(names)
 	dirs := n // components that are directories
 	p.how = unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: inRoot}
@@ -526,35 +526,35 @@ func resolveInRoot(p *initPlan, rp *rawPath, file bool) (int, syscall.Errno) {
 		dirs = n - 1
 		p.how.Flags = unix.O_PATH | unix.O_CLOEXEC
 	}
-	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(p.root), uintptr(unsafe.Pointer(rp.full)),
+	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(p.Root), uintptr(unsafe.Pointer(rp.Full)),
 		uintptr(unsafe.Pointer(&p.how)), unsafe.Sizeof(p.how), 0, 0)
 	if e != unix.ENOENT || n == 0 {
-		return int(fd), result(p, subOpen, -1, e)
+		return int(fd), result(p, SubOpen, -1, e)
 	}
-	cur, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(p.root), uintptr(unsafe.Pointer(p.slash)),
+	cur, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(p.Root), uintptr(unsafe.Pointer(p.Slash)),
 		uintptr(unsafe.Pointer(&p.how)), unsafe.Sizeof(p.how), 0, 0)
 	if e != 0 {
-		return -1, result(p, subOpen, -1, e)
+		return -1, result(p, SubOpen, -1, e)
 	}
 	for k := 0; k < len(names) && k < len(prefixes); k++ {
 		p.how = unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: inRoot}
-		sub := subOpen
+		sub := SubOpen
 		e = unix.ENOENT
 		if k < dirs {
-			fd, _, e = syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(p.root), uintptr(unsafe.Pointer(prefixes[k])),
+			fd, _, e = syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(p.Root), uintptr(unsafe.Pointer(prefixes[k])),
 				uintptr(unsafe.Pointer(&p.how)), unsafe.Sizeof(p.how), 0, 0)
 		}
 		if e == unix.ENOENT {
 			if k < dirs {
-				sub = subMkdir
+				sub = SubMkdir
 				_, _, e = syscall.RawSyscall6(unix.SYS_MKDIRAT, cur, uintptr(unsafe.Pointer(names[k])), 0o755, 0, 0, 0)
 			} else {
-				sub = subCreate
+				sub = SubCreate
 				p.how.Flags = unix.O_PATH | unix.O_CLOEXEC
 				_, _, e = syscall.RawSyscall6(unix.SYS_MKNODAT, cur, uintptr(unsafe.Pointer(names[k])), unix.S_IFREG, 0, 0, 0)
 			}
 			if e == 0 || e == unix.EEXIST {
-				sub = subOpen
+				sub = SubOpen
 				p.how.Flags |= unix.O_NOFOLLOW
 				p.how.Resolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS
 				fd, _, e = syscall.RawSyscall6(unix.SYS_OPENAT2, cur, uintptr(unsafe.Pointer(names[k])),
@@ -574,7 +574,7 @@ func resolveInRoot(p *initPlan, rp *rawPath, file bool) (int, syscall.Errno) {
 		}
 		if e != 0 {
 			syscall.RawSyscall6(unix.SYS_CLOSE, cur, 0, 0, 0, 0, 0)
-			return -1, result(p, subOpen, n-1, e)
+			return -1, result(p, SubOpen, n-1, e)
 		}
 	}
 	return int(cur), 0
@@ -587,9 +587,9 @@ func resolveInRoot(p *initPlan, rp *rawPath, file bool) (int, syscall.Errno) {
 //
 //go:nosplit
 //go:norace
-func remountBind(p *initPlan, fd int, flags uintptr) syscall.Errno {
+func remountBind(p *Plan, fd int, flags uintptr) syscall.Errno {
 	if _, _, e := syscall.RawSyscall6(unix.SYS_FSTATFS, uintptr(fd), uintptr(unsafe.Pointer(&p.stfs)), 0, 0, 0, 0); e != 0 {
-		return result(p, subStatfs, -1, e)
+		return result(p, SubStatfs, -1, e)
 	}
 	cur := statfsToMS(int64(p.stfs.Flags)) // int64 on most, uint32 on s390x
 	keep := cur & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY)
@@ -597,7 +597,7 @@ func remountBind(p *initPlan, fd int, flags uintptr) syscall.Errno {
 		keep |= cur & (unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
 	}
 	p.resExtra = flags | keep
-	return result(p, subRemount, -1, rawMount(nil, fdPath(&p.pathB, fd), nil, unix.MS_REMOUNT|unix.MS_BIND|flags|keep, nil))
+	return result(p, SubRemount, -1, rawMount(nil, fdPath(&p.pathB, fd), nil, unix.MS_REMOUNT|unix.MS_BIND|flags|keep, nil))
 }
 
 // statfsToMS turns statfs flags into the mount flags they stand for.
@@ -627,17 +627,17 @@ var statfsMountFlags = [...]struct {
 //
 //go:nosplit
 //go:norace
-func makeDevLinks(p *initPlan) {
-	dev, e := openInRoot(p, p.root, p.devDir, unix.O_DIRECTORY|unix.O_RDONLY)
+func makeDevLinks(p *Plan) {
+	dev, e := openInRoot(p, p.Root, p.DevDir, unix.O_DIRECTORY|unix.O_RDONLY)
 	if e != 0 {
-		failPath(p, stLink, -1, e)
+		failPath(p, StLink, -1, e)
 	}
-	links := p.links
+	links := p.Links
 	for i := 0; i < len(links); i++ {
-		_, _, e := syscall.RawSyscall6(unix.SYS_SYMLINKAT, uintptr(unsafe.Pointer(links[i].target)), uintptr(dev),
-			uintptr(unsafe.Pointer(links[i].name)), 0, 0, 0)
+		_, _, e := syscall.RawSyscall6(unix.SYS_SYMLINKAT, uintptr(unsafe.Pointer(links[i].Target)), uintptr(dev),
+			uintptr(unsafe.Pointer(links[i].Name)), 0, 0, 0)
 		if e != 0 && e != unix.EEXIST {
-			fail(p, stLink, i, 0, e)
+			fail(p, StLink, i, 0, e)
 		}
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(dev), 0, 0, 0, 0, 0)
@@ -650,42 +650,42 @@ func makeDevLinks(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func consoles(p *initPlan) {
-	ttys, masters := p.ttys, p.masters
+func consoles(p *Plan) {
+	ttys, masters := p.Ttys, p.Masters
 	for i := 0; i < len(ttys) && i < len(masters); i++ {
-		master, e := openInRoot(p, p.root, p.ptmx, unix.O_RDWR|unix.O_NOCTTY)
+		master, e := openInRoot(p, p.Root, p.Ptmx, unix.O_RDWR|unix.O_NOCTTY)
 		if e != 0 {
-			failPath(p, stConsole, i, e)
+			failPath(p, StConsole, i, e)
 		}
 		masters[i] = int32(master)
 		if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, uintptr(master), unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&p.zero)), 0, 0, 0); e != 0 {
-			fail(p, stConsole, i, subUnlock, e)
+			fail(p, StConsole, i, SubUnlock, e)
 		}
 		slave, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
-			fail(p, stConsole, i, subPeer, e)
+			fail(p, StConsole, i, SubPeer, e)
 		}
 		target, e := resolveInRoot(p, &ttys[i], true)
 		if e == 0 {
-			e = result(p, subMount, -1, rawMount(fdPath(&p.pathA, int(slave)), fdPath(&p.pathB, target), nil, unix.MS_BIND, nil))
+			e = result(p, SubMount, -1, rawMount(fdPath(&p.pathA, int(slave)), fdPath(&p.pathB, target), nil, unix.MS_BIND, nil))
 			syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(target), 0, 0, 0, 0, 0)
 		}
 		if e != 0 {
-			failPath(p, stConsole, i, e)
+			failPath(p, StConsole, i, e)
 		}
 		if i > 0 {
 			syscall.RawSyscall6(unix.SYS_CLOSE, slave, 0, 0, 0, 0, 0)
 			continue
 		}
-		p.consoleSlave = int(slave)
-		if p.winsize.Row > 0 && p.winsize.Col > 0 {
-			if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, slave, unix.TIOCSWINSZ, uintptr(unsafe.Pointer(&p.winsize)), 0, 0, 0); e != 0 {
-				fail(p, stConsole, 0, subSize, e)
+		p.ConsoleSlave = int(slave)
+		if p.Winsize.Row > 0 && p.Winsize.Col > 0 {
+			if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, slave, unix.TIOCSWINSZ, uintptr(unsafe.Pointer(&p.Winsize)), 0, 0, 0); e != 0 {
+				fail(p, StConsole, 0, SubSize, e)
 			}
 		}
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_SENDMSG, initPtyFD, uintptr(unsafe.Pointer(&p.ptyMsg)), 0, 0, 0, 0); e != 0 {
-		fail(p, stSendPtys, 0, 0, e)
+	if _, _, e := syscall.RawSyscall6(unix.SYS_SENDMSG, initPtyFD, uintptr(unsafe.Pointer(&p.PtyMsg)), 0, 0, 0, 0); e != 0 {
+		fail(p, StSendPtys, 0, 0, e)
 	}
 	for i := 0; i < len(masters); i++ {
 		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(masters[i]), 0, 0, 0, 0, 0)
@@ -696,17 +696,17 @@ func consoles(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func loopbackUp(p *initPlan) {
+func loopbackUp(p *Plan) {
 	s, _, e := syscall.RawSyscall6(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0, 0, 0, 0)
 	if e != 0 {
-		fail(p, stLoopback, 0, subSocket, e)
+		fail(p, StLoopback, 0, subSocket, e)
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, s, unix.SIOCGIFFLAGS, uintptr(unsafe.Pointer(&p.ifr)), 0, 0, 0); e != 0 {
-		fail(p, stLoopback, 0, subRead, e)
+	if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, s, unix.SIOCGIFFLAGS, uintptr(unsafe.Pointer(&p.Ifr)), 0, 0, 0); e != 0 {
+		fail(p, StLoopback, 0, SubRead, e)
 	}
-	*(*uint16)(unsafe.Pointer(&p.ifr[unix.IFNAMSIZ])) |= unix.IFF_UP
-	if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, s, unix.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&p.ifr)), 0, 0, 0); e != 0 {
-		fail(p, stLoopback, 0, subWrite, e)
+	*(*uint16)(unsafe.Pointer(&p.Ifr[unix.IFNAMSIZ])) |= unix.IFF_UP
+	if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, s, unix.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&p.Ifr)), 0, 0, 0); e != 0 {
+		fail(p, StLoopback, 0, SubWrite, e)
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, s, 0, 0, 0, 0, 0)
 }
@@ -720,18 +720,18 @@ func loopbackUp(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func sendNamespaces(p *initPlan) {
-	nsPaths, netFDs := p.nsPaths, p.netFDs
+func sendNamespaces(p *Plan) {
+	nsPaths, netFDs := p.NSPaths, p.NetFDs
 	for i := 0; i < len(nsPaths) && i < len(netFDs); i++ {
 		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(nsPaths[i])),
 			unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
-			fail(p, stNetwork, i, subOpen, e)
+			fail(p, StNetwork, i, SubOpen, e)
 		}
 		netFDs[i] = int32(fd)
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_SENDMSG, initNetFD, uintptr(unsafe.Pointer(&p.netMsg)), 0, 0, 0, 0); e != 0 {
-		fail(p, stNetwork, 0, subWrite, e)
+	if _, _, e := syscall.RawSyscall6(unix.SYS_SENDMSG, initNetFD, uintptr(unsafe.Pointer(&p.NetMsg)), 0, 0, 0, 0); e != 0 {
+		fail(p, StNetwork, 0, SubWrite, e)
 	}
 	for i := 0; i < len(netFDs); i++ {
 		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(netFDs[i]), 0, 0, 0, 0, 0)
@@ -743,14 +743,14 @@ func sendNamespaces(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func awaitNetwork(p *initPlan) {
+func awaitNetwork(p *Plan) {
 	var b [1]byte
 	n, _, e := syscall.RawSyscall6(unix.SYS_READ, initNetFD, uintptr(unsafe.Pointer(&b[0])), 1, 0, 0, 0)
 	if e != 0 {
-		fail(p, stNetwork, 0, subRead, e)
+		fail(p, StNetwork, 0, SubRead, e)
 	}
-	if n != 1 || b[0] != goAhead {
-		fail(p, stNetwork, 0, subGoAhead, 0)
+	if n != 1 || b[0] != GoAhead {
+		fail(p, StNetwork, 0, SubGoAhead, 0)
 	}
 }
 
@@ -760,26 +760,26 @@ func awaitNetwork(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func exposeAndHook(p *initPlan) {
-	p.exposed = -1
-	for i := 0; i < len(p.expose); i++ {
-		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.expose[i])),
+func exposeAndHook(p *Plan) {
+	p.Exposed = -1
+	for i := 0; i < len(p.Expose); i++ {
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.Expose[i])),
 			unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
 			continue
 		}
-		e = moveMount(p, p.root, int(fd))
+		e = moveMount(p, p.Root, int(fd))
 		syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 		if e == 0 {
-			p.exposed = i
+			p.Exposed = i
 			break
 		}
 	}
-	rootfs := p.root
-	if p.exposed >= 0 {
+	rootfs := p.Root
+	if p.Exposed >= 0 {
 		rootfs = -1
 	}
-	forkHooks(p, hookMount, rootfs)
+	forkHooks(p, HooksMount, rootfs)
 }
 
 // forkHooks runs the hooks of kind one after the other, in init's
@@ -793,42 +793,42 @@ func exposeAndHook(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func forkHooks(p *initPlan, kind, rootfs int) {
-	if uint(kind) >= uint(len(p.hooks)) {
+func forkHooks(p *Plan, kind, rootfs int) {
+	if uint(kind) >= uint(len(p.Hooks)) {
 		return
 	}
-	h := &p.hooks[kind]
-	for i := 0; i < len(h.progs); i++ {
-		hp := &h.progs[i]
-		index := kind + hookKinds*i
-		envp := hp.envp
-		if kind == hookMount && p.exposed >= 0 && p.exposed < len(hp.exposedEnvp) {
-			envp = hp.exposedEnvp[p.exposed]
+	h := &p.Hooks[kind]
+	for i := 0; i < len(h.Progs); i++ {
+		hp := &h.Progs[i]
+		index := kind + HookKinds*i
+		envp := hp.Envp
+		if kind == HooksMount && p.Exposed >= 0 && p.Exposed < len(hp.ExposedEnvp) {
+			envp = hp.ExposedEnvp[p.Exposed]
 		}
 		pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
 		if e != 0 {
-			fail(p, stHook, index, subClone, e)
+			fail(p, StHook, index, SubClone, e)
 		}
 		if pid == 0 {
 			hookChild(p, hp, envp, rootfs, index)
 		}
-		sub := subWait
-		if hp.limited && !waitLimited(p, pid, &hp.timeout) {
-			sub = subTimeout
+		sub := SubWait
+		if hp.Limited && !waitLimited(p, pid, &hp.Timeout) {
+			sub = SubTimeout
 			syscall.RawSyscall6(unix.SYS_KILL, pid, uintptr(unix.SIGKILL), 0, 0, 0, 0)
 		}
 		for {
 			_, _, e := syscall.RawSyscall6(unix.SYS_WAIT4, pid, uintptr(unsafe.Pointer(&p.hookStatus)), 0, 0, 0, 0)
 			if e != unix.EINTR {
 				if e != 0 {
-					fail(p, stHook, index, subWait, e)
+					fail(p, StHook, index, SubWait, e)
 				}
 				break
 			}
 		}
-		if p.hookStatus != 0 || sub == subTimeout {
+		if p.hookStatus != 0 || sub == SubTimeout {
 			p.rec[6] = uint64(uint32(p.hookStatus))
-			fail(p, stHook, index, sub, 0)
+			fail(p, StHook, index, sub, 0)
 		}
 	}
 }
@@ -838,7 +838,7 @@ func forkHooks(p *initPlan, kind, rootfs int) {
 //
 //go:nosplit
 //go:norace
-func waitLimited(p *initPlan, pid uintptr, timeout *unix.Timespec) bool {
+func waitLimited(p *Plan, pid uintptr, timeout *unix.Timespec) bool {
 	pidfd, _, e := syscall.RawSyscall6(unix.SYS_PIDFD_OPEN, pid, 0, 0, 0, 0, 0)
 	if e != 0 {
 		return true // wait without a limit
@@ -861,7 +861,7 @@ func waitLimited(p *initPlan, pid uintptr, timeout *unix.Timespec) bool {
 //
 //go:nosplit
 //go:norace
-func hookChild(p *initPlan, hp *hookProg, envp []*byte, rootfs, index int) {
+func hookChild(p *Plan, hp *Hook, envp []*byte, rootfs, index int) {
 	first := uintptr(3)
 	if rootfs >= 0 {
 		syscall.RawSyscall6(unix.SYS_DUP3, uintptr(rootfs), 3, 0, 0, 0, 0)
@@ -875,15 +875,15 @@ func hookChild(p *initPlan, hp *hookProg, envp []*byte, rootfs, index int) {
 	syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, first, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC, 0, 0, 0)
 	restoreSignals(p)
 	var last syscall.Errno = unix.ENOENT
-	for i := 0; i < len(hp.paths); i++ {
-		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVE, uintptr(unsafe.Pointer(hp.paths[i])),
-			uintptr(unsafe.Pointer(unsafe.SliceData(hp.argv))), uintptr(unsafe.Pointer(unsafe.SliceData(envp))), 0, 0, 0)
+	for i := 0; i < len(hp.Paths); i++ {
+		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVE, uintptr(unsafe.Pointer(hp.Paths[i])),
+			uintptr(unsafe.Pointer(unsafe.SliceData(hp.Argv))), uintptr(unsafe.Pointer(unsafe.SliceData(envp))), 0, 0, 0)
 		last = e
 		if e != unix.ENOENT && e != unix.ENOTDIR && e != unix.EACCES {
 			break
 		}
 	}
-	fail(p, stHook, index, subExec, last)
+	fail(p, StHook, index, SubExec, last)
 }
 
 // maskPath hides masked path i: the host's /dev/null over a file, an
@@ -891,28 +891,28 @@ func hookChild(p *initPlan, hp *hookProg, envp []*byte, rootfs, index int) {
 //
 //go:nosplit
 //go:norace
-func maskPath(p *initPlan, i int) {
-	masked := p.masked
+func maskPath(p *Plan, i int) {
+	masked := p.Masked
 	if uint(i) >= uint(len(masked)) {
 		return
 	}
-	fd, e := openInRoot(p, p.root, masked[i].full, unix.O_PATH)
+	fd, e := openInRoot(p, p.Root, masked[i].Full, unix.O_PATH)
 	if e == unix.ENOENT {
 		return
 	}
 	if e == 0 {
 		if e = rawFstat(p, fd); e != 0 {
-			result(p, subStatfs, -1, e)
+			result(p, SubStatfs, -1, e)
 		} else if p.st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			e = result(p, subMount, -1, rawMount(p.tmpfs, fdPath(&p.pathB, fd), p.tmpfs,
-				unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, p.maskData))
+			e = result(p, SubMount, -1, rawMount(p.Tmpfs, fdPath(&p.pathB, fd), p.Tmpfs,
+				unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, p.MaskData))
 		} else {
-			e = result(p, subMount, -1, rawMount(p.devNull, fdPath(&p.pathB, fd), nil, unix.MS_BIND, nil))
+			e = result(p, SubMount, -1, rawMount(p.DevNull, fdPath(&p.pathB, fd), nil, unix.MS_BIND, nil))
 		}
 		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
 	}
 	if e != 0 {
-		failPath(p, stMask, i, e)
+		failPath(p, StMask, i, e)
 	}
 }
 
@@ -920,28 +920,28 @@ func maskPath(p *initPlan, i int) {
 //
 //go:nosplit
 //go:norace
-func readonlyPath(p *initPlan, i int) {
-	readonly := p.readonly
+func readonlyPath(p *Plan, i int) {
+	readonly := p.Readonly
 	if uint(i) >= uint(len(readonly)) {
 		return
 	}
-	full := readonly[i].full
-	fd, e := openInRoot(p, p.root, full, unix.O_PATH)
+	full := readonly[i].Full
+	fd, e := openInRoot(p, p.Root, full, unix.O_PATH)
 	if e == unix.ENOENT {
 		return
 	}
 	if e == 0 {
-		e = result(p, subMount, -1, rawMount(fdPath(&p.pathA, fd), fdPath(&p.pathB, fd), nil, unix.MS_BIND|unix.MS_REC, nil))
+		e = result(p, SubMount, -1, rawMount(fdPath(&p.pathA, fd), fdPath(&p.pathB, fd), nil, unix.MS_BIND|unix.MS_REC, nil))
 		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
 	}
 	if e == 0 {
-		if fd, e = openInRoot(p, p.root, full, unix.O_PATH); e == 0 {
+		if fd, e = openInRoot(p, p.Root, full, unix.O_PATH); e == 0 {
 			e = remountBind(p, fd, unix.MS_RDONLY)
 			syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
 		}
 	}
 	if e != 0 {
-		failPath(p, stReadonly, i, e)
+		failPath(p, StReadonly, i, e)
 	}
 }
 
@@ -951,42 +951,42 @@ func readonlyPath(p *initPlan, i int) {
 //
 //go:nosplit
 //go:norace
-func pivotRoot(p *initPlan) {
-	old, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.slash)), unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+func pivotRoot(p *Plan) {
+	old, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.Slash)), unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
 	if e != 0 {
-		fail(p, stPivot, 0, subOpen, e)
+		fail(p, StPivot, 0, SubOpen, e)
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHDIR, uintptr(p.root), 0, 0, 0, 0, 0); e != 0 {
-		fail(p, stPivot, 0, subChdir, e)
+	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHDIR, uintptr(p.Root), 0, 0, 0, 0, 0); e != 0 {
+		fail(p, StPivot, 0, subChdir, e)
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_PIVOT_ROOT, uintptr(unsafe.Pointer(p.dot)), uintptr(unsafe.Pointer(p.dot)), 0, 0, 0, 0); e != 0 {
-		fail(p, stPivot, 0, subNone, e)
+	if _, _, e := syscall.RawSyscall6(unix.SYS_PIVOT_ROOT, uintptr(unsafe.Pointer(p.Dot)), uintptr(unsafe.Pointer(p.Dot)), 0, 0, 0, 0); e != 0 {
+		fail(p, StPivot, 0, subNone, e)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHDIR, old, 0, 0, 0, 0, 0); e != 0 {
-		fail(p, stPivot, 0, subChdir, e)
+		fail(p, StPivot, 0, subChdir, e)
 	}
 	// The old root must not propagate the unmount to the host.
-	if e := rawMount(nil, p.dot, nil, unix.MS_SLAVE|unix.MS_REC, nil); e != 0 {
-		fail(p, stPivot, 0, subSlave, e)
+	if e := rawMount(nil, p.Dot, nil, unix.MS_SLAVE|unix.MS_REC, nil); e != 0 {
+		fail(p, StPivot, 0, subSlave, e)
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_UMOUNT2, uintptr(unsafe.Pointer(p.dot)), unix.MNT_DETACH, 0, 0, 0, 0); e != 0 {
-		fail(p, stPivot, 0, subDetach, e)
+	if _, _, e := syscall.RawSyscall6(unix.SYS_UMOUNT2, uintptr(unsafe.Pointer(p.Dot)), unix.MNT_DETACH, 0, 0, 0, 0); e != 0 {
+		fail(p, StPivot, 0, subDetach, e)
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_CHDIR, uintptr(unsafe.Pointer(p.slash)), 0, 0, 0, 0, 0); e != 0 {
-		fail(p, stPivot, 0, subChdir, e)
+	if _, _, e := syscall.RawSyscall6(unix.SYS_CHDIR, uintptr(unsafe.Pointer(p.Slash)), 0, 0, 0, 0, 0); e != 0 {
+		fail(p, StPivot, 0, subChdir, e)
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, old, 0, 0, 0, 0, 0)
 }
 
 //go:nosplit
 //go:norace
-func remountRootRO(p *initPlan) {
-	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.slash)), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+func remountRootRO(p *Plan) {
+	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.Slash)), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
 	if e != 0 {
-		fail(p, stRootRO, 0, subOpen, e)
+		fail(p, StRootRO, 0, SubOpen, e)
 	}
 	if e := remountBind(p, int(fd), unix.MS_RDONLY); e != 0 {
-		failPath(p, stRootRO, 0, e)
+		failPath(p, StRootRO, 0, e)
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 }
@@ -996,22 +996,22 @@ func remountRootRO(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func identity(p *initPlan) {
-	if len(p.hostname) > 0 {
-		if _, _, e := syscall.RawSyscall6(unix.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(&p.hostname[0])), uintptr(len(p.hostname)), 0, 0, 0, 0); e != 0 {
-			fail(p, stHostname, 0, 0, e)
+func identity(p *Plan) {
+	if len(p.Hostname) > 0 {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(&p.Hostname[0])), uintptr(len(p.Hostname)), 0, 0, 0, 0); e != 0 {
+			fail(p, StHostname, 0, 0, e)
 		}
 	}
-	if len(p.domainname) > 0 {
-		if _, _, e := syscall.RawSyscall6(unix.SYS_SETDOMAINNAME, uintptr(unsafe.Pointer(&p.domainname[0])), uintptr(len(p.domainname)), 0, 0, 0, 0); e != 0 {
-			fail(p, stDomainname, 0, 0, e)
+	if len(p.Domainname) > 0 {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_SETDOMAINNAME, uintptr(unsafe.Pointer(&p.Domainname[0])), uintptr(len(p.Domainname)), 0, 0, 0, 0); e != 0 {
+			fail(p, StDomainname, 0, 0, e)
 		}
 	}
-	rlimits := p.rlimits
+	rlimits := p.Rlimits
 	for i := 0; i < len(rlimits); i++ {
-		if _, _, e := syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, uintptr(rlimits[i].resource),
-			uintptr(unsafe.Pointer(&rlimits[i].limit)), 0, 0, 0); e != 0 {
-			fail(p, stRlimit, i, 0, e)
+		if _, _, e := syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, uintptr(rlimits[i].Resource),
+			uintptr(unsafe.Pointer(&rlimits[i].Limit)), 0, 0, 0); e != 0 {
+			fail(p, StRlimit, i, 0, e)
 		}
 	}
 }
@@ -1022,43 +1022,43 @@ func identity(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func execProcess(p *initPlan) {
-	if p.console {
-		if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, uintptr(p.consoleSlave), unix.TIOCSCTTY, 0, 0, 0, 0); e != 0 {
-			fail(p, stTerminal, 0, subCtty, e)
+func execProcess(p *Plan) {
+	if p.Console {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, uintptr(p.ConsoleSlave), unix.TIOCSCTTY, 0, 0, 0, 0); e != 0 {
+			fail(p, StTerminal, 0, SubCtty, e)
 		}
-		for fd := 0; fd < len(p.consoleFDs); fd++ {
-			if !p.consoleFDs[fd] {
+		for fd := 0; fd < len(p.ConsoleFDs); fd++ {
+			if !p.ConsoleFDs[fd] {
 				continue
 			}
-			if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(p.consoleSlave), uintptr(fd), 0, 0, 0, 0); e != 0 {
-				fail(p, stTerminal, 0, subDup, e)
+			if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(p.ConsoleSlave), uintptr(fd), 0, 0, 0, 0); e != 0 {
+				fail(p, StTerminal, 0, subDup, e)
 			}
 		}
-		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.consoleSlave), 0, 0, 0, 0, 0)
+		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.ConsoleSlave), 0, 0, 0, 0, 0)
 	}
 	// The personality and the bounding set belong to the thread that
 	// execs; the bounding set needs CAP_SETPCAP, so it goes while init is
 	// still root of the namespace.
-	if p.setPersonality {
-		if _, _, e := syscall.RawSyscall6(unix.SYS_PERSONALITY, p.personality, 0, 0, 0, 0, 0); e != 0 {
-			fail(p, stPersonality, 0, 0, e)
+	if p.SetPersonality {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_PERSONALITY, p.Personality, 0, 0, 0, 0, 0); e != 0 {
+			fail(p, StPersonality, 0, 0, e)
 		}
 	}
-	dropCaps := p.dropCaps
+	dropCaps := p.DropCaps
 	for i := 0; i < len(dropCaps); i++ {
 		e := rawPrctl(unix.PR_CAPBSET_DROP, dropCaps[i])
 		if e == unix.EINVAL {
 			break // capabilities the kernel does not know are not there
 		}
 		if e != 0 {
-			fail(p, stBounding, int(dropCaps[i]), 0, e)
+			fail(p, StBounding, int(dropCaps[i]), 0, e)
 		}
 	}
 	// Init got this far on its own: the supervisor tells a report that
 	// follows this byte, or the exec's EOF, from init dying on the way
 	// (readChildError). Before any seccomp filter could refuse the write.
-	p.marker[0] = execMarker
+	p.marker[0] = ExecMarker
 	syscall.RawSyscall6(unix.SYS_WRITE, initErrorFD, uintptr(unsafe.Pointer(&p.marker[0])), 1, 0, 0, 0)
 	// The signal handling of a fresh exec, before any seccomp filter
 	// could refuse the rt_sigaction and rt_sigprocmask it takes: from
@@ -1067,49 +1067,49 @@ func execProcess(p *initPlan) {
 	// The seccomp filter goes last, so that the policy binds as little of
 	// init's own work as can be, but while init is still root of the
 	// namespace (CAP_SYS_ADMIN) when the process runs as another user.
-	if p.filter.Len > 0 && p.uid != 0 {
+	if p.Filter.Len > 0 && p.UID != 0 {
 		installFilter(p)
 	}
-	if p.setGroups {
+	if p.SetGroups {
 		var list uintptr
-		if len(p.groups) > 0 {
-			list = uintptr(unsafe.Pointer(&p.groups[0]))
+		if len(p.Groups) > 0 {
+			list = uintptr(unsafe.Pointer(&p.Groups[0]))
 		}
-		if _, _, e := syscall.RawSyscall6(unix.SYS_SETGROUPS, uintptr(len(p.groups)), list, 0, 0, 0, 0); e != 0 {
-			fail(p, stSetgroups, 0, 0, e)
-		}
-	}
-	if p.gid != 0 {
-		if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESGID, uintptr(p.gid), uintptr(p.gid), uintptr(p.gid), 0, 0, 0); e != 0 {
-			fail(p, stSetgid, 0, 0, e)
+		if _, _, e := syscall.RawSyscall6(unix.SYS_SETGROUPS, uintptr(len(p.Groups)), list, 0, 0, 0, 0); e != 0 {
+			fail(p, StSetgroups, 0, 0, e)
 		}
 	}
-	if p.uid != 0 {
-		if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESUID, uintptr(p.uid), uintptr(p.uid), uintptr(p.uid), 0, 0, 0); e != 0 {
-			fail(p, stSetuid, 0, 0, e)
+	if p.GID != 0 {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESGID, uintptr(p.GID), uintptr(p.GID), uintptr(p.GID), 0, 0, 0); e != 0 {
+			fail(p, StSetgid, 0, 0, e)
 		}
 	}
-	if p.umask >= 0 {
-		syscall.RawSyscall6(unix.SYS_UMASK, uintptr(p.umask), 0, 0, 0, 0, 0)
+	if p.UID != 0 {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESUID, uintptr(p.UID), uintptr(p.UID), uintptr(p.UID), 0, 0, 0); e != 0 {
+			fail(p, StSetuid, 0, 0, e)
+		}
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_CHDIR, uintptr(unsafe.Pointer(p.cwd)), 0, 0, 0, 0, 0); e != 0 {
-		fail(p, stChdir, 0, 0, e)
+	if p.Umask >= 0 {
+		syscall.RawSyscall6(unix.SYS_UMASK, uintptr(p.Umask), 0, 0, 0, 0, 0)
 	}
-	if p.noNewPrivs {
+	if _, _, e := syscall.RawSyscall6(unix.SYS_CHDIR, uintptr(unsafe.Pointer(p.Cwd)), 0, 0, 0, 0, 0); e != 0 {
+		fail(p, StChdir, 0, 0, e)
+	}
+	if p.NoNewPrivs {
 		if e := rawPrctl(unix.PR_SET_NO_NEW_PRIVS, 1); e != 0 {
-			fail(p, stNoNewPrivs, 0, 0, e)
+			fail(p, StNoNewPrivs, 0, 0, e)
 		}
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC, 0, 0, 0)
-	if p.filter.Len > 0 && p.uid == 0 {
+	if p.Filter.Len > 0 && p.UID == 0 {
 		installFilter(p)
 	}
 	// Like execvp: each candidate of the container's PATH in turn; a
 	// missing or unusable one moves on, and the first other error stops.
 	var last syscall.Errno
-	for i := 0; i < len(p.candidates); i++ {
-		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVE, uintptr(unsafe.Pointer(p.candidates[i])),
-			uintptr(unsafe.Pointer(unsafe.SliceData(p.argv))), uintptr(unsafe.Pointer(unsafe.SliceData(p.envp))), 0, 0, 0)
+	for i := 0; i < len(p.Candidates); i++ {
+		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVE, uintptr(unsafe.Pointer(p.Candidates[i])),
+			uintptr(unsafe.Pointer(unsafe.SliceData(p.Argv))), uintptr(unsafe.Pointer(unsafe.SliceData(p.Envp))), 0, 0, 0)
 		switch e {
 		case unix.ENOENT, unix.ENOTDIR, unix.ESTALE, unix.ELOOP, unix.ENAMETOOLONG:
 			if last == 0 {
@@ -1124,14 +1124,14 @@ func execProcess(p *initPlan) {
 		p.rec[6] = uint64(i)
 		break
 	}
-	fail(p, stExec, 0, 0, last)
+	fail(p, StExec, 0, 0, last)
 }
 
 //go:nosplit
 //go:norace
-func installFilter(p *initPlan) {
-	if e := rawPrctl3(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&p.filter))); e != 0 {
-		fail(p, stSeccomp, 0, 0, e)
+func installFilter(p *Plan) {
+	if e := rawPrctl3(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&p.Filter))); e != 0 {
+		fail(p, StSeccomp, 0, 0, e)
 	}
 }
 
@@ -1140,7 +1140,7 @@ func installFilter(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func restoreSignals(p *initPlan) {
+func restoreSignals(p *Plan) {
 	nsenter.RestoreSignals(&p.sa, &p.oldMask)
 }
 
@@ -1154,7 +1154,7 @@ func rawMount(source, target, fstype *byte, flags uintptr, data *byte) syscall.E
 
 //go:nosplit
 //go:norace
-func rawFstat(p *initPlan, fd int) syscall.Errno {
+func rawFstat(p *Plan, fd int) syscall.Errno {
 	_, _, e := syscall.RawSyscall6(unix.SYS_FSTAT, uintptr(fd), uintptr(unsafe.Pointer(&p.st)), 0, 0, 0, 0)
 	return e
 }
@@ -1205,7 +1205,7 @@ func fdPath(buf *[32]byte, fd int) *byte {
 //
 //go:nosplit
 //go:norace
-func failPath(p *initPlan, step, index int, errno syscall.Errno) {
+func failPath(p *Plan, step, index int, errno syscall.Errno) {
 	p.rec[6] = uint64(p.resExtra)
 	p.rec[4] = uint64(int64(p.resComp))
 	report3(p, step, index, p.resSub, errno)
@@ -1215,14 +1215,14 @@ func failPath(p *initPlan, step, index int, errno syscall.Errno) {
 //
 //go:nosplit
 //go:norace
-func fail(p *initPlan, step, index, sub int, errno syscall.Errno) {
+func fail(p *Plan, step, index, sub int, errno syscall.Errno) {
 	p.rec[4] = ^uint64(0) // the whole path, if any
 	report3(p, step, index, sub, errno)
 }
 
 //go:nosplit
 //go:norace
-func report3(p *initPlan, step, index, sub int, errno syscall.Errno) {
+func report3(p *Plan, step, index, sub int, errno syscall.Errno) {
 	p.rec[0] = 0
 	p.rec[1] = uint64(step)
 	p.rec[2] = uint64(int64(index))
@@ -1241,24 +1241,24 @@ func report3(p *initPlan, step, index, sub int, errno syscall.Errno) {
 //
 //go:nosplit
 //go:norace
-func openOverlay(p *initPlan) {
-	ov := p.overlay
-	for i := 0; i < len(ov.dirs); i++ {
-		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(ov.dirs[i])),
+func openOverlay(p *Plan) {
+	ov := p.Overlay
+	for i := 0; i < len(ov.Dirs); i++ {
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(ov.Dirs[i])),
 			unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
-			fail(p, stOverlay, i, ovlOpen, e)
+			fail(p, StOverlay, i, OvlOpen, e)
 		}
-		if fd != uintptr(initFDs+i) {
-			if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, fd, uintptr(initFDs+i), unix.O_CLOEXEC, 0, 0, 0); e != 0 {
-				fail(p, stOverlay, i, ovlPlace, e)
+		if fd != uintptr(InitFDs+i) {
+			if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, fd, uintptr(InitFDs+i), unix.O_CLOEXEC, 0, 0, 0); e != 0 {
+				fail(p, StOverlay, i, OvlPlace, e)
 			}
 			syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 		}
 	}
-	for i := len(ov.dirs); i < ov.fds; i++ {
-		if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, initFDs, uintptr(initFDs+i), unix.O_CLOEXEC, 0, 0, 0); e != 0 {
-			fail(p, stOverlay, 0, ovlPlace, e)
+	for i := len(ov.Dirs); i < ov.FDs; i++ {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, InitFDs, uintptr(InitFDs+i), unix.O_CLOEXEC, 0, 0, 0); e != 0 {
+			fail(p, StOverlay, 0, OvlPlace, e)
 		}
 	}
 }
@@ -1272,12 +1272,12 @@ func openOverlay(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func tmpfsUpper(p *initPlan) {
-	ov := p.overlay
-	fs, _, e := syscall.RawSyscall6(unix.SYS_FSOPEN, uintptr(unsafe.Pointer(ov.fsTmpfs)), unix.FSOPEN_CLOEXEC, 0, 0, 0, 0)
+func tmpfsUpper(p *Plan) {
+	ov := p.Overlay
+	fs, _, e := syscall.RawSyscall6(unix.SYS_FSOPEN, uintptr(unsafe.Pointer(ov.FsTmpfs)), unix.FSOPEN_CLOEXEC, 0, 0, 0, 0)
 	if e == 0 {
-		_, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_SET_STRING, uintptr(unsafe.Pointer(ov.keyMode)),
-			uintptr(unsafe.Pointer(ov.mode755)), 0, 0)
+		_, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_SET_STRING, uintptr(unsafe.Pointer(ov.KeyMode)),
+			uintptr(unsafe.Pointer(ov.Mode755)), 0, 0)
 	}
 	if e == 0 {
 		_, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0)
@@ -1288,41 +1288,41 @@ func tmpfsUpper(p *initPlan) {
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, fs, 0, 0, 0, 0, 0)
 	if e == 0 {
-		e = moveMount(p, int(tmp), p.rootfs)
+		e = moveMount(p, int(tmp), p.Rootfs)
 	}
 	if e != 0 {
-		fail(p, stOverlay, 0, ovlTmpfs, e)
+		fail(p, StOverlay, 0, OvlTmpfs, e)
 	}
-	names := [3]*byte{ov.nameUpper, ov.nameWork, ov.nameMerged}
-	slots := [3]int{ov.upFD, ov.workFD, -1}
+	names := [3]*byte{ov.NameUpper, ov.NameWork, ov.NameMerged}
+	slots := [3]int{ov.UpFD, ov.WorkFD, -1}
 	for i := 0; i < len(names); i++ {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_MKDIRAT, tmp, uintptr(unsafe.Pointer(names[i])), 0o755, 0, 0, 0); e != 0 {
-			fail(p, stOverlay, i, ovlTmpfsDirs, e)
+			fail(p, StOverlay, i, OvlTmpfsDirs, e)
 		}
 		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, tmp, uintptr(unsafe.Pointer(names[i])),
 			unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
-			fail(p, stOverlay, i, ovlTmpfsDirs, e)
+			fail(p, StOverlay, i, OvlTmpfsDirs, e)
 		}
 		if slots[i] < 0 {
-			p.ovlTarget = int(fd)
+			p.OvlTarget = int(fd)
 			continue
 		}
 		if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, fd, uintptr(slots[i]), unix.O_CLOEXEC, 0, 0, 0); e != 0 {
-			fail(p, stOverlay, i, ovlPlace, e)
+			fail(p, StOverlay, i, OvlPlace, e)
 		}
 		syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 	}
-	if e := rawFstat(p, initFDs); e != 0 {
-		fail(p, stOverlay, 0, ovlTmpfsDirs, e)
+	if e := rawFstat(p, InitFDs); e != 0 {
+		fail(p, StOverlay, 0, OvlTmpfsDirs, e)
 	}
 	// An owner the namespace does not map (EINVAL) leaves container root's.
-	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHOWNAT, tmp, uintptr(unsafe.Pointer(ov.nameUpper)), uintptr(p.st.Uid),
+	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHOWNAT, tmp, uintptr(unsafe.Pointer(ov.NameUpper)), uintptr(p.st.Uid),
 		uintptr(p.st.Gid), unix.AT_SYMLINK_NOFOLLOW, 0); e != 0 && e != unix.EINVAL {
-		fail(p, stOverlay, 0, ovlTmpfsDirs, e)
+		fail(p, StOverlay, 0, OvlTmpfsDirs, e)
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHMODAT, tmp, uintptr(unsafe.Pointer(ov.nameUpper)), uintptr(p.st.Mode&0o7777), 0, 0, 0); e != 0 {
-		fail(p, stOverlay, 0, ovlTmpfsDirs, e)
+	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHMODAT, tmp, uintptr(unsafe.Pointer(ov.NameUpper)), uintptr(p.st.Mode&0o7777), 0, 0, 0); e != 0 {
+		fail(p, StOverlay, 0, OvlTmpfsDirs, e)
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, tmp, 0, 0, 0, 0, 0)
 }
@@ -1334,40 +1334,40 @@ func tmpfsUpper(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func mountOverlay(p *initPlan) {
-	ov := p.overlay
-	fs, _, e := syscall.RawSyscall6(unix.SYS_FSOPEN, uintptr(unsafe.Pointer(ov.fsOverlay)), unix.FSOPEN_CLOEXEC, 0, 0, 0, 0)
+func mountOverlay(p *Plan) {
+	ov := p.Overlay
+	fs, _, e := syscall.RawSyscall6(unix.SYS_FSOPEN, uintptr(unsafe.Pointer(ov.FsOverlay)), unix.FSOPEN_CLOEXEC, 0, 0, 0, 0)
 	if e != 0 {
-		fail(p, stOverlay, 0, ovlOpenFS, e)
+		fail(p, StOverlay, 0, ovlOpenFS, e)
 	}
-	keys := [3]*byte{ov.keyLower, ov.keyUpper, ov.keyWork}
-	values := [3]*byte{ov.lower, ov.upper, ov.work}
+	keys := [3]*byte{ov.KeyLower, ov.KeyUpper, ov.KeyWork}
+	values := [3]*byte{ov.Lower, ov.Upper, ov.Work}
 	for i := 0; i < len(keys); i++ {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_SET_STRING, uintptr(unsafe.Pointer(keys[i])),
 			uintptr(unsafe.Pointer(values[i])), 0, 0); e != 0 {
-			fail(p, stOverlay, i, ovlConfig, e)
+			fail(p, StOverlay, i, ovlConfig, e)
 		}
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_SET_FLAG, uintptr(unsafe.Pointer(ov.keyUserxattr)), 0, 0, 0); e != 0 {
-		fail(p, stOverlay, 3, ovlConfig, e)
+	if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_SET_FLAG, uintptr(unsafe.Pointer(ov.KeyUserxattr)), 0, 0, 0); e != 0 {
+		fail(p, StOverlay, 3, ovlConfig, e)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0); e != 0 {
-		fail(p, stOverlay, 0, ovlCreate, e)
+		fail(p, StOverlay, 0, OvlCreate, e)
 	}
 	mnt, _, e := syscall.RawSyscall6(unix.SYS_FSMOUNT, fs, unix.FSMOUNT_CLOEXEC, 0, 0, 0, 0)
 	if e != 0 {
-		fail(p, stOverlay, 0, ovlMount, e)
+		fail(p, StOverlay, 0, ovlMount, e)
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, fs, 0, 0, 0, 0, 0)
-	target := p.rootfs
-	if p.ovlTarget >= 0 {
-		target = p.ovlTarget
+	target := p.Rootfs
+	if p.OvlTarget >= 0 {
+		target = p.OvlTarget
 	}
 	if e := moveMount(p, int(mnt), target); e != 0 {
-		fail(p, stOverlay, 0, ovlAttach, e)
+		fail(p, StOverlay, 0, ovlAttach, e)
 	}
-	p.root = int(mnt)
-	if ov.hostnameFile != nil {
+	p.Root = int(mnt)
+	if ov.HostnameFile != nil {
 		writeHostname(p)
 	}
 }
@@ -1379,19 +1379,19 @@ func mountOverlay(p *initPlan) {
 //
 //go:nosplit
 //go:norace
-func writeHostname(p *initPlan) {
-	ov := p.overlay
-	fd, e := openInRoot(p, p.root, ov.hostnameFile, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW)
+func writeHostname(p *Plan) {
+	ov := p.Overlay
+	fd, e := openInRoot(p, p.Root, ov.HostnameFile, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW)
 	if e != 0 {
 		return
 	}
-	if e := rawFstat(p, fd); e == 0 && p.st.Mode&unix.S_IFMT == unix.S_IFREG && len(ov.hostname) > 0 {
+	if e := rawFstat(p, fd); e == 0 && p.st.Mode&unix.S_IFMT == unix.S_IFREG && len(ov.Hostname) > 0 {
 		_, _, e = syscall.RawSyscall6(unix.SYS_FTRUNCATE, uintptr(fd), 0, 0, 0, 0, 0)
 		if e == 0 {
-			_, _, e = syscall.RawSyscall6(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(ov.hostname))), uintptr(len(ov.hostname)), 0, 0, 0)
+			_, _, e = syscall.RawSyscall6(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(ov.Hostname))), uintptr(len(ov.Hostname)), 0, 0, 0)
 		}
 		if e != 0 {
-			fail(p, stOverlay, 0, ovlHostname, e)
+			fail(p, StOverlay, 0, OvlHostname, e)
 		}
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)

@@ -7,4 +7,4 @@ package runtime
 //
 //go:nosplit
 //go:norace
-func initFault(*initPlan) {}
+func initFault(*Plan) {}

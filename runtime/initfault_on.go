@@ -12,6 +12,6 @@ var faultSink []byte
 //
 //go:nosplit
 //go:norace
-func initFault(p *initPlan) {
-	faultSink = make([]byte, 64+len(p.fds))
+func initFault(p *Plan) {
+	faultSink = make([]byte, 64+len(p.FDs))
 }

@@ -11,17 +11,17 @@ import (
 // Copying the supervisor's page tables, and then faulting on every page
 // it writes while init runs, cost the supervisor a few hundred
 // microseconds per start.
-const sharedMemoryFork = true
+const SharedMemoryFork = true
 
 // ownStack: init runs on a stack and a thread-local block of its own
 // (forkInit), whether or not it shares the supervisor's memory.
 const ownStack = true
 
 // cloneVM is in initfork_amd64.s.
-func cloneVM(args *nsenter.CloneArgs, size uintptr, p *initPlan) (pid uintptr, errno uintptr)
+func cloneVM(args *nsenter.CloneArgs, size uintptr, p *Plan) (pid uintptr, errno uintptr)
 
 // startChild clones init; the child runs childEntry on args.stack.
-func startChild(p *initPlan, args *nsenter.CloneArgs) (uintptr, syscall.Errno) {
+func startChild(p *Plan, args *nsenter.CloneArgs) (uintptr, syscall.Errno) {
 	pid, e := cloneVM(args, unsafe.Sizeof(*args), p)
 	return pid, syscall.Errno(e)
 }

@@ -24,7 +24,7 @@ const ownStack = false
 //
 //go:nosplit
 //go:norace
-func startChild(p *initPlan, args *nsenter.CloneArgs) (uintptr, syscall.Errno) {
+func startChild(p *rawPlan, args *nsenter.CloneArgs) (uintptr, syscall.Errno) {
 	pid, _, e := syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(args)), unsafe.Sizeof(*args), 0)
 	if e != 0 || pid != 0 {
 		return pid, e

@@ -11,205 +11,23 @@ import (
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/seccomp"
-	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
 )
 
-// The descriptors init has once placeFDs ran.
-const (
-	syncFD      = 3 // read: the go-ahead once the id maps are written (userns)
-	initStateFD = 4 // read: the OCI state, the stdin of hooks; /dev/null without hooks
-	initErrorFD = 5 // write: a report, or EOF when the exec worked
-	initPtyFD   = 6 // unix socket: the pty masters (only with a console)
-	initHookFD  = 7 // write: the output of hooks, which the supervisor reads; /dev/null without hooks
-	// unix socket, only for the network phase (network.go): init sends
-	// its network and user namespaces, and reads the go-ahead once the
-	// supervisor has set the interfaces up
-	initNetFD = 8
-	initFDs   = 9
-)
+var hookKindTypes = [HookKinds]HookType{HookPreMount, HookMount, HookStart}
 
-// goAhead is what the supervisor writes on the sync pipe (userns.Release).
-const goAhead = userns.GoAhead
-
-const atFDCWD = ^uintptr(99) // AT_FDCWD, -100
-
-// The hook kinds that run inside init, through the hook helper.
-const (
-	hookPreMount = iota
-	hookMount
-	hookStart
-	hookKinds
-)
-
-var hookKindTypes = [hookKinds]HookType{HookPreMount, HookMount, HookStart}
-
-// The kinds of a missing mount target.
-const (
-	kindAuto = iota // the bind source's type, else a directory
-	kindDir
-	kindFile
-)
-
-// initPlan is everything init does, worked out by compileInit before the
-// fork: init (initchild.go) only makes the system calls. Pointers are
-// only read by init; the fields it writes are marked.
+// initPlan is init's plan and what the supervisor keeps beside it to
+// describe a failure; init never reads the latter.
 type initPlan struct {
-	// fds are the supervisor's descriptors that become init's 0 to
-	// initFDs-1; base is above all of them.
-	fds  []int // written by init
-	base uintptr
-	late uintptr // namespaces init unshares itself (lateNamespaces)
-
-	rootfsPath *byte
-	overlay    *overlayStep // nil: the root filesystem is a directory, bound
-	sysctls    []sysctlStep
-	// mounts are the spec's mounts, then the device nodes bound once a
-	// tmpfs is on /dev (compileDev).
-	mounts  []mountStep
-	mounted []bool // written by init: mounts[i] was made
-	devTmp  int    // index of the tmpfs mount on /dev, or -1
-	devDir  *byte
-	links   []linkStep
-
-	console bool
-	// consoleFDs are the stdio descriptors the console becomes
-	// (spawnInit: all three, or a foreground start's terminals).
-	consoleFDs [3]bool
-	ptmx       *byte
-	ttys       []rawPath // /dev/console, /dev/tty1...
-	winsize    unix.Winsize
-	ptyMsg     unix.Msghdr
-	ptyIov     unix.Iovec
-	ptyText    []byte
-	ptyCmsg    []byte
-	masters    []int32 // written by init, inside ptyCmsg
-
-	newNet bool
-	ifr    [40]byte // struct ifreq of lo; written by init
-
-	// netPhase: init sends its namespaces (nsPaths, opened) on initNetFD
-	// once it has made them, and waits for the go-ahead before the start
-	// hooks and the exec (network.go).
-	netPhase bool
-	nsPaths  [2]*byte // /proc/self/ns/net, /proc/self/ns/user
-	netMsg   unix.Msghdr
-	netIov   unix.Iovec
-	netText  []byte
-	netCmsg  []byte
-	netFDs   []int32 // written by init, inside netCmsg
-
-	hooks    [hookKinds]hookStep
-	expose   []*byte // LXC's rootfs mount points on the host, for mount hooks
-	masked   []rawPath
-	readonly []rawPath
-	rootRO   bool
-
-	hostname, domainname []byte
-	rlimits              []rlimitStep
-
-	oomPath        *byte
-	oom            []byte
-	setPersonality bool
-	personality    uintptr
-	dropCaps       []uintptr
-	filter         unix.SockFprog
-	filterProg     seccomp.Program
-	setGroups      bool
-	groups         []uint32
-	uid, gid       uint32
-	umask          int
-	cwd            *byte
-	noNewPrivs     bool
-	candidates     []*byte
-	argv, envp     []*byte
-
-	allSignals, oldMask uint64
-
-	// Constant strings.
-	empty, slash, dot, tmpfs, maskData, devNull *byte
-
-	// Written by init.
-	rootfs, root, consoleSlave, exposed int
-	ovlTarget                           int // the tmpfs's merged directory, or -1
-	how                                 unix.OpenHow
-	st                                  unix.Stat_t
-	stfs                                unix.Statfs_t
-	pathA, pathB                        [32]byte
-	sa                                  [4]uint64
-	rec                                 initReport
-	poll                                unix.PollFd
-	hookStatus                          int32
-	marker                              [1]byte
-	noWait                              unix.Timespec
-	resSub, resComp                     int // what failed, for failPath
-	resExtra                            uintptr
-	zero                                int32
-
-	// For describe, never read by init.
-	cfg       *initConfig
-	sysctlKey []string
-	sysctlOwn []bool // the sysctl is the runtime's, not the spec's
-	hookPaths [hookKinds][]string
-}
-
-// rawPath is a cleaned absolute path inside the container, with each of
-// its prefixes and component names, for mkdirAllInRoot.
-type rawPath struct {
-	full     *byte
-	prefixes []*byte // "/a", "/a/b", ...
-	names    []*byte // "a", "b", ...
-	text     []string
-}
-
-type sysctlStep struct {
-	path  *byte
-	value []byte
-}
-
-type mountStep struct {
-	bind, optional bool
-	source         *byte // bind: the source path, opened before enter
-	srcFD          int   // written by init
-	create         int
-	dest           rawPath
-	fstype, data   *byte
-	altData        *byte // devpts data without gid=, or nil
-	hostSys        *byte // "/sys" for a sysfs bound from the host
-	flags          uintptr
-	remount        uintptr // flags set by a remount after the mount
-	propagation    []uintptr
-	// requires is a mount that must have been made for this one to be
-	// (the tmpfs on /dev, for a device node), unless one that makes it
-	// needless; -1 for none.
-	requires, unless int
-	name             string // for messages
-}
-
-type linkStep struct{ name, target *byte }
-
-// hookStep is the hooks of one kind, which init runs itself in turn.
-type hookStep struct {
-	run   bool
-	progs []hookProg
-}
-
-// hookProg is one hook: the paths its exec tries (execCandidates), its
-// arguments and environment, the environment once the root filesystem
-// is exposed at expose[i] (mount hooks), and its time limit.
-type hookProg struct {
-	paths       []*byte
-	argv, envp  []*byte
-	exposedEnvp [][]*byte
-	timeout     unix.Timespec
-	limited     bool
-}
-
-type rlimitStep struct {
-	resource int
-	limit    unix.Rlimit
-	name     string
+	Plan
+	filterProg  seccomp.Program // what filter points to
+	cfg         *initConfig
+	sysctlKey   []string
+	sysctlOwn   []bool // the sysctl is the runtime's, not the spec's
+	hookPaths   [HookKinds][]string
+	overlayText ocispec.Overlay
 }
 
 // compileInit works out init's steps for cfg. expose are LXC's rootfs
@@ -217,11 +35,11 @@ type rlimitStep struct {
 // cause is found here, before anything is forked.
 func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 	s := cfg.Spec
-	p := &initPlan{cfg: cfg, devTmp: -1, umask: -1, rootfs: -1, root: -1, consoleSlave: -1, exposed: -1, ovlTarget: -1,
-		late: cfg.Unshare, newNet: cfg.NewNet, console: cfg.Console, allSignals: ^uint64(0)}
-	p.empty, p.slash, p.dot = cstr(""), cstr("/"), cstr(".")
-	p.tmpfs, p.maskData, p.devNull = cstr("tmpfs"), cstr("size=0,mode=0555"), cstr("/dev/null")
-	p.rootfsPath = cstr(s.Root.Path)
+	p := &initPlan{cfg: cfg, Plan: Plan{DevTmp: -1, Umask: -1, Rootfs: -1, Root: -1, ConsoleSlave: -1, Exposed: -1, OvlTarget: -1,
+		Late: cfg.Unshare, NewNet: cfg.NewNet, Console: cfg.Console, AllSignals: ^uint64(0)}}
+	p.Empty, p.Slash, p.Dot = cstr(""), cstr("/"), cstr(".")
+	p.Tmpfs, p.MaskData, p.DevNull = cstr("tmpfs"), cstr("size=0,mode=0555"), cstr("/dev/null")
+	p.RootfsPath = cstr(s.Root.Path)
 	if err := p.compileOverlay(s); err != nil {
 		return nil, err
 	}
@@ -239,7 +57,7 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 		if v == "" {
 			return nil, fmt.Errorf("%w: lxc.sysctl.%s has no value", ErrInvalidSpec, k)
 		}
-		p.sysctls = append(p.sysctls, sysctlStep{path: cstr("/proc/sys/" + strings.ReplaceAll(k, ".", "/")), value: []byte(v)})
+		p.Sysctls = append(p.Sysctls, Sysctl{Path: cstr("/proc/sys/" + strings.ReplaceAll(k, ".", "/")), Value: []byte(v)})
 		p.sysctlKey = append(p.sysctlKey, k)
 		p.sysctlOwn = append(p.sysctlOwn, false)
 	}
@@ -250,17 +68,17 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 	if err := p.compileMounts(s); err != nil {
 		return nil, err
 	}
-	if p.devTmp >= 0 {
+	if p.DevTmp >= 0 {
 		if err := p.compileDev(s); err != nil {
 			return nil, err
 		}
 	}
-	p.mounted = make([]bool, len(p.mounts))
+	p.Mounted = make([]bool, len(p.Mounts))
 	if cfg.Console {
 		p.compileConsole(cfg)
 	}
 	if cfg.NewNet {
-		copy(p.ifr[:], "lo")
+		copy(p.Ifr[:], "lo")
 	}
 	if err := p.compileHooks(cfg, expose); err != nil {
 		return nil, err
@@ -270,23 +88,23 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.masked = append(p.masked, rp)
+		p.Masked = append(p.Masked, rp)
 	}
 	for _, m := range s.Linux.ReadonlyPaths {
 		rp, err := newRawPath(m)
 		if err != nil {
 			return nil, err
 		}
-		p.readonly = append(p.readonly, rp)
+		p.Readonly = append(p.Readonly, rp)
 	}
-	p.rootRO = s.Root.Readonly
-	p.hostname, p.domainname = []byte(s.Hostname), []byte(s.Domainname)
+	p.RootRO = s.Root.Readonly
+	p.Hostname, p.Domainname = []byte(s.Hostname), []byte(s.Domainname)
 	for _, rl := range s.Process.Rlimits {
 		res, ok := rlimits[rl.Type]
 		if !ok {
 			return nil, fmt.Errorf("%w: unknown rlimit %q", ErrInvalidSpec, rl.Type)
 		}
-		p.rlimits = append(p.rlimits, rlimitStep{resource: res, limit: unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}, name: rl.Type})
+		p.Rlimits = append(p.Rlimits, Rlimit{Resource: res, Limit: unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}, Name: rl.Type})
 	}
 	return p, p.compileProcess(s)
 }
@@ -298,17 +116,17 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 // which is "1 0", nobody, in a new network namespace. The range is set
 // to the container's own gids, unless the spec sets it.
 func (p *initPlan) compileNetPhase(s *specs.Spec) {
-	p.netPhase = true
-	p.nsPaths = [2]*byte{cstr("/proc/self/ns/net"), cstr("/proc/self/ns/user")}
-	p.netText = []byte("ns")
-	p.netCmsg = unix.UnixRights(0, 0)
-	p.netFDs = unsafe.Slice((*int32)(unsafe.Pointer(&p.netCmsg[unix.CmsgLen(0)])), 2)
-	p.netIov.Base = &p.netText[0]
-	p.netIov.SetLen(len(p.netText))
-	p.netMsg.Iov = &p.netIov
-	p.netMsg.SetIovlen(1)
-	p.netMsg.Control = &p.netCmsg[0]
-	p.netMsg.SetControllen(len(p.netCmsg))
+	p.NetPhase = true
+	p.NSPaths = [2]*byte{cstr("/proc/self/ns/net"), cstr("/proc/self/ns/user")}
+	p.NetText = []byte("ns")
+	p.NetCmsg = unix.UnixRights(0, 0)
+	p.NetFDs = unsafe.Slice((*int32)(unsafe.Pointer(&p.NetCmsg[unix.CmsgLen(0)])), 2)
+	p.NetIov.Base = &p.NetText[0]
+	p.NetIov.SetLen(len(p.NetText))
+	p.NetMsg.Iov = &p.NetIov
+	p.NetMsg.SetIovlen(1)
+	p.NetMsg.Control = &p.NetCmsg[0]
+	p.NetMsg.SetControllen(len(p.NetCmsg))
 	const pingKey = "net.ipv4.ping_group_range"
 	if _, ok := s.Linux.Sysctl[pingKey]; ok || len(s.Linux.GIDMappings) == 0 {
 		return
@@ -327,8 +145,8 @@ func (p *initPlan) compileNetPhase(s *specs.Spec) {
 	// The kernel reads the range in the writer's user namespace, where
 	// both ends must be mapped ids; gids between them that are not are
 	// simply never anyone's.
-	p.sysctls = append(p.sysctls, sysctlStep{path: cstr("/proc/sys/net/ipv4/ping_group_range"),
-		value: []byte(strconv.FormatUint(lo, 10) + " " + strconv.FormatUint(min(hi, 1<<31-1), 10))})
+	p.Sysctls = append(p.Sysctls, Sysctl{Path: cstr("/proc/sys/net/ipv4/ping_group_range"),
+		Value: []byte(strconv.FormatUint(lo, 10) + " " + strconv.FormatUint(min(hi, 1<<31-1), 10))})
 	p.sysctlKey = append(p.sysctlKey, pingKey)
 	p.sysctlOwn = append(p.sysctlOwn, true)
 }
@@ -348,20 +166,20 @@ func (p *initPlan) compileMounts(s *specs.Spec) error {
 		if err != nil {
 			return err
 		}
-		m := mountStep{optional: optional, dest: dest, srcFD: -1, name: mountName(mnt), requires: -1, unless: -1}
+		m := Mount{Optional: optional, Dest: dest, SrcFD: -1, Name: mountName(mnt), Requires: -1, Unless: -1}
 		switch create {
 		case createDir:
-			m.create = kindDir
+			m.Create = CreateDir
 		case createFile:
-			m.create = kindFile
+			m.Create = CreateFile
 		}
-		m.propagation = append(m.propagation, o.propagation...)
+		m.Propagation = append(m.Propagation, o.propagation...)
 		if isBind(mnt, o) {
-			m.bind = true
-			m.source = cstr(mnt.Source)
-			m.flags = o.flags
-			m.remount = o.flags &^ (unix.MS_BIND | unix.MS_REC)
-			p.mounts = append(p.mounts, m)
+			m.Bind = true
+			m.Source = cstr(mnt.Source)
+			m.Flags = o.flags
+			m.Remount = o.flags &^ (unix.MS_BIND | unix.MS_REC)
+			p.Mounts = append(p.Mounts, m)
 			continue
 		}
 		fstype, source, flags := mnt.Type, mnt.Source, o.flags
@@ -380,21 +198,21 @@ func (p *initPlan) compileMounts(s *specs.Spec) error {
 		if source == "" {
 			source = fstype
 		}
-		if fstype == "sysfs" && !p.newNet {
+		if fstype == "sysfs" && !p.NewNet {
 			// sysfs shows the network namespace of its mounter: without
 			// our own, the kernel refuses it; bind the host's read-only.
-			m.hostSys = cstr("/sys")
-			m.remount = flags | unix.MS_RDONLY
+			m.HostSys = cstr("/sys")
+			m.Remount = flags | unix.MS_RDONLY
 		} else {
-			m.source, m.fstype, m.flags, m.data = cstr(source), cstr(fstype), flags, cstr(data)
+			m.Source, m.Fstype, m.Flags, m.Data = cstr(source), cstr(fstype), flags, cstr(data)
 			if fstype == "devpts" && strings.Contains(data, "gid=") {
-				m.altData = cstr(dropOption(data, "gid="))
+				m.AltData = cstr(dropOption(data, "gid="))
 			}
 		}
 		if mnt.Destination == "/dev" && fstype == "tmpfs" {
-			p.devTmp = i
+			p.DevTmp = i
 		}
-		p.mounts = append(p.mounts, m)
+		p.Mounts = append(p.Mounts, m)
 	}
 	return nil
 }
@@ -426,12 +244,12 @@ func (p *initPlan) compileDev(s *specs.Spec) error {
 		if err != nil {
 			return err
 		}
-		p.mounts = append(p.mounts, mountStep{bind: true, source: cstr(dp), srcFD: -1, create: kindFile, dest: rp,
-			flags: unix.MS_BIND, requires: p.devTmp, unless: mountOf(dp), name: dp})
+		p.Mounts = append(p.Mounts, Mount{Bind: true, Source: cstr(dp), SrcFD: -1, Create: CreateFile, Dest: rp,
+			Flags: unix.MS_BIND, Requires: p.DevTmp, Unless: mountOf(dp), Name: dp})
 	}
-	p.devDir = cstr("/dev")
+	p.DevDir = cstr("/dev")
 	for _, l := range devLinks {
-		p.links = append(p.links, linkStep{name: cstr(l[0]), target: cstr(l[1])})
+		p.Links = append(p.Links, Link{Name: cstr(l[0]), Target: cstr(l[1])})
 	}
 	return nil
 }
@@ -439,25 +257,25 @@ func (p *initPlan) compileDev(s *specs.Spec) error {
 // compileConsole prepares /dev/console and the ttys, and the message that
 // sends their masters.
 func (p *initPlan) compileConsole(cfg *initConfig) {
-	p.ptmx = cstr("/dev/pts/ptmx")
+	p.Ptmx = cstr("/dev/pts/ptmx")
 	names := []string{"console"}
 	for i := 1; i <= cfg.TTYs; i++ {
 		names = append(names, "tty"+strconv.Itoa(i))
 	}
 	for _, n := range names {
 		rp, _ := newRawPath("/dev/" + n) // cannot fail: no NUL
-		p.ttys = append(p.ttys, rp)
+		p.Ttys = append(p.Ttys, rp)
 	}
-	p.winsize = unix.Winsize{Row: cfg.ConsoleRows, Col: cfg.ConsoleCols}
-	p.ptyText = []byte(strings.Join(names, ","))
-	p.ptyCmsg = unix.UnixRights(make([]int, len(names))...)
-	p.masters = unsafe.Slice((*int32)(unsafe.Pointer(&p.ptyCmsg[unix.CmsgLen(0)])), len(names))
-	p.ptyIov.Base = &p.ptyText[0]
-	p.ptyIov.SetLen(len(p.ptyText))
-	p.ptyMsg.Iov = &p.ptyIov
-	p.ptyMsg.SetIovlen(1)
-	p.ptyMsg.Control = &p.ptyCmsg[0]
-	p.ptyMsg.SetControllen(len(p.ptyCmsg))
+	p.Winsize = unix.Winsize{Row: cfg.ConsoleRows, Col: cfg.ConsoleCols}
+	p.PtyText = []byte(strings.Join(names, ","))
+	p.PtyCmsg = unix.UnixRights(make([]int, len(names))...)
+	p.Masters = unsafe.Slice((*int32)(unsafe.Pointer(&p.PtyCmsg[unix.CmsgLen(0)])), len(names))
+	p.PtyIov.Base = &p.PtyText[0]
+	p.PtyIov.SetLen(len(p.PtyText))
+	p.PtyMsg.Iov = &p.PtyIov
+	p.PtyMsg.SetIovlen(1)
+	p.PtyMsg.Control = &p.PtyCmsg[0]
+	p.PtyMsg.SetControllen(len(p.PtyCmsg))
 }
 
 // compileHooks prepares the hook helper's runs for the hooks that run in
@@ -468,9 +286,9 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 	if err != nil {
 		return err
 	}
-	lists := [hookKinds][]specs.Hook{hookPreMount: pre}
+	lists := [HookKinds][]specs.Hook{HooksPreMount: pre}
 	if s.Hooks != nil {
-		lists[hookMount], lists[hookStart] = s.Hooks.CreateContainer, s.Hooks.StartContainer
+		lists[HooksMount], lists[HooksStart] = s.Hooks.CreateContainer, s.Hooks.StartContainer
 	}
 	for kind, hs := range lists {
 		if len(hs) == 0 {
@@ -479,14 +297,14 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 		t := hookKindTypes[kind]
 		env := hookEnv{Name: cfg.Name, ConfigPath: cfg.ConfigPath, RootfsPath: s.Root.Path}
 		switch kind {
-		case hookPreMount, hookMount:
+		case HooksPreMount, HooksMount:
 			// Container root may not walk the user's 0700 directories to
 			// the rootfs; it may walk from init's descriptor of it, fd 3.
 			env.RootfsMount = "/proc/self/fd/3"
-		case hookStart:
+		case HooksStart:
 			env.RootfsMount = "/"
 		}
-		h := hookStep{run: true}
+		h := Hooks{Run: true}
 		for _, hk := range hs {
 			if hk.Path == "" || strings.IndexByte(hk.Path, 0) >= 0 {
 				return fmt.Errorf("%w: %s hook %q", ErrInvalidSpec, t, hk.Path)
@@ -501,28 +319,28 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 					return fmt.Errorf("%w: %s hook %s: NUL in %q", ErrInvalidSpec, t, hk.Path, a)
 				}
 			}
-			hp := hookProg{paths: cstrs(execCandidates(hk.Path, nil)...), argv: cstrs(argv...), envp: cstrs(base...)}
-			hp.paths = hp.paths[:len(hp.paths)-1]
+			hp := Hook{Paths: cstrs(execCandidates(hk.Path, nil)...), Argv: cstrs(argv...), Envp: cstrs(base...)}
+			hp.Paths = hp.Paths[:len(hp.Paths)-1]
 			if hk.Timeout != nil && *hk.Timeout > 0 {
-				hp.limited, hp.timeout = true, unix.NsecToTimespec(int64(*hk.Timeout)*1e9)
+				hp.Limited, hp.Timeout = true, unix.NsecToTimespec(int64(*hk.Timeout)*1e9)
 			}
-			if kind == hookMount {
+			if kind == HooksMount {
 				for _, dir := range expose {
 					e := env
 					e.RootfsMount = dir
-					hp.exposedEnvp = append(hp.exposedEnvp, cstrs(append(append([]string{"PATH=" + DefaultPath}, hk.Env...), e.vars(t)...)...))
+					hp.ExposedEnvp = append(hp.ExposedEnvp, cstrs(append(append([]string{"PATH=" + DefaultPath}, hk.Env...), e.vars(t)...)...))
 				}
 			}
-			h.progs = append(h.progs, hp)
+			h.Progs = append(h.Progs, hp)
 			p.hookPaths[kind] = append(p.hookPaths[kind], hk.Path)
 		}
-		if kind == hookMount {
-			p.expose = nil
+		if kind == HooksMount {
+			p.Expose = nil
 			for _, dir := range expose {
-				p.expose = append(p.expose, cstr(dir))
+				p.Expose = append(p.Expose, cstr(dir))
 			}
 		}
-		p.hooks[kind] = h
+		p.Hooks[kind] = h
 	}
 	return nil
 }
@@ -531,13 +349,13 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 func (p *initPlan) compileProcess(s *specs.Spec) error {
 	proc := s.Process
 	if proc.OOMScoreAdj != nil {
-		p.oomPath, p.oom = cstr("/proc/self/oom_score_adj"), []byte(strconv.Itoa(*proc.OOMScoreAdj))
+		p.OOMPath, p.OOM = cstr("/proc/self/oom_score_adj"), []byte(strconv.Itoa(*proc.OOMScoreAdj))
 	}
 	pers, ok, err := personality(s.Linux.Personality)
 	if err != nil {
 		return err
 	}
-	p.setPersonality, p.personality = ok, uintptr(pers)
+	p.SetPersonality, p.Personality = ok, uintptr(pers)
 	keep, ok, err := boundingMask(proc.Capabilities)
 	if err != nil {
 		return err
@@ -545,7 +363,7 @@ func (p *initPlan) compileProcess(s *specs.Spec) error {
 	if ok {
 		for c := uintptr(0); c < 64; c++ {
 			if keep&(1<<c) == 0 {
-				p.dropCaps = append(p.dropCaps, c)
+				p.DropCaps = append(p.DropCaps, c)
 			}
 		}
 	}
@@ -553,28 +371,28 @@ func (p *initPlan) compileProcess(s *specs.Spec) error {
 		return fmt.Errorf("linux.seccomp: %w", err)
 	}
 	if len(p.filterProg) > 0 {
-		p.filter = unix.SockFprog{Len: uint16(len(p.filterProg)), Filter: &p.filterProg[0]}
+		p.Filter = unix.SockFprog{Len: uint16(len(p.filterProg)), Filter: &p.filterProg[0]}
 	}
 	u := proc.User
 	if len(u.AdditionalGids) > 0 {
-		p.setGroups = true
-		p.groups = append(p.groups, u.AdditionalGids...)
+		p.SetGroups = true
+		p.Groups = append(p.Groups, u.AdditionalGids...)
 	}
-	p.uid, p.gid = u.UID, u.GID
+	p.UID, p.GID = u.UID, u.GID
 	if u.Umask != nil {
-		p.umask = int(*u.Umask)
+		p.Umask = int(*u.Umask)
 	}
 	cwd := proc.Cwd
 	if cwd == "" {
 		cwd = "/"
 	}
-	p.cwd = cstr(cwd)
-	p.noNewPrivs = proc.NoNewPrivileges
+	p.Cwd = cstr(cwd)
+	p.NoNewPrivs = proc.NoNewPrivileges
 	if len(proc.Args) == 0 || proc.Args[0] == "" {
 		return fmt.Errorf("%w: no process to run", ErrInvalidSpec)
 	}
 	for _, c := range execCandidates(proc.Args[0], proc.Env) {
-		p.candidates = append(p.candidates, cstr(c))
+		p.Candidates = append(p.Candidates, cstr(c))
 	}
 	for _, list := range [][]string{proc.Args, proc.Env} {
 		for _, a := range list {
@@ -583,7 +401,7 @@ func (p *initPlan) compileProcess(s *specs.Spec) error {
 			}
 		}
 	}
-	p.argv, p.envp = cstrs(proc.Args...), cstrs(proc.Env...)
+	p.Argv, p.Envp = cstrs(proc.Args...), cstrs(proc.Env...)
 	return nil
 }
 
@@ -612,34 +430,34 @@ func execCandidates(file string, env []string) []string {
 }
 
 // newRawPath prepares the container path unsafePath for mkdirAllInRoot.
-func newRawPath(unsafePath string) (rawPath, error) {
+func newRawPath(unsafePath string) (Path, error) {
 	if strings.IndexByte(unsafePath, 0) >= 0 {
-		return rawPath{}, fmt.Errorf("%w: NUL in path %q", ErrInvalidSpec, unsafePath)
+		return Path{}, fmt.Errorf("%w: NUL in path %q", ErrInvalidSpec, unsafePath)
 	}
 	clean := path.Clean("/" + unsafePath)
-	rp := rawPath{full: cstr(clean)}
+	rp := Path{Full: cstr(clean)}
 	if clean == "/" {
 		return rp, nil
 	}
 	parts := strings.Split(clean[1:], "/")
 	for i, name := range parts {
 		prefix := "/" + strings.Join(parts[:i+1], "/")
-		rp.prefixes = append(rp.prefixes, cstr(prefix))
-		rp.names = append(rp.names, cstr(name))
-		rp.text = append(rp.text, prefix)
+		rp.Prefixes = append(rp.Prefixes, cstr(prefix))
+		rp.Names = append(rp.Names, cstr(name))
+		rp.Text = append(rp.Text, prefix)
 	}
 	return rp, nil
 }
 
 // textAt is the path component comp of rp as text (-1: the whole path).
-func (rp *rawPath) textAt(comp int) string {
-	if comp < 0 || comp >= len(rp.text) {
-		if len(rp.text) == 0 {
+func (rp *Path) textAt(comp int) string {
+	if comp < 0 || comp >= len(rp.Text) {
+		if len(rp.Text) == 0 {
 			return "/"
 		}
-		return rp.text[len(rp.text)-1]
+		return rp.Text[len(rp.Text)-1]
 	}
-	return rp.text[comp]
+	return rp.Text[comp]
 }
 
 // cstr is s as a C string; callers have checked it has no NUL.
@@ -683,7 +501,7 @@ func exposeCandidates(s *specs.Spec) []string {
 var lxcRootfsMounts = []string{"/usr/lib/*/lxc/rootfs", "/usr/lib/lxc/rootfs", "/usr/local/lib/lxc/rootfs"}
 
 // describe turns init's report into the error the user sees.
-func (p *initPlan) describe(r initReport) error {
+func (p *initPlan) describe(r Report) error {
 	step, index, sub, comp := int(r[1]), int(int64(r[2])), int(r[3]), int(int64(r[4]))
 	errno := syscall.Errno(r[5])
 	extra := r[6]
@@ -694,19 +512,19 @@ func (p *initPlan) describe(r initReport) error {
 		}
 		return &ChildError{Msg: fmt.Sprintf(format, args...) + ": " + errno.Error(), Errno: errno}
 	}
-	pathOp := func(rp *rawPath) string {
+	pathOp := func(rp *Path) string {
 		switch sub {
-		case subOpen:
+		case SubOpen:
 			return "open " + rp.textAt(comp)
-		case subMkdir:
+		case SubMkdir:
 			return "mkdir " + rp.textAt(comp)
-		case subCreate:
+		case SubCreate:
 			return "create " + rp.textAt(comp)
-		case subStatfs:
+		case SubStatfs:
 			return "statfs"
-		case subRemount:
+		case SubRemount:
 			return "remount " + describeFlags(uintptr(extra))
-		case subPropagation:
+		case SubPropagation:
 			return "set propagation"
 		}
 		return ""
@@ -721,62 +539,62 @@ func (p *initPlan) describe(r initReport) error {
 	// the plan is a malformed report, never a panic here.
 	bound := -1
 	switch step {
-	case stSource, stMount:
-		bound = len(p.mounts)
-	case stSysctl:
+	case StSource, StMount:
+		bound = len(p.Mounts)
+	case StSysctl:
 		bound = len(p.sysctlKey)
-	case stHook:
-		bound = hookKinds * maxHooks(p)
-	case stLink:
+	case StHook:
+		bound = HookKinds * maxHooks(p)
+	case StLink:
 		bound = len(devLinks)
-	case stConsole:
-		bound = len(p.ttys)
-	case stMask:
-		bound = len(p.masked)
-	case stReadonly:
-		bound = len(p.readonly)
-	case stRlimit:
-		bound = len(p.rlimits)
+	case StConsole:
+		bound = len(p.Ttys)
+	case StMask:
+		bound = len(p.Masked)
+	case StReadonly:
+		bound = len(p.Readonly)
+	case StRlimit:
+		bound = len(p.Rlimits)
 	}
-	if bound >= 0 && (index >= bound || index < 0 && !(step == stLink && index == -1)) ||
-		step == stOOM && s.Process.OOMScoreAdj == nil || step == stExec && len(s.Process.Args) == 0 {
+	if bound >= 0 && (index >= bound || index < 0 && !(step == StLink && index == -1)) ||
+		step == StOOM && s.Process.OOMScoreAdj == nil || step == StExec && len(s.Process.Args) == 0 {
 		return &ChildError{Msg: fmt.Sprintf("init: malformed report %v", r), Errno: errno}
 	}
 	switch step {
-	case stFD:
+	case StFD:
 		return wrap("init: place descriptor %d", index)
-	case stEnter:
+	case StEnter:
 		switch sub {
-		case subRead:
+		case SubRead:
 			return wrap("enter user namespace: wait for parent")
-		case subGoAhead:
+		case SubGoAhead:
 			return wrap("enter user namespace: no go-ahead from the parent")
-		case subSetgid:
+		case SubSetgid:
 			return wrap("enter user namespace: setresgid 0")
-		case subSetgroups:
+		case SubSetgroups:
 			return wrap("enter user namespace: setgroups")
-		case subSetuid:
+		case SubSetuid:
 			return wrap("enter user namespace: setresuid 0")
-		case subDeathSignal:
+		case SubDeathSignal:
 			return wrap("enter user namespace: set parent-death signal")
-		case subParentGone:
+		case SubParentGone:
 			return wrap("enter user namespace: parent exited")
-		case subDumpable:
+		case SubDumpable:
 			return wrap("enter user namespace: set dumpable")
 		}
-	case stRootfs:
+	case StRootfs:
 		return wrap("open rootfs %s", s.Root.Path)
-	case stSource:
+	case StSource:
 		if index >= len(s.Mounts) {
-			return wrap("device %s: open", p.mounts[index].name)
+			return wrap("device %s: open", p.Mounts[index].Name)
 		}
 		m := s.Mounts[index]
 		return wrap("mount %s on %s: open source", m.Source, m.Destination)
-	case stUnshare:
-		return wrap("new %s namespace", namespaceNames(p.late))
-	case stSysctl:
+	case StUnshare:
+		return wrap("new %s namespace", namespaceNames(p.Late))
+	case StSysctl:
 		k := p.sysctlKey[index]
-		v := string(p.sysctls[index].value)
+		v := string(p.Sysctls[index].Value)
 		if p.sysctlOwn[index] {
 			return wrap("set %s = %s (so that the container's groups may ping)", k, v)
 		}
@@ -784,127 +602,127 @@ func (p *initPlan) describe(r initReport) error {
 			return fmt.Errorf("%w: lxc.sysctl.%s = %s: %w", ErrSysctl, k, v, errno)
 		}
 		return wrap("lxc.sysctl.%s = %s", k, v)
-	case stSlave:
+	case StSlave:
 		return wrap("make / a slave mount")
-	case stHook:
-		kind, i := index%hookKinds, index/hookKinds
+	case StHook:
+		kind, i := index%HookKinds, index/HookKinds
 		if i >= len(p.hookPaths[kind]) {
 			return fmt.Errorf("init: malformed report %v", r)
 		}
 		name := fmt.Sprintf("%s hook %s", hookKindTypes[kind], p.hookPaths[kind][i])
 		switch {
-		case sub == subTimeout:
-			return &ChildError{Msg: fmt.Sprintf("%s: still running after %ds, killed", name, p.hooks[kind].progs[i].timeout.Sec)}
-		case sub == subWait && errno == 0:
+		case sub == SubTimeout:
+			return &ChildError{Msg: fmt.Sprintf("%s: still running after %ds, killed", name, p.Hooks[kind].Progs[i].Timeout.Sec)}
+		case sub == SubWait && errno == 0:
 			// As os/exec says it, which the hooks that run on the host use.
 			ws := syscall.WaitStatus(uint32(extra))
 			if ws.Signaled() {
 				return &ChildError{Msg: name + ": signal: " + ws.Signal().String()}
 			}
 			return &ChildError{Msg: fmt.Sprintf("%s: exit status %d", name, ws.ExitStatus())}
-		case sub == subExec:
+		case sub == SubExec:
 			return wrap("%s: exec", name)
-		case sub == subClone:
+		case sub == SubClone:
 			return wrap("%s: fork", name)
 		}
 		return wrap("%s: wait", name)
-	case stOverlay:
+	case StOverlay:
 		return p.describeOverlay(index, sub, errno)
-	case stBindRootfs:
-		if sub == subClone {
+	case StBindRootfs:
+		if sub == SubClone {
 			return wrap("bind rootfs: clone mount")
 		}
 		return wrap("bind rootfs: attach mount")
-	case stMount:
-		m := &p.mounts[index]
+	case StMount:
+		m := &p.Mounts[index]
 		if index >= len(s.Mounts) { // a device node (compileDev)
-			if sub == subMount {
-				return wrap("bind device %s", m.name)
+			if sub == SubMount {
+				return wrap("bind device %s", m.Name)
 			}
-			return wrap("%s", join("device "+m.name, pathOp(&m.dest)))
+			return wrap("%s", join("device "+m.Name, pathOp(&m.Dest)))
 		}
-		op := pathOp(&m.dest)
-		if sub == subMissing {
+		op := pathOp(&m.Dest)
+		if sub == SubMissing {
 			op = "source " + s.Mounts[index].Source
 		}
-		return wrap("%s", join(fmt.Sprintf("mount %s on %s", m.name, s.Mounts[index].Destination), op))
-	case stLink:
+		return wrap("%s", join(fmt.Sprintf("mount %s on %s", m.Name, s.Mounts[index].Destination), op))
+	case StLink:
 		if index < 0 {
 			return wrap("open /dev")
 		}
 		return wrap("symlink /dev/%s", devLinks[index][0])
-	case stConsole:
-		name := p.ttys[index].textAt(-1)
+	case StConsole:
+		name := p.Ttys[index].textAt(-1)
 		switch sub {
-		case subUnlock:
+		case SubUnlock:
 			return wrap("%s: unlock pty", name)
-		case subPeer:
+		case SubPeer:
 			return wrap("%s: open pty peer", name)
-		case subSize:
+		case SubSize:
 			return wrap("size %s", name)
-		case subMount:
+		case SubMount:
 			return wrap("bind %s", name)
 		}
-		return wrap("%s", join(name, pathOp(&p.ttys[index])))
-	case stSendPtys:
+		return wrap("%s", join(name, pathOp(&p.Ttys[index])))
+	case StSendPtys:
 		return wrap("send pty masters")
-	case stLoopback:
+	case StLoopback:
 		return wrap("bring up lo")
-	case stNetwork:
+	case StNetwork:
 		switch sub {
-		case subOpen:
+		case SubOpen:
 			return wrap("network: open %s", [...]string{"/proc/self/ns/net", "/proc/self/ns/user"}[min(max(index, 0), 1)])
-		case subWrite:
+		case SubWrite:
 			return wrap("network: send namespaces to the supervisor")
-		case subRead:
+		case SubRead:
 			return wrap("network: wait for the supervisor")
 		}
 		return wrap("network: no go-ahead from the supervisor")
-	case stMask:
-		return wrap("%s", join("mask "+p.masked[index].textAt(-1), pathOp(&p.masked[index])))
-	case stReadonly:
-		return wrap("%s", join("make "+p.readonly[index].textAt(-1)+" read-only", pathOp(&p.readonly[index])))
-	case stPivot:
+	case StMask:
+		return wrap("%s", join("mask "+p.Masked[index].textAt(-1), pathOp(&p.Masked[index])))
+	case StReadonly:
+		return wrap("%s", join("make "+p.Readonly[index].textAt(-1)+" read-only", pathOp(&p.Readonly[index])))
+	case StPivot:
 		return wrap("pivot_root")
-	case stRootRO:
-		return wrap("%s", join("read-only root", pathOp(&rawPath{})))
-	case stHostname:
+	case StRootRO:
+		return wrap("%s", join("read-only root", pathOp(&Path{})))
+	case StHostname:
 		return wrap("set hostname %q", s.Hostname)
-	case stDomainname:
+	case StDomainname:
 		return wrap("set domain name %q", s.Domainname)
-	case stRlimit:
-		return wrap("set %s", p.rlimits[index].name)
-	case stTerminal:
+	case StRlimit:
+		return wrap("set %s", p.Rlimits[index].Name)
+	case StTerminal:
 		switch sub {
-		case subSetsid:
+		case SubSetsid:
 			return wrap("setsid")
-		case subCtty:
+		case SubCtty:
 			return wrap("set controlling terminal")
 		}
 		return wrap("console stdio")
-	case stOOM:
+	case StOOM:
 		n := *s.Process.OOMScoreAdj
 		if errno == unix.EACCES || errno == unix.EPERM {
 			return wrap("lxc.proc.oom_score_adj = %d: lowering the score needs root on the host", n)
 		}
 		return wrap("lxc.proc.oom_score_adj = %d", n)
-	case stPersonality:
-		return wrap("personality %#x", p.personality)
-	case stBounding:
+	case StPersonality:
+		return wrap("personality %#x", p.Personality)
+	case StBounding:
 		return wrap("drop capability %d from the bounding set", index)
-	case stSeccomp:
+	case StSeccomp:
 		return wrap("install seccomp filter")
-	case stSetgroups:
+	case StSetgroups:
 		return wrap("setgroups")
-	case stSetgid:
-		return wrap("setgid %d", p.gid)
-	case stSetuid:
-		return wrap("setuid %d", p.uid)
-	case stChdir:
+	case StSetgid:
+		return wrap("setgid %d", p.GID)
+	case StSetuid:
+		return wrap("setuid %d", p.UID)
+	case StChdir:
 		return wrap("chdir %s", cwdOf(s.Process))
-	case stNoNewPrivs:
+	case StNoNewPrivs:
 		return wrap("set no_new_privs")
-	case stExec:
+	case StExec:
 		file := s.Process.Args[0]
 		if !strings.Contains(file, "/") && (errno == unix.ENOENT || errno == unix.ENOTDIR) {
 			return &ChildError{Msg: fmt.Sprintf("exec %s: %v in $PATH", file, errno), Errno: errno}
@@ -945,15 +763,11 @@ var rlimits = map[string]int{
 	"RLIMIT_STACK": unix.RLIMIT_STACK,
 }
 
-// inRoot is how every path of the container is resolved: as if root were
-// "/", absolute symlinks included, and never through /proc magic links.
-const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
-
 // maxHooks is the most hooks of one kind.
 func maxHooks(p *initPlan) int {
 	n := 0
-	for _, h := range p.hooks {
-		n = max(n, len(h.progs))
+	for _, h := range p.Hooks {
+		n = max(n, len(h.Progs))
 	}
 	return n
 }

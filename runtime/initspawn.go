@@ -10,12 +10,10 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/ulxc/ulxc/nsenter"
 	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
 )
@@ -49,8 +47,8 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		}
 	}
 	defer func() { closeAll() }()
-	p.consoleFDs = c.consoleFDs()
-	stdio, copiers, err := c.stdioFiles(p.consoleFDs, &closers)
+	p.ConsoleFDs = c.consoleFDs()
+	stdio, copiers, err := c.stdioFiles(p.ConsoleFDs, &closers)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +70,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	closers = append(closers, devNull)
 	state, pty, hookOut := devNull, devNull, devNull
 	var hookR *os.File
-	if p.hooks[hookPreMount].run || p.hooks[hookMount].run || p.hooks[hookStart].run {
+	if p.Hooks[HooksPreMount].Run || p.Hooks[HooksMount].Run || p.Hooks[HooksStart].Run {
 		if state, err = hookState(cfg); err != nil {
 			return nil, err
 		}
@@ -112,18 +110,18 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	hooks := newHookOutput(hookR, c.opts.Stderr)
 	for _, f := range files {
 		fd := int(f.Fd())
-		p.fds = append(p.fds, fd)
-		p.base = max(p.base, uintptr(fd)+1)
+		p.FDs = append(p.FDs, fd)
+		p.Base = max(p.Base, uintptr(fd)+1)
 	}
-	p.base = max(p.base, initFDs)
+	p.Base = max(p.Base, InitFDs)
 
 	// Init shares the supervisor's memory only when nothing of the
 	// container's runs beside it before its exec (hooks run inside do),
 	// and when it sets no OOM score, which the kernel would set for every
 	// process sharing the memory, the supervisor included.
-	share := sharedMemoryFork && len(p.oom) == 0 &&
-		!p.hooks[hookPreMount].run && !p.hooks[hookMount].run && !p.hooks[hookStart].run
-	pid, release, err := forkInit(p, flags|unix.CLONE_NEWUSER, c.cgroup.fd(), share)
+	share := SharedMemoryFork && len(p.OOM) == 0 &&
+		!p.Hooks[HooksPreMount].Run && !p.Hooks[HooksMount].Run && !p.Hooks[HooksStart].Run
+	pid, release, err := ForkInit(&p.Plan, flags|unix.CLONE_NEWUSER, c.cgroup.fd(), share)
 	goruntime.KeepAlive(files)
 	if err != nil {
 		hooks.done()
@@ -334,74 +332,6 @@ func memfdWith(name string, b []byte) (*os.File, error) {
 	return f, nil
 }
 
-// forkInit starts init with every signal blocked (so that no Go signal
-// handler runs in a child without a Go runtime) and returns its pid. The
-// thread is locked so that the mask is restored where it was set. Where
-// cloneVM exists, init shares the supervisor's memory (CLONE_VM) on a
-// stack of its own, as posix_spawn's child does, and release unmaps that
-// stack: call it once init has exec'd or is dead, never before.
-func forkInit(p *initPlan, flags uintptr, cgroupFD int, shareMemory bool) (pid int, release func(), err error) {
-	args := nsenter.CloneArgs{Flags: uint64(flags), ExitSignal: uint64(unix.SIGCHLD)}
-	if cgroupFD > 0 {
-		args.Flags |= unix.CLONE_INTO_CGROUP
-		args.Cgroup = uint64(cgroupFD)
-	}
-	release = func() {}
-	if ownStack {
-		// A stack of init's own, and a thread-local block of its own
-		// whose g is nil (the Go runtime's g is at -8 from it on amd64,
-		// and cloneVM also clears the g register): should init ever
-		// enter the Go runtime, against initchild.go's rule, its first
-		// use of g faults, and with every signal blocked the kernel
-		// kills init rather than run a handler. It never runs on the
-		// supervisor's g, heap or locks. The thread-local block sits in
-		// the stack's lowest page, which init's few hundred bytes of
-		// stack never reach.
-		stack, err := unix.Mmap(-1, 0, childStackSize, unix.PROT_READ|unix.PROT_WRITE,
-			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_STACK)
-		if err != nil {
-			return 0, nil, fmt.Errorf("init's stack: %w", err)
-		}
-		var once sync.Once
-		release = func() { once.Do(func() { _ = unix.Munmap(stack) }) }
-		args.Stack = uint64(uintptr(unsafe.Pointer(&stack[0])))
-		args.StackSize = uint64(len(stack))
-		args.Flags |= unix.CLONE_SETTLS
-		args.TLS = uint64(uintptr(unsafe.Pointer(&stack[initTLSOffset])))
-		if shareMemory {
-			args.Flags |= unix.CLONE_VM
-		}
-	}
-	goruntime.LockOSThread()
-	defer goruntime.UnlockOSThread()
-	syscall.ForkLock.Lock()
-	defer syscall.ForkLock.Unlock()
-	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
-		uintptr(unsafe.Pointer(&p.allSignals)), uintptr(unsafe.Pointer(&p.oldMask)), 8, 0, 0); e != 0 {
-		release()
-		return 0, nil, e
-	}
-	r, e := startChild(p, &args)
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.oldMask)), 0, 8, 0, 0)
-	if e != 0 {
-		release()
-		return 0, nil, e
-	}
-	return int(r), release, nil
-}
-
-// childStackSize is init's stack (ownStack); the nosplit code of
-// initchild.go needs less than a page of it. initTLSOffset is where its
-// thread-local block points, in the lowest page.
-const (
-	childStackSize = 64 << 10
-	initTLSOffset  = 2048
-)
-
-// execMarker is the byte init writes on its error pipe once it has done
-// everything but the exec of the container's process.
-const execMarker = 0xE5
-
 // errInitVanished is init's pipe closing without a report and before the
 // marker: init died on the way (a signal; nothing of ulxc's writes no
 // report otherwise).
@@ -420,12 +350,12 @@ func readChildError(r io.Reader, p *initPlan) error {
 	if len(b) == 0 {
 		return errInitVanished
 	}
-	if b[0] == execMarker {
+	if b[0] == ExecMarker {
 		if b = b[1:]; len(b) == 0 {
 			return nil
 		}
 	}
-	var rec initReport
+	var rec Report
 	if len(b) < int(unsafe.Sizeof(rec)) || p == nil {
 		return fmt.Errorf("init: malformed report %x", b)
 	}

@@ -153,7 +153,7 @@ func (c *Container) networkPhase(ctx context.Context, sock *os.File, ifaces []oc
 		c.net = append(c.net, a)
 		c.opts.Log.Info("network attached", "interface", a.String())
 	}
-	if _, err := sock.Write([]byte{goAhead}); err != nil {
+	if _, err := sock.Write([]byte{GoAhead}); err != nil {
 		return fmt.Errorf("network: go-ahead to init: %w", err)
 	}
 	return nil

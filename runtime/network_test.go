@@ -28,28 +28,28 @@ func TestCompileNetPhase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.netPhase || len(p.netFDs) != 2 || string(p.netText) != "ns" {
-		t.Fatalf("netPhase %v, %d descriptors, text %q", p.netPhase, len(p.netFDs), p.netText)
+	if !p.NetPhase || len(p.NetFDs) != 2 || string(p.NetText) != "ns" {
+		t.Fatalf("netPhase %v, %d descriptors, text %q", p.NetPhase, len(p.NetFDs), p.NetText)
 	}
-	p.netFDs[1] = 42
-	if got := *(*int32)(unsafe.Pointer(&p.netCmsg[unix.CmsgLen(0)+4])); got != 42 {
+	p.NetFDs[1] = 42
+	if got := *(*int32)(unsafe.Pointer(&p.NetCmsg[unix.CmsgLen(0)+4])); got != 42 {
 		t.Errorf("the descriptors do not write into the control message (%d)", got)
 	}
-	last := len(p.sysctls) - 1
-	if p.sysctlKey[last] != "net.ipv4.ping_group_range" || string(p.sysctls[last].value) != "0 70000" || !p.sysctlOwn[last] {
-		t.Errorf("last sysctl %s = %q (own %v), want net.ipv4.ping_group_range = \"0 70000\"", p.sysctlKey[last], p.sysctls[last].value, p.sysctlOwn[last])
+	last := len(p.Sysctls) - 1
+	if p.sysctlKey[last] != "net.ipv4.ping_group_range" || string(p.Sysctls[last].Value) != "0 70000" || !p.sysctlOwn[last] {
+		t.Errorf("last sysctl %s = %q (own %v), want net.ipv4.ping_group_range = \"0 70000\"", p.sysctlKey[last], p.Sysctls[last].Value, p.sysctlOwn[last])
 	}
-	err = p.describe(record(stSysctl, last, subWrite, -1, unix.EINVAL, 0))
+	err = p.describe(record(StSysctl, last, SubWrite, -1, unix.EINVAL, 0))
 	if err == nil || !strings.Contains(err.Error(), "net.ipv4.ping_group_range = 0 70000 (so that the container's groups may ping): invalid argument") {
 		t.Errorf("describe(ping_group_range) = %v", err)
 	}
 	for _, tc := range []struct {
-		rec  initReport
+		rec  Report
 		want string
 	}{
-		{record(stNetwork, 1, subOpen, -1, unix.EACCES, 0), "network: open /proc/self/ns/user: permission denied"},
-		{record(stNetwork, 0, subWrite, -1, unix.EPIPE, 0), "network: send namespaces to the supervisor: broken pipe"},
-		{record(stNetwork, 0, subGoAhead, -1, 0, 0), "network: no go-ahead from the supervisor"},
+		{record(StNetwork, 1, SubOpen, -1, unix.EACCES, 0), "network: open /proc/self/ns/user: permission denied"},
+		{record(StNetwork, 0, SubWrite, -1, unix.EPIPE, 0), "network: send namespaces to the supervisor: broken pipe"},
+		{record(StNetwork, 0, SubGoAhead, -1, 0, 0), "network: no go-ahead from the supervisor"},
 	} {
 		if err := p.describe(tc.rec); err == nil || err.Error() != tc.want {
 			t.Errorf("describe(%v) = %v, want %q", tc.rec, err, tc.want)
@@ -62,16 +62,16 @@ func TestCompileNetPhase(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, k := range p.sysctlKey {
-		if k == "net.ipv4.ping_group_range" && (p.sysctlOwn[i] || string(p.sysctls[i].value) != "1 0") {
-			t.Errorf("the spec's ping_group_range became %q", p.sysctls[i].value)
+		if k == "net.ipv4.ping_group_range" && (p.sysctlOwn[i] || string(p.Sysctls[i].Value) != "1 0") {
+			t.Errorf("the spec's ping_group_range became %q", p.Sysctls[i].Value)
 		}
 	}
 	p, err = compileInit(&initConfig{Spec: planSpec(), NewNet: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.netPhase || len(p.sysctls) != 1 {
-		t.Errorf("without a network phase: netPhase %v, %d sysctls", p.netPhase, len(p.sysctls))
+	if p.NetPhase || len(p.Sysctls) != 1 {
+		t.Errorf("without a network phase: netPhase %v, %d sysctls", p.NetPhase, len(p.Sysctls))
 	}
 }
 

@@ -1,0 +1,318 @@
+package runtime
+
+import (
+	"fmt"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	goruntime "runtime"
+
+	"github.com/ulxc/ulxc/nsenter"
+	"github.com/ulxc/ulxc/userns"
+	"golang.org/x/sys/unix"
+)
+
+// The descriptors init has once placeFDs ran.
+const (
+	syncFD      = 3 // read: the go-ahead once the id maps are written (userns)
+	initStateFD = 4 // read: the OCI state, the stdin of hooks; /dev/null without hooks
+	initErrorFD = 5 // write: a report, or EOF when the exec worked
+	initPtyFD   = 6 // unix socket: the pty masters (only with a console)
+	initHookFD  = 7 // write: the output of hooks, which the supervisor reads; /dev/null without hooks
+	// unix socket, only for the network phase (network.go): init sends
+	// its network and user namespaces, and reads the go-ahead once the
+	// supervisor has set the interfaces up
+	initNetFD = 8
+	InitFDs   = 9
+)
+
+// goAhead is what the supervisor writes on the sync pipe (userns.Release).
+const GoAhead = userns.GoAhead
+
+const atFDCWD = ^uintptr(99) // AT_FDCWD, -100
+
+// The hook kinds that run inside init, through the hook helper.
+const (
+	HooksPreMount = iota
+	HooksMount
+	HooksStart
+	HookKinds
+)
+
+// The kinds of a missing mount target.
+const (
+	CreateAuto = iota // the bind source's type, else a directory
+	CreateDir
+	CreateFile
+)
+
+// initPlan is everything init does, worked out by compileInit before the
+// fork: init (initchild.go) only makes the system calls. Pointers are
+// only read by init; the fields it writes are marked.
+type Plan struct {
+	// fds are the supervisor's descriptors that become init's 0 to
+	// initFDs-1; base is above all of them.
+	FDs  []int // written by init
+	Base uintptr
+	Late uintptr // namespaces init unshares itself (lateNamespaces)
+
+	RootfsPath *byte
+	Overlay    *Overlay // nil: the root filesystem is a directory, bound
+	Sysctls    []Sysctl
+	// mounts are the spec's mounts, then the device nodes bound once a
+	// tmpfs is on /dev (compileDev).
+	Mounts  []Mount
+	Mounted []bool // written by init: mounts[i] was made
+	DevTmp  int    // index of the tmpfs mount on /dev, or -1
+	DevDir  *byte
+	Links   []Link
+
+	Console bool
+	// consoleFDs are the stdio descriptors the console becomes
+	// (spawnInit: all three, or a foreground start's terminals).
+	ConsoleFDs [3]bool
+	Ptmx       *byte
+	Ttys       []Path // /dev/console, /dev/tty1...
+	Winsize    unix.Winsize
+	PtyMsg     unix.Msghdr
+	PtyIov     unix.Iovec
+	PtyText    []byte
+	PtyCmsg    []byte
+	Masters    []int32 // written by init, inside ptyCmsg
+
+	NewNet bool
+	Ifr    [40]byte // struct ifreq of lo; written by init
+
+	// netPhase: init sends its namespaces (nsPaths, opened) on initNetFD
+	// once it has made them, and waits for the go-ahead before the start
+	// hooks and the exec (network.go).
+	NetPhase bool
+	NSPaths  [2]*byte // /proc/self/ns/net, /proc/self/ns/user
+	NetMsg   unix.Msghdr
+	NetIov   unix.Iovec
+	NetText  []byte
+	NetCmsg  []byte
+	NetFDs   []int32 // written by init, inside netCmsg
+
+	Hooks    [HookKinds]Hooks
+	Expose   []*byte // LXC's rootfs mount points on the host, for mount hooks
+	Masked   []Path
+	Readonly []Path
+	RootRO   bool
+
+	Hostname, Domainname []byte
+	Rlimits              []Rlimit
+
+	OOMPath        *byte
+	OOM            []byte
+	SetPersonality bool
+	Personality    uintptr
+	DropCaps       []uintptr
+	Filter         unix.SockFprog
+	SetGroups      bool
+	Groups         []uint32
+	UID, GID       uint32
+	Umask          int
+	Cwd            *byte
+	NoNewPrivs     bool
+	Candidates     []*byte
+	Argv, Envp     []*byte
+
+	AllSignals, oldMask uint64
+
+	// Constant strings.
+	Empty, Slash, Dot, Tmpfs, MaskData, DevNull *byte
+
+	// Written by init.
+	Rootfs, Root, ConsoleSlave, Exposed int
+	OvlTarget                           int // the tmpfs's merged directory, or -1
+	how                                 unix.OpenHow
+	st                                  unix.Stat_t
+	stfs                                unix.Statfs_t
+	pathA, pathB                        [32]byte
+	sa                                  [4]uint64
+	rec                                 Report
+	poll                                unix.PollFd
+	hookStatus                          int32
+	marker                              [1]byte
+	noWait                              unix.Timespec
+	resSub, resComp                     int // what failed, for failPath
+	resExtra                            uintptr
+	zero                                int32
+}
+
+// rawPath is a cleaned absolute path inside the container, with each of
+// its prefixes and component names, for mkdirAllInRoot.
+type Path struct {
+	Full     *byte
+	Prefixes []*byte // "/a", "/a/b", ...
+	Names    []*byte // "a", "b", ...
+	Text     []string
+}
+
+type Sysctl struct {
+	Path  *byte
+	Value []byte
+}
+
+type Mount struct {
+	Bind, Optional bool
+	Source         *byte // bind: the source path, opened before enter
+	SrcFD          int   // written by init
+	Create         int
+	Dest           Path
+	Fstype, Data   *byte
+	AltData        *byte // devpts data without gid=, or nil
+	HostSys        *byte // "/sys" for a sysfs bound from the host
+	Flags          uintptr
+	Remount        uintptr // flags set by a remount after the mount
+	Propagation    []uintptr
+	// requires is a mount that must have been made for this one to be
+	// (the tmpfs on /dev, for a device node), unless one that makes it
+	// needless; -1 for none.
+	Requires, Unless int
+	Name             string // for messages
+}
+
+type Link struct{ Name, Target *byte }
+
+// hookStep is the hooks of one kind, which init runs itself in turn.
+type Hooks struct {
+	Run   bool
+	Progs []Hook
+}
+
+// hookProg is one hook: the paths its exec tries (execCandidates), its
+// arguments and environment, the environment once the root filesystem
+// is exposed at expose[i] (mount hooks), and its time limit.
+type Hook struct {
+	Paths       []*byte
+	Argv, Envp  []*byte
+	ExposedEnvp [][]*byte
+	Timeout     unix.Timespec
+	Limited     bool
+}
+
+type Rlimit struct {
+	Resource int
+	Limit    unix.Rlimit
+	Name     string
+}
+
+// inRoot is how every path of the container is resolved: as if root were
+// "/", absolute symlinks included, and never through /proc magic links.
+const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
+
+// overlayStep is the overlay root filesystem of a plan (ocispec's
+// ulxc.rootfs.overlay.* annotations), which init mounts in place of the
+// bind of the root filesystem (mountOverlay).
+//
+// The layers live under the user's 0700 directories, which container
+// root may not walk, so init opens them before it enters the namespace,
+// as it opens the root filesystem, and gives overlayfs their descriptors
+// as /proc/self/fd/N: each is placed at a fixed descriptor number
+// (initFDs+i, placed before anything else is opened), so that the
+// option strings are worked out here. A tmpfs upper layer is made by
+// init itself, inside the namespace (it is container root's), attached
+// on the mount point, with the overlay mounted on a directory of it.
+type Overlay struct {
+	Dirs   []*byte // the host paths opened before enter: the lowers, then upper and work unless tmpfs
+	FDs    int     // descriptors from initFDs on that the step holds (dirs, and 2 more for a tmpfs)
+	Tmpfs  bool
+	Lower  *byte // "/proc/self/fd/8:/proc/self/fd/9"...
+	Upper  *byte
+	Work   *byte
+	UpFD   int // the fixed descriptors of a tmpfs's upper and work
+	WorkFD int
+	// Constant strings for the system calls.
+	FsOverlay, FsTmpfs, KeyLower, KeyUpper, KeyWork, KeyUserxattr, KeyMode, Mode755 *byte
+	NameUpper, NameWork, NameMerged                                                 *byte
+	// hostname, with a tmpfs upper layer, is written to /etc/hostname
+	// of the new root when that is a regular file: the name a copy has
+	// (LXC's lxc-copy -e -t does the same in a pre-mount script).
+	HostnameFile *byte
+	Hostname     []byte
+}
+
+// Sub-steps of stOverlay, for describe.
+const (
+	OvlOpen = iota + 1
+	OvlPlace
+	OvlTmpfs
+	OvlTmpfsDirs
+	ovlOpenFS
+	ovlConfig
+	OvlCreate
+	ovlMount
+	ovlAttach
+	OvlHostname
+)
+
+// forkInit starts init with every signal blocked (so that no Go signal
+// handler runs in a child without a Go runtime) and returns its pid. The
+// thread is locked so that the mask is restored where it was set. Where
+// cloneVM exists, init shares the supervisor's memory (CLONE_VM) on a
+// stack of its own, as posix_spawn's child does, and release unmaps that
+// stack: call it once init has exec'd or is dead, never before.
+func ForkInit(p *Plan, flags uintptr, cgroupFD int, shareMemory bool) (pid int, release func(), err error) {
+	args := nsenter.CloneArgs{Flags: uint64(flags), ExitSignal: uint64(unix.SIGCHLD)}
+	if cgroupFD > 0 {
+		args.Flags |= unix.CLONE_INTO_CGROUP
+		args.Cgroup = uint64(cgroupFD)
+	}
+	release = func() {}
+	if ownStack {
+		// A stack of init's own, and a thread-local block of its own
+		// whose g is nil (the Go runtime's g is at -8 from it on amd64,
+		// and cloneVM also clears the g register): should init ever
+		// enter the Go runtime, against initchild.go's rule, its first
+		// use of g faults, and with every signal blocked the kernel
+		// kills init rather than run a handler. It never runs on the
+		// supervisor's g, heap or locks. The thread-local block sits in
+		// the stack's lowest page, which init's few hundred bytes of
+		// stack never reach.
+		stack, err := unix.Mmap(-1, 0, childStackSize, unix.PROT_READ|unix.PROT_WRITE,
+			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_STACK)
+		if err != nil {
+			return 0, nil, fmt.Errorf("init's stack: %w", err)
+		}
+		var once sync.Once
+		release = func() { once.Do(func() { _ = unix.Munmap(stack) }) }
+		args.Stack = uint64(uintptr(unsafe.Pointer(&stack[0])))
+		args.StackSize = uint64(len(stack))
+		args.Flags |= unix.CLONE_SETTLS
+		args.TLS = uint64(uintptr(unsafe.Pointer(&stack[initTLSOffset])))
+		if shareMemory {
+			args.Flags |= unix.CLONE_VM
+		}
+	}
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
+	syscall.ForkLock.Lock()
+	defer syscall.ForkLock.Unlock()
+	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
+		uintptr(unsafe.Pointer(&p.AllSignals)), uintptr(unsafe.Pointer(&p.oldMask)), 8, 0, 0); e != 0 {
+		release()
+		return 0, nil, e
+	}
+	r, e := startChild(p, &args)
+	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.oldMask)), 0, 8, 0, 0)
+	if e != 0 {
+		release()
+		return 0, nil, e
+	}
+	return int(r), release, nil
+}
+
+// childStackSize is init's stack (ownStack); the nosplit code of
+// initchild.go needs less than a page of it. initTLSOffset is where its
+// thread-local block points, in the lowest page.
+const (
+	childStackSize = 64 << 10
+	initTLSOffset  = 2048
+)
+
+// execMarker is the byte init writes on its error pipe once it has done
+// everything but the exec of the container's process.
+const ExecMarker = 0xE5
