@@ -71,14 +71,18 @@ func deviceChild(d *DeviceBind) {
 		devFail(d, DevRoot, e, 0)
 	}
 	d.dirFD = dir
-	for i := 0; i < len(d.Dirs); i++ {
+	// A local copy of the slice, so that the compiler sees the index in
+	// range: d.dirFD, written in the loop, could alias d.Dirs for all it
+	// knows, and a bounds check's panic is the Go runtime's.
+	dirs := d.Dirs
+	for i := 0; i < len(dirs); i++ {
 		if !d.Remove {
-			_, _, e := syscall.RawSyscall(unix.SYS_MKDIRAT, d.dirFD, uintptr(unsafe.Pointer(d.Dirs[i])), 0o755)
+			_, _, e := syscall.RawSyscall(unix.SYS_MKDIRAT, d.dirFD, uintptr(unsafe.Pointer(dirs[i])), 0o755)
 			if e != 0 && e != unix.EEXIST {
 				devFail(d, DevMkdir, e, uintptr(i))
 			}
 		}
-		next, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, d.dirFD, uintptr(unsafe.Pointer(d.Dirs[i])),
+		next, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, d.dirFD, uintptr(unsafe.Pointer(dirs[i])),
 			uintptr(unsafe.Pointer(&d.How)), unsafe.Sizeof(d.How), 0, 0)
 		if e != 0 {
 			devFail(d, DevOpenDir, e, uintptr(i))

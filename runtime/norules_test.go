@@ -15,7 +15,7 @@ import (
 
 // noRuntimeFiles are the files whose code runs after a raw clone, with no
 // Go runtime behind it: init, and nsenter's forks.
-var noRuntimeFiles = []string{"runtime/initchild.go", "runtime/initfork_amd64.s", "nsenter/child.go"}
+var noRuntimeFiles = []string{"runtime/initchild.go", "runtime/initfork_amd64.s", "nsenter/child.go", "nsenter/device_child.go"}
 
 // rawEntryPoints are what that code may call besides itself: the raw
 // system call entry points (nosplit, no runtime behind them).
