@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"golang.org/x/sys/unix"
 )
 
@@ -88,7 +89,7 @@ func Device(opts DeviceOptions) error {
 // device is what the forked process uses, and the options it was made
 // from, for its report.
 type device struct {
-	DeviceBind
+	rawproc.DeviceBind
 	opts DeviceOptions
 }
 
@@ -101,7 +102,7 @@ func newDevice(opts DeviceOptions) (*device, error) {
 	if !opts.Remove && !path.IsAbs(opts.Source) {
 		return nil, fmt.Errorf("nsenter: device source %q: want an absolute path", opts.Source)
 	}
-	d := &device{opts: opts, DeviceBind: DeviceBind{Pidfd: uintptr(opts.Pidfd), Remove: opts.Remove, All: ^uint64(0)}}
+	d := &device{opts: opts, DeviceBind: rawproc.DeviceBind{Pidfd: uintptr(opts.Pidfd), Remove: opts.Remove, All: ^uint64(0)}}
 	parts := strings.Split(clean, "/")
 	var err error
 	for _, p := range parts[:len(parts)-1] {
@@ -135,35 +136,35 @@ func (d *device) stepName(step, index uint64) string {
 		return strings.Join(parts[:min(int(index)+1, len(parts))], "/")
 	}
 	switch step {
-	case DevDumpable:
+	case rawproc.DevDumpable:
 		return "make the process non-dumpable"
-	case DevJoinUser:
+	case rawproc.DevJoinUser:
 		return "join the user namespace"
-	case DevUnshare:
+	case rawproc.DevUnshare:
 		return "unshare a mount namespace"
-	case DevOpenTree:
+	case rawproc.DevOpenTree:
 		return "clone the mount of " + d.opts.Source
-	case DevJoinMount:
+	case rawproc.DevJoinMount:
 		return "join the mount namespace"
-	case DevSetID:
+	case rawproc.DevSetID:
 		return "become root of the user namespace"
-	case DevRoot:
+	case rawproc.DevRoot:
 		return "open the container's root"
-	case DevMkdir:
+	case rawproc.DevMkdir:
 		return "make directory /" + dir()
-	case DevOpenDir:
+	case rawproc.DevOpenDir:
 		return "open directory /" + dir()
-	case DevCreate:
+	case rawproc.DevCreate:
 		return "create /" + d.opts.Target
-	case DevMove:
+	case rawproc.DevMove:
 		return "mount " + d.opts.Source + " on /" + d.opts.Target
-	case DevOpenTarget:
+	case rawproc.DevOpenTarget:
 		return "open /" + d.opts.Target
-	case DevChdir:
+	case rawproc.DevChdir:
 		return "enter the directory of /" + d.opts.Target
-	case DevUmount:
+	case rawproc.DevUmount:
 		return "unmount /" + d.opts.Target
-	case DevUnlink:
+	case rawproc.DevUnlink:
 		return "remove /" + d.opts.Target
 	}
 	return ""
@@ -182,11 +183,11 @@ func readDeviceReport(r io.Reader, d *device) error {
 	step, errno := binary.NativeEndian.Uint64(rec[:8]), syscall.Errno(binary.NativeEndian.Uint64(rec[8:]))
 	index := binary.NativeEndian.Uint64(rec[16:])
 	switch {
-	case step == DevCreate && errno == unix.EEXIST:
+	case step == rawproc.DevCreate && errno == unix.EEXIST:
 		return fmt.Errorf("/%s: %w", d.opts.Target, ErrDeviceExists)
-	case step == DevNotBound:
+	case step == rawproc.DevNotBound:
 		return fmt.Errorf("/%s: %w", d.opts.Target, ErrNotBound)
-	case step == DevOpenTarget && errno == unix.ENOENT:
+	case step == rawproc.DevOpenTarget && errno == unix.ENOENT:
 		return fmt.Errorf("/%s: %w", d.opts.Target, ErrNotBound)
 	}
 	name := d.stepName(step, index)
@@ -207,7 +208,7 @@ func (d *device) fork() (int, error) {
 		uintptr(unsafe.Pointer(&d.All)), uintptr(unsafe.Pointer(&d.Old)), 8, 0, 0); e != 0 {
 		return 0, e
 	}
-	pid, e := ForkDevice(&d.DeviceBind)
+	pid, e := rawproc.ForkDevice(&d.DeviceBind)
 	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&d.Old)), 0, 8, 0, 0)
 	if e != 0 {
 		return 0, e

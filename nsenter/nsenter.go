@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"golang.org/x/sys/unix"
 )
 
@@ -229,7 +230,7 @@ func receivePty(sock *os.File) (*os.File, error) {
 // join is what the forked processes use, and the options they were
 // made from, for their report.
 type join struct {
-	Join
+	rawproc.Join
 	opts Options
 }
 
@@ -237,49 +238,49 @@ type join struct {
 // it was working on.
 func stepName(step, index uint64, opts *Options) (string, bool) {
 	switch step {
-	case StepDumpable:
+	case rawproc.StepDumpable:
 		return "make the process non-dumpable", true
-	case StepSetns:
+	case rawproc.StepSetns:
 		return "setns", true
-	case StepClone:
+	case rawproc.StepClone:
 		return "clone", true
-	case StepSetsid:
+	case rawproc.StepSetsid:
 		return "setsid", true
-	case StepDup:
+	case rawproc.StepDup:
 		return "place stdio", true
-	case StepBounding:
+	case rawproc.StepBounding:
 		return "drop capability " + strconv.FormatUint(index, 10) + " from the bounding set", true
-	case StepSeccomp:
+	case rawproc.StepSeccomp:
 		return "install seccomp filter", true
-	case StepSetgroups:
+	case rawproc.StepSetgroups:
 		return "setgroups", true
-	case StepSetgid:
+	case rawproc.StepSetgid:
 		return "setgid " + strconv.FormatUint(uint64(opts.GID), 10), true
-	case StepSetuid:
+	case rawproc.StepSetuid:
 		return "setuid " + strconv.FormatUint(uint64(opts.UID), 10), true
-	case StepPtmx:
+	case rawproc.StepPtmx:
 		return "allocate a pty in the container: open /dev/pts/ptmx", true
-	case StepPtyUnlock:
+	case rawproc.StepPtyUnlock:
 		return "unlock pty", true
-	case StepPtySize:
+	case rawproc.StepPtySize:
 		return "set pty window size", true
-	case StepPtyPeer:
+	case rawproc.StepPtyPeer:
 		return "open pty peer", true
-	case StepPtySend:
+	case rawproc.StepPtySend:
 		return "send pty master", true
-	case StepCtty:
+	case rawproc.StepCtty:
 		return "set controlling terminal", true
-	case StepChdir:
+	case rawproc.StepChdir:
 		dir := opts.Dir
 		if opts.DirElse != "" {
 			dir = opts.DirElse
 		}
 		return "chdir " + dir, true
-	case StepUnshare:
+	case rawproc.StepUnshare:
 		return "unshare a mount namespace", true
-	case StepRemount:
+	case rawproc.StepRemount:
 		return "mount " + [...]string{"/ as a slave", "proc on /proc", "sysfs on /sys"}[min(index, 2)], true
-	case StepExec:
+	case rawproc.StepExec:
 		if index < uint64(len(opts.Paths)) {
 			return "exec " + opts.Argv[0] + " (" + opts.Paths[index] + ")", true
 		}
@@ -306,7 +307,7 @@ func readReport(r io.Reader, j *join) (int, error) {
 		}
 		step, val := binary.NativeEndian.Uint64(rec[:8]), binary.NativeEndian.Uint64(rec[8:])
 		index := binary.NativeEndian.Uint64(rec[16:])
-		if step == StepPid {
+		if step == rawproc.StepPid {
 			pid = int(val)
 			continue
 		}
@@ -319,7 +320,7 @@ func readReport(r io.Reader, j *join) (int, error) {
 }
 
 func newJoin(opts Options, files [3]*os.File, report, ptySock *os.File) (*join, error) {
-	j := &join{opts: opts, Join: Join{Pidfd: uintptr(opts.Pidfd), Flags: opts.Namespaces, Report: report.Fd(), All: ^uint64(0),
+	j := &join{opts: opts, Join: rawproc.Join{Pidfd: uintptr(opts.Pidfd), Flags: opts.Namespaces, Report: report.Fd(), All: ^uint64(0),
 		Keep: opts.Bounding, UID: uintptr(opts.UID), GID: uintptr(opts.GID), ClearGroups: opts.ClearGroups,
 		Terminal: opts.Terminal}}
 	maxFD := 2
@@ -388,7 +389,7 @@ func newJoin(opts Options, files [3]*os.File, report, ptySock *os.File) (*join, 
 	}
 	// clone3 refuses an exit signal with CLONE_PARENT: the child gets the
 	// caller's, SIGCHLD (the intermediate's), as with clone(2).
-	j.Args = CloneArgs{Flags: unix.CLONE_PARENT}
+	j.Args = rawproc.CloneArgs{Flags: unix.CLONE_PARENT}
 	if opts.CgroupFD > 0 {
 		j.Clone3 = true
 		j.Args.Flags |= unix.CLONE_INTO_CGROUP
@@ -422,7 +423,7 @@ func (j *join) fork() (int, error) {
 		uintptr(unsafe.Pointer(&j.All)), uintptr(unsafe.Pointer(&j.Old)), 8, 0, 0); e != 0 {
 		return 0, e
 	}
-	pid, e := ForkJoin(&j.Join)
+	pid, e := rawproc.ForkJoin(&j.Join)
 	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&j.Old)), 0, 8, 0, 0)
 	if e != 0 {
 		return 0, e

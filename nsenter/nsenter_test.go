@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"github.com/ulxc/ulxc/internal/testenv"
 )
 
@@ -35,14 +36,14 @@ func TestReadReport(t *testing.T) {
 		pid  int
 		want string // the error's text, "" for none
 	}{
-		{"forked and exec'd", rec(StepPid, 42, 0), 42, ""},
-		{"setns refused", rec(StepSetns, 1, 0), 0, "setns: operation not permitted"},
-		{"clone failed", rec(StepClone, 11, 0), 0, "clone: resource temporarily unavailable"},
-		{"setuid", cat(rec(StepPid, 42, 0), rec(StepSetuid, 22, 0)), 42, "setuid 1000: invalid argument"},
-		{"exec failed", cat(rec(StepPid, 42, 0), rec(StepExec, 2, 1)), 42, "exec ls (/usr/bin/ls): no such file or directory"},
-		{"bounding", cat(rec(StepPid, 42, 0), rec(StepBounding, 1, 21)), 42, "drop capability 21 from the bounding set: operation not permitted"},
+		{"forked and exec'd", rec(rawproc.StepPid, 42, 0), 42, ""},
+		{"setns refused", rec(rawproc.StepSetns, 1, 0), 0, "setns: operation not permitted"},
+		{"clone failed", rec(rawproc.StepClone, 11, 0), 0, "clone: resource temporarily unavailable"},
+		{"setuid", cat(rec(rawproc.StepPid, 42, 0), rec(rawproc.StepSetuid, 22, 0)), 42, "setuid 1000: invalid argument"},
+		{"exec failed", cat(rec(rawproc.StepPid, 42, 0), rec(rawproc.StepExec, 2, 1)), 42, "exec ls (/usr/bin/ls): no such file or directory"},
+		{"bounding", cat(rec(rawproc.StepPid, 42, 0), rec(rawproc.StepBounding, 1, 21)), 42, "drop capability 21 from the bounding set: operation not permitted"},
 		{"nothing", nil, 0, "nsenter: the forked process ended without a word"},
-		{"torn record", rec(StepPid, 42, 0)[:9], 0, "nsenter: read report: unexpected EOF"},
+		{"torn record", rec(rawproc.StepPid, 42, 0)[:9], 0, "nsenter: read report: unexpected EOF"},
 		{"unknown step", rec(99, 1, 0), 0, "nsenter: malformed report 630000000000000001000000000000000000000000000000"},
 	} {
 		pid, err := readReport(bytes.NewReader(tc.in), j)
@@ -55,10 +56,10 @@ func TestReadReport(t *testing.T) {
 		}
 	}
 	var je *JoinError
-	if _, err := readReport(bytes.NewReader(rec(StepSetns, 1, 0)), j); !errors.As(err, &je) || !errors.Is(err, syscall.EPERM) {
+	if _, err := readReport(bytes.NewReader(rec(rawproc.StepSetns, 1, 0)), j); !errors.As(err, &je) || !errors.Is(err, syscall.EPERM) {
 		t.Errorf("readReport(setns 1) = %v, want a *JoinError matching EPERM", err)
 	}
-	if _, err := readReport(bytes.NewReader(rec(StepExec, 2, 0)), j); !errors.As(err, &je) || !je.IsExec() {
+	if _, err := readReport(bytes.NewReader(rec(rawproc.StepExec, 2, 0)), j); !errors.As(err, &je) || !je.IsExec() {
 		t.Errorf("readReport(exec 2) = %v, want a *JoinError of the exec", err)
 	}
 }
@@ -404,9 +405,9 @@ func TestReadDeviceReport(t *testing.T) {
 		want string
 	}{
 		{"done", nil, nil, ""},
-		{"exists", rec(DevCreate, uint64(unix.EEXIST), 0), ErrDeviceExists, "/dev/evil/x: already exists in the container"},
-		{"not bound", rec(DevNotBound, 0, 0), ErrNotBound, "/dev/evil/x: not a device node bound by ulxc device add"},
-		{"symlink", rec(DevOpenDir, uint64(unix.ELOOP), 1), unix.ELOOP, "open directory /dev/evil: too many levels of symbolic links"},
+		{"exists", rec(rawproc.DevCreate, uint64(unix.EEXIST), 0), ErrDeviceExists, "/dev/evil/x: already exists in the container"},
+		{"not bound", rec(rawproc.DevNotBound, 0, 0), ErrNotBound, "/dev/evil/x: not a device node bound by ulxc device add"},
+		{"symlink", rec(rawproc.DevOpenDir, uint64(unix.ELOOP), 1), unix.ELOOP, "open directory /dev/evil: too many levels of symbolic links"},
 		{"unknown", rec(99, 1, 0), nil, "nsenter: malformed report"},
 	} {
 		err := readDeviceReport(bytes.NewReader(tc.in), d)

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,7 +36,7 @@ func Socket(userns, netns *os.File, domain, typ, proto int) (*os.File, error) {
 	parent, child := os.NewFile(uintptr(pair[0]), "socket-parent"), os.NewFile(uintptr(pair[1]), "socket-child")
 	defer parent.Close()
 	defer child.Close()
-	j := &SocketJob{Userns: userns.Fd(), Netns: netns.Fd(), Domain: uintptr(domain),
+	j := &rawproc.SocketJob{Userns: userns.Fd(), Netns: netns.Fd(), Domain: uintptr(domain),
 		Type: uintptr(typ) | unix.SOCK_CLOEXEC, Proto: uintptr(proto), Sock: child.Fd(), All: ^uint64(0)}
 	j.Rights.Hdr.Level = unix.SOL_SOCKET
 	j.Rights.Hdr.Type = unix.SCM_RIGHTS
@@ -48,7 +49,7 @@ func Socket(userns, netns *os.File, domain, typ, proto int) (*os.File, error) {
 	j.FailMsg = unix.Msghdr{Iov: &j.Iov}
 	j.FailMsg.Iovlen = 1
 
-	pid, err := j.fork()
+	pid, err := forkSocket(j)
 	runtime.KeepAlive(userns)
 	runtime.KeepAlive(netns)
 	child.Close()
@@ -66,8 +67,8 @@ func Socket(userns, netns *os.File, domain, typ, proto int) (*os.File, error) {
 	return receiveSocket(parent)
 }
 
-var sockSteps = [...]string{SockDumpable: "make the process non-dumpable", SockUserns: "join the user namespace",
-	SockNetns: "join the network namespace", SockSocket: "socket"}
+var sockSteps = [...]string{rawproc.SockDumpable: "make the process non-dumpable", rawproc.SockUserns: "join the user namespace",
+	rawproc.SockNetns: "join the network namespace", rawproc.SockSocket: "socket"}
 
 // receiveSocket reads the child's one message: a socket, or the step that
 // failed and its errno.
@@ -84,7 +85,7 @@ func receiveSocket(sock *os.File) (*os.File, error) {
 	}
 	step := *(*uint64)(unsafe.Pointer(&rec[0]))
 	errno := *(*uint64)(unsafe.Pointer(&rec[8]))
-	if step != SockOK || len(fds) != 1 {
+	if step != rawproc.SockOK || len(fds) != 1 {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
@@ -98,7 +99,7 @@ func receiveSocket(sock *os.File) (*os.File, error) {
 
 // fork forks socketChild with every signal blocked (no Go handler may run
 // in a child without a Go runtime) and returns its pid.
-func (j *SocketJob) fork() (int, error) {
+func forkSocket(j *rawproc.SocketJob) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	syscall.ForkLock.Lock()
@@ -107,7 +108,7 @@ func (j *SocketJob) fork() (int, error) {
 		uintptr(unsafe.Pointer(&j.All)), uintptr(unsafe.Pointer(&j.Old)), 8, 0, 0); e != 0 {
 		return 0, e
 	}
-	pid, e := ForkSocket(j)
+	pid, e := rawproc.ForkSocket(j)
 	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&j.Old)), 0, 8, 0, 0)
 	if e != 0 {
 		return 0, e

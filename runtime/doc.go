@@ -29,10 +29,10 @@
 //     poweroff and halt (killed by SIGINT) stop it.
 //   - init: a clone of the supervisor (spawnInit) in new user, mount and
 //     pid namespaces (and the container's cgroup), which is not a Go
-//     program of its own: it runs initchild.go on the supervisor's memory
-//     (shared with CLONE_VM on amd64, a copy elsewhere), making raw system
-//     calls from an initPlan that compileInit worked out before the
-//     clone. It waits for the go-ahead
+//     program of its own: it runs package rawproc's init.go on the
+//     supervisor's memory (shared with CLONE_VM on amd64, a copy
+//     elsewhere), making raw system calls from the rawproc.Plan that
+//     compileInit worked out before the clone. It waits for the go-ahead
 //     (the supervisor runs newuidmap and newgidmap on it, userns.Release),
 //     becomes root of the namespace, sets up the root filesystem and
 //     execs the spec's process as pid 1 of the new pid namespace. It

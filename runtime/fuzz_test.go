@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/internal/rawproc"
 )
 
 // FuzzParseStat: /proc/PID/stat of a container process holds a command
@@ -66,10 +67,10 @@ func FuzzDecodeInitConfig(f *testing.F) {
 // FuzzDescribe: whatever record comes down init's error pipe, describe
 // returns an error and does not panic.
 func FuzzDescribe(f *testing.F) {
-	f.Add(uint64(StMount), uint64(3), uint64(SubMkdir), uint64(1), uint64(30), uint64(0))
-	f.Add(uint64(StLink), ^uint64(0), uint64(0), ^uint64(0), uint64(2), uint64(0))
-	f.Add(uint64(StOOM), uint64(0), uint64(SubWrite), ^uint64(0), uint64(13), uint64(0))
-	f.Add(uint64(StHook), uint64(7), uint64(SubWait), ^uint64(0), uint64(0), uint64(256))
+	f.Add(uint64(rawproc.StMount), uint64(3), uint64(rawproc.SubMkdir), uint64(1), uint64(30), uint64(0))
+	f.Add(uint64(rawproc.StLink), ^uint64(0), uint64(0), ^uint64(0), uint64(2), uint64(0))
+	f.Add(uint64(rawproc.StOOM), uint64(0), uint64(rawproc.SubWrite), ^uint64(0), uint64(13), uint64(0))
+	f.Add(uint64(rawproc.StHook), uint64(7), uint64(rawproc.SubWait), ^uint64(0), uint64(0), uint64(256))
 	s := planSpec()
 	oom := 5
 	s.Process.OOMScoreAdj = &oom
@@ -79,7 +80,7 @@ func FuzzDescribe(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, step, index, sub, comp, errno, extra uint64) {
-		if err := p.describe(Report{0, step, index, sub, comp, errno, extra}); err == nil {
+		if err := p.describe(rawproc.Report{0, step, index, sub, comp, errno, extra}); err == nil {
 			t.Errorf("describe(%d, %d, %d, %d, %d, %d) = nil", step, index, sub, comp, errno, extra)
 		}
 	})

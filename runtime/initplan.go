@@ -11,22 +11,23 @@ import (
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/seccomp"
 	"golang.org/x/sys/unix"
 )
 
-var hookKindTypes = [HookKinds]HookType{HookPreMount, HookMount, HookStart}
+var hookKindTypes = [rawproc.HookKinds]HookType{HookPreMount, HookMount, HookStart}
 
 // initPlan is init's plan and what the supervisor keeps beside it to
 // describe a failure; init never reads the latter.
 type initPlan struct {
-	Plan
+	rawproc.Plan
 	filterProg  seccomp.Program // what filter points to
 	cfg         *initConfig
 	sysctlKey   []string
 	sysctlOwn   []bool // the sysctl is the runtime's, not the spec's
-	hookPaths   [HookKinds][]string
+	hookPaths   [rawproc.HookKinds][]string
 	overlayText ocispec.Overlay
 }
 
@@ -35,7 +36,7 @@ type initPlan struct {
 // cause is found here, before anything is forked.
 func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 	s := cfg.Spec
-	p := &initPlan{cfg: cfg, Plan: Plan{DevTmp: -1, Umask: -1, Rootfs: -1, Root: -1, ConsoleSlave: -1, Exposed: -1, OvlTarget: -1,
+	p := &initPlan{cfg: cfg, Plan: rawproc.Plan{DevTmp: -1, Umask: -1, Rootfs: -1, Root: -1, ConsoleSlave: -1, Exposed: -1, OvlTarget: -1,
 		Late: cfg.Unshare, NewNet: cfg.NewNet, Console: cfg.Console, AllSignals: ^uint64(0)}}
 	p.Empty, p.Slash, p.Dot = cstr(""), cstr("/"), cstr(".")
 	p.Tmpfs, p.MaskData, p.DevNull = cstr("tmpfs"), cstr("size=0,mode=0555"), cstr("/dev/null")
@@ -57,7 +58,7 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 		if v == "" {
 			return nil, fmt.Errorf("%w: lxc.sysctl.%s has no value", ErrInvalidSpec, k)
 		}
-		p.Sysctls = append(p.Sysctls, Sysctl{Path: cstr("/proc/sys/" + strings.ReplaceAll(k, ".", "/")), Value: []byte(v)})
+		p.Sysctls = append(p.Sysctls, rawproc.Sysctl{Path: cstr("/proc/sys/" + strings.ReplaceAll(k, ".", "/")), Value: []byte(v)})
 		p.sysctlKey = append(p.sysctlKey, k)
 		p.sysctlOwn = append(p.sysctlOwn, false)
 	}
@@ -104,7 +105,7 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: unknown rlimit %q", ErrInvalidSpec, rl.Type)
 		}
-		p.Rlimits = append(p.Rlimits, Rlimit{Resource: res, Limit: unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}, Name: rl.Type})
+		p.Rlimits = append(p.Rlimits, rawproc.Rlimit{Resource: res, Limit: unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}, Name: rl.Type})
 	}
 	return p, p.compileProcess(s)
 }
@@ -145,7 +146,7 @@ func (p *initPlan) compileNetPhase(s *specs.Spec) {
 	// The kernel reads the range in the writer's user namespace, where
 	// both ends must be mapped ids; gids between them that are not are
 	// simply never anyone's.
-	p.Sysctls = append(p.Sysctls, Sysctl{Path: cstr("/proc/sys/net/ipv4/ping_group_range"),
+	p.Sysctls = append(p.Sysctls, rawproc.Sysctl{Path: cstr("/proc/sys/net/ipv4/ping_group_range"),
 		Value: []byte(strconv.FormatUint(lo, 10) + " " + strconv.FormatUint(min(hi, 1<<31-1), 10))})
 	p.sysctlKey = append(p.sysctlKey, pingKey)
 	p.sysctlOwn = append(p.sysctlOwn, true)
@@ -166,12 +167,12 @@ func (p *initPlan) compileMounts(s *specs.Spec) error {
 		if err != nil {
 			return err
 		}
-		m := Mount{Optional: optional, Dest: dest, SrcFD: -1, Name: mountName(mnt), Requires: -1, Unless: -1}
+		m := rawproc.Mount{Optional: optional, Dest: dest, SrcFD: -1, Name: mountName(mnt), Requires: -1, Unless: -1}
 		switch create {
 		case createDir:
-			m.Create = CreateDir
+			m.Create = rawproc.CreateDir
 		case createFile:
-			m.Create = CreateFile
+			m.Create = rawproc.CreateFile
 		}
 		m.Propagation = append(m.Propagation, o.propagation...)
 		if isBind(mnt, o) {
@@ -244,12 +245,12 @@ func (p *initPlan) compileDev(s *specs.Spec) error {
 		if err != nil {
 			return err
 		}
-		p.Mounts = append(p.Mounts, Mount{Bind: true, Source: cstr(dp), SrcFD: -1, Create: CreateFile, Dest: rp,
+		p.Mounts = append(p.Mounts, rawproc.Mount{Bind: true, Source: cstr(dp), SrcFD: -1, Create: rawproc.CreateFile, Dest: rp,
 			Flags: unix.MS_BIND, Requires: p.DevTmp, Unless: mountOf(dp), Name: dp})
 	}
 	p.DevDir = cstr("/dev")
 	for _, l := range devLinks {
-		p.Links = append(p.Links, Link{Name: cstr(l[0]), Target: cstr(l[1])})
+		p.Links = append(p.Links, rawproc.Link{Name: cstr(l[0]), Target: cstr(l[1])})
 	}
 	return nil
 }
@@ -286,9 +287,9 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 	if err != nil {
 		return err
 	}
-	lists := [HookKinds][]specs.Hook{HooksPreMount: pre}
+	lists := [rawproc.HookKinds][]specs.Hook{rawproc.HooksPreMount: pre}
 	if s.Hooks != nil {
-		lists[HooksMount], lists[HooksStart] = s.Hooks.CreateContainer, s.Hooks.StartContainer
+		lists[rawproc.HooksMount], lists[rawproc.HooksStart] = s.Hooks.CreateContainer, s.Hooks.StartContainer
 	}
 	for kind, hs := range lists {
 		if len(hs) == 0 {
@@ -297,14 +298,14 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 		t := hookKindTypes[kind]
 		env := hookEnv{Name: cfg.Name, ConfigPath: cfg.ConfigPath, RootfsPath: s.Root.Path}
 		switch kind {
-		case HooksPreMount, HooksMount:
+		case rawproc.HooksPreMount, rawproc.HooksMount:
 			// Container root may not walk the user's 0700 directories to
 			// the rootfs; it may walk from init's descriptor of it, fd 3.
 			env.RootfsMount = "/proc/self/fd/3"
-		case HooksStart:
+		case rawproc.HooksStart:
 			env.RootfsMount = "/"
 		}
-		h := Hooks{Run: true}
+		h := rawproc.Hooks{Run: true}
 		for _, hk := range hs {
 			if hk.Path == "" || strings.IndexByte(hk.Path, 0) >= 0 {
 				return fmt.Errorf("%w: %s hook %q", ErrInvalidSpec, t, hk.Path)
@@ -319,12 +320,12 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 					return fmt.Errorf("%w: %s hook %s: NUL in %q", ErrInvalidSpec, t, hk.Path, a)
 				}
 			}
-			hp := Hook{Paths: cstrs(execCandidates(hk.Path, nil)...), Argv: cstrs(argv...), Envp: cstrs(base...)}
+			hp := rawproc.Hook{Paths: cstrs(execCandidates(hk.Path, nil)...), Argv: cstrs(argv...), Envp: cstrs(base...)}
 			hp.Paths = hp.Paths[:len(hp.Paths)-1]
 			if hk.Timeout != nil && *hk.Timeout > 0 {
 				hp.Limited, hp.Timeout = true, unix.NsecToTimespec(int64(*hk.Timeout)*1e9)
 			}
-			if kind == HooksMount {
+			if kind == rawproc.HooksMount {
 				for _, dir := range expose {
 					e := env
 					e.RootfsMount = dir
@@ -334,7 +335,7 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 			h.Progs = append(h.Progs, hp)
 			p.hookPaths[kind] = append(p.hookPaths[kind], hk.Path)
 		}
-		if kind == HooksMount {
+		if kind == rawproc.HooksMount {
 			p.Expose = nil
 			for _, dir := range expose {
 				p.Expose = append(p.Expose, cstr(dir))
@@ -430,12 +431,12 @@ func execCandidates(file string, env []string) []string {
 }
 
 // newRawPath prepares the container path unsafePath for mkdirAllInRoot.
-func newRawPath(unsafePath string) (Path, error) {
+func newRawPath(unsafePath string) (rawproc.Path, error) {
 	if strings.IndexByte(unsafePath, 0) >= 0 {
-		return Path{}, fmt.Errorf("%w: NUL in path %q", ErrInvalidSpec, unsafePath)
+		return rawproc.Path{}, fmt.Errorf("%w: NUL in path %q", ErrInvalidSpec, unsafePath)
 	}
 	clean := path.Clean("/" + unsafePath)
-	rp := Path{Full: cstr(clean)}
+	rp := rawproc.Path{Full: cstr(clean)}
 	if clean == "/" {
 		return rp, nil
 	}
@@ -449,8 +450,8 @@ func newRawPath(unsafePath string) (Path, error) {
 	return rp, nil
 }
 
-// textAt is the path component comp of rp as text (-1: the whole path).
-func (rp *Path) textAt(comp int) string {
+// pathText is the path component comp of rp as text (-1: the whole path).
+func pathText(rp *rawproc.Path, comp int) string {
 	if comp < 0 || comp >= len(rp.Text) {
 		if len(rp.Text) == 0 {
 			return "/"
@@ -501,7 +502,7 @@ func exposeCandidates(s *specs.Spec) []string {
 var lxcRootfsMounts = []string{"/usr/lib/*/lxc/rootfs", "/usr/lib/lxc/rootfs", "/usr/local/lib/lxc/rootfs"}
 
 // describe turns init's report into the error the user sees.
-func (p *initPlan) describe(r Report) error {
+func (p *initPlan) describe(r rawproc.Report) error {
 	step, index, sub, comp := int(r[1]), int(int64(r[2])), int(r[3]), int(int64(r[4]))
 	errno := syscall.Errno(r[5])
 	extra := r[6]
@@ -512,19 +513,19 @@ func (p *initPlan) describe(r Report) error {
 		}
 		return &ChildError{Msg: fmt.Sprintf(format, args...) + ": " + errno.Error(), Errno: errno}
 	}
-	pathOp := func(rp *Path) string {
+	pathOp := func(rp *rawproc.Path) string {
 		switch sub {
-		case SubOpen:
-			return "open " + rp.textAt(comp)
-		case SubMkdir:
-			return "mkdir " + rp.textAt(comp)
-		case SubCreate:
-			return "create " + rp.textAt(comp)
-		case SubStatfs:
+		case rawproc.SubOpen:
+			return "open " + pathText(rp, comp)
+		case rawproc.SubMkdir:
+			return "mkdir " + pathText(rp, comp)
+		case rawproc.SubCreate:
+			return "create " + pathText(rp, comp)
+		case rawproc.SubStatfs:
 			return "statfs"
-		case SubRemount:
+		case rawproc.SubRemount:
 			return "remount " + describeFlags(uintptr(extra))
-		case SubPropagation:
+		case rawproc.SubPropagation:
 			return "set propagation"
 		}
 		return ""
@@ -539,60 +540,60 @@ func (p *initPlan) describe(r Report) error {
 	// the plan is a malformed report, never a panic here.
 	bound := -1
 	switch step {
-	case StSource, StMount:
+	case rawproc.StSource, rawproc.StMount:
 		bound = len(p.Mounts)
-	case StSysctl:
+	case rawproc.StSysctl:
 		bound = len(p.sysctlKey)
-	case StHook:
-		bound = HookKinds * maxHooks(p)
-	case StLink:
+	case rawproc.StHook:
+		bound = rawproc.HookKinds * maxHooks(p)
+	case rawproc.StLink:
 		bound = len(devLinks)
-	case StConsole:
+	case rawproc.StConsole:
 		bound = len(p.Ttys)
-	case StMask:
+	case rawproc.StMask:
 		bound = len(p.Masked)
-	case StReadonly:
+	case rawproc.StReadonly:
 		bound = len(p.Readonly)
-	case StRlimit:
+	case rawproc.StRlimit:
 		bound = len(p.Rlimits)
 	}
-	if bound >= 0 && (index >= bound || index < 0 && !(step == StLink && index == -1)) ||
-		step == StOOM && s.Process.OOMScoreAdj == nil || step == StExec && len(s.Process.Args) == 0 {
+	if bound >= 0 && (index >= bound || index < 0 && !(step == rawproc.StLink && index == -1)) ||
+		step == rawproc.StOOM && s.Process.OOMScoreAdj == nil || step == rawproc.StExec && len(s.Process.Args) == 0 {
 		return &ChildError{Msg: fmt.Sprintf("init: malformed report %v", r), Errno: errno}
 	}
 	switch step {
-	case StFD:
+	case rawproc.StFD:
 		return wrap("init: place descriptor %d", index)
-	case StEnter:
+	case rawproc.StEnter:
 		switch sub {
-		case SubRead:
+		case rawproc.SubRead:
 			return wrap("enter user namespace: wait for parent")
-		case SubGoAhead:
+		case rawproc.SubGoAhead:
 			return wrap("enter user namespace: no go-ahead from the parent")
-		case SubSetgid:
+		case rawproc.SubSetgid:
 			return wrap("enter user namespace: setresgid 0")
-		case SubSetgroups:
+		case rawproc.SubSetgroups:
 			return wrap("enter user namespace: setgroups")
-		case SubSetuid:
+		case rawproc.SubSetuid:
 			return wrap("enter user namespace: setresuid 0")
-		case SubDeathSignal:
+		case rawproc.SubDeathSignal:
 			return wrap("enter user namespace: set parent-death signal")
-		case SubParentGone:
+		case rawproc.SubParentGone:
 			return wrap("enter user namespace: parent exited")
-		case SubDumpable:
+		case rawproc.SubDumpable:
 			return wrap("enter user namespace: set dumpable")
 		}
-	case StRootfs:
+	case rawproc.StRootfs:
 		return wrap("open rootfs %s", s.Root.Path)
-	case StSource:
+	case rawproc.StSource:
 		if index >= len(s.Mounts) {
 			return wrap("device %s: open", p.Mounts[index].Name)
 		}
 		m := s.Mounts[index]
 		return wrap("mount %s on %s: open source", m.Source, m.Destination)
-	case StUnshare:
+	case rawproc.StUnshare:
 		return wrap("new %s namespace", namespaceNames(p.Late))
-	case StSysctl:
+	case rawproc.StSysctl:
 		k := p.sysctlKey[index]
 		v := string(p.Sysctls[index].Value)
 		if p.sysctlOwn[index] {
@@ -602,127 +603,127 @@ func (p *initPlan) describe(r Report) error {
 			return fmt.Errorf("%w: lxc.sysctl.%s = %s: %w", ErrSysctl, k, v, errno)
 		}
 		return wrap("lxc.sysctl.%s = %s", k, v)
-	case StSlave:
+	case rawproc.StSlave:
 		return wrap("make / a slave mount")
-	case StHook:
-		kind, i := index%HookKinds, index/HookKinds
+	case rawproc.StHook:
+		kind, i := index%rawproc.HookKinds, index/rawproc.HookKinds
 		if i >= len(p.hookPaths[kind]) {
 			return fmt.Errorf("init: malformed report %v", r)
 		}
 		name := fmt.Sprintf("%s hook %s", hookKindTypes[kind], p.hookPaths[kind][i])
 		switch {
-		case sub == SubTimeout:
+		case sub == rawproc.SubTimeout:
 			return &ChildError{Msg: fmt.Sprintf("%s: still running after %ds, killed", name, p.Hooks[kind].Progs[i].Timeout.Sec)}
-		case sub == SubWait && errno == 0:
+		case sub == rawproc.SubWait && errno == 0:
 			// As os/exec says it, which the hooks that run on the host use.
 			ws := syscall.WaitStatus(uint32(extra))
 			if ws.Signaled() {
 				return &ChildError{Msg: name + ": signal: " + ws.Signal().String()}
 			}
 			return &ChildError{Msg: fmt.Sprintf("%s: exit status %d", name, ws.ExitStatus())}
-		case sub == SubExec:
+		case sub == rawproc.SubExec:
 			return wrap("%s: exec", name)
-		case sub == SubClone:
+		case sub == rawproc.SubClone:
 			return wrap("%s: fork", name)
 		}
 		return wrap("%s: wait", name)
-	case StOverlay:
+	case rawproc.StOverlay:
 		return p.describeOverlay(index, sub, errno)
-	case StBindRootfs:
-		if sub == SubClone {
+	case rawproc.StBindRootfs:
+		if sub == rawproc.SubClone {
 			return wrap("bind rootfs: clone mount")
 		}
 		return wrap("bind rootfs: attach mount")
-	case StMount:
+	case rawproc.StMount:
 		m := &p.Mounts[index]
 		if index >= len(s.Mounts) { // a device node (compileDev)
-			if sub == SubMount {
+			if sub == rawproc.SubMount {
 				return wrap("bind device %s", m.Name)
 			}
 			return wrap("%s", join("device "+m.Name, pathOp(&m.Dest)))
 		}
 		op := pathOp(&m.Dest)
-		if sub == SubMissing {
+		if sub == rawproc.SubMissing {
 			op = "source " + s.Mounts[index].Source
 		}
 		return wrap("%s", join(fmt.Sprintf("mount %s on %s", m.Name, s.Mounts[index].Destination), op))
-	case StLink:
+	case rawproc.StLink:
 		if index < 0 {
 			return wrap("open /dev")
 		}
 		return wrap("symlink /dev/%s", devLinks[index][0])
-	case StConsole:
-		name := p.Ttys[index].textAt(-1)
+	case rawproc.StConsole:
+		name := pathText(&p.Ttys[index], -1)
 		switch sub {
-		case SubUnlock:
+		case rawproc.SubUnlock:
 			return wrap("%s: unlock pty", name)
-		case SubPeer:
+		case rawproc.SubPeer:
 			return wrap("%s: open pty peer", name)
-		case SubSize:
+		case rawproc.SubSize:
 			return wrap("size %s", name)
-		case SubMount:
+		case rawproc.SubMount:
 			return wrap("bind %s", name)
 		}
 		return wrap("%s", join(name, pathOp(&p.Ttys[index])))
-	case StSendPtys:
+	case rawproc.StSendPtys:
 		return wrap("send pty masters")
-	case StLoopback:
+	case rawproc.StLoopback:
 		return wrap("bring up lo")
-	case StNetwork:
+	case rawproc.StNetwork:
 		switch sub {
-		case SubOpen:
+		case rawproc.SubOpen:
 			return wrap("network: open %s", [...]string{"/proc/self/ns/net", "/proc/self/ns/user"}[min(max(index, 0), 1)])
-		case SubWrite:
+		case rawproc.SubWrite:
 			return wrap("network: send namespaces to the supervisor")
-		case SubRead:
+		case rawproc.SubRead:
 			return wrap("network: wait for the supervisor")
 		}
 		return wrap("network: no go-ahead from the supervisor")
-	case StMask:
-		return wrap("%s", join("mask "+p.Masked[index].textAt(-1), pathOp(&p.Masked[index])))
-	case StReadonly:
-		return wrap("%s", join("make "+p.Readonly[index].textAt(-1)+" read-only", pathOp(&p.Readonly[index])))
-	case StPivot:
+	case rawproc.StMask:
+		return wrap("%s", join("mask "+pathText(&p.Masked[index], -1), pathOp(&p.Masked[index])))
+	case rawproc.StReadonly:
+		return wrap("%s", join("make "+pathText(&p.Readonly[index], -1)+" read-only", pathOp(&p.Readonly[index])))
+	case rawproc.StPivot:
 		return wrap("pivot_root")
-	case StRootRO:
-		return wrap("%s", join("read-only root", pathOp(&Path{})))
-	case StHostname:
+	case rawproc.StRootRO:
+		return wrap("%s", join("read-only root", pathOp(&rawproc.Path{})))
+	case rawproc.StHostname:
 		return wrap("set hostname %q", s.Hostname)
-	case StDomainname:
+	case rawproc.StDomainname:
 		return wrap("set domain name %q", s.Domainname)
-	case StRlimit:
+	case rawproc.StRlimit:
 		return wrap("set %s", p.Rlimits[index].Name)
-	case StTerminal:
+	case rawproc.StTerminal:
 		switch sub {
-		case SubSetsid:
+		case rawproc.SubSetsid:
 			return wrap("setsid")
-		case SubCtty:
+		case rawproc.SubCtty:
 			return wrap("set controlling terminal")
 		}
 		return wrap("console stdio")
-	case StOOM:
+	case rawproc.StOOM:
 		n := *s.Process.OOMScoreAdj
 		if errno == unix.EACCES || errno == unix.EPERM {
 			return wrap("lxc.proc.oom_score_adj = %d: lowering the score needs root on the host", n)
 		}
 		return wrap("lxc.proc.oom_score_adj = %d", n)
-	case StPersonality:
+	case rawproc.StPersonality:
 		return wrap("personality %#x", p.Personality)
-	case StBounding:
+	case rawproc.StBounding:
 		return wrap("drop capability %d from the bounding set", index)
-	case StSeccomp:
+	case rawproc.StSeccomp:
 		return wrap("install seccomp filter")
-	case StSetgroups:
+	case rawproc.StSetgroups:
 		return wrap("setgroups")
-	case StSetgid:
+	case rawproc.StSetgid:
 		return wrap("setgid %d", p.GID)
-	case StSetuid:
+	case rawproc.StSetuid:
 		return wrap("setuid %d", p.UID)
-	case StChdir:
+	case rawproc.StChdir:
 		return wrap("chdir %s", cwdOf(s.Process))
-	case StNoNewPrivs:
+	case rawproc.StNoNewPrivs:
 		return wrap("set no_new_privs")
-	case StExec:
+	case rawproc.StExec:
 		file := s.Process.Args[0]
 		if !strings.Contains(file, "/") && (errno == unix.ENOENT || errno == unix.ENOTDIR) {
 			return &ChildError{Msg: fmt.Sprintf("exec %s: %v in $PATH", file, errno), Errno: errno}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"github.com/ulxc/ulxc/ocispec"
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/ulxc/ulxc/internal/rawproc"
+	"github.com/ulxc/ulxc/ocispec"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -39,7 +41,7 @@ func TestCompileInit(t *testing.T) {
 		t.Errorf("devTmp %d, %d mounts, %d links; want 1, %d, %d", p.DevTmp, len(p.Mounts), len(p.Links), 4+len(defaultDevices), len(devLinks))
 	}
 	for _, d := range p.Mounts[4:] {
-		if !d.Bind || d.Create != CreateFile || d.Requires != 1 || d.Unless != -1 {
+		if !d.Bind || d.Create != rawproc.CreateFile || d.Requires != 1 || d.Unless != -1 {
 			t.Errorf("device %s: bind %v, create %d, requires %d, unless %d", d.Name, d.Bind, d.Create, d.Requires, d.Unless)
 		}
 	}
@@ -107,8 +109,8 @@ func TestExecCandidates(t *testing.T) {
 	}
 }
 
-func record(step, index, sub, comp int, errno unix.Errno, extra uint64) Report {
-	return Report{0, uint64(step), uint64(int64(index)), uint64(sub), uint64(int64(comp)), uint64(errno), extra}
+func record(step, index, sub, comp int, errno unix.Errno, extra uint64) rawproc.Report {
+	return rawproc.Report{0, uint64(step), uint64(int64(index)), uint64(sub), uint64(int64(comp)), uint64(errno), extra}
 }
 
 // TestDescribe: init's records become the messages users see.
@@ -121,22 +123,22 @@ func TestDescribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		rec   Report
+		rec   rawproc.Report
 		want  string
 		errno error
 	}{
-		{record(StMount, 3, SubMkdir, 1, unix.EROFS, 0), "mount /srv on /data/in/here: mkdir /data/in: read-only file system", unix.EROFS},
-		{record(StMount, 0, SubMount, -1, unix.EPERM, 0), "mount proc on /proc: operation not permitted", unix.EPERM},
-		{record(StMount, 3, SubRemount, -1, unix.EPERM, unix.MS_RDONLY|unix.MS_NOSUID), "mount /srv on /data/in/here: remount ro,nosuid: operation not permitted", unix.EPERM},
-		{record(StMount, 3, SubMissing, -1, unix.ENOENT, 0), "mount /srv on /data/in/here: source /srv: no such file or directory", unix.ENOENT},
-		{record(StSysctl, 0, SubOpen, -1, unix.EACCES, 0), "lxc.sysctl.net.ipv4.ip_forward = 1: permission denied", ErrSysctl},
-		{record(StOOM, 0, SubWrite, -1, unix.EACCES, 0), "lxc.proc.oom_score_adj = -500: lowering the score needs root on the host", unix.EACCES},
-		{record(StExec, 0, 0, -1, unix.ENOENT, 0), "exec sh: no such file or directory in $PATH", unix.ENOENT},
-		{record(StExec, 0, 0, -1, unix.EACCES, 0), "exec sh: permission denied", unix.EACCES},
-		{record(StMask, 0, SubMount, -1, unix.EPERM, 0), "mask /proc/kcore: operation not permitted", unix.EPERM},
-		{record(StMount, 4, SubMount, -1, unix.EPERM, 0), "bind device /dev/null: operation not permitted", unix.EPERM},
-		{record(StMount, 5, SubCreate, 1, unix.EROFS, 0), "device /dev/zero: create /dev/zero: read-only file system", unix.EROFS},
-		{record(StEnter, 0, SubGoAhead, -1, 0, 0), "enter user namespace: no go-ahead from the parent", nil},
+		{record(rawproc.StMount, 3, rawproc.SubMkdir, 1, unix.EROFS, 0), "mount /srv on /data/in/here: mkdir /data/in: read-only file system", unix.EROFS},
+		{record(rawproc.StMount, 0, rawproc.SubMount, -1, unix.EPERM, 0), "mount proc on /proc: operation not permitted", unix.EPERM},
+		{record(rawproc.StMount, 3, rawproc.SubRemount, -1, unix.EPERM, unix.MS_RDONLY|unix.MS_NOSUID), "mount /srv on /data/in/here: remount ro,nosuid: operation not permitted", unix.EPERM},
+		{record(rawproc.StMount, 3, rawproc.SubMissing, -1, unix.ENOENT, 0), "mount /srv on /data/in/here: source /srv: no such file or directory", unix.ENOENT},
+		{record(rawproc.StSysctl, 0, rawproc.SubOpen, -1, unix.EACCES, 0), "lxc.sysctl.net.ipv4.ip_forward = 1: permission denied", ErrSysctl},
+		{record(rawproc.StOOM, 0, rawproc.SubWrite, -1, unix.EACCES, 0), "lxc.proc.oom_score_adj = -500: lowering the score needs root on the host", unix.EACCES},
+		{record(rawproc.StExec, 0, 0, -1, unix.ENOENT, 0), "exec sh: no such file or directory in $PATH", unix.ENOENT},
+		{record(rawproc.StExec, 0, 0, -1, unix.EACCES, 0), "exec sh: permission denied", unix.EACCES},
+		{record(rawproc.StMask, 0, rawproc.SubMount, -1, unix.EPERM, 0), "mask /proc/kcore: operation not permitted", unix.EPERM},
+		{record(rawproc.StMount, 4, rawproc.SubMount, -1, unix.EPERM, 0), "bind device /dev/null: operation not permitted", unix.EPERM},
+		{record(rawproc.StMount, 5, rawproc.SubCreate, 1, unix.EROFS, 0), "device /dev/zero: create /dev/zero: read-only file system", unix.EROFS},
+		{record(rawproc.StEnter, 0, rawproc.SubGoAhead, -1, 0, 0), "enter user namespace: no go-ahead from the parent", nil},
 		{record(99, 0, 0, -1, 0, 0), "unknown report", nil},
 	} {
 		err := p.describe(tc.rec)
@@ -161,14 +163,14 @@ func TestDescribeOverlay(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		rec   Report
+		rec   rawproc.Report
 		want  string
 		errno error
 	}{
-		{record(StOverlay, 0, OvlCreate, -1, unix.EPERM, 0), "mount overlay of /s/a/rootfs (upper /s/b/delta0) with userxattr: operation not permitted: this kernel refuses overlayfs in a user namespace", ErrOverlay},
-		{record(StOverlay, 0, OvlCreate, -1, unix.EINVAL, 0), "fuse-overlayfs", unix.EINVAL},
-		{record(StOverlay, 2, OvlOpen, -1, unix.ENOENT, 0), "open overlay layer /s/b/work: no such file or directory", unix.ENOENT},
-		{record(StOverlay, 3, OvlOpen, -1, unix.ENOENT, 0), "malformed", nil},
+		{record(rawproc.StOverlay, 0, rawproc.OvlCreate, -1, unix.EPERM, 0), "mount overlay of /s/a/rootfs (upper /s/b/delta0) with userxattr: operation not permitted: this kernel refuses overlayfs in a user namespace", ErrOverlay},
+		{record(rawproc.StOverlay, 0, rawproc.OvlCreate, -1, unix.EINVAL, 0), "fuse-overlayfs", unix.EINVAL},
+		{record(rawproc.StOverlay, 2, rawproc.OvlOpen, -1, unix.ENOENT, 0), "open overlay layer /s/b/work: no such file or directory", unix.ENOENT},
+		{record(rawproc.StOverlay, 3, rawproc.OvlOpen, -1, unix.ENOENT, 0), "malformed", nil},
 	} {
 		err := p.describe(tc.rec)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -193,7 +195,7 @@ func TestReadChildError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := func(r Report) []byte {
+	rec := func(r rawproc.Report) []byte {
 		b := make([]byte, 0, len(r)*8)
 		for _, w := range r {
 			b = binary.NativeEndian.AppendUint64(b, w)
@@ -205,16 +207,16 @@ func TestReadChildError(t *testing.T) {
 		in   []byte
 		want string
 	}{
-		{"exec worked", []byte{ExecMarker}, ""},
+		{"exec worked", []byte{rawproc.ExecMarker}, ""},
 		{"init died on the way", nil, errInitVanished.Error()},
-		{"init's record", rec(record(StChdir, 0, 0, -1, unix.ENOENT, 0)), "chdir /: no such file or directory"},
-		{"exec failed", append([]byte{ExecMarker}, rec(record(StExec, 0, 0, -1, unix.ENOENT, 0))...), "no such file or directory"},
-		{"hook exit", rec(record(StHook, HooksMount, SubWait, -1, 0, 3<<8)), "mount hook /h: exit status 3"},
-		{"second start hook killed", rec(record(StHook, HooksStart+HookKinds, SubWait, -1, 0, 9)), "start hook /s2: signal: killed"},
-		{"hook's exec first", append(rec(record(StHook, HooksStart, SubExec, -1, unix.ENOENT, 0)),
-			rec(record(StHook, HooksStart, SubWait, -1, 0, 127<<8))...), "start hook /s1: exec: no such file or directory"},
-		{"time limit", rec(record(StHook, HooksStart+HookKinds, SubTimeout, -1, 0, 9)), "start hook /s2: still running after 5s, killed"},
-		{"no such hook", rec(record(StHook, HooksMount+HookKinds, SubWait, -1, 0, 0)), "malformed report"},
+		{"init's record", rec(record(rawproc.StChdir, 0, 0, -1, unix.ENOENT, 0)), "chdir /: no such file or directory"},
+		{"exec failed", append([]byte{rawproc.ExecMarker}, rec(record(rawproc.StExec, 0, 0, -1, unix.ENOENT, 0))...), "no such file or directory"},
+		{"hook exit", rec(record(rawproc.StHook, rawproc.HooksMount, rawproc.SubWait, -1, 0, 3<<8)), "mount hook /h: exit status 3"},
+		{"second start hook killed", rec(record(rawproc.StHook, rawproc.HooksStart+rawproc.HookKinds, rawproc.SubWait, -1, 0, 9)), "start hook /s2: signal: killed"},
+		{"hook's exec first", append(rec(record(rawproc.StHook, rawproc.HooksStart, rawproc.SubExec, -1, unix.ENOENT, 0)),
+			rec(record(rawproc.StHook, rawproc.HooksStart, rawproc.SubWait, -1, 0, 127<<8))...), "start hook /s1: exec: no such file or directory"},
+		{"time limit", rec(record(rawproc.StHook, rawproc.HooksStart+rawproc.HookKinds, rawproc.SubTimeout, -1, 0, 9)), "start hook /s2: still running after 5s, killed"},
+		{"no such hook", rec(record(rawproc.StHook, rawproc.HooksMount+rawproc.HookKinds, rawproc.SubWait, -1, 0, 0)), "malformed report"},
 		{"short", []byte{0, 1, 2}, "malformed report"},
 	} {
 		err := readChildError(bytes.NewReader(tc.in), p)
@@ -225,7 +227,7 @@ func TestReadChildError(t *testing.T) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
 	}
-	if err := readChildError(bytes.NewReader(rec(record(StChdir, 0, 0, -1, unix.ENOENT, 0))), nil); err == nil || !strings.Contains(err.Error(), "malformed") {
+	if err := readChildError(bytes.NewReader(rec(record(rawproc.StChdir, 0, 0, -1, unix.ENOENT, 0))), nil); err == nil || !strings.Contains(err.Error(), "malformed") {
 		t.Errorf("a record without a plan (attach) = %v, want malformed", err)
 	}
 }

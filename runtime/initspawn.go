@@ -10,17 +10,19 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
 )
 
 // spawnInit clones init in new user, mount and pid namespaces (and the
 // cgroup leaf, when there is one), maps its ids with userns.Release and
-// lets it go. Init is a clone of this process that runs initchild.go,
+// lets it go. Init is a clone of this process that runs package rawproc,
 // not an exec of ulxc: a second Go runtime's start-up was the largest single
 // cost of a start (runtime/doc.go, "Start-up cost").
 func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*initChannels, error) {
@@ -70,7 +72,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	closers = append(closers, devNull)
 	state, pty, hookOut := devNull, devNull, devNull
 	var hookR *os.File
-	if p.Hooks[HooksPreMount].Run || p.Hooks[HooksMount].Run || p.Hooks[HooksStart].Run {
+	if p.Hooks[rawproc.HooksPreMount].Run || p.Hooks[rawproc.HooksMount].Run || p.Hooks[rawproc.HooksStart].Run {
 		if state, err = hookState(cfg); err != nil {
 			return nil, err
 		}
@@ -113,15 +115,15 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		p.FDs = append(p.FDs, fd)
 		p.Base = max(p.Base, uintptr(fd)+1)
 	}
-	p.Base = max(p.Base, InitFDs)
+	p.Base = max(p.Base, rawproc.InitFDs)
 
 	// Init shares the supervisor's memory only when nothing of the
 	// container's runs beside it before its exec (hooks run inside do),
 	// and when it sets no OOM score, which the kernel would set for every
 	// process sharing the memory, the supervisor included.
-	share := SharedMemoryFork && len(p.OOM) == 0 &&
-		!p.Hooks[HooksPreMount].Run && !p.Hooks[HooksMount].Run && !p.Hooks[HooksStart].Run
-	pid, release, err := ForkInit(&p.Plan, flags|unix.CLONE_NEWUSER, c.cgroup.fd(), share)
+	share := rawproc.SharedMemoryFork && len(p.OOM) == 0 &&
+		!p.Hooks[rawproc.HooksPreMount].Run && !p.Hooks[rawproc.HooksMount].Run && !p.Hooks[rawproc.HooksStart].Run
+	pid, release, err := forkInit(&p.Plan, flags|unix.CLONE_NEWUSER, c.cgroup.fd(), share)
 	goruntime.KeepAlive(files)
 	if err != nil {
 		hooks.done()
@@ -332,6 +334,70 @@ func memfdWith(name string, b []byte) (*os.File, error) {
 	return f, nil
 }
 
+// forkInit starts init with every signal blocked (so that no Go signal
+// handler runs in a child without a Go runtime) and returns its pid. The
+// thread is locked so that the mask is restored where it was set. Where
+// cloneVM exists, init shares the supervisor's memory (CLONE_VM) on a
+// stack of its own, as posix_spawn's child does, and release unmaps that
+// stack: call it once init has exec'd or is dead, never before.
+func forkInit(p *rawproc.Plan, flags uintptr, cgroupFD int, shareMemory bool) (pid int, release func(), err error) {
+	args := rawproc.CloneArgs{Flags: uint64(flags), ExitSignal: uint64(unix.SIGCHLD)}
+	if cgroupFD > 0 {
+		args.Flags |= unix.CLONE_INTO_CGROUP
+		args.Cgroup = uint64(cgroupFD)
+	}
+	release = func() {}
+	if rawproc.OwnStack {
+		// A stack of init's own, and a thread-local block of its own
+		// whose g is nil (the Go runtime's g is at -8 from it on amd64,
+		// and cloneVM also clears the g register): should init ever
+		// enter the Go runtime, against package rawproc's rule, its first
+		// use of g faults, and with every signal blocked the kernel
+		// kills init rather than run a handler. It never runs on the
+		// supervisor's g, heap or locks. The thread-local block sits in
+		// the stack's lowest page, which init's few hundred bytes of
+		// stack never reach.
+		stack, err := unix.Mmap(-1, 0, childStackSize, unix.PROT_READ|unix.PROT_WRITE,
+			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_STACK)
+		if err != nil {
+			return 0, nil, fmt.Errorf("init's stack: %w", err)
+		}
+		var once sync.Once
+		release = func() { once.Do(func() { _ = unix.Munmap(stack) }) }
+		args.Stack = uint64(uintptr(unsafe.Pointer(&stack[0])))
+		args.StackSize = uint64(len(stack))
+		args.Flags |= unix.CLONE_SETTLS
+		args.TLS = uint64(uintptr(unsafe.Pointer(&stack[initTLSOffset])))
+		if shareMemory {
+			args.Flags |= unix.CLONE_VM
+		}
+	}
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
+	syscall.ForkLock.Lock()
+	defer syscall.ForkLock.Unlock()
+	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
+		uintptr(unsafe.Pointer(&p.AllSignals)), uintptr(unsafe.Pointer(&p.OldMask)), 8, 0, 0); e != 0 {
+		release()
+		return 0, nil, e
+	}
+	r, e := rawproc.StartChild(p, &args)
+	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.OldMask)), 0, 8, 0, 0)
+	if e != 0 {
+		release()
+		return 0, nil, e
+	}
+	return int(r), release, nil
+}
+
+// childStackSize is init's stack (rawproc.OwnStack); the nosplit code of
+// rawproc needs less than a page of it. initTLSOffset is where its
+// thread-local block points, in the lowest page.
+const (
+	childStackSize = 64 << 10
+	initTLSOffset  = 2048
+)
+
 // errInitVanished is init's pipe closing without a report and before the
 // marker: init died on the way (a signal; nothing of ulxc's writes no
 // report otherwise).
@@ -350,12 +416,12 @@ func readChildError(r io.Reader, p *initPlan) error {
 	if len(b) == 0 {
 		return errInitVanished
 	}
-	if b[0] == ExecMarker {
+	if b[0] == rawproc.ExecMarker {
 		if b = b[1:]; len(b) == 0 {
 			return nil
 		}
 	}
-	var rec Report
+	var rec rawproc.Report
 	if len(b) < int(unsafe.Sizeof(rec)) || p == nil {
 		return fmt.Errorf("init: malformed report %x", b)
 	}

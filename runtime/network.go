@@ -17,6 +17,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"github.com/ulxc/ulxc/ocispec"
 	"golang.org/x/sys/unix"
 )
@@ -153,7 +154,7 @@ func (c *Container) networkPhase(ctx context.Context, sock *os.File, ifaces []oc
 		c.net = append(c.net, a)
 		c.opts.Log.Info("network attached", "interface", a.String())
 	}
-	if _, err := sock.Write([]byte{GoAhead}); err != nil {
+	if _, err := sock.Write([]byte{rawproc.GoAhead}); err != nil {
 		return fmt.Errorf("network: go-ahead to init: %w", err)
 	}
 	return nil

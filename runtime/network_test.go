@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"github.com/ulxc/ulxc/ocispec"
 	"golang.org/x/sys/unix"
 )
@@ -39,17 +40,17 @@ func TestCompileNetPhase(t *testing.T) {
 	if p.sysctlKey[last] != "net.ipv4.ping_group_range" || string(p.Sysctls[last].Value) != "0 70000" || !p.sysctlOwn[last] {
 		t.Errorf("last sysctl %s = %q (own %v), want net.ipv4.ping_group_range = \"0 70000\"", p.sysctlKey[last], p.Sysctls[last].Value, p.sysctlOwn[last])
 	}
-	err = p.describe(record(StSysctl, last, SubWrite, -1, unix.EINVAL, 0))
+	err = p.describe(record(rawproc.StSysctl, last, rawproc.SubWrite, -1, unix.EINVAL, 0))
 	if err == nil || !strings.Contains(err.Error(), "net.ipv4.ping_group_range = 0 70000 (so that the container's groups may ping): invalid argument") {
 		t.Errorf("describe(ping_group_range) = %v", err)
 	}
 	for _, tc := range []struct {
-		rec  Report
+		rec  rawproc.Report
 		want string
 	}{
-		{record(StNetwork, 1, SubOpen, -1, unix.EACCES, 0), "network: open /proc/self/ns/user: permission denied"},
-		{record(StNetwork, 0, SubWrite, -1, unix.EPIPE, 0), "network: send namespaces to the supervisor: broken pipe"},
-		{record(StNetwork, 0, SubGoAhead, -1, 0, 0), "network: no go-ahead from the supervisor"},
+		{record(rawproc.StNetwork, 1, rawproc.SubOpen, -1, unix.EACCES, 0), "network: open /proc/self/ns/user: permission denied"},
+		{record(rawproc.StNetwork, 0, rawproc.SubWrite, -1, unix.EPIPE, 0), "network: send namespaces to the supervisor: broken pipe"},
+		{record(rawproc.StNetwork, 0, rawproc.SubGoAhead, -1, 0, 0), "network: no go-ahead from the supervisor"},
 	} {
 		if err := p.describe(tc.rec); err == nil || err.Error() != tc.want {
 			t.Errorf("describe(%v) = %v, want %q", tc.rec, err, tc.want)

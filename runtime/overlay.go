@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"github.com/ulxc/ulxc/ocispec"
 	"golang.org/x/sys/unix"
 )
@@ -26,7 +27,7 @@ func (p *initPlan) compileOverlay(s *specs.Spec) error {
 	if len(o.Lower) == 0 || o.Upper == "" || o.Work == "" {
 		return fmt.Errorf("%w: overlay rootfs needs lower, upper and work layers", ErrInvalidSpec)
 	}
-	ov := &Overlay{Tmpfs: s.Annotations[ocispec.AnnotationOverlayTmpfs] == "true"}
+	ov := &rawproc.Overlay{Tmpfs: s.Annotations[ocispec.AnnotationOverlayTmpfs] == "true"}
 	p.overlayText = o
 	if ov.Tmpfs {
 		// The config's upper layer, when it was made (an ephemeral copy
@@ -46,7 +47,7 @@ func (p *initPlan) compileOverlay(s *specs.Spec) error {
 		}
 		ov.Dirs = append(ov.Dirs, cstr(d))
 	}
-	fdPathOf := func(i int) string { return "/proc/self/fd/" + strconv.Itoa(InitFDs+i) }
+	fdPathOf := func(i int) string { return "/proc/self/fd/" + strconv.Itoa(rawproc.InitFDs+i) }
 	var lower []string
 	for i := range o.Lower {
 		lower = append(lower, fdPathOf(i))
@@ -54,7 +55,7 @@ func (p *initPlan) compileOverlay(s *specs.Spec) error {
 	ov.Lower = cstr(strings.Join(lower, ":"))
 	ov.FDs = len(ov.Dirs)
 	if ov.Tmpfs {
-		ov.UpFD, ov.WorkFD = InitFDs+ov.FDs, InitFDs+ov.FDs+1
+		ov.UpFD, ov.WorkFD = rawproc.InitFDs+ov.FDs, rawproc.InitFDs+ov.FDs+1
 		ov.Upper, ov.Work = cstr(fdPathOf(ov.FDs)), cstr(fdPathOf(ov.FDs+1))
 		ov.FDs += 2
 		if s.Hostname != "" {
@@ -83,14 +84,14 @@ func (p *initPlan) describeOverlay(index, sub int, errno unix.Errno) error {
 	}
 	msg := ""
 	switch sub {
-	case OvlOpen, OvlPlace:
+	case rawproc.OvlOpen, rawproc.OvlPlace:
 		if index < 0 || index >= len(layers) {
 			return fmt.Errorf("init: malformed report: overlay layer %d", index)
 		}
 		msg = "open overlay layer " + layers[index]
-	case OvlTmpfs, OvlTmpfsDirs:
+	case rawproc.OvlTmpfs, rawproc.OvlTmpfsDirs:
 		msg = "make the tmpfs upper layer"
-	case OvlHostname:
+	case rawproc.OvlHostname:
 		msg = "write /etc/hostname of the overlay"
 	default:
 		upper := p.overlayText.Upper

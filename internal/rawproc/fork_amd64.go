@@ -1,10 +1,8 @@
-package runtime
+package rawproc
 
 import (
 	"syscall"
 	"unsafe"
-
-	"github.com/ulxc/ulxc/nsenter"
 )
 
 // sharedMemoryFork: on amd64 init is cloned with CLONE_VM (cloneVM).
@@ -13,15 +11,15 @@ import (
 // microseconds per start.
 const SharedMemoryFork = true
 
-// ownStack: init runs on a stack and a thread-local block of its own
+// OwnStack: init runs on a stack and a thread-local block of its own
 // (forkInit), whether or not it shares the supervisor's memory.
-const ownStack = true
+const OwnStack = true
 
-// cloneVM is in initfork_amd64.s.
-func cloneVM(args *nsenter.CloneArgs, size uintptr, p *Plan) (pid uintptr, errno uintptr)
+// cloneVM is in fork_amd64.s.
+func cloneVM(args *CloneArgs, size uintptr, p *Plan) (pid uintptr, errno uintptr)
 
-// startChild clones init; the child runs childEntry on args.stack.
-func startChild(p *Plan, args *nsenter.CloneArgs) (uintptr, syscall.Errno) {
+// StartChild clones init; the child runs childEntry on args.stack.
+func StartChild(p *Plan, args *CloneArgs) (uintptr, syscall.Errno) {
 	pid, e := cloneVM(args, unsafe.Sizeof(*args), p)
 	return pid, syscall.Errno(e)
 }

@@ -1,10 +1,11 @@
-package runtime
+package rawproc
 
 import (
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -92,12 +93,9 @@ func mkdirAllInRoot(root int, path string) (int, error) { return resolveForTest(
 func fileInRoot(root int, path string) (int, error) { return resolveForTest(root, path, true) }
 
 func resolveForTest(root int, path string, file bool) (int, error) {
-	rp, err := newRawPath(path)
-	if err != nil {
-		return -1, err
-	}
-	p := &initPlan{Plan: Plan{Root: root, Slash: cstr("/")}}
-	fd, errno := resolveInRoot(&p.Plan, &rp, file)
+	rp := testPath(path)
+	p := &Plan{Root: root, Slash: testCString("/")}
+	fd, errno := resolveInRoot(p, &rp, file)
 	if errno != 0 {
 		return -1, fmt.Errorf("%s (sub-step %d, component %d): %w", path, p.resSub, p.resComp, errno)
 	}
@@ -112,4 +110,26 @@ func TestFdPath(t *testing.T) {
 			t.Errorf("fdPath(%d) = %q, want %q", fd, got, want)
 		}
 	}
+}
+
+// testPath is path as runtime's compiler prepares it (a clean absolute
+// path without NUL).
+func testPath(path string) Path {
+	rp := Path{Full: testCString(path)}
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	for i, name := range parts {
+		prefix := "/" + strings.Join(parts[:i+1], "/")
+		rp.Prefixes = append(rp.Prefixes, testCString(prefix))
+		rp.Names = append(rp.Names, testCString(name))
+		rp.Text = append(rp.Text, prefix)
+	}
+	return rp
+}
+
+func testCString(s string) *byte {
+	b, err := unix.BytePtrFromString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -1,56 +1,18 @@
-package runtime
+package rawproc
 
 import (
 	"syscall"
 	"unsafe"
 
-	"github.com/ulxc/ulxc/nsenter"
 	"golang.org/x/sys/unix"
 )
 
-// This file is init: the child that spawnInit clones from the supervisor,
-// which sets up the container from an initPlan and execs the container's
-// process. It is not a Go program of its own. It runs on the supervisor's
-// memory (shared, with CLONE_VM on amd64 when no hook runs; a copy
-// otherwise) with no Go runtime behind it: no thread of it runs here, and
-// another may hold a runtime lock. So, like the child half of package
-// syscall's forkExec, it may not allocate, grow the stack, write a
-// pointer (a write barrier may be on), index a slice where the compiler
-// cannot prove the index in range (the bounds-check panic is the
-// runtime's), or call anything but raw system calls and other nosplit
-// functions of this file (and nsenter.RestoreSignals). Everything it
-// needs was prepared in the plan by compileInit; what it learns
-// (descriptors, which mounts worked) goes into the plan's non-pointer
-// fields. A failure is a report record on fd initErrorFD (describe turns
-// it into the error the user sees) and exit.
-//
-// What checks that rule, and what happens if it is broken anyway:
-//
-//   - The linker checks the nosplit stack budget of every chain of calls
-//     from here (nothing else: it does not look at what is called).
-//   - TestInitRuntimeCalls disassembles the built ulxc (go tool objdump)
-//     and fails on any call or jump from this file, initfork_amd64.s and
-//     nsenter/child.go to anything but themselves and syscall.RawSyscall
-//     and RawSyscall6: an allocation, a bounds check, a write barrier.
-//     It also builds ulxc with the tag ulxc_initfault (initfault_on.go:
-//     init allocates) and must find that call.
-//   - On amd64 init runs on a stack and a thread-local block of its own,
-//     with the g register cleared (forkInit, initfork_amd64.s): the Go
-//     runtime's first use of g faults, and with every signal blocked the
-//     kernel kills init for it. TestInitFaultKillsInit runs the
-//     ulxc_initfault build: init dies, the supervisor says so and lives.
-//     Elsewhere init continues on a copy of the supervisor's stack with
-//     the supervisor's g (startChild), and only the disassembly (of amd64)
-//     stands for the rule.
-//
-// The nosplit budget is tight: the deepest chain (cloneVM, childEntry,
-// childMain, consoles or mountOne, resolveInRoot, syscall.RawSyscall6)
-// leaves about 100 of the linker's 792 bytes. A step that does not fit
-// fails the build with "nosplit stack over 792 byte limit" and the chain:
-// call it from childMain rather than from deeper down, keep its locals
-// few, and call syscall.RawSyscall6 directly (syscall.RawSyscall costs a
-// frame more). Copy a slice field to a local before a loop over it, so
-// that the compiler can drop the bounds check.
+// This file is init: the child that runtime's spawnInit clones from the
+// supervisor, which sets up the container from a Plan and execs the
+// container's process. It is not a Go program of its own and follows the
+// package's rule (doc.go). Everything it needs was prepared in the plan by
+// runtime's compileInit. A failure is a report record on fd initErrorFD
+// (runtime's describe turns it into the error the user sees) and exit.
 
 // The steps a report names; describe has their messages.
 const (
@@ -132,7 +94,7 @@ const (
 // path component (-1 for the whole path), errno and an extra value.
 type Report [7]uint64
 
-// childEntry is where init starts (cloneVM's assembly, or startChild).
+// childEntry is where init starts (cloneVM's assembly, or StartChild).
 //
 //go:nosplit
 //go:norace
@@ -1136,12 +1098,12 @@ func installFilter(p *Plan) {
 }
 
 // restoreSignals gives the process the signal handling of a fresh exec
-// from the supervisor (nsenter.RestoreSignals).
+// from the supervisor (RestoreSignals).
 //
 //go:nosplit
 //go:norace
 func restoreSignals(p *Plan) {
-	nsenter.RestoreSignals(&p.sa, &p.oldMask)
+	RestoreSignals(&p.sa, &p.OldMask)
 }
 
 //go:nosplit

@@ -1,14 +1,6 @@
-package runtime
+package rawproc
 
 import (
-	"fmt"
-	"sync"
-	"syscall"
-	"unsafe"
-
-	goruntime "runtime"
-
-	"github.com/ulxc/ulxc/nsenter"
 	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
 )
@@ -48,7 +40,7 @@ const (
 )
 
 // initPlan is everything init does, worked out by compileInit before the
-// fork: init (initchild.go) only makes the system calls. Pointers are
+// fork: init (init.go) only makes the system calls. Pointers are
 // only read by init; the fields it writes are marked.
 type Plan struct {
 	// fds are the supervisor's descriptors that become init's 0 to
@@ -119,7 +111,7 @@ type Plan struct {
 	Candidates     []*byte
 	Argv, Envp     []*byte
 
-	AllSignals, oldMask uint64
+	AllSignals, OldMask uint64
 
 	// Constant strings.
 	Empty, Slash, Dot, Tmpfs, MaskData, DevNull *byte
@@ -247,70 +239,6 @@ const (
 	ovlMount
 	ovlAttach
 	OvlHostname
-)
-
-// forkInit starts init with every signal blocked (so that no Go signal
-// handler runs in a child without a Go runtime) and returns its pid. The
-// thread is locked so that the mask is restored where it was set. Where
-// cloneVM exists, init shares the supervisor's memory (CLONE_VM) on a
-// stack of its own, as posix_spawn's child does, and release unmaps that
-// stack: call it once init has exec'd or is dead, never before.
-func ForkInit(p *Plan, flags uintptr, cgroupFD int, shareMemory bool) (pid int, release func(), err error) {
-	args := nsenter.CloneArgs{Flags: uint64(flags), ExitSignal: uint64(unix.SIGCHLD)}
-	if cgroupFD > 0 {
-		args.Flags |= unix.CLONE_INTO_CGROUP
-		args.Cgroup = uint64(cgroupFD)
-	}
-	release = func() {}
-	if ownStack {
-		// A stack of init's own, and a thread-local block of its own
-		// whose g is nil (the Go runtime's g is at -8 from it on amd64,
-		// and cloneVM also clears the g register): should init ever
-		// enter the Go runtime, against initchild.go's rule, its first
-		// use of g faults, and with every signal blocked the kernel
-		// kills init rather than run a handler. It never runs on the
-		// supervisor's g, heap or locks. The thread-local block sits in
-		// the stack's lowest page, which init's few hundred bytes of
-		// stack never reach.
-		stack, err := unix.Mmap(-1, 0, childStackSize, unix.PROT_READ|unix.PROT_WRITE,
-			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_STACK)
-		if err != nil {
-			return 0, nil, fmt.Errorf("init's stack: %w", err)
-		}
-		var once sync.Once
-		release = func() { once.Do(func() { _ = unix.Munmap(stack) }) }
-		args.Stack = uint64(uintptr(unsafe.Pointer(&stack[0])))
-		args.StackSize = uint64(len(stack))
-		args.Flags |= unix.CLONE_SETTLS
-		args.TLS = uint64(uintptr(unsafe.Pointer(&stack[initTLSOffset])))
-		if shareMemory {
-			args.Flags |= unix.CLONE_VM
-		}
-	}
-	goruntime.LockOSThread()
-	defer goruntime.UnlockOSThread()
-	syscall.ForkLock.Lock()
-	defer syscall.ForkLock.Unlock()
-	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
-		uintptr(unsafe.Pointer(&p.AllSignals)), uintptr(unsafe.Pointer(&p.oldMask)), 8, 0, 0); e != 0 {
-		release()
-		return 0, nil, e
-	}
-	r, e := startChild(p, &args)
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.oldMask)), 0, 8, 0, 0)
-	if e != 0 {
-		release()
-		return 0, nil, e
-	}
-	return int(r), release, nil
-}
-
-// childStackSize is init's stack (ownStack); the nosplit code of
-// initchild.go needs less than a page of it. initTLSOffset is where its
-// thread-local block points, in the lowest page.
-const (
-	childStackSize = 64 << 10
-	initTLSOffset  = 2048
 )
 
 // execMarker is the byte init writes on its error pipe once it has done

@@ -1,4 +1,4 @@
-package nsenter
+package rawproc
 
 import (
 	"syscall"
@@ -7,14 +7,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// This file is the forked half of Start: from the fork to the exec the
-// children run on a copy of the caller's stack with no Go runtime behind
-// them (only this thread was copied, and another thread may have held a
-// runtime lock). Like the child half of package syscall's forkExec, they
-// must not allocate, grow the stack, write a pointer or call anything but
-// raw system calls and other nosplit functions: hence nosplit, which the
-// linker checks for the stack, and no slice indexing that could panic
-// (indexes are bounded by the loops' own conditions).
+// This file is the forked half of nsenter's Start: from the fork to the
+// exec the children run on a copy of the caller's stack with no Go
+// runtime behind them, under the package's rule (doc.go).
 
 // forkJoin forks; the child joins the namespaces and never returns.
 //
@@ -42,12 +37,12 @@ func ForkJoin(j *Join) (uintptr, syscall.Errno) {
 //go:norace
 func intermediate(j *Join) {
 	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0, 0, 0, 0); e != 0 {
-		fail(j, StepDumpable, uintptr(e), 0)
+		joinFail(j, StepDumpable, uintptr(e), 0)
 	}
 	// One setns with a pidfd joins every namespace in flags atomically,
 	// the user namespace first (kernel 5.8).
 	if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, j.Pidfd, j.Flags, 0); e != 0 {
-		fail(j, StepSetns, uintptr(e), 0)
+		joinFail(j, StepSetns, uintptr(e), 0)
 	}
 	var pid uintptr
 	var e syscall.Errno
@@ -57,7 +52,7 @@ func intermediate(j *Join) {
 		pid, _, e = syscall.RawSyscall6(unix.SYS_CLONE, unix.CLONE_PARENT|uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
 	}
 	if e != 0 {
-		fail(j, StepClone, uintptr(e), 0)
+		joinFail(j, StepClone, uintptr(e), 0)
 	}
 	if pid != 0 {
 		j.rec = [3]uint64{StepPid, uint64(pid), 0}
@@ -78,7 +73,7 @@ func joined(j *Join) {
 	// process's controlling terminal, so nothing run in the container can
 	// reach it through /dev/tty or push input into it with TIOCSTI.
 	if _, _, e := syscall.RawSyscall(unix.SYS_SETSID, 0, 0, 0); e != 0 {
-		fail(j, StepSetsid, uintptr(e), 0)
+		joinFail(j, StepSetsid, uintptr(e), 0)
 	}
 	placeStdio(j)
 	// The signal handling of a fresh exec, before any seccomp filter
@@ -89,7 +84,7 @@ func joined(j *Join) {
 	}
 	dropBounding(j)
 	if j.UID != 0 {
-		installFilter(j)
+		joinFilter(j)
 	}
 	setIDs(j)
 	if j.Terminal {
@@ -98,7 +93,7 @@ func joined(j *Join) {
 	changeDir(j)
 	syscall.RawSyscall(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC)
 	if j.UID == 0 {
-		installFilter(j)
+		joinFilter(j)
 	}
 	execCommand(j)
 }
@@ -112,13 +107,13 @@ func placeStdio(j *Join) {
 	for i := 0; i < len(j.Stdio); i++ {
 		fd, _, e := syscall.RawSyscall(unix.SYS_FCNTL, uintptr(j.Stdio[i]), unix.F_DUPFD_CLOEXEC, j.Base)
 		if e != 0 {
-			fail(j, StepDup, uintptr(e), uintptr(i))
+			joinFail(j, StepDup, uintptr(e), uintptr(i))
 		}
 		j.Stdio[i] = int(fd)
 	}
 	for i := 0; i < len(j.Stdio); i++ {
 		if _, _, e := syscall.RawSyscall(unix.SYS_DUP3, uintptr(j.Stdio[i]), uintptr(i), 0); e != 0 {
-			fail(j, StepDup, uintptr(e), uintptr(i))
+			joinFail(j, StepDup, uintptr(e), uintptr(i))
 		}
 	}
 }
@@ -137,17 +132,17 @@ func placeStdio(j *Join) {
 //go:norace
 func remount(j *Join) {
 	if _, _, e := syscall.RawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWNS, 0, 0); e != 0 {
-		fail(j, StepUnshare, uintptr(e), 0)
+		joinFail(j, StepUnshare, uintptr(e), 0)
 	}
 	// Nothing mounted here propagates back to the caller's namespace.
 	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, 0, uintptr(unsafe.Pointer(j.Root)), 0,
 		unix.MS_SLAVE|unix.MS_REC, 0, 0); e != 0 {
-		fail(j, StepRemount, uintptr(e), 0)
+		joinFail(j, StepRemount, uintptr(e), 0)
 	}
 	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(j.ProcType)), uintptr(unsafe.Pointer(j.Proc)),
 		uintptr(unsafe.Pointer(j.ProcType)), flags, 0, 0); e != 0 {
-		fail(j, StepRemount, uintptr(e), 1)
+		joinFail(j, StepRemount, uintptr(e), 1)
 	}
 	if !j.RemountSys {
 		return
@@ -159,7 +154,7 @@ func remount(j *Join) {
 			uintptr(unsafe.Pointer(j.SysfsType)), flags|unix.MS_RDONLY, 0, 0)
 	}
 	if e != 0 {
-		fail(j, StepRemount, uintptr(e), 2)
+		joinFail(j, StepRemount, uintptr(e), 2)
 	}
 }
 
@@ -179,20 +174,20 @@ func dropBounding(j *Join) {
 			break
 		}
 		if e != 0 {
-			fail(j, StepBounding, uintptr(e), c)
+			joinFail(j, StepBounding, uintptr(e), c)
 		}
 	}
 }
 
 //go:nosplit
 //go:norace
-func installFilter(j *Join) {
+func joinFilter(j *Join) {
 	if j.Seccomp.Len == 0 {
 		return
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER,
 		uintptr(unsafe.Pointer(&j.Seccomp)), 0, 0, 0); e != 0 {
-		fail(j, StepSeccomp, uintptr(e), 0)
+		joinFail(j, StepSeccomp, uintptr(e), 0)
 	}
 }
 
@@ -206,17 +201,17 @@ func installFilter(j *Join) {
 func setIDs(j *Join) {
 	if j.ClearGroups {
 		if _, _, e := syscall.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 {
-			fail(j, StepSetgroups, uintptr(e), 0)
+			joinFail(j, StepSetgroups, uintptr(e), 0)
 		}
 	}
 	if _, _, e := syscall.RawSyscall(unix.SYS_SETRESGID, j.GID, j.GID, j.GID); e != 0 {
-		fail(j, StepSetgid, uintptr(e), 0)
+		joinFail(j, StepSetgid, uintptr(e), 0)
 	}
 	if _, _, e := syscall.RawSyscall(unix.SYS_SETRESUID, j.UID, j.UID, j.UID); e != 0 {
-		fail(j, StepSetuid, uintptr(e), 0)
+		joinFail(j, StepSetuid, uintptr(e), 0)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0, 0, 0, 0); e != 0 {
-		fail(j, StepDumpable, uintptr(e), 0)
+		joinFail(j, StepDumpable, uintptr(e), 0)
 	}
 }
 
@@ -230,21 +225,21 @@ func terminal(j *Join) {
 	m, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, atFDCWD, uintptr(unsafe.Pointer(j.Ptmx)),
 		uintptr(unsafe.Pointer(&j.How)), unsafe.Sizeof(j.How), 0, 0)
 	if e != 0 {
-		fail(j, StepPtmx, uintptr(e), 0)
+		joinFail(j, StepPtmx, uintptr(e), 0)
 	}
 	j.master = m
 	if _, _, e := syscall.RawSyscall(unix.SYS_IOCTL, m, unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&j.zero))); e != 0 {
-		fail(j, StepPtyUnlock, uintptr(e), 0)
+		joinFail(j, StepPtyUnlock, uintptr(e), 0)
 	}
 	// The caller's size now, before the command can ask for it.
 	if j.Winsize.Row > 0 && j.Winsize.Col > 0 {
 		if _, _, e := syscall.RawSyscall(unix.SYS_IOCTL, m, unix.TIOCSWINSZ, uintptr(unsafe.Pointer(&j.Winsize))); e != 0 {
-			fail(j, StepPtySize, uintptr(e), 0)
+			joinFail(j, StepPtySize, uintptr(e), 0)
 		}
 	}
 	slave, _, e := syscall.RawSyscall(unix.SYS_IOCTL, m, unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
 	if e != 0 {
-		fail(j, StepPtyPeer, uintptr(e), 0)
+		joinFail(j, StepPtyPeer, uintptr(e), 0)
 	}
 	// The descriptor goes into the SCM_RIGHTS message prepared by
 	// newJoin, at the data offset of its one header.
@@ -252,19 +247,19 @@ func terminal(j *Join) {
 		*(*int32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(cmsg)), d)) = int32(m)
 	}
 	if _, _, e := syscall.RawSyscall(unix.SYS_SENDMSG, j.Sock, uintptr(unsafe.Pointer(&j.Msg)), 0); e != 0 {
-		fail(j, StepPtySend, uintptr(e), 0)
+		joinFail(j, StepPtySend, uintptr(e), 0)
 	}
 	syscall.RawSyscall(unix.SYS_CLOSE, m, 0, 0)
 	syscall.RawSyscall(unix.SYS_CLOSE, j.Sock, 0, 0)
 	if _, _, e := syscall.RawSyscall(unix.SYS_IOCTL, slave, unix.TIOCSCTTY, 0); e != 0 {
-		fail(j, StepCtty, uintptr(e), 0)
+		joinFail(j, StepCtty, uintptr(e), 0)
 	}
 	for i := 0; i < len(j.Tty); i++ {
 		if !j.Tty[i] {
 			continue
 		}
 		if _, _, e := syscall.RawSyscall(unix.SYS_DUP3, slave, uintptr(i), 0); e != 0 {
-			fail(j, StepDup, uintptr(e), uintptr(i))
+			joinFail(j, StepDup, uintptr(e), uintptr(i))
 		}
 	}
 	syscall.RawSyscall(unix.SYS_CLOSE, slave, 0, 0)
@@ -278,7 +273,7 @@ func changeDir(j *Join) {
 		_, _, e = syscall.RawSyscall(unix.SYS_CHDIR, uintptr(unsafe.Pointer(j.DirElse)), 0, 0)
 	}
 	if e != 0 {
-		fail(j, StepChdir, uintptr(e), 0)
+		joinFail(j, StepChdir, uintptr(e), 0)
 	}
 }
 
@@ -306,11 +301,8 @@ func execCommand(j *Join) {
 		last, at = e, uintptr(i)
 		break
 	}
-	fail(j, StepExec, uintptr(last), at)
+	joinFail(j, StepExec, uintptr(last), at)
 }
-
-// atFDCWD is AT_FDCWD, -100.
-const atFDCWD = ^uintptr(99)
 
 // RestoreSignals gives a process forked from a Go program, with every
 // signal blocked and no Go runtime behind it, the signal handling of a
@@ -343,7 +335,7 @@ func RestoreSignals(sa *[4]uint64, mask *uint64) {
 //
 //go:nosplit
 //go:norace
-func fail(j *Join, step, errno, index uintptr) {
+func joinFail(j *Join, step, errno, index uintptr) {
 	j.rec = [3]uint64{uint64(step), uint64(errno), uint64(index)}
 	syscall.RawSyscall(unix.SYS_WRITE, j.Report, uintptr(unsafe.Pointer(&j.rec)), unsafe.Sizeof(j.rec))
 	for {
@@ -354,10 +346,7 @@ func fail(j *Join, step, errno, index uintptr) {
 // Socket's forked half.
 
 // From the fork on, the child runs on a copy of the caller's stack with no
-// Go runtime behind it (child.go says why): nosplit, raw system calls,
-// no allocation, no pointer writes, no indexing. runtime's
-// TestInitRuntimeCalls reads the compiled code of this file to hold it to
-// that.
+// Go runtime behind it, under the package's rule (doc.go).
 
 // forkSocket forks; the child makes the socket and never returns.
 //

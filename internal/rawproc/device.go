@@ -1,4 +1,4 @@
-package nsenter
+package rawproc
 
 import (
 	"syscall"
@@ -7,8 +7,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// This file is the forked half of Device, under child.go's rules: raw
-// system calls only, nosplit, no allocation, no pointer written.
+// This file is the forked half of nsenter's Device, under the package's
+// rule (doc.go).
 
 // forkDevice forks; the child does the work and exits.
 //
@@ -36,7 +36,7 @@ func ForkDevice(d *DeviceBind) (uintptr, syscall.Errno) {
 //go:norace
 func deviceChild(d *DeviceBind) {
 	// Before anything of the container's can see this process (see
-	// intermediate in child.go).
+	// intermediate in join.go).
 	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0, 0, 0, 0); e != 0 {
 		devFail(d, DevDumpable, e, 0)
 	}

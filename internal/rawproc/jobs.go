@@ -1,4 +1,4 @@
-package nsenter
+package rawproc
 
 import "golang.org/x/sys/unix"
 
