@@ -36,8 +36,10 @@
 //     (the supervisor runs newuidmap and newgidmap on it, userns.Release),
 //     becomes root of the namespace, sets up the root filesystem and
 //     execs the spec's process as pid 1 of the new pid namespace. It
-//     reports a failure as a record on a close-on-exec pipe, which the
-//     supervisor turns into "mount proc on /proc: permission denied", and
+//     reports a failure as a record on a close-on-exec pipe (the step's
+//     number, what it was doing, an errno: rawproc.Failure), which the
+//     supervisor turns into "mount proc on /proc: permission denied" with
+//     the message compileInit made for that step (initmsg.go), and
 //     its exec closes the pipe. Hooks that run in the container's
 //     namespaces (pre-mount, mount, start) are forks of init that exec the
 //     hook's program directly (forkHooks), with the OCI state on stdin

@@ -7,12 +7,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/ulxc/ulxc/internal/rawproc"
-	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/seccomp"
 	"golang.org/x/sys/unix"
 )
@@ -23,12 +21,9 @@ var hookKindTypes = [rawproc.HookKinds]HookType{HookPreMount, HookMount, HookSta
 // describe a failure; init never reads the latter.
 type initPlan struct {
 	rawproc.Plan
-	filterProg  seccomp.Program // what filter points to
-	cfg         *initConfig
-	sysctlKey   []string
-	sysctlOwn   []bool // the sysctl is the runtime's, not the spec's
-	hookPaths   [rawproc.HookKinds][]string
-	overlayText ocispec.Overlay
+	filterProg seccomp.Program // what filter points to
+	cfg        *initConfig
+	msgs       []initMsg // by rawproc.Msg
 }
 
 // compileInit works out init's steps for cfg. expose are LXC's rootfs
@@ -41,6 +36,12 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 	p.Empty, p.Slash, p.Dot = cstr(""), cstr("/"), cstr(".")
 	p.Tmpfs, p.MaskData, p.DevNull = cstr("tmpfs"), cstr("size=0,mode=0555"), cstr("/dev/null")
 	p.RootfsPath = cstr(s.Root.Path)
+	p.msgs = make([]initMsg, rawproc.FixedMsgs, 2*rawproc.FixedMsgs)
+	copy(p.msgs, initMessages[:])
+	p.setMsg(rawproc.MsgRootfs, "open rootfs "+s.Root.Path, msgPlain)
+	p.setMsg(rawproc.MsgUnshare, "new "+namespaceNames(cfg.Unshare)+" namespace", msgPlain)
+	p.setMsg(rawproc.MsgHostname, fmt.Sprintf("set hostname %q", s.Hostname), msgPlain)
+	p.setMsg(rawproc.MsgDomainname, fmt.Sprintf("set domain name %q", s.Domainname), msgPlain)
 	if err := p.compileOverlay(s); err != nil {
 		return nil, err
 	}
@@ -58,9 +59,8 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 		if v == "" {
 			return nil, fmt.Errorf("%w: lxc.sysctl.%s has no value", ErrInvalidSpec, k)
 		}
-		p.Sysctls = append(p.Sysctls, rawproc.Sysctl{Path: cstr("/proc/sys/" + strings.ReplaceAll(k, ".", "/")), Value: []byte(v)})
-		p.sysctlKey = append(p.sysctlKey, k)
-		p.sysctlOwn = append(p.sysctlOwn, false)
+		p.Sysctls = append(p.Sysctls, rawproc.Sysctl{Path: cstr("/proc/sys/" + strings.ReplaceAll(k, ".", "/")), Value: []byte(v),
+			Msg: p.addMsg(initMsg{text: "lxc.sysctl." + k + " = " + v, kind: msgSysctl})})
 	}
 	if cfg.NetPhase {
 		p.compileNetPhase(s)
@@ -84,19 +84,23 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 	if err := p.compileHooks(cfg, expose); err != nil {
 		return nil, err
 	}
+	p.MaskMsg = rawproc.Msg(len(p.msgs))
 	for _, m := range s.Linux.MaskedPaths {
 		rp, err := newRawPath(m)
 		if err != nil {
 			return nil, err
 		}
 		p.Masked = append(p.Masked, rp)
+		p.addMsg(initMsg{text: "mask " + pathText(rp.Text, -1), path: rp.Text})
 	}
+	p.ReadonlyMsg = rawproc.Msg(len(p.msgs))
 	for _, m := range s.Linux.ReadonlyPaths {
 		rp, err := newRawPath(m)
 		if err != nil {
 			return nil, err
 		}
 		p.Readonly = append(p.Readonly, rp)
+		p.addMsg(initMsg{text: "make " + pathText(rp.Text, -1) + " read-only", path: rp.Text})
 	}
 	p.RootRO = s.Root.Readonly
 	p.Hostname, p.Domainname = []byte(s.Hostname), []byte(s.Domainname)
@@ -105,7 +109,8 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: unknown rlimit %q", ErrInvalidSpec, rl.Type)
 		}
-		p.Rlimits = append(p.Rlimits, rawproc.Rlimit{Resource: res, Limit: unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}, Name: rl.Type})
+		p.Rlimits = append(p.Rlimits, rawproc.Rlimit{Resource: res, Limit: unix.Rlimit{Cur: rl.Soft, Max: rl.Hard},
+			Msg: p.addMsg(initMsg{text: "set " + rl.Type})})
 	}
 	return p, p.compileProcess(s)
 }
@@ -146,10 +151,9 @@ func (p *initPlan) compileNetPhase(s *specs.Spec) {
 	// The kernel reads the range in the writer's user namespace, where
 	// both ends must be mapped ids; gids between them that are not are
 	// simply never anyone's.
-	p.Sysctls = append(p.Sysctls, rawproc.Sysctl{Path: cstr("/proc/sys/net/ipv4/ping_group_range"),
-		Value: []byte(strconv.FormatUint(lo, 10) + " " + strconv.FormatUint(min(hi, 1<<31-1), 10))})
-	p.sysctlKey = append(p.sysctlKey, pingKey)
-	p.sysctlOwn = append(p.sysctlOwn, true)
+	value := strconv.FormatUint(lo, 10) + " " + strconv.FormatUint(min(hi, 1<<31-1), 10)
+	p.Sysctls = append(p.Sysctls, rawproc.Sysctl{Path: cstr("/proc/sys/net/ipv4/ping_group_range"), Value: []byte(value),
+		Msg: p.addMsg(initMsg{text: "set " + pingKey + " = " + value + " (so that the container's groups may ping)"})})
 }
 
 // compileMounts prepares the spec's mounts, in order.
@@ -167,7 +171,8 @@ func (p *initPlan) compileMounts(s *specs.Spec) error {
 		if err != nil {
 			return err
 		}
-		m := rawproc.Mount{Optional: optional, Dest: dest, SrcFD: -1, Name: mountName(mnt), Requires: -1, Unless: -1}
+		m := rawproc.Mount{Optional: optional, Dest: dest, SrcFD: -1, Requires: -1, Unless: -1,
+			Msg: p.addMsg(initMsg{text: "mount " + mountName(mnt) + " on " + mnt.Destination, path: dest.Text, source: mnt.Source})}
 		switch create {
 		case createDir:
 			m.Create = rawproc.CreateDir
@@ -246,11 +251,12 @@ func (p *initPlan) compileDev(s *specs.Spec) error {
 			return err
 		}
 		p.Mounts = append(p.Mounts, rawproc.Mount{Bind: true, Source: cstr(dp), SrcFD: -1, Create: rawproc.CreateFile, Dest: rp,
-			Flags: unix.MS_BIND, Requires: p.DevTmp, Unless: mountOf(dp), Name: dp})
+			Flags: unix.MS_BIND, Requires: p.DevTmp, Unless: mountOf(dp),
+			Msg: p.addMsg(initMsg{text: "bind device " + dp, path: rp.Text, source: dp})})
 	}
 	p.DevDir = cstr("/dev")
 	for _, l := range devLinks {
-		p.Links = append(p.Links, rawproc.Link{Name: cstr(l[0]), Target: cstr(l[1])})
+		p.Links = append(p.Links, rawproc.Link{Name: cstr(l[0]), Target: cstr(l[1]), Msg: p.addMsg(initMsg{text: "symlink /dev/" + l[0]})})
 	}
 	return nil
 }
@@ -263,9 +269,11 @@ func (p *initPlan) compileConsole(cfg *initConfig) {
 	for i := 1; i <= cfg.TTYs; i++ {
 		names = append(names, "tty"+strconv.Itoa(i))
 	}
+	p.TtyMsg = rawproc.Msg(len(p.msgs))
 	for _, n := range names {
 		rp, _ := newRawPath("/dev/" + n) // cannot fail: no NUL
 		p.Ttys = append(p.Ttys, rp)
+		p.addMsg(initMsg{text: "/dev/" + n, path: rp.Text})
 	}
 	p.Winsize = unix.Winsize{Row: cfg.ConsoleRows, Col: cfg.ConsoleCols}
 	p.PtyText = []byte(strings.Join(names, ","))
@@ -332,8 +340,8 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 					hp.ExposedEnvp = append(hp.ExposedEnvp, cstrs(append(append([]string{"PATH=" + DefaultPath}, hk.Env...), e.vars(t)...)...))
 				}
 			}
+			hp.Msg = p.addMsg(initMsg{text: fmt.Sprintf("%s hook %s", t, hk.Path)})
 			h.Progs = append(h.Progs, hp)
-			p.hookPaths[kind] = append(p.hookPaths[kind], hk.Path)
 		}
 		if kind == rawproc.HooksMount {
 			p.Expose = nil
@@ -351,12 +359,14 @@ func (p *initPlan) compileProcess(s *specs.Spec) error {
 	proc := s.Process
 	if proc.OOMScoreAdj != nil {
 		p.OOMPath, p.OOM = cstr("/proc/self/oom_score_adj"), []byte(strconv.Itoa(*proc.OOMScoreAdj))
+		p.setMsg(rawproc.MsgOOM, "lxc.proc.oom_score_adj = "+strconv.Itoa(*proc.OOMScoreAdj), msgOOM)
 	}
 	pers, ok, err := personality(s.Linux.Personality)
 	if err != nil {
 		return err
 	}
 	p.SetPersonality, p.Personality = ok, uintptr(pers)
+	p.setMsg(rawproc.MsgPersonality, fmt.Sprintf("personality %#x", p.Personality), msgPlain)
 	keep, ok, err := boundingMask(proc.Capabilities)
 	if err != nil {
 		return err
@@ -380,6 +390,8 @@ func (p *initPlan) compileProcess(s *specs.Spec) error {
 		p.Groups = append(p.Groups, u.AdditionalGids...)
 	}
 	p.UID, p.GID = u.UID, u.GID
+	p.setMsg(rawproc.MsgSetgid, "setgid "+strconv.FormatUint(uint64(u.GID), 10), msgPlain)
+	p.setMsg(rawproc.MsgSetuid, "setuid "+strconv.FormatUint(uint64(u.UID), 10), msgPlain)
 	if u.Umask != nil {
 		p.Umask = int(*u.Umask)
 	}
@@ -388,6 +400,7 @@ func (p *initPlan) compileProcess(s *specs.Spec) error {
 		cwd = "/"
 	}
 	p.Cwd = cstr(cwd)
+	p.setMsg(rawproc.MsgChdir, "chdir "+cwd, msgPlain)
 	p.NoNewPrivs = proc.NoNewPrivileges
 	if len(proc.Args) == 0 || proc.Args[0] == "" {
 		return fmt.Errorf("%w: no process to run", ErrInvalidSpec)
@@ -403,6 +416,7 @@ func (p *initPlan) compileProcess(s *specs.Spec) error {
 		}
 	}
 	p.Argv, p.Envp = cstrs(proc.Args...), cstrs(proc.Env...)
+	p.setMsg(rawproc.MsgExec, "exec "+proc.Args[0], msgExec)
 	return nil
 }
 
@@ -450,17 +464,6 @@ func newRawPath(unsafePath string) (rawproc.Path, error) {
 	return rp, nil
 }
 
-// pathText is the path component comp of rp as text (-1: the whole path).
-func pathText(rp *rawproc.Path, comp int) string {
-	if comp < 0 || comp >= len(rp.Text) {
-		if len(rp.Text) == 0 {
-			return "/"
-		}
-		return rp.Text[len(rp.Text)-1]
-	}
-	return rp.Text[comp]
-}
-
 // cstr is s as a C string; callers have checked it has no NUL.
 func cstr(s string) *byte {
 	b := make([]byte, len(s)+1)
@@ -501,245 +504,6 @@ func exposeCandidates(s *specs.Spec) []string {
 // it is mounted.
 var lxcRootfsMounts = []string{"/usr/lib/*/lxc/rootfs", "/usr/lib/lxc/rootfs", "/usr/local/lib/lxc/rootfs"}
 
-// describe turns init's report into the error the user sees.
-func (p *initPlan) describe(r rawproc.Report) error {
-	step, index, sub, comp := int(r[1]), int(int64(r[2])), int(r[3]), int(int64(r[4]))
-	errno := syscall.Errno(r[5])
-	extra := r[6]
-	s := p.cfg.Spec
-	wrap := func(format string, args ...any) error {
-		if errno == 0 {
-			return &ChildError{Msg: fmt.Sprintf(format, args...)}
-		}
-		return &ChildError{Msg: fmt.Sprintf(format, args...) + ": " + errno.Error(), Errno: errno}
-	}
-	pathOp := func(rp *rawproc.Path) string {
-		switch sub {
-		case rawproc.SubOpen:
-			return "open " + pathText(rp, comp)
-		case rawproc.SubMkdir:
-			return "mkdir " + pathText(rp, comp)
-		case rawproc.SubCreate:
-			return "create " + pathText(rp, comp)
-		case rawproc.SubStatfs:
-			return "statfs"
-		case rawproc.SubRemount:
-			return "remount " + describeFlags(uintptr(extra))
-		case rawproc.SubPropagation:
-			return "set propagation"
-		}
-		return ""
-	}
-	join := func(a, b string) string {
-		if b == "" {
-			return a
-		}
-		return a + ": " + b
-	}
-	// The record comes from another process: an index that does not fit
-	// the plan is a malformed report, never a panic here.
-	bound := -1
-	switch step {
-	case rawproc.StSource, rawproc.StMount:
-		bound = len(p.Mounts)
-	case rawproc.StSysctl:
-		bound = len(p.sysctlKey)
-	case rawproc.StHook:
-		bound = rawproc.HookKinds * maxHooks(p)
-	case rawproc.StLink:
-		bound = len(devLinks)
-	case rawproc.StConsole:
-		bound = len(p.Ttys)
-	case rawproc.StMask:
-		bound = len(p.Masked)
-	case rawproc.StReadonly:
-		bound = len(p.Readonly)
-	case rawproc.StRlimit:
-		bound = len(p.Rlimits)
-	}
-	if bound >= 0 && (index >= bound || index < 0 && !(step == rawproc.StLink && index == -1)) ||
-		step == rawproc.StOOM && s.Process.OOMScoreAdj == nil || step == rawproc.StExec && len(s.Process.Args) == 0 {
-		return &ChildError{Msg: fmt.Sprintf("init: malformed report %v", r), Errno: errno}
-	}
-	switch step {
-	case rawproc.StFD:
-		return wrap("init: place descriptor %d", index)
-	case rawproc.StEnter:
-		switch sub {
-		case rawproc.SubRead:
-			return wrap("enter user namespace: wait for parent")
-		case rawproc.SubGoAhead:
-			return wrap("enter user namespace: no go-ahead from the parent")
-		case rawproc.SubSetgid:
-			return wrap("enter user namespace: setresgid 0")
-		case rawproc.SubSetgroups:
-			return wrap("enter user namespace: setgroups")
-		case rawproc.SubSetuid:
-			return wrap("enter user namespace: setresuid 0")
-		case rawproc.SubDeathSignal:
-			return wrap("enter user namespace: set parent-death signal")
-		case rawproc.SubParentGone:
-			return wrap("enter user namespace: parent exited")
-		case rawproc.SubDumpable:
-			return wrap("enter user namespace: set dumpable")
-		}
-	case rawproc.StRootfs:
-		return wrap("open rootfs %s", s.Root.Path)
-	case rawproc.StSource:
-		if index >= len(s.Mounts) {
-			return wrap("device %s: open", p.Mounts[index].Name)
-		}
-		m := s.Mounts[index]
-		return wrap("mount %s on %s: open source", m.Source, m.Destination)
-	case rawproc.StUnshare:
-		return wrap("new %s namespace", namespaceNames(p.Late))
-	case rawproc.StSysctl:
-		k := p.sysctlKey[index]
-		v := string(p.Sysctls[index].Value)
-		if p.sysctlOwn[index] {
-			return wrap("set %s = %s (so that the container's groups may ping)", k, v)
-		}
-		if errno == unix.EPERM || errno == unix.EACCES || errno == unix.EROFS {
-			return fmt.Errorf("%w: lxc.sysctl.%s = %s: %w", ErrSysctl, k, v, errno)
-		}
-		return wrap("lxc.sysctl.%s = %s", k, v)
-	case rawproc.StSlave:
-		return wrap("make / a slave mount")
-	case rawproc.StHook:
-		kind, i := index%rawproc.HookKinds, index/rawproc.HookKinds
-		if i >= len(p.hookPaths[kind]) {
-			return fmt.Errorf("init: malformed report %v", r)
-		}
-		name := fmt.Sprintf("%s hook %s", hookKindTypes[kind], p.hookPaths[kind][i])
-		switch {
-		case sub == rawproc.SubTimeout:
-			return &ChildError{Msg: fmt.Sprintf("%s: still running after %ds, killed", name, p.Hooks[kind].Progs[i].Timeout.Sec)}
-		case sub == rawproc.SubWait && errno == 0:
-			// As os/exec says it, which the hooks that run on the host use.
-			ws := syscall.WaitStatus(uint32(extra))
-			if ws.Signaled() {
-				return &ChildError{Msg: name + ": signal: " + ws.Signal().String()}
-			}
-			return &ChildError{Msg: fmt.Sprintf("%s: exit status %d", name, ws.ExitStatus())}
-		case sub == rawproc.SubExec:
-			return wrap("%s: exec", name)
-		case sub == rawproc.SubClone:
-			return wrap("%s: fork", name)
-		}
-		return wrap("%s: wait", name)
-	case rawproc.StOverlay:
-		return p.describeOverlay(index, sub, errno)
-	case rawproc.StBindRootfs:
-		if sub == rawproc.SubClone {
-			return wrap("bind rootfs: clone mount")
-		}
-		return wrap("bind rootfs: attach mount")
-	case rawproc.StMount:
-		m := &p.Mounts[index]
-		if index >= len(s.Mounts) { // a device node (compileDev)
-			if sub == rawproc.SubMount {
-				return wrap("bind device %s", m.Name)
-			}
-			return wrap("%s", join("device "+m.Name, pathOp(&m.Dest)))
-		}
-		op := pathOp(&m.Dest)
-		if sub == rawproc.SubMissing {
-			op = "source " + s.Mounts[index].Source
-		}
-		return wrap("%s", join(fmt.Sprintf("mount %s on %s", m.Name, s.Mounts[index].Destination), op))
-	case rawproc.StLink:
-		if index < 0 {
-			return wrap("open /dev")
-		}
-		return wrap("symlink /dev/%s", devLinks[index][0])
-	case rawproc.StConsole:
-		name := pathText(&p.Ttys[index], -1)
-		switch sub {
-		case rawproc.SubUnlock:
-			return wrap("%s: unlock pty", name)
-		case rawproc.SubPeer:
-			return wrap("%s: open pty peer", name)
-		case rawproc.SubSize:
-			return wrap("size %s", name)
-		case rawproc.SubMount:
-			return wrap("bind %s", name)
-		}
-		return wrap("%s", join(name, pathOp(&p.Ttys[index])))
-	case rawproc.StSendPtys:
-		return wrap("send pty masters")
-	case rawproc.StLoopback:
-		return wrap("bring up lo")
-	case rawproc.StNetwork:
-		switch sub {
-		case rawproc.SubOpen:
-			return wrap("network: open %s", [...]string{"/proc/self/ns/net", "/proc/self/ns/user"}[min(max(index, 0), 1)])
-		case rawproc.SubWrite:
-			return wrap("network: send namespaces to the supervisor")
-		case rawproc.SubRead:
-			return wrap("network: wait for the supervisor")
-		}
-		return wrap("network: no go-ahead from the supervisor")
-	case rawproc.StMask:
-		return wrap("%s", join("mask "+pathText(&p.Masked[index], -1), pathOp(&p.Masked[index])))
-	case rawproc.StReadonly:
-		return wrap("%s", join("make "+pathText(&p.Readonly[index], -1)+" read-only", pathOp(&p.Readonly[index])))
-	case rawproc.StPivot:
-		return wrap("pivot_root")
-	case rawproc.StRootRO:
-		return wrap("%s", join("read-only root", pathOp(&rawproc.Path{})))
-	case rawproc.StHostname:
-		return wrap("set hostname %q", s.Hostname)
-	case rawproc.StDomainname:
-		return wrap("set domain name %q", s.Domainname)
-	case rawproc.StRlimit:
-		return wrap("set %s", p.Rlimits[index].Name)
-	case rawproc.StTerminal:
-		switch sub {
-		case rawproc.SubSetsid:
-			return wrap("setsid")
-		case rawproc.SubCtty:
-			return wrap("set controlling terminal")
-		}
-		return wrap("console stdio")
-	case rawproc.StOOM:
-		n := *s.Process.OOMScoreAdj
-		if errno == unix.EACCES || errno == unix.EPERM {
-			return wrap("lxc.proc.oom_score_adj = %d: lowering the score needs root on the host", n)
-		}
-		return wrap("lxc.proc.oom_score_adj = %d", n)
-	case rawproc.StPersonality:
-		return wrap("personality %#x", p.Personality)
-	case rawproc.StBounding:
-		return wrap("drop capability %d from the bounding set", index)
-	case rawproc.StSeccomp:
-		return wrap("install seccomp filter")
-	case rawproc.StSetgroups:
-		return wrap("setgroups")
-	case rawproc.StSetgid:
-		return wrap("setgid %d", p.GID)
-	case rawproc.StSetuid:
-		return wrap("setuid %d", p.UID)
-	case rawproc.StChdir:
-		return wrap("chdir %s", cwdOf(s.Process))
-	case rawproc.StNoNewPrivs:
-		return wrap("set no_new_privs")
-	case rawproc.StExec:
-		file := s.Process.Args[0]
-		if !strings.Contains(file, "/") && (errno == unix.ENOENT || errno == unix.ENOTDIR) {
-			return &ChildError{Msg: fmt.Sprintf("exec %s: %v in $PATH", file, errno), Errno: errno}
-		}
-		return wrap("exec %s", file)
-	}
-	return &ChildError{Msg: fmt.Sprintf("init: unknown report %v", r), Errno: errno}
-}
-
-func cwdOf(p *specs.Process) string {
-	if p.Cwd == "" {
-		return "/"
-	}
-	return p.Cwd
-}
-
 // namespaceNames names the namespaces in flags, for messages.
 func namespaceNames(flags uintptr) string {
 	var names []string
@@ -762,13 +526,4 @@ var rlimits = map[string]int{
 	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
 	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
 	"RLIMIT_STACK": unix.RLIMIT_STACK,
-}
-
-// maxHooks is the most hooks of one kind.
-func maxHooks(p *initPlan) int {
-	n := 0
-	for _, h := range p.Hooks {
-		n = max(n, len(h.Progs))
-	}
-	return n
 }

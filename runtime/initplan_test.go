@@ -42,7 +42,7 @@ func TestCompileInit(t *testing.T) {
 	}
 	for _, d := range p.Mounts[4:] {
 		if !d.Bind || d.Create != rawproc.CreateFile || d.Requires != 1 || d.Unless != -1 {
-			t.Errorf("device %s: bind %v, create %d, requires %d, unless %d", d.Name, d.Bind, d.Create, d.Requires, d.Unless)
+			t.Errorf("device %s: bind %v, create %d, requires %d, unless %d", p.msgs[d.Msg].text, d.Bind, d.Create, d.Requires, d.Unless)
 		}
 	}
 	bind := p.Mounts[3]
@@ -109,8 +109,8 @@ func TestExecCandidates(t *testing.T) {
 	}
 }
 
-func record(step, index, sub, comp int, errno unix.Errno, extra uint64) rawproc.Report {
-	return rawproc.Report{0, uint64(step), uint64(int64(index)), uint64(sub), uint64(int64(comp)), uint64(errno), extra}
+func failure(msg rawproc.Msg, op rawproc.Op, arg uint64, errno unix.Errno) rawproc.Failure {
+	return rawproc.Failure{Msg: uint32(msg), Op: uint32(op), Arg: arg, Errno: uint64(errno)}
 }
 
 // TestDescribe: init's records become the messages users see.
@@ -122,32 +122,40 @@ func TestDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	whole := ^uint64(0)
 	for _, tc := range []struct {
-		rec   rawproc.Report
+		rec   rawproc.Failure
 		want  string
 		errno error
 	}{
-		{record(rawproc.StMount, 3, rawproc.SubMkdir, 1, unix.EROFS, 0), "mount /srv on /data/in/here: mkdir /data/in: read-only file system", unix.EROFS},
-		{record(rawproc.StMount, 0, rawproc.SubMount, -1, unix.EPERM, 0), "mount proc on /proc: operation not permitted", unix.EPERM},
-		{record(rawproc.StMount, 3, rawproc.SubRemount, -1, unix.EPERM, unix.MS_RDONLY|unix.MS_NOSUID), "mount /srv on /data/in/here: remount ro,nosuid: operation not permitted", unix.EPERM},
-		{record(rawproc.StMount, 3, rawproc.SubMissing, -1, unix.ENOENT, 0), "mount /srv on /data/in/here: source /srv: no such file or directory", unix.ENOENT},
-		{record(rawproc.StSysctl, 0, rawproc.SubOpen, -1, unix.EACCES, 0), "lxc.sysctl.net.ipv4.ip_forward = 1: permission denied", ErrSysctl},
-		{record(rawproc.StOOM, 0, rawproc.SubWrite, -1, unix.EACCES, 0), "lxc.proc.oom_score_adj = -500: lowering the score needs root on the host", unix.EACCES},
-		{record(rawproc.StExec, 0, 0, -1, unix.ENOENT, 0), "exec sh: no such file or directory in $PATH", unix.ENOENT},
-		{record(rawproc.StExec, 0, 0, -1, unix.EACCES, 0), "exec sh: permission denied", unix.EACCES},
-		{record(rawproc.StMask, 0, rawproc.SubMount, -1, unix.EPERM, 0), "mask /proc/kcore: operation not permitted", unix.EPERM},
-		{record(rawproc.StMount, 4, rawproc.SubMount, -1, unix.EPERM, 0), "bind device /dev/null: operation not permitted", unix.EPERM},
-		{record(rawproc.StMount, 5, rawproc.SubCreate, 1, unix.EROFS, 0), "device /dev/zero: create /dev/zero: read-only file system", unix.EROFS},
-		{record(rawproc.StEnter, 0, rawproc.SubGoAhead, -1, 0, 0), "enter user namespace: no go-ahead from the parent", nil},
-		{record(99, 0, 0, -1, 0, 0), "unknown report", nil},
+		{failure(p.Mounts[3].Msg, rawproc.OpMkdir, 1, unix.EROFS), "mount /srv on /data/in/here: mkdir /data/in: read-only file system", unix.EROFS},
+		{failure(p.Mounts[0].Msg, rawproc.OpNone, 0, unix.EPERM), "mount proc on /proc: operation not permitted", unix.EPERM},
+		{failure(p.Mounts[3].Msg, rawproc.OpRemount, unix.MS_RDONLY|unix.MS_NOSUID, unix.EPERM), "mount /srv on /data/in/here: remount ro,nosuid: operation not permitted", unix.EPERM},
+		{failure(p.Mounts[3].Msg, rawproc.OpSource, 0, unix.ENOENT), "mount /srv on /data/in/here: open source /srv: no such file or directory", unix.ENOENT},
+		{failure(p.Sysctls[0].Msg, rawproc.OpNone, 0, unix.EACCES), "lxc.sysctl.net.ipv4.ip_forward = 1: permission denied", ErrSysctl},
+		{failure(rawproc.MsgOOM, rawproc.OpNone, 0, unix.EACCES), "lxc.proc.oom_score_adj = -500: lowering the score needs root on the host", unix.EACCES},
+		{failure(rawproc.MsgExec, rawproc.OpNone, 5, unix.ENOENT), "exec sh: no such file or directory in $PATH", unix.ENOENT},
+		{failure(rawproc.MsgExec, rawproc.OpNone, 0, unix.EACCES), "exec sh: permission denied", unix.EACCES},
+		{failure(p.MaskMsg, rawproc.OpNone, 0, unix.EPERM), "mask /proc/kcore: operation not permitted", unix.EPERM},
+		{failure(p.MaskMsg, rawproc.OpOpen, whole, unix.EACCES), "mask /proc/kcore: open /proc/kcore: permission denied", unix.EACCES},
+		{failure(p.Mounts[4].Msg, rawproc.OpNone, 0, unix.EPERM), "bind device /dev/null: operation not permitted", unix.EPERM},
+		{failure(p.Mounts[5].Msg, rawproc.OpCreate, 1, unix.EROFS), "bind device /dev/zero: create /dev/zero: read-only file system", unix.EROFS},
+		{failure(rawproc.MsgEnterGoAhead, rawproc.OpNone, 0, 0), "enter user namespace: no go-ahead from the parent", nil},
+		{failure(rawproc.MsgPlaceFD, rawproc.OpNone, 4, unix.EBADF), "init: place descriptor 4: bad file descriptor", unix.EBADF},
+		{failure(rawproc.MsgBounding, rawproc.OpNone, 38, unix.EPERM), "drop capability 38 from the bounding set: operation not permitted", unix.EPERM},
+		{failure(rawproc.MsgSetuid, rawproc.OpNone, 0, unix.EINVAL), "setuid 0: invalid argument", unix.EINVAL},
+		{failure(rawproc.MsgRootRO, rawproc.OpOpen, whole, unix.EACCES), "read-only root: open /: permission denied", unix.EACCES},
+		{failure(rawproc.Msg(len(p.msgs)), rawproc.OpNone, 0, 0), "malformed report", nil},
+		{failure(rawproc.MsgSetns, rawproc.OpNone, 0, 0), "malformed report", nil}, // not one of init's
+		{failure(rawproc.MsgSetsid, rawproc.OpTimeout+1, 0, 0), "malformed report", nil},
 	} {
 		err := p.describe(tc.rec)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("describe(%v) = %v, want %q", tc.rec, err, tc.want)
+			t.Errorf("describe(%+v) = %v, want %q", tc.rec, err, tc.want)
 			continue
 		}
 		if tc.errno != nil && !errors.Is(err, tc.errno) {
-			t.Errorf("describe(%v) = %v, not %v", tc.rec, err, tc.errno)
+			t.Errorf("describe(%+v) = %v, not %v", tc.rec, err, tc.errno)
 		}
 	}
 }
@@ -163,22 +171,22 @@ func TestDescribeOverlay(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		rec   rawproc.Report
+		rec   rawproc.Failure
 		want  string
 		errno error
 	}{
-		{record(rawproc.StOverlay, 0, rawproc.OvlCreate, -1, unix.EPERM, 0), "mount overlay of /s/a/rootfs (upper /s/b/delta0) with userxattr: operation not permitted: this kernel refuses overlayfs in a user namespace", ErrOverlay},
-		{record(rawproc.StOverlay, 0, rawproc.OvlCreate, -1, unix.EINVAL, 0), "fuse-overlayfs", unix.EINVAL},
-		{record(rawproc.StOverlay, 2, rawproc.OvlOpen, -1, unix.ENOENT, 0), "open overlay layer /s/b/work: no such file or directory", unix.ENOENT},
-		{record(rawproc.StOverlay, 3, rawproc.OvlOpen, -1, unix.ENOENT, 0), "malformed", nil},
+		{failure(rawproc.MsgOverlayMount, rawproc.OpNone, 0, unix.EPERM), "mount overlay of /s/a/rootfs (upper /s/b/delta0) with userxattr: operation not permitted: this kernel refuses overlayfs in a user namespace", ErrOverlay},
+		{failure(rawproc.MsgOverlayMount, rawproc.OpNone, 0, unix.EINVAL), "fuse-overlayfs", unix.EINVAL},
+		{failure(p.Overlay.LayerMsg+2, rawproc.OpNone, 0, unix.ENOENT), "open overlay layer /s/b/work: no such file or directory", unix.ENOENT},
+		{failure(rawproc.Msg(len(p.msgs)), rawproc.OpNone, 0, unix.ENOENT), "malformed", nil},
 	} {
 		err := p.describe(tc.rec)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("describe(%v) = %v, want %q", tc.rec, err, tc.want)
+			t.Errorf("describe(%+v) = %v, want %q", tc.rec, err, tc.want)
 			continue
 		}
 		if tc.errno != nil && !errors.Is(err, tc.errno) {
-			t.Errorf("describe(%v) = %v, not %v", tc.rec, err, tc.errno)
+			t.Errorf("describe(%+v) = %v, not %v", tc.rec, err, tc.errno)
 		}
 	}
 }
@@ -195,13 +203,13 @@ func TestReadChildError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := func(r rawproc.Report) []byte {
-		b := make([]byte, 0, len(r)*8)
-		for _, w := range r {
-			b = binary.NativeEndian.AppendUint64(b, w)
-		}
-		return b
+	rec := func(f rawproc.Failure) []byte {
+		b := binary.NativeEndian.AppendUint32(nil, f.Msg)
+		b = binary.NativeEndian.AppendUint32(b, f.Op)
+		b = binary.NativeEndian.AppendUint64(b, f.Errno)
+		return binary.NativeEndian.AppendUint64(b, f.Arg)
 	}
+	mount, start := p.Hooks[rawproc.HooksMount].Progs, p.Hooks[rawproc.HooksStart].Progs
 	for _, tc := range []struct {
 		name string
 		in   []byte
@@ -209,15 +217,18 @@ func TestReadChildError(t *testing.T) {
 	}{
 		{"exec worked", []byte{rawproc.ExecMarker}, ""},
 		{"init died on the way", nil, errInitVanished.Error()},
-		{"init's record", rec(record(rawproc.StChdir, 0, 0, -1, unix.ENOENT, 0)), "chdir /: no such file or directory"},
-		{"exec failed", append([]byte{rawproc.ExecMarker}, rec(record(rawproc.StExec, 0, 0, -1, unix.ENOENT, 0))...), "no such file or directory"},
-		{"hook exit", rec(record(rawproc.StHook, rawproc.HooksMount, rawproc.SubWait, -1, 0, 3<<8)), "mount hook /h: exit status 3"},
-		{"second start hook killed", rec(record(rawproc.StHook, rawproc.HooksStart+rawproc.HookKinds, rawproc.SubWait, -1, 0, 9)), "start hook /s2: signal: killed"},
-		{"hook's exec first", append(rec(record(rawproc.StHook, rawproc.HooksStart, rawproc.SubExec, -1, unix.ENOENT, 0)),
-			rec(record(rawproc.StHook, rawproc.HooksStart, rawproc.SubWait, -1, 0, 127<<8))...), "start hook /s1: exec: no such file or directory"},
-		{"time limit", rec(record(rawproc.StHook, rawproc.HooksStart+rawproc.HookKinds, rawproc.SubTimeout, -1, 0, 9)), "start hook /s2: still running after 5s, killed"},
-		{"no such hook", rec(record(rawproc.StHook, rawproc.HooksMount+rawproc.HookKinds, rawproc.SubWait, -1, 0, 0)), "malformed report"},
+		{"init's record", rec(failure(rawproc.MsgChdir, 0, 0, unix.ENOENT)), "chdir /: no such file or directory"},
+		{"exec failed", append([]byte{rawproc.ExecMarker}, rec(failure(rawproc.MsgExec, 0, 0, unix.ENOENT))...), "no such file or directory"},
+		{"hook exit", rec(failure(mount[0].Msg, rawproc.OpWait, 3<<8, 0)), "mount hook /h: exit status 3"},
+		{"second start hook killed", rec(failure(start[1].Msg, rawproc.OpWait, 9, 0)), "start hook /s2: signal: killed"},
+		{"hook's exec first", append(rec(failure(start[0].Msg, rawproc.OpExec, 0, unix.ENOENT)),
+			rec(failure(start[0].Msg, rawproc.OpWait, 127<<8, 0))...), "start hook /s1: exec: no such file or directory"},
+		{"time limit", rec(failure(start[1].Msg, rawproc.OpTimeout, 5, 0)), "start hook /s2: still running after 5s, killed"},
+		{"no such step", rec(failure(rawproc.Msg(len(p.msgs)), rawproc.OpWait, 0, 0)), "malformed report"},
 		{"short", []byte{0, 1, 2}, "malformed report"},
+		// A record whose first byte is the marker's is still a record.
+		{"record like a marker", rec(failure(rawproc.ExecMarker, 0, 0, unix.EPERM)), "malformed report {Msg:229 "},
+		{"marker and a part", append([]byte{rawproc.ExecMarker}, rec(failure(rawproc.MsgChdir, 0, 0, unix.ENOENT))[:20]...), "malformed report"},
 	} {
 		err := readChildError(bytes.NewReader(tc.in), p)
 		switch {
@@ -227,7 +238,7 @@ func TestReadChildError(t *testing.T) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
 	}
-	if err := readChildError(bytes.NewReader(rec(record(rawproc.StChdir, 0, 0, -1, unix.ENOENT, 0))), nil); err == nil || !strings.Contains(err.Error(), "malformed") {
+	if err := readChildError(bytes.NewReader(rec(failure(rawproc.MsgChdir, 0, 0, unix.ENOENT))), nil); err == nil || !strings.Contains(err.Error(), "malformed") {
 		t.Errorf("a record without a plan (attach) = %v, want malformed", err)
 	}
 }

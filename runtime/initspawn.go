@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -405,9 +404,9 @@ var errInitVanished = errors.New("init ended before it could exec the container'
 
 // readChildError reads init's report: nil when the marker comes and then
 // EOF, which means the exec worked; errInitVanished at EOF before the
-// marker. A report is init's binary record (describe); a hook whose exec
-// failed wrote one before init added its own, and the first says best what
-// happened.
+// marker. A report is init's rawproc.Failure (describe); a hook whose
+// exec failed wrote one before init added its own, and the first says
+// best what happened.
 func readChildError(r io.Reader, p *initPlan) error {
 	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
 	if err != nil {
@@ -416,17 +415,17 @@ func readChildError(r io.Reader, p *initPlan) error {
 	if len(b) == 0 {
 		return errInitVanished
 	}
-	if b[0] == rawproc.ExecMarker {
+	// Records are whole rawproc.Failures: the marker is the byte left
+	// over, whatever a record's first byte is.
+	size := int(unsafe.Sizeof(rawproc.Failure{}))
+	if len(b)%size == 1 && b[0] == rawproc.ExecMarker {
 		if b = b[1:]; len(b) == 0 {
 			return nil
 		}
 	}
-	var rec rawproc.Report
-	if len(b) < int(unsafe.Sizeof(rec)) || p == nil {
+	f, ok := parseFailure(b)
+	if !ok || len(b)%size != 0 || p == nil {
 		return fmt.Errorf("init: malformed report %x", b)
 	}
-	for i := range rec {
-		rec[i] = binary.NativeEndian.Uint64(b[i*8:])
-	}
-	return p.describe(rec)
+	return p.describe(f)
 }

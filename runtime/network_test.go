@@ -37,20 +37,25 @@ func TestCompileNetPhase(t *testing.T) {
 		t.Errorf("the descriptors do not write into the control message (%d)", got)
 	}
 	last := len(p.Sysctls) - 1
-	if p.sysctlKey[last] != "net.ipv4.ping_group_range" || string(p.Sysctls[last].Value) != "0 70000" || !p.sysctlOwn[last] {
-		t.Errorf("last sysctl %s = %q (own %v), want net.ipv4.ping_group_range = \"0 70000\"", p.sysctlKey[last], p.Sysctls[last].Value, p.sysctlOwn[last])
+	if got := unix.BytePtrToString(p.Sysctls[last].Path); got != "/proc/sys/net/ipv4/ping_group_range" || string(p.Sysctls[last].Value) != "0 70000" {
+		t.Errorf("last sysctl %s = %q, want net.ipv4.ping_group_range = \"0 70000\"", got, p.Sysctls[last].Value)
 	}
-	err = p.describe(record(rawproc.StSysctl, last, rawproc.SubWrite, -1, unix.EINVAL, 0))
+	// The runtime's own sysctl: a refusal is not the spec's ErrSysctl.
+	err = p.describe(failure(p.Sysctls[last].Msg, rawproc.OpNone, 0, unix.EPERM))
+	if err == nil || errors.Is(err, ErrSysctl) {
+		t.Errorf("describe(ping_group_range refused) = %v, want an error that is not ErrSysctl", err)
+	}
+	err = p.describe(failure(p.Sysctls[last].Msg, rawproc.OpNone, 0, unix.EINVAL))
 	if err == nil || !strings.Contains(err.Error(), "net.ipv4.ping_group_range = 0 70000 (so that the container's groups may ping): invalid argument") {
 		t.Errorf("describe(ping_group_range) = %v", err)
 	}
 	for _, tc := range []struct {
-		rec  rawproc.Report
+		rec  rawproc.Failure
 		want string
 	}{
-		{record(rawproc.StNetwork, 1, rawproc.SubOpen, -1, unix.EACCES, 0), "network: open /proc/self/ns/user: permission denied"},
-		{record(rawproc.StNetwork, 0, rawproc.SubWrite, -1, unix.EPIPE, 0), "network: send namespaces to the supervisor: broken pipe"},
-		{record(rawproc.StNetwork, 0, rawproc.SubGoAhead, -1, 0, 0), "network: no go-ahead from the supervisor"},
+		{failure(rawproc.MsgNetOpenNet+1, rawproc.OpNone, 0, unix.EACCES), "network: open /proc/self/ns/user: permission denied"},
+		{failure(rawproc.MsgNetSend, rawproc.OpNone, 0, unix.EPIPE), "network: send namespaces to the supervisor: broken pipe"},
+		{failure(rawproc.MsgNetGoAhead, rawproc.OpNone, 0, 0), "network: no go-ahead from the supervisor"},
 	} {
 		if err := p.describe(tc.rec); err == nil || err.Error() != tc.want {
 			t.Errorf("describe(%v) = %v, want %q", tc.rec, err, tc.want)
@@ -62,9 +67,9 @@ func TestCompileNetPhase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, k := range p.sysctlKey {
-		if k == "net.ipv4.ping_group_range" && (p.sysctlOwn[i] || string(p.Sysctls[i].Value) != "1 0") {
-			t.Errorf("the spec's ping_group_range became %q", p.Sysctls[i].Value)
+	for _, sc := range p.Sysctls {
+		if unix.BytePtrToString(sc.Path) == "/proc/sys/net/ipv4/ping_group_range" && (string(sc.Value) != "1 0" || p.msgs[sc.Msg].kind != msgSysctl) {
+			t.Errorf("the spec's ping_group_range became %q (%q)", sc.Value, p.msgs[sc.Msg].text)
 		}
 	}
 	p, err = compileInit(&initConfig{Spec: planSpec(), NewNet: true}, nil)

@@ -10,7 +10,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/ulxc/ulxc/internal/rawproc"
 	"github.com/ulxc/ulxc/ocispec"
-	"golang.org/x/sys/unix"
 )
 
 // ErrOverlay reports an overlay root filesystem that could not be
@@ -28,13 +27,11 @@ func (p *initPlan) compileOverlay(s *specs.Spec) error {
 		return fmt.Errorf("%w: overlay rootfs needs lower, upper and work layers", ErrInvalidSpec)
 	}
 	ov := &rawproc.Overlay{Tmpfs: s.Annotations[ocispec.AnnotationOverlayTmpfs] == "true"}
-	p.overlayText = o
 	if ov.Tmpfs {
 		// The config's upper layer, when it was made (an ephemeral copy
 		// with an SSH key installed), lies under the tmpfs.
 		if fi, err := os.Stat(o.Upper); err == nil && fi.IsDir() {
 			o.Lower = append([]string{o.Upper}, o.Lower...)
-			p.overlayText = o
 		}
 	}
 	paths := append([]string{}, o.Lower...)
@@ -68,47 +65,15 @@ func (p *initPlan) compileOverlay(s *specs.Spec) error {
 	ov.KeyLower, ov.KeyUpper, ov.KeyWork, ov.KeyUserxattr = cstr("lowerdir"), cstr("upperdir"), cstr("workdir"), cstr("userxattr")
 	ov.KeyMode, ov.Mode755 = cstr("mode"), cstr("0755")
 	ov.NameUpper, ov.NameWork, ov.NameMerged = cstr("upper"), cstr("work"), cstr("merged")
+	ov.LayerMsg = rawproc.Msg(len(p.msgs))
+	for _, d := range paths {
+		p.addMsg(initMsg{text: "open overlay layer " + d})
+	}
+	upper := o.Upper
+	if ov.Tmpfs {
+		upper = "a tmpfs"
+	}
+	p.setMsg(rawproc.MsgOverlayMount, fmt.Sprintf("mount overlay of %s (upper %s) with userxattr", strings.Join(o.Lower, ":"), upper), msgOverlay)
 	p.Overlay = ov
 	return nil
-}
-
-// describeOverlay is the error of init's report on the overlay step.
-func (p *initPlan) describeOverlay(index, sub int, errno unix.Errno) error {
-	ov := p.Overlay
-	if ov == nil {
-		return fmt.Errorf("init: malformed report: no overlay")
-	}
-	layers := p.overlayText.Lower
-	if !ov.Tmpfs {
-		layers = append(append([]string{}, layers...), p.overlayText.Upper, p.overlayText.Work)
-	}
-	msg := ""
-	switch sub {
-	case rawproc.OvlOpen, rawproc.OvlPlace:
-		if index < 0 || index >= len(layers) {
-			return fmt.Errorf("init: malformed report: overlay layer %d", index)
-		}
-		msg = "open overlay layer " + layers[index]
-	case rawproc.OvlTmpfs, rawproc.OvlTmpfsDirs:
-		msg = "make the tmpfs upper layer"
-	case rawproc.OvlHostname:
-		msg = "write /etc/hostname of the overlay"
-	default:
-		upper := p.overlayText.Upper
-		if ov.Tmpfs {
-			upper = "a tmpfs"
-		}
-		msg = fmt.Sprintf("mount overlay of %s (upper %s) with userxattr", strings.Join(p.overlayText.Lower, ":"), upper)
-		if errno == unix.EPERM || errno == unix.EINVAL || errno == unix.ENODEV || errno == unix.EOPNOTSUPP {
-			// The kernel's own words are in its log; what the user can do
-			// is on the host.
-			return fmt.Errorf("%w: %s: %w: this kernel refuses overlayfs in a user namespace (it needs Linux 5.11 or newer, "+
-				"and a filesystem for the upper layer that stores user.* extended attributes), and ulxc has no "+
-				"fuse-overlayfs fallback: use a full copy instead (ulxc copy -B dir)", ErrOverlay, msg, errno)
-		}
-	}
-	if errno == 0 {
-		return &ChildError{Msg: msg}
-	}
-	return &ChildError{Msg: msg + ": " + errno.Error(), Errno: errno}
 }

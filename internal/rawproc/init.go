@@ -14,91 +14,12 @@ import (
 // runtime's compileInit. A failure is a report record on fd initErrorFD
 // (runtime's describe turns it into the error the user sees) and exit.
 
-// The steps a report names; describe has their messages.
-const (
-	StFD = iota + 1
-	StEnter
-	StRootfs
-	StSource
-	StUnshare
-	StSysctl
-	StSlave
-	StHook
-	StBindRootfs
-	StMount
-	StOverlay
-	StLink
-	StConsole
-	StSendPtys
-	StLoopback
-	StMask
-	StReadonly
-	StPivot
-	StRootRO
-	StHostname
-	StDomainname
-	StRlimit
-	StTerminal
-	StOOM
-	StPersonality
-	StBounding
-	StSeccomp
-	StSetgroups
-	StSetgid
-	StSetuid
-	StChdir
-	StNoNewPrivs
-	StExec
-	StNetwork
-)
-
-// Sub-steps of a report, for the steps that do more than one thing.
-const (
-	subNone = iota
-	SubOpen
-	SubMkdir
-	SubCreate
-	SubStatfs
-	SubRemount
-	SubMount
-	SubPropagation
-	SubMissing
-	SubClone
-	subAttach
-	SubWrite
-	SubRead
-	SubGoAhead
-	SubSetgroups
-	SubSetgid
-	SubSetuid
-	SubDeathSignal
-	SubParentGone
-	SubDumpable
-	SubUnlock
-	SubPeer
-	SubSize
-	subSocket
-	SubSetsid
-	SubCtty
-	subDup
-	subChdir
-	subSlave
-	subDetach
-	SubWait
-	SubTimeout
-	SubExec
-)
-
-// report is the record init writes on failure: a zero first word (so it
-// is never taken for a hook helper's JSON), then step, index, sub-step,
-// path component (-1 for the whole path), errno and an extra value.
-type Report [7]uint64
-
 // childEntry is where init starts (cloneVM's assembly, or StartChild).
 //
 //go:nosplit
 //go:norace
 func childEntry(p *Plan) {
+	p.Report = Report{FD: initErrorFD, Status: 1}
 	childMain(p)
 }
 
@@ -115,7 +36,7 @@ func childMain(p *Plan) {
 	// container's process, so nothing in the container can reach it
 	// through /dev/tty or type into the caller's shell with TIOCSTI.
 	if _, _, e := syscall.RawSyscall6(unix.SYS_SETSID, 0, 0, 0, 0, 0, 0); e != 0 {
-		fail(p, StTerminal, 0, SubSetsid, e)
+		fail(p, MsgSetsid, 0, 0, e)
 	}
 	// The OOM score is written while init is still the user, whose
 	// /proc/self files are its own; once it is container root and not
@@ -123,12 +44,12 @@ func childMain(p *Plan) {
 	// memory with an init that sets it: the kernel would set the
 	// supervisor's too.)
 	if len(p.OOM) > 0 {
-		writeFile(p, p.OOMPath, p.OOM, StOOM, 0)
+		writeFile(p, p.OOMPath, p.OOM, MsgOOM)
 	}
 	prepareChild(p)
 	if p.Late != 0 {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_UNSHARE, p.Late, 0, 0, 0, 0, 0); e != 0 {
-			fail(p, StUnshare, 0, 0, e)
+			fail(p, MsgUnshare, 0, 0, e)
 		}
 	}
 	if p.NetPhase {
@@ -137,10 +58,10 @@ func childMain(p *Plan) {
 	enter(p)
 	initFault(p)
 	for i := 0; i < len(p.Sysctls); i++ {
-		writeFile(p, p.Sysctls[i].Path, p.Sysctls[i].Value, StSysctl, i)
+		writeFile(p, p.Sysctls[i].Path, p.Sysctls[i].Value, p.Sysctls[i].Msg)
 	}
 	if e := rawMount(nil, p.Slash, nil, unix.MS_SLAVE|unix.MS_REC, nil); e != 0 {
-		fail(p, StSlave, 0, 0, e)
+		fail(p, MsgSlave, 0, 0, e)
 	}
 	if p.Hooks[HooksPreMount].Run {
 		forkHooks(p, HooksPreMount, p.Rootfs)
@@ -199,7 +120,7 @@ func placeFDs(p *Plan) {
 	for i := 0; i < len(fds); i++ {
 		fd, _, e := syscall.RawSyscall6(unix.SYS_FCNTL, uintptr(fds[i]), unix.F_DUPFD_CLOEXEC, p.Base, 0, 0, 0)
 		if e != 0 {
-			fail(p, StFD, i, subDup, e)
+			fail(p, MsgPlaceFD, 0, uintptr(i), e)
 		}
 		fds[i] = int(fd)
 	}
@@ -209,7 +130,7 @@ func placeFDs(p *Plan) {
 			flags = 0
 		}
 		if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(fds[i]), uintptr(i), flags, 0, 0, 0); e != 0 {
-			fail(p, StFD, i, subDup, e)
+			fail(p, MsgPlaceFD, 0, uintptr(i), e)
 		}
 	}
 	// Nothing else of the supervisor's: its end of the sync pipe above
@@ -230,7 +151,7 @@ func prepareChild(p *Plan) {
 	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.RootfsPath)),
 		unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
 	if e != 0 {
-		fail(p, StRootfs, 0, 0, e)
+		fail(p, MsgRootfs, 0, 0, e)
 	}
 	p.Rootfs = int(fd)
 	for i := 0; i < len(p.Mounts); i++ {
@@ -244,7 +165,7 @@ func prepareChild(p *Plan) {
 			if m.Optional {
 				continue
 			}
-			fail(p, StSource, i, 0, e)
+			fail(p, m.Msg, OpSource, 0, e)
 		}
 		m.SrcFD = int(fd)
 	}
@@ -259,34 +180,34 @@ func enter(p *Plan) {
 	var b [1]byte
 	n, _, e := syscall.RawSyscall6(unix.SYS_READ, syncFD, uintptr(unsafe.Pointer(&b[0])), 1, 0, 0, 0)
 	if e != 0 {
-		fail(p, StEnter, 0, SubRead, e)
+		fail(p, MsgEnterRead, 0, 0, e)
 	}
 	if n != 1 || b[0] != GoAhead {
-		fail(p, StEnter, 0, SubGoAhead, 0)
+		fail(p, MsgEnterGoAhead, 0, 0, 0)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESGID, 0, 0, 0, 0, 0, 0); e != 0 {
-		fail(p, StEnter, 0, SubSetgid, e)
+		fail(p, MsgEnterSetgid, 0, 0, e)
 	}
 	// Supplementary groups the user had are not mapped; drop them where
 	// the namespace allows setgroups (a single-id map denies it).
 	if n, _, _ := syscall.RawSyscall6(unix.SYS_GETGROUPS, 0, 0, 0, 0, 0, 0); n > 0 {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_SETGROUPS, 0, 0, 0, 0, 0, 0); e != 0 && e != unix.EPERM {
-			fail(p, StEnter, 0, SubSetgroups, e)
+			fail(p, MsgEnterSetgroups, 0, 0, e)
 		}
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESUID, 0, 0, 0, 0, 0, 0); e != 0 {
-		fail(p, StEnter, 0, SubSetuid, e)
+		fail(p, MsgEnterSetuid, 0, 0, e)
 	}
 	// A change of credentials clears the parent-death signal, so it is
 	// set now. A supervisor that died before has closed its end of the
 	// sync pipe, which it holds until init has exec'd: check for that.
 	if e := rawPrctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL)); e != 0 {
-		fail(p, StEnter, 0, SubDeathSignal, e)
+		fail(p, MsgDeathSignal, 0, 0, e)
 	}
 	p.poll = unix.PollFd{Fd: syncFD, Events: unix.POLLIN}
 	if n, _, _ := syscall.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&p.poll)), 1,
 		uintptr(unsafe.Pointer(&p.noWait)), 0, 0, 0); n == 1 && p.poll.Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
-		fail(p, StEnter, 0, SubParentGone, 0)
+		fail(p, MsgParentGone, 0, 0, 0)
 	}
 	// Never dumpable until the exec: init's memory is the supervisor's
 	// (shared under CLONE_VM, else a copy), owned by the host's user
@@ -295,23 +216,23 @@ func enter(p *Plan) {
 	// /proc/PID/mem or take its descriptors. The id change above made it
 	// so (fs.suid_dumpable), unless that is set to 1 for debugging.
 	if e := rawPrctl(unix.PR_SET_DUMPABLE, 0); e != 0 {
-		fail(p, StEnter, 0, SubDumpable, e)
+		fail(p, MsgEnterDumpable, 0, 0, e)
 	}
 }
 
 // writeFile writes value to the existing file at path (a sysctl, the OOM
-// score), reporting step and index on failure.
+// score), reporting msg on failure.
 //
 //go:nosplit
 //go:norace
-func writeFile(p *Plan, path *byte, value []byte, step, index int) {
+func writeFile(p *Plan, path *byte, value []byte, msg Msg) {
 	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(path)),
 		unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0, 0, 0)
 	if e != 0 {
-		fail(p, step, index, SubOpen, e)
+		fail(p, msg, 0, 0, e)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(value))), uintptr(len(value)), 0, 0, 0); e != 0 {
-		fail(p, step, index, SubWrite, e)
+		fail(p, msg, 0, 0, e)
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 }
@@ -327,10 +248,10 @@ func bindRootfs(p *Plan) {
 	tree, _, e := syscall.RawSyscall6(unix.SYS_OPEN_TREE, uintptr(p.Rootfs), uintptr(unsafe.Pointer(p.Empty)),
 		unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH, 0, 0, 0)
 	if e != 0 {
-		fail(p, StBindRootfs, 0, SubClone, e)
+		fail(p, MsgBindRootfsClone, 0, 0, e)
 	}
 	if e := moveMount(p, int(tree), p.Rootfs); e != 0 {
-		fail(p, StBindRootfs, 0, subAttach, e)
+		fail(p, MsgBindRootfsAttach, 0, 0, e)
 	}
 	p.Root = int(tree)
 }
@@ -361,7 +282,7 @@ func mountOne(p *Plan, i int) {
 		if m.Optional {
 			return
 		}
-		fail(p, StMount, i, SubMissing, unix.ENOENT)
+		fail(p, m.Msg, OpSource, 0, unix.ENOENT)
 	}
 	file := m.Create == CreateFile
 	if m.Create == CreateAuto && m.Bind && rawFstat(p, m.SrcFD) == 0 && p.st.Mode&unix.S_IFMT != unix.S_IFDIR {
@@ -378,7 +299,7 @@ func mountOne(p *Plan, i int) {
 		if m.Optional {
 			return
 		}
-		failPath(p, StMount, i, e)
+		failPath(p, m.Msg, e)
 	}
 	if mounted := p.Mounted; uint(i) < uint(len(mounted)) {
 		mounted[i] = true
@@ -415,7 +336,7 @@ func mountAt(p *Plan, m *Mount, target int) syscall.Errno {
 		}
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(target), 0, 0, 0, 0, 0)
-	return result(p, SubMount, -1, e)
+	return result(p, OpNone, 0, e)
 }
 
 // afterMount remounts and sets the propagation of what m mounted: the
@@ -435,20 +356,21 @@ func afterMount(p *Plan, m *Mount) syscall.Errno {
 	prop := m.Propagation
 	for k := 0; k < len(prop) && e == 0; k++ {
 		if e = rawMount(nil, fdPath(&p.pathB, top), nil, prop[k], nil); e != 0 {
-			result(p, SubPropagation, -1, e)
+			result(p, OpPropagation, 0, e)
 		}
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(top), 0, 0, 0, 0, 0)
 	return e
 }
 
-// result records what failed in a step on a path, the sub-step and path
-// component (-1 for the whole path), for failPath; it returns errno.
+// result records what a step did on a path when it failed, and the path
+// component (^0 for the whole path) or flags, for failPath; it returns
+// errno.
 //
 //go:nosplit
 //go:norace
-func result(p *Plan, sub, comp int, errno syscall.Errno) syscall.Errno {
-	p.resSub, p.resComp = sub, comp
+func result(p *Plan, op Op, arg uintptr, errno syscall.Errno) syscall.Errno {
+	p.resOp, p.resArg = op, arg
 	return errno
 }
 
@@ -462,7 +384,7 @@ func openInRoot(p *Plan, root int, path *byte, flags uint64) (int, syscall.Errno
 	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(root), uintptr(unsafe.Pointer(path)),
 		uintptr(unsafe.Pointer(&p.how)), unsafe.Sizeof(p.how), 0, 0)
 	if e != 0 {
-		return -1, result(p, SubOpen, -1, e)
+		return -1, result(p, OpOpen, ^uintptr(0), e)
 	}
 	return int(fd), 0
 }
@@ -491,16 +413,16 @@ func resolveInRoot(p *Plan, rp *Path, file bool) (int, syscall.Errno) {
 	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(p.Root), uintptr(unsafe.Pointer(rp.Full)),
 		uintptr(unsafe.Pointer(&p.how)), unsafe.Sizeof(p.how), 0, 0)
 	if e != unix.ENOENT || n == 0 {
-		return int(fd), result(p, SubOpen, -1, e)
+		return int(fd), result(p, OpOpen, ^uintptr(0), e)
 	}
 	cur, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(p.Root), uintptr(unsafe.Pointer(p.Slash)),
 		uintptr(unsafe.Pointer(&p.how)), unsafe.Sizeof(p.how), 0, 0)
 	if e != 0 {
-		return -1, result(p, SubOpen, -1, e)
+		return -1, result(p, OpOpen, ^uintptr(0), e)
 	}
 	for k := 0; k < len(names) && k < len(prefixes); k++ {
 		p.how = unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: inRoot}
-		sub := SubOpen
+		op := OpOpen
 		e = unix.ENOENT
 		if k < dirs {
 			fd, _, e = syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(p.Root), uintptr(unsafe.Pointer(prefixes[k])),
@@ -508,15 +430,15 @@ func resolveInRoot(p *Plan, rp *Path, file bool) (int, syscall.Errno) {
 		}
 		if e == unix.ENOENT {
 			if k < dirs {
-				sub = SubMkdir
+				op = OpMkdir
 				_, _, e = syscall.RawSyscall6(unix.SYS_MKDIRAT, cur, uintptr(unsafe.Pointer(names[k])), 0o755, 0, 0, 0)
 			} else {
-				sub = SubCreate
+				op = OpCreate
 				p.how.Flags = unix.O_PATH | unix.O_CLOEXEC
 				_, _, e = syscall.RawSyscall6(unix.SYS_MKNODAT, cur, uintptr(unsafe.Pointer(names[k])), unix.S_IFREG, 0, 0, 0)
 			}
 			if e == 0 || e == unix.EEXIST {
-				sub = SubOpen
+				op = OpOpen
 				p.how.Flags |= unix.O_NOFOLLOW
 				p.how.Resolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS
 				fd, _, e = syscall.RawSyscall6(unix.SYS_OPENAT2, cur, uintptr(unsafe.Pointer(names[k])),
@@ -525,7 +447,7 @@ func resolveInRoot(p *Plan, rp *Path, file bool) (int, syscall.Errno) {
 		}
 		syscall.RawSyscall6(unix.SYS_CLOSE, cur, 0, 0, 0, 0, 0)
 		if e != 0 {
-			return -1, result(p, sub, k, e)
+			return -1, result(p, op, uintptr(k), e)
 		}
 		cur = fd
 	}
@@ -536,7 +458,7 @@ func resolveInRoot(p *Plan, rp *Path, file bool) (int, syscall.Errno) {
 		}
 		if e != 0 {
 			syscall.RawSyscall6(unix.SYS_CLOSE, cur, 0, 0, 0, 0, 0)
-			return -1, result(p, SubOpen, n-1, e)
+			return -1, result(p, OpOpen, uintptr(n-1), e)
 		}
 	}
 	return int(cur), 0
@@ -551,15 +473,14 @@ func resolveInRoot(p *Plan, rp *Path, file bool) (int, syscall.Errno) {
 //go:norace
 func remountBind(p *Plan, fd int, flags uintptr) syscall.Errno {
 	if _, _, e := syscall.RawSyscall6(unix.SYS_FSTATFS, uintptr(fd), uintptr(unsafe.Pointer(&p.stfs)), 0, 0, 0, 0); e != 0 {
-		return result(p, SubStatfs, -1, e)
+		return result(p, OpStatfs, 0, e)
 	}
 	cur := statfsToMS(int64(p.stfs.Flags)) // int64 on most, uint32 on s390x
 	keep := cur & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY)
 	if flags&(unix.MS_NOATIME|unix.MS_RELATIME|unix.MS_STRICTATIME|unix.MS_NODIRATIME) == 0 {
 		keep |= cur & (unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
 	}
-	p.resExtra = flags | keep
-	return result(p, SubRemount, -1, rawMount(nil, fdPath(&p.pathB, fd), nil, unix.MS_REMOUNT|unix.MS_BIND|flags|keep, nil))
+	return result(p, OpRemount, flags|keep, rawMount(nil, fdPath(&p.pathB, fd), nil, unix.MS_REMOUNT|unix.MS_BIND|flags|keep, nil))
 }
 
 // statfsToMS turns statfs flags into the mount flags they stand for.
@@ -592,14 +513,14 @@ var statfsMountFlags = [...]struct {
 func makeDevLinks(p *Plan) {
 	dev, e := openInRoot(p, p.Root, p.DevDir, unix.O_DIRECTORY|unix.O_RDONLY)
 	if e != 0 {
-		failPath(p, StLink, -1, e)
+		failPath(p, MsgDevDir, e)
 	}
 	links := p.Links
 	for i := 0; i < len(links); i++ {
 		_, _, e := syscall.RawSyscall6(unix.SYS_SYMLINKAT, uintptr(unsafe.Pointer(links[i].Target)), uintptr(dev),
 			uintptr(unsafe.Pointer(links[i].Name)), 0, 0, 0)
 		if e != 0 && e != unix.EEXIST {
-			fail(p, StLink, i, 0, e)
+			fail(p, links[i].Msg, 0, 0, e)
 		}
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(dev), 0, 0, 0, 0, 0)
@@ -617,23 +538,23 @@ func consoles(p *Plan) {
 	for i := 0; i < len(ttys) && i < len(masters); i++ {
 		master, e := openInRoot(p, p.Root, p.Ptmx, unix.O_RDWR|unix.O_NOCTTY)
 		if e != 0 {
-			failPath(p, StConsole, i, e)
+			failPath(p, p.TtyMsg+Msg(i), e)
 		}
 		masters[i] = int32(master)
 		if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, uintptr(master), unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&p.zero)), 0, 0, 0); e != 0 {
-			fail(p, StConsole, i, SubUnlock, e)
+			fail(p, p.TtyMsg+Msg(i), OpUnlock, 0, e)
 		}
 		slave, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
-			fail(p, StConsole, i, SubPeer, e)
+			fail(p, p.TtyMsg+Msg(i), OpPeer, 0, e)
 		}
 		target, e := resolveInRoot(p, &ttys[i], true)
 		if e == 0 {
-			e = result(p, SubMount, -1, rawMount(fdPath(&p.pathA, int(slave)), fdPath(&p.pathB, target), nil, unix.MS_BIND, nil))
+			e = result(p, OpBind, 0, rawMount(fdPath(&p.pathA, int(slave)), fdPath(&p.pathB, target), nil, unix.MS_BIND, nil))
 			syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(target), 0, 0, 0, 0, 0)
 		}
 		if e != 0 {
-			failPath(p, StConsole, i, e)
+			failPath(p, p.TtyMsg+Msg(i), e)
 		}
 		if i > 0 {
 			syscall.RawSyscall6(unix.SYS_CLOSE, slave, 0, 0, 0, 0, 0)
@@ -642,12 +563,12 @@ func consoles(p *Plan) {
 		p.ConsoleSlave = int(slave)
 		if p.Winsize.Row > 0 && p.Winsize.Col > 0 {
 			if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, slave, unix.TIOCSWINSZ, uintptr(unsafe.Pointer(&p.Winsize)), 0, 0, 0); e != 0 {
-				fail(p, StConsole, 0, SubSize, e)
+				fail(p, p.TtyMsg, OpSize, 0, e)
 			}
 		}
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_SENDMSG, initPtyFD, uintptr(unsafe.Pointer(&p.PtyMsg)), 0, 0, 0, 0); e != 0 {
-		fail(p, StSendPtys, 0, 0, e)
+		fail(p, MsgSendPtys, 0, 0, e)
 	}
 	for i := 0; i < len(masters); i++ {
 		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(masters[i]), 0, 0, 0, 0, 0)
@@ -661,14 +582,14 @@ func consoles(p *Plan) {
 func loopbackUp(p *Plan) {
 	s, _, e := syscall.RawSyscall6(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0, 0, 0, 0)
 	if e != 0 {
-		fail(p, StLoopback, 0, subSocket, e)
+		fail(p, MsgLoopback, 0, 0, e)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, s, unix.SIOCGIFFLAGS, uintptr(unsafe.Pointer(&p.Ifr)), 0, 0, 0); e != 0 {
-		fail(p, StLoopback, 0, SubRead, e)
+		fail(p, MsgLoopback, 0, 0, e)
 	}
 	*(*uint16)(unsafe.Pointer(&p.Ifr[unix.IFNAMSIZ])) |= unix.IFF_UP
 	if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, s, unix.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&p.Ifr)), 0, 0, 0); e != 0 {
-		fail(p, StLoopback, 0, SubWrite, e)
+		fail(p, MsgLoopback, 0, 0, e)
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, s, 0, 0, 0, 0, 0)
 }
@@ -688,12 +609,12 @@ func sendNamespaces(p *Plan) {
 		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(nsPaths[i])),
 			unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
-			fail(p, StNetwork, i, SubOpen, e)
+			fail(p, MsgNetOpenNet+Msg(i), 0, 0, e)
 		}
 		netFDs[i] = int32(fd)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_SENDMSG, initNetFD, uintptr(unsafe.Pointer(&p.NetMsg)), 0, 0, 0, 0); e != 0 {
-		fail(p, StNetwork, 0, SubWrite, e)
+		fail(p, MsgNetSend, 0, 0, e)
 	}
 	for i := 0; i < len(netFDs); i++ {
 		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(netFDs[i]), 0, 0, 0, 0, 0)
@@ -709,10 +630,10 @@ func awaitNetwork(p *Plan) {
 	var b [1]byte
 	n, _, e := syscall.RawSyscall6(unix.SYS_READ, initNetFD, uintptr(unsafe.Pointer(&b[0])), 1, 0, 0, 0)
 	if e != 0 {
-		fail(p, StNetwork, 0, SubRead, e)
+		fail(p, MsgNetRead, 0, 0, e)
 	}
 	if n != 1 || b[0] != GoAhead {
-		fail(p, StNetwork, 0, SubGoAhead, 0)
+		fail(p, MsgNetGoAhead, 0, 0, 0)
 	}
 }
 
@@ -762,35 +683,36 @@ func forkHooks(p *Plan, kind, rootfs int) {
 	h := &p.Hooks[kind]
 	for i := 0; i < len(h.Progs); i++ {
 		hp := &h.Progs[i]
-		index := kind + HookKinds*i
 		envp := hp.Envp
 		if kind == HooksMount && p.Exposed >= 0 && p.Exposed < len(hp.ExposedEnvp) {
 			envp = hp.ExposedEnvp[p.Exposed]
 		}
 		pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
 		if e != 0 {
-			fail(p, StHook, index, SubClone, e)
+			fail(p, hp.Msg, OpFork, 0, e)
 		}
 		if pid == 0 {
-			hookChild(p, hp, envp, rootfs, index)
+			hookChild(p, hp, envp, rootfs)
 		}
-		sub := SubWait
+		op := OpWait
 		if hp.Limited && !waitLimited(p, pid, &hp.Timeout) {
-			sub = SubTimeout
+			op = OpTimeout
 			syscall.RawSyscall6(unix.SYS_KILL, pid, uintptr(unix.SIGKILL), 0, 0, 0, 0)
 		}
 		for {
 			_, _, e := syscall.RawSyscall6(unix.SYS_WAIT4, pid, uintptr(unsafe.Pointer(&p.hookStatus)), 0, 0, 0, 0)
 			if e != unix.EINTR {
 				if e != 0 {
-					fail(p, StHook, index, SubWait, e)
+					fail(p, hp.Msg, OpWait, 0, e)
 				}
 				break
 			}
 		}
-		if p.hookStatus != 0 || sub == SubTimeout {
-			p.rec[6] = uint64(uint32(p.hookStatus))
-			fail(p, StHook, index, sub, 0)
+		if op == OpTimeout {
+			fail(p, hp.Msg, op, uintptr(hp.Timeout.Sec), 0)
+		}
+		if p.hookStatus != 0 {
+			fail(p, hp.Msg, op, uintptr(uint32(p.hookStatus)), 0)
 		}
 	}
 }
@@ -823,7 +745,7 @@ func waitLimited(p *Plan, pid uintptr, timeout *unix.Timespec) bool {
 //
 //go:nosplit
 //go:norace
-func hookChild(p *Plan, hp *Hook, envp []*byte, rootfs, index int) {
+func hookChild(p *Plan, hp *Hook, envp []*byte, rootfs int) {
 	first := uintptr(3)
 	if rootfs >= 0 {
 		syscall.RawSyscall6(unix.SYS_DUP3, uintptr(rootfs), 3, 0, 0, 0, 0)
@@ -836,16 +758,8 @@ func hookChild(p *Plan, hp *Hook, envp []*byte, rootfs, index int) {
 	// The error pipe stays open until the exec, for a failure of it.
 	syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, first, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC, 0, 0, 0)
 	restoreSignals(p)
-	var last syscall.Errno = unix.ENOENT
-	for i := 0; i < len(hp.Paths); i++ {
-		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVE, uintptr(unsafe.Pointer(hp.Paths[i])),
-			uintptr(unsafe.Pointer(unsafe.SliceData(hp.Argv))), uintptr(unsafe.Pointer(unsafe.SliceData(envp))), 0, 0, 0)
-		last = e
-		if e != unix.ENOENT && e != unix.ENOTDIR && e != unix.EACCES {
-			break
-		}
-	}
-	fail(p, StHook, index, SubExec, last)
+	e, _ := tryExec(hp.Paths, hp.Argv, envp)
+	fail(p, hp.Msg, OpExec, 0, e)
 }
 
 // maskPath hides masked path i: the host's /dev/null over a file, an
@@ -864,17 +778,17 @@ func maskPath(p *Plan, i int) {
 	}
 	if e == 0 {
 		if e = rawFstat(p, fd); e != 0 {
-			result(p, SubStatfs, -1, e)
+			result(p, OpStatfs, 0, e)
 		} else if p.st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			e = result(p, SubMount, -1, rawMount(p.Tmpfs, fdPath(&p.pathB, fd), p.Tmpfs,
+			e = result(p, OpNone, 0, rawMount(p.Tmpfs, fdPath(&p.pathB, fd), p.Tmpfs,
 				unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, p.MaskData))
 		} else {
-			e = result(p, SubMount, -1, rawMount(p.DevNull, fdPath(&p.pathB, fd), nil, unix.MS_BIND, nil))
+			e = result(p, OpNone, 0, rawMount(p.DevNull, fdPath(&p.pathB, fd), nil, unix.MS_BIND, nil))
 		}
 		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
 	}
 	if e != 0 {
-		failPath(p, StMask, i, e)
+		failPath(p, p.MaskMsg+Msg(i), e)
 	}
 }
 
@@ -893,7 +807,7 @@ func readonlyPath(p *Plan, i int) {
 		return
 	}
 	if e == 0 {
-		e = result(p, SubMount, -1, rawMount(fdPath(&p.pathA, fd), fdPath(&p.pathB, fd), nil, unix.MS_BIND|unix.MS_REC, nil))
+		e = result(p, OpNone, 0, rawMount(fdPath(&p.pathA, fd), fdPath(&p.pathB, fd), nil, unix.MS_BIND|unix.MS_REC, nil))
 		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
 	}
 	if e == 0 {
@@ -903,7 +817,7 @@ func readonlyPath(p *Plan, i int) {
 		}
 	}
 	if e != 0 {
-		failPath(p, StReadonly, i, e)
+		failPath(p, p.ReadonlyMsg+Msg(i), e)
 	}
 }
 
@@ -916,26 +830,26 @@ func readonlyPath(p *Plan, i int) {
 func pivotRoot(p *Plan) {
 	old, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.Slash)), unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
 	if e != 0 {
-		fail(p, StPivot, 0, SubOpen, e)
+		fail(p, MsgPivot, 0, 0, e)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHDIR, uintptr(p.Root), 0, 0, 0, 0, 0); e != 0 {
-		fail(p, StPivot, 0, subChdir, e)
+		fail(p, MsgPivot, 0, 0, e)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_PIVOT_ROOT, uintptr(unsafe.Pointer(p.Dot)), uintptr(unsafe.Pointer(p.Dot)), 0, 0, 0, 0); e != 0 {
-		fail(p, StPivot, 0, subNone, e)
+		fail(p, MsgPivot, 0, 0, e)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHDIR, old, 0, 0, 0, 0, 0); e != 0 {
-		fail(p, StPivot, 0, subChdir, e)
+		fail(p, MsgPivot, 0, 0, e)
 	}
 	// The old root must not propagate the unmount to the host.
 	if e := rawMount(nil, p.Dot, nil, unix.MS_SLAVE|unix.MS_REC, nil); e != 0 {
-		fail(p, StPivot, 0, subSlave, e)
+		fail(p, MsgPivot, 0, 0, e)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_UMOUNT2, uintptr(unsafe.Pointer(p.Dot)), unix.MNT_DETACH, 0, 0, 0, 0); e != 0 {
-		fail(p, StPivot, 0, subDetach, e)
+		fail(p, MsgPivot, 0, 0, e)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_CHDIR, uintptr(unsafe.Pointer(p.Slash)), 0, 0, 0, 0, 0); e != 0 {
-		fail(p, StPivot, 0, subChdir, e)
+		fail(p, MsgPivot, 0, 0, e)
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, old, 0, 0, 0, 0, 0)
 }
@@ -945,10 +859,10 @@ func pivotRoot(p *Plan) {
 func remountRootRO(p *Plan) {
 	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.Slash)), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
 	if e != 0 {
-		fail(p, StRootRO, 0, SubOpen, e)
+		fail(p, MsgRootRO, OpOpen, ^uintptr(0), e)
 	}
 	if e := remountBind(p, int(fd), unix.MS_RDONLY); e != 0 {
-		failPath(p, StRootRO, 0, e)
+		failPath(p, MsgRootRO, e)
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 }
@@ -961,19 +875,19 @@ func remountRootRO(p *Plan) {
 func identity(p *Plan) {
 	if len(p.Hostname) > 0 {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(&p.Hostname[0])), uintptr(len(p.Hostname)), 0, 0, 0, 0); e != 0 {
-			fail(p, StHostname, 0, 0, e)
+			fail(p, MsgHostname, 0, 0, e)
 		}
 	}
 	if len(p.Domainname) > 0 {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_SETDOMAINNAME, uintptr(unsafe.Pointer(&p.Domainname[0])), uintptr(len(p.Domainname)), 0, 0, 0, 0); e != 0 {
-			fail(p, StDomainname, 0, 0, e)
+			fail(p, MsgDomainname, 0, 0, e)
 		}
 	}
 	rlimits := p.Rlimits
 	for i := 0; i < len(rlimits); i++ {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, uintptr(rlimits[i].Resource),
 			uintptr(unsafe.Pointer(&rlimits[i].Limit)), 0, 0, 0); e != 0 {
-			fail(p, StRlimit, i, 0, e)
+			fail(p, rlimits[i].Msg, 0, 0, e)
 		}
 	}
 }
@@ -987,14 +901,14 @@ func identity(p *Plan) {
 func execProcess(p *Plan) {
 	if p.Console {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_IOCTL, uintptr(p.ConsoleSlave), unix.TIOCSCTTY, 0, 0, 0, 0); e != 0 {
-			fail(p, StTerminal, 0, SubCtty, e)
+			fail(p, MsgCtty, 0, 0, e)
 		}
 		for fd := 0; fd < len(p.ConsoleFDs); fd++ {
 			if !p.ConsoleFDs[fd] {
 				continue
 			}
 			if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(p.ConsoleSlave), uintptr(fd), 0, 0, 0, 0); e != 0 {
-				fail(p, StTerminal, 0, subDup, e)
+				fail(p, MsgConsoleStdio, 0, 0, e)
 			}
 		}
 		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.ConsoleSlave), 0, 0, 0, 0, 0)
@@ -1004,7 +918,7 @@ func execProcess(p *Plan) {
 	// still root of the namespace.
 	if p.SetPersonality {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_PERSONALITY, p.Personality, 0, 0, 0, 0, 0); e != 0 {
-			fail(p, StPersonality, 0, 0, e)
+			fail(p, MsgPersonality, 0, 0, e)
 		}
 	}
 	dropCaps := p.DropCaps
@@ -1014,7 +928,7 @@ func execProcess(p *Plan) {
 			break // capabilities the kernel does not know are not there
 		}
 		if e != 0 {
-			fail(p, StBounding, int(dropCaps[i]), 0, e)
+			fail(p, MsgBounding, 0, dropCaps[i], e)
 		}
 	}
 	// Init got this far on its own: the supervisor tells a report that
@@ -1038,28 +952,28 @@ func execProcess(p *Plan) {
 			list = uintptr(unsafe.Pointer(&p.Groups[0]))
 		}
 		if _, _, e := syscall.RawSyscall6(unix.SYS_SETGROUPS, uintptr(len(p.Groups)), list, 0, 0, 0, 0); e != 0 {
-			fail(p, StSetgroups, 0, 0, e)
+			fail(p, MsgSetgroups, 0, 0, e)
 		}
 	}
 	if p.GID != 0 {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESGID, uintptr(p.GID), uintptr(p.GID), uintptr(p.GID), 0, 0, 0); e != 0 {
-			fail(p, StSetgid, 0, 0, e)
+			fail(p, MsgSetgid, 0, 0, e)
 		}
 	}
 	if p.UID != 0 {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESUID, uintptr(p.UID), uintptr(p.UID), uintptr(p.UID), 0, 0, 0); e != 0 {
-			fail(p, StSetuid, 0, 0, e)
+			fail(p, MsgSetuid, 0, 0, e)
 		}
 	}
 	if p.Umask >= 0 {
 		syscall.RawSyscall6(unix.SYS_UMASK, uintptr(p.Umask), 0, 0, 0, 0, 0)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_CHDIR, uintptr(unsafe.Pointer(p.Cwd)), 0, 0, 0, 0, 0); e != 0 {
-		fail(p, StChdir, 0, 0, e)
+		fail(p, MsgChdir, 0, 0, e)
 	}
 	if p.NoNewPrivs {
 		if e := rawPrctl(unix.PR_SET_NO_NEW_PRIVS, 1); e != 0 {
-			fail(p, StNoNewPrivs, 0, 0, e)
+			fail(p, MsgNoNewPrivs, 0, 0, e)
 		}
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC, 0, 0, 0)
@@ -1068,32 +982,15 @@ func execProcess(p *Plan) {
 	}
 	// Like execvp: each candidate of the container's PATH in turn; a
 	// missing or unusable one moves on, and the first other error stops.
-	var last syscall.Errno
-	for i := 0; i < len(p.Candidates); i++ {
-		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVE, uintptr(unsafe.Pointer(p.Candidates[i])),
-			uintptr(unsafe.Pointer(unsafe.SliceData(p.Argv))), uintptr(unsafe.Pointer(unsafe.SliceData(p.Envp))), 0, 0, 0)
-		switch e {
-		case unix.ENOENT, unix.ENOTDIR, unix.ESTALE, unix.ELOOP, unix.ENAMETOOLONG:
-			if last == 0 {
-				last = e
-			}
-			continue
-		case unix.EACCES:
-			last = e
-			continue
-		}
-		last = e
-		p.rec[6] = uint64(i)
-		break
-	}
-	fail(p, StExec, 0, 0, last)
+	e, at := tryExec(p.Candidates, p.Argv, p.Envp)
+	fail(p, MsgExec, 0, at, e)
 }
 
 //go:nosplit
 //go:norace
 func installFilter(p *Plan) {
 	if e := rawPrctl3(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&p.Filter))); e != 0 {
-		fail(p, StSeccomp, 0, 0, e)
+		fail(p, MsgSeccomp, 0, 0, e)
 	}
 }
 
@@ -1167,33 +1064,16 @@ func fdPath(buf *[32]byte, fd int) *byte {
 //
 //go:nosplit
 //go:norace
-func failPath(p *Plan, step, index int, errno syscall.Errno) {
-	p.rec[6] = uint64(p.resExtra)
-	p.rec[4] = uint64(int64(p.resComp))
-	report3(p, step, index, p.resSub, errno)
+func failPath(p *Plan, msg Msg, errno syscall.Errno) {
+	p.Report.fail(msg, p.resOp, p.resArg, errno)
 }
 
-// fail reports step, index, sub-step and errno, and exits.
+// fail reports the failure of a step (Report.fail) and exits.
 //
 //go:nosplit
 //go:norace
-func fail(p *Plan, step, index, sub int, errno syscall.Errno) {
-	p.rec[4] = ^uint64(0) // the whole path, if any
-	report3(p, step, index, sub, errno)
-}
-
-//go:nosplit
-//go:norace
-func report3(p *Plan, step, index, sub int, errno syscall.Errno) {
-	p.rec[0] = 0
-	p.rec[1] = uint64(step)
-	p.rec[2] = uint64(int64(index))
-	p.rec[3] = uint64(sub)
-	p.rec[5] = uint64(errno)
-	syscall.RawSyscall6(unix.SYS_WRITE, initErrorFD, uintptr(unsafe.Pointer(&p.rec)), unsafe.Sizeof(p.rec), 0, 0, 0)
-	for {
-		syscall.RawSyscall6(unix.SYS_EXIT_GROUP, 1, 0, 0, 0, 0, 0)
-	}
+func fail(p *Plan, msg Msg, op Op, arg uintptr, errno syscall.Errno) {
+	p.Report.fail(msg, op, arg, errno)
 }
 
 // openOverlay opens the overlay's layers with the user's own credentials,
@@ -1209,18 +1089,18 @@ func openOverlay(p *Plan) {
 		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(ov.Dirs[i])),
 			unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
-			fail(p, StOverlay, i, OvlOpen, e)
+			fail(p, ov.LayerMsg+Msg(i), 0, 0, e)
 		}
 		if fd != uintptr(InitFDs+i) {
 			if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, fd, uintptr(InitFDs+i), unix.O_CLOEXEC, 0, 0, 0); e != 0 {
-				fail(p, StOverlay, i, OvlPlace, e)
+				fail(p, ov.LayerMsg+Msg(i), 0, 0, e)
 			}
 			syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 		}
 	}
 	for i := len(ov.Dirs); i < ov.FDs; i++ {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, InitFDs, uintptr(InitFDs+i), unix.O_CLOEXEC, 0, 0, 0); e != 0 {
-			fail(p, StOverlay, 0, OvlPlace, e)
+			fail(p, MsgOverlayTmpfs, 0, 0, e)
 		}
 	}
 }
@@ -1253,38 +1133,38 @@ func tmpfsUpper(p *Plan) {
 		e = moveMount(p, int(tmp), p.Rootfs)
 	}
 	if e != 0 {
-		fail(p, StOverlay, 0, OvlTmpfs, e)
+		fail(p, MsgOverlayTmpfs, 0, 0, e)
 	}
 	names := [3]*byte{ov.NameUpper, ov.NameWork, ov.NameMerged}
 	slots := [3]int{ov.UpFD, ov.WorkFD, -1}
 	for i := 0; i < len(names); i++ {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_MKDIRAT, tmp, uintptr(unsafe.Pointer(names[i])), 0o755, 0, 0, 0); e != 0 {
-			fail(p, StOverlay, i, OvlTmpfsDirs, e)
+			fail(p, MsgOverlayTmpfs, 0, 0, e)
 		}
 		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, tmp, uintptr(unsafe.Pointer(names[i])),
 			unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
-			fail(p, StOverlay, i, OvlTmpfsDirs, e)
+			fail(p, MsgOverlayTmpfs, 0, 0, e)
 		}
 		if slots[i] < 0 {
 			p.OvlTarget = int(fd)
 			continue
 		}
 		if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, fd, uintptr(slots[i]), unix.O_CLOEXEC, 0, 0, 0); e != 0 {
-			fail(p, StOverlay, i, OvlPlace, e)
+			fail(p, MsgOverlayTmpfs, 0, 0, e)
 		}
 		syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 	}
 	if e := rawFstat(p, InitFDs); e != 0 {
-		fail(p, StOverlay, 0, OvlTmpfsDirs, e)
+		fail(p, MsgOverlayTmpfs, 0, 0, e)
 	}
 	// An owner the namespace does not map (EINVAL) leaves container root's.
 	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHOWNAT, tmp, uintptr(unsafe.Pointer(ov.NameUpper)), uintptr(p.st.Uid),
 		uintptr(p.st.Gid), unix.AT_SYMLINK_NOFOLLOW, 0); e != 0 && e != unix.EINVAL {
-		fail(p, StOverlay, 0, OvlTmpfsDirs, e)
+		fail(p, MsgOverlayTmpfs, 0, 0, e)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_FCHMODAT, tmp, uintptr(unsafe.Pointer(ov.NameUpper)), uintptr(p.st.Mode&0o7777), 0, 0, 0); e != 0 {
-		fail(p, StOverlay, 0, OvlTmpfsDirs, e)
+		fail(p, MsgOverlayTmpfs, 0, 0, e)
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, tmp, 0, 0, 0, 0, 0)
 }
@@ -1300,25 +1180,25 @@ func mountOverlay(p *Plan) {
 	ov := p.Overlay
 	fs, _, e := syscall.RawSyscall6(unix.SYS_FSOPEN, uintptr(unsafe.Pointer(ov.FsOverlay)), unix.FSOPEN_CLOEXEC, 0, 0, 0, 0)
 	if e != 0 {
-		fail(p, StOverlay, 0, ovlOpenFS, e)
+		fail(p, MsgOverlayMount, 0, 0, e)
 	}
 	keys := [3]*byte{ov.KeyLower, ov.KeyUpper, ov.KeyWork}
 	values := [3]*byte{ov.Lower, ov.Upper, ov.Work}
 	for i := 0; i < len(keys); i++ {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_SET_STRING, uintptr(unsafe.Pointer(keys[i])),
 			uintptr(unsafe.Pointer(values[i])), 0, 0); e != 0 {
-			fail(p, StOverlay, i, ovlConfig, e)
+			fail(p, MsgOverlayMount, 0, 0, e)
 		}
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_SET_FLAG, uintptr(unsafe.Pointer(ov.KeyUserxattr)), 0, 0, 0); e != 0 {
-		fail(p, StOverlay, 3, ovlConfig, e)
+		fail(p, MsgOverlayMount, 0, 0, e)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0); e != 0 {
-		fail(p, StOverlay, 0, OvlCreate, e)
+		fail(p, MsgOverlayMount, 0, 0, e)
 	}
 	mnt, _, e := syscall.RawSyscall6(unix.SYS_FSMOUNT, fs, unix.FSMOUNT_CLOEXEC, 0, 0, 0, 0)
 	if e != 0 {
-		fail(p, StOverlay, 0, ovlMount, e)
+		fail(p, MsgOverlayMount, 0, 0, e)
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, fs, 0, 0, 0, 0, 0)
 	target := p.Rootfs
@@ -1326,7 +1206,7 @@ func mountOverlay(p *Plan) {
 		target = p.OvlTarget
 	}
 	if e := moveMount(p, int(mnt), target); e != 0 {
-		fail(p, StOverlay, 0, ovlAttach, e)
+		fail(p, MsgOverlayMount, 0, 0, e)
 	}
 	p.Root = int(mnt)
 	if ov.HostnameFile != nil {
@@ -1353,7 +1233,7 @@ func writeHostname(p *Plan) {
 			_, _, e = syscall.RawSyscall6(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(ov.Hostname))), uintptr(len(ov.Hostname)), 0, 0, 0)
 		}
 		if e != 0 {
-			fail(p, StOverlay, 0, OvlHostname, e)
+			fail(p, MsgOverlayHostname, 0, 0, e)
 		}
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)

@@ -66,6 +66,7 @@ type Plan struct {
 	ConsoleFDs [3]bool
 	Ptmx       *byte
 	Ttys       []Path // /dev/console, /dev/tty1...
+	TtyMsg     Msg    // the step of Ttys[0]; Ttys[i]'s is TtyMsg+i
 	Winsize    unix.Winsize
 	PtyMsg     unix.Msghdr
 	PtyIov     unix.Iovec
@@ -91,7 +92,10 @@ type Plan struct {
 	Expose   []*byte // LXC's rootfs mount points on the host, for mount hooks
 	Masked   []Path
 	Readonly []Path
-	RootRO   bool
+	// The steps of Masked[0] and Readonly[0]; the i-th's is the first's
+	// plus i.
+	MaskMsg, ReadonlyMsg Msg
+	RootRO               bool
 
 	Hostname, Domainname []byte
 	Rlimits              []Rlimit
@@ -124,28 +128,30 @@ type Plan struct {
 	stfs                                unix.Statfs_t
 	pathA, pathB                        [32]byte
 	sa                                  [4]uint64
-	rec                                 Report
+	Report                              Report // where init reports a failure (on initErrorFD)
 	poll                                unix.PollFd
 	hookStatus                          int32
 	marker                              [1]byte
 	noWait                              unix.Timespec
-	resSub, resComp                     int // what failed, for failPath
-	resExtra                            uintptr
+	resOp                               Op // what failed, for failPath
+	resArg                              uintptr
 	zero                                int32
 }
 
-// rawPath is a cleaned absolute path inside the container, with each of
-// its prefixes and component names, for mkdirAllInRoot.
+// Path is a cleaned absolute path inside the container, with each of
+// its prefixes and component names, for resolveInRoot.
 type Path struct {
 	Full     *byte
-	Prefixes []*byte // "/a", "/a/b", ...
-	Names    []*byte // "a", "b", ...
-	Text     []string
+	Prefixes []*byte  // "/a", "/a/b", ...
+	Names    []*byte  // "a", "b", ...
+	Text     []string // the prefixes as text, for the caller's messages; never read here
 }
 
+// Sysctl is a value written to a file of /proc/sys.
 type Sysctl struct {
 	Path  *byte
 	Value []byte
+	Msg   Msg
 }
 
 type Mount struct {
@@ -164,18 +170,22 @@ type Mount struct {
 	// (the tmpfs on /dev, for a device node), unless one that makes it
 	// needless; -1 for none.
 	Requires, Unless int
-	Name             string // for messages
+	Msg              Msg
 }
 
-type Link struct{ Name, Target *byte }
+// Link is a symbolic link made in /dev.
+type Link struct {
+	Name, Target *byte
+	Msg          Msg
+}
 
-// hookStep is the hooks of one kind, which init runs itself in turn.
+// Hooks are the hooks of one kind, which init runs itself in turn.
 type Hooks struct {
 	Run   bool
 	Progs []Hook
 }
 
-// hookProg is one hook: the paths its exec tries (execCandidates), its
+// Hook is one hook: the paths its exec tries (execCandidates), its
 // arguments and environment, the environment once the root filesystem
 // is exposed at expose[i] (mount hooks), and its time limit.
 type Hook struct {
@@ -184,19 +194,21 @@ type Hook struct {
 	ExposedEnvp [][]*byte
 	Timeout     unix.Timespec
 	Limited     bool
+	Msg         Msg
 }
 
+// Rlimit is a resource limit set on init.
 type Rlimit struct {
 	Resource int
 	Limit    unix.Rlimit
-	Name     string
+	Msg      Msg
 }
 
 // inRoot is how every path of the container is resolved: as if root were
 // "/", absolute symlinks included, and never through /proc magic links.
 const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
 
-// overlayStep is the overlay root filesystem of a plan (ocispec's
+// Overlay is the overlay root filesystem of a plan (ocispec's
 // ulxc.rootfs.overlay.* annotations), which init mounts in place of the
 // bind of the root filesystem (mountOverlay).
 //
@@ -225,21 +237,9 @@ type Overlay struct {
 	// (LXC's lxc-copy -e -t does the same in a pre-mount script).
 	HostnameFile *byte
 	Hostname     []byte
+	// LayerMsg is the step of opening Dirs[0]; Dirs[i]'s is LayerMsg+i.
+	LayerMsg Msg
 }
-
-// Sub-steps of stOverlay, for describe.
-const (
-	OvlOpen = iota + 1
-	OvlPlace
-	OvlTmpfs
-	OvlTmpfsDirs
-	ovlOpenFS
-	ovlConfig
-	OvlCreate
-	ovlMount
-	ovlAttach
-	OvlHostname
-)
 
 // execMarker is the byte init writes on its error pipe once it has done
 // everything but the exec of the container's process.

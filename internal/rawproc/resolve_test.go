@@ -97,7 +97,7 @@ func resolveForTest(root int, path string, file bool) (int, error) {
 	p := &Plan{Root: root, Slash: testCString("/")}
 	fd, errno := resolveInRoot(p, &rp, file)
 	if errno != 0 {
-		return -1, fmt.Errorf("%s (sub-step %d, component %d): %w", path, p.resSub, p.resComp, errno)
+		return -1, fmt.Errorf("%s (op %d, component %d): %w", path, p.resOp, int(p.resArg), errno)
 	}
 	return fd, nil
 }
