@@ -36,6 +36,8 @@
 //     devpts when asked (sending the master to Start over a socket),
 //     changes directory, marks every other descriptor close-on-exec and
 //     execs the command, trying each candidate path as execvp would.
+//     From the bounding set on, these are the steps and the order of a
+//     container's init (rawproc.Exec, which both run).
 //
 // A failing step reports itself, its errno and an index (the capability,
 // the candidate path) on the pipe (*JoinError); EOF after a pid means the

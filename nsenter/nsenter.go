@@ -236,51 +236,51 @@ type join struct {
 
 // stepName is the message of a failed step, with what the options say
 // it was working on.
-func stepName(step, index uint64, opts *Options) (string, bool) {
+func stepName(step rawproc.Msg, index uint64, opts *Options) (string, bool) {
 	switch step {
-	case rawproc.StepDumpable:
+	case rawproc.MsgDumpable:
 		return "make the process non-dumpable", true
-	case rawproc.StepSetns:
+	case rawproc.MsgSetns:
 		return "setns", true
-	case rawproc.StepClone:
+	case rawproc.MsgClone:
 		return "clone", true
-	case rawproc.StepSetsid:
+	case rawproc.MsgSetsid:
 		return "setsid", true
-	case rawproc.StepDup:
+	case rawproc.MsgDup:
 		return "place stdio", true
-	case rawproc.StepBounding:
+	case rawproc.MsgBounding:
 		return "drop capability " + strconv.FormatUint(index, 10) + " from the bounding set", true
-	case rawproc.StepSeccomp:
+	case rawproc.MsgSeccomp:
 		return "install seccomp filter", true
-	case rawproc.StepSetgroups:
+	case rawproc.MsgSetgroups:
 		return "setgroups", true
-	case rawproc.StepSetgid:
+	case rawproc.MsgSetgid:
 		return "setgid " + strconv.FormatUint(uint64(opts.GID), 10), true
-	case rawproc.StepSetuid:
+	case rawproc.MsgSetuid:
 		return "setuid " + strconv.FormatUint(uint64(opts.UID), 10), true
-	case rawproc.StepPtmx:
+	case rawproc.MsgPtmx:
 		return "allocate a pty in the container: open /dev/pts/ptmx", true
-	case rawproc.StepPtyUnlock:
+	case rawproc.MsgPtyUnlock:
 		return "unlock pty", true
-	case rawproc.StepPtySize:
+	case rawproc.MsgPtySize:
 		return "set pty window size", true
-	case rawproc.StepPtyPeer:
+	case rawproc.MsgPtyPeer:
 		return "open pty peer", true
-	case rawproc.StepPtySend:
+	case rawproc.MsgPtySend:
 		return "send pty master", true
-	case rawproc.StepCtty:
+	case rawproc.MsgCtty:
 		return "set controlling terminal", true
-	case rawproc.StepChdir:
+	case rawproc.MsgChdir:
 		dir := opts.Dir
 		if opts.DirElse != "" {
 			dir = opts.DirElse
 		}
 		return "chdir " + dir, true
-	case rawproc.StepUnshare:
+	case rawproc.MsgUnshareMount:
 		return "unshare a mount namespace", true
-	case rawproc.StepRemount:
+	case rawproc.MsgRemount:
 		return "mount " + [...]string{"/ as a slave", "proc on /proc", "sysfs on /sys"}[min(index, 2)], true
-	case rawproc.StepExec:
+	case rawproc.MsgExec:
 		if index < uint64(len(opts.Paths)) {
 			return "exec " + opts.Argv[0] + " (" + opts.Paths[index] + ")", true
 		}
@@ -294,7 +294,7 @@ func stepName(step, index uint64, opts *Options) (string, bool) {
 // close-on-exec). It returns the new pid, and the first failure.
 func readReport(r io.Reader, j *join) (int, error) {
 	pid := 0
-	var rec [24]byte
+	var rec [24]byte // a rawproc.Failure
 	for {
 		if _, err := io.ReadFull(r, rec[:]); err != nil {
 			if err == io.EOF && pid > 0 {
@@ -305,30 +305,30 @@ func readReport(r io.Reader, j *join) (int, error) {
 			}
 			return pid, fmt.Errorf("nsenter: read report: %w", err)
 		}
-		step, val := binary.NativeEndian.Uint64(rec[:8]), binary.NativeEndian.Uint64(rec[8:])
-		index := binary.NativeEndian.Uint64(rec[16:])
-		if step == rawproc.StepPid {
-			pid = int(val)
+		step := rawproc.Msg(binary.NativeEndian.Uint32(rec[:4]))
+		errno, arg := binary.NativeEndian.Uint64(rec[8:]), binary.NativeEndian.Uint64(rec[16:])
+		if step == rawproc.MsgPid {
+			pid = int(arg)
 			continue
 		}
-		name, ok := stepName(step, index, &j.opts)
+		name, ok := stepName(step, arg, &j.opts)
 		if !ok {
 			return pid, fmt.Errorf("nsenter: malformed report %x", rec)
 		}
-		return pid, &JoinError{Step: name, Errno: syscall.Errno(val)}
+		return pid, &JoinError{Step: name, Errno: syscall.Errno(errno)}
 	}
 }
 
 func newJoin(opts Options, files [3]*os.File, report, ptySock *os.File) (*join, error) {
-	j := &join{opts: opts, Join: rawproc.Join{Pidfd: uintptr(opts.Pidfd), Flags: opts.Namespaces, Report: report.Fd(), All: ^uint64(0),
-		Keep: opts.Bounding, UID: uintptr(opts.UID), GID: uintptr(opts.GID), ClearGroups: opts.ClearGroups,
-		Terminal: opts.Terminal}}
+	j := &join{opts: opts, Join: rawproc.Join{Pidfd: uintptr(opts.Pidfd), Flags: opts.Namespaces,
+		Report: rawproc.Report{FD: report.Fd(), Status: 127}, All: ^uint64(0), Terminal: opts.Terminal,
+		Exec: rawproc.Exec{Bounding: true, Keep: opts.Bounding, UID: opts.UID, GID: opts.GID, SetGroups: opts.ClearGroups}}}
 	maxFD := 2
 	for i, f := range files {
 		j.Stdio[i] = int(f.Fd())
 		maxFD = max(maxFD, j.Stdio[i])
 	}
-	maxFD = max(maxFD, int(j.Report))
+	maxFD = max(maxFD, int(j.Report.FD))
 	j.Tty = [3]bool{opts.Stdin == nil, opts.Stdout == nil, opts.Stderr == nil}
 	if !opts.Terminal {
 		j.Tty = [3]bool{}
@@ -339,7 +339,7 @@ func newJoin(opts Options, files [3]*os.File, report, ptySock *os.File) (*join, 
 	}
 	j.Base = uintptr(maxFD + 1)
 	if len(opts.Seccomp) > 0 {
-		j.Seccomp = unix.SockFprog{Len: uint16(len(opts.Seccomp)), Filter: &opts.Seccomp[0]}
+		j.Filter = unix.SockFprog{Len: uint16(len(opts.Seccomp)), Filter: &opts.Seccomp[0]}
 	}
 	var err error
 	dir := opts.Dir

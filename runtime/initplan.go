@@ -31,7 +31,7 @@ type initPlan struct {
 // cause is found here, before anything is forked.
 func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 	s := cfg.Spec
-	p := &initPlan{cfg: cfg, Plan: rawproc.Plan{DevTmp: -1, Umask: -1, Rootfs: -1, Root: -1, ConsoleSlave: -1, Exposed: -1, OvlTarget: -1,
+	p := &initPlan{cfg: cfg, Plan: rawproc.Plan{DevTmp: -1, Rootfs: -1, Root: -1, ConsoleSlave: -1, Exposed: -1, OvlTarget: -1,
 		Late: cfg.Unshare, NewNet: cfg.NewNet, Console: cfg.Console, AllSignals: ^uint64(0)}}
 	p.Empty, p.Slash, p.Dot = cstr(""), cstr("/"), cstr(".")
 	p.Tmpfs, p.MaskData, p.DevNull = cstr("tmpfs"), cstr("size=0,mode=0555"), cstr("/dev/null")
@@ -371,42 +371,36 @@ func (p *initPlan) compileProcess(s *specs.Spec) error {
 	if err != nil {
 		return err
 	}
-	if ok {
-		for c := uintptr(0); c < 64; c++ {
-			if keep&(1<<c) == 0 {
-				p.DropCaps = append(p.DropCaps, c)
-			}
-		}
-	}
+	p.Exec.Bounding, p.Exec.Keep = ok, keep
 	if p.filterProg, err = seccomp.Compile(s.Linux.Seccomp); err != nil {
 		return fmt.Errorf("linux.seccomp: %w", err)
 	}
 	if len(p.filterProg) > 0 {
-		p.Filter = unix.SockFprog{Len: uint16(len(p.filterProg)), Filter: &p.filterProg[0]}
+		p.Exec.Filter = unix.SockFprog{Len: uint16(len(p.filterProg)), Filter: &p.filterProg[0]}
 	}
 	u := proc.User
 	if len(u.AdditionalGids) > 0 {
-		p.SetGroups = true
-		p.Groups = append(p.Groups, u.AdditionalGids...)
+		p.Exec.SetGroups = true
+		p.Exec.Groups = append(p.Exec.Groups, u.AdditionalGids...)
 	}
-	p.UID, p.GID = u.UID, u.GID
+	p.Exec.UID, p.Exec.GID = u.UID, u.GID
 	p.setMsg(rawproc.MsgSetgid, "setgid "+strconv.FormatUint(uint64(u.GID), 10), msgPlain)
 	p.setMsg(rawproc.MsgSetuid, "setuid "+strconv.FormatUint(uint64(u.UID), 10), msgPlain)
 	if u.Umask != nil {
-		p.Umask = int(*u.Umask)
+		p.Exec.SetUmask, p.Exec.Umask = true, *u.Umask
 	}
 	cwd := proc.Cwd
 	if cwd == "" {
 		cwd = "/"
 	}
-	p.Cwd = cstr(cwd)
+	p.Exec.Dir = cstr(cwd)
 	p.setMsg(rawproc.MsgChdir, "chdir "+cwd, msgPlain)
-	p.NoNewPrivs = proc.NoNewPrivileges
+	p.Exec.NoNewPrivs = proc.NoNewPrivileges
 	if len(proc.Args) == 0 || proc.Args[0] == "" {
 		return fmt.Errorf("%w: no process to run", ErrInvalidSpec)
 	}
 	for _, c := range execCandidates(proc.Args[0], proc.Env) {
-		p.Candidates = append(p.Candidates, cstr(c))
+		p.Exec.Paths = append(p.Exec.Paths, cstr(c))
 	}
 	for _, list := range [][]string{proc.Args, proc.Env} {
 		for _, a := range list {
@@ -415,7 +409,7 @@ func (p *initPlan) compileProcess(s *specs.Spec) error {
 			}
 		}
 	}
-	p.Argv, p.Envp = cstrs(proc.Args...), cstrs(proc.Env...)
+	p.Exec.Argv, p.Exec.Envp = cstrs(proc.Args...), cstrs(proc.Env...)
 	p.setMsg(rawproc.MsgExec, "exec "+proc.Args[0], msgExec)
 	return nil
 }

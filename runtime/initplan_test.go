@@ -66,8 +66,8 @@ func TestCompileInit(t *testing.T) {
 	if got := *(*int32)(unsafe.Pointer(&p.PtyCmsg[unix.CmsgLen(0)+4])); got != 42 {
 		t.Errorf("masters do not write into the control message (%d)", got)
 	}
-	if len(p.Candidates) != 2 || len(p.Sysctls) != 1 || string(p.Ifr[:2]) != "lo" {
-		t.Errorf("%d exec candidates, %d sysctls, ifr %q", len(p.Candidates), len(p.Sysctls), p.Ifr[:2])
+	if len(p.Exec.Paths) != 2 || len(p.Sysctls) != 1 || string(p.Ifr[:2]) != "lo" {
+		t.Errorf("%d exec candidates, %d sysctls, ifr %q", len(p.Exec.Paths), len(p.Sysctls), p.Ifr[:2])
 	}
 }
 

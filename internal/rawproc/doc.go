@@ -3,11 +3,14 @@
 // clone to the exec of the container's process (init.go, with the clone
 // itself in fork_amd64.s and fork_other.go), and the forks of package
 // nsenter, which join a running container (join.go: attach's process,
-// and Socket's), or bind a device node into it (device.go). Package
-// runtime (init's supervisor) and package nsenter prepare what these
-// processes do, as data (Plan, Join, DeviceBind, SocketJob), fork them
-// and read what they report; every function of this package runs in the
-// forked process. Nothing else belongs here, so that the package can be
+// and Socket's), or bind a device node into it (device.go). Init and
+// the join become their command by the same steps in the same order
+// (exec.go: bounding set, seccomp, ids, directory, exec), and report a
+// failure the same way (report.go: the step's number, never its text,
+// which the caller keeps). Package runtime (init's supervisor) and
+// package nsenter prepare what these processes do, as data (Plan, Join,
+// DeviceBind, SocketJob), fork them and read what they report; every
+// function of this package runs in the forked process. Nothing else belongs here, so that the package can be
 // audited as one unit, and tested as one (TestInitRuntimeCalls).
 //
 // It lives in the module's internal directory rather than under runtime

@@ -892,9 +892,11 @@ func identity(p *Plan) {
 	}
 }
 
-// execProcess becomes the spec's process: its terminal, its user, its
-// directory, and execs it. Every descriptor but 0-2 closes on exec, the
-// error pipe included, which tells the supervisor the exec worked.
+// execProcess becomes the spec's process: its terminal and personality
+// here, then the steps init shares with nsenter's join (Exec): its
+// bounding set, seccomp filter, user, directory, and the exec. Every
+// descriptor but 0-2 closes on exec, the error pipe included, which tells
+// the supervisor the exec worked.
 //
 //go:nosplit
 //go:norace
@@ -913,22 +915,9 @@ func execProcess(p *Plan) {
 		}
 		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.ConsoleSlave), 0, 0, 0, 0, 0)
 	}
-	// The personality and the bounding set belong to the thread that
-	// execs; the bounding set needs CAP_SETPCAP, so it goes while init is
-	// still root of the namespace.
 	if p.SetPersonality {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_PERSONALITY, p.Personality, 0, 0, 0, 0, 0); e != 0 {
 			fail(p, MsgPersonality, 0, 0, e)
-		}
-	}
-	dropCaps := p.DropCaps
-	for i := 0; i < len(dropCaps); i++ {
-		e := rawPrctl(unix.PR_CAPBSET_DROP, dropCaps[i])
-		if e == unix.EINVAL {
-			break // capabilities the kernel does not know are not there
-		}
-		if e != 0 {
-			fail(p, MsgBounding, 0, dropCaps[i], e)
 		}
 	}
 	// Init got this far on its own: the supervisor tells a report that
@@ -940,58 +929,8 @@ func execProcess(p *Plan) {
 	// could refuse the rt_sigaction and rt_sigprocmask it takes: from
 	// here a signal has its default effect on init.
 	restoreSignals(p)
-	// The seccomp filter goes last, so that the policy binds as little of
-	// init's own work as can be, but while init is still root of the
-	// namespace (CAP_SYS_ADMIN) when the process runs as another user.
-	if p.Filter.Len > 0 && p.UID != 0 {
-		installFilter(p)
-	}
-	if p.SetGroups {
-		var list uintptr
-		if len(p.Groups) > 0 {
-			list = uintptr(unsafe.Pointer(&p.Groups[0]))
-		}
-		if _, _, e := syscall.RawSyscall6(unix.SYS_SETGROUPS, uintptr(len(p.Groups)), list, 0, 0, 0, 0); e != 0 {
-			fail(p, MsgSetgroups, 0, 0, e)
-		}
-	}
-	if p.GID != 0 {
-		if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESGID, uintptr(p.GID), uintptr(p.GID), uintptr(p.GID), 0, 0, 0); e != 0 {
-			fail(p, MsgSetgid, 0, 0, e)
-		}
-	}
-	if p.UID != 0 {
-		if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESUID, uintptr(p.UID), uintptr(p.UID), uintptr(p.UID), 0, 0, 0); e != 0 {
-			fail(p, MsgSetuid, 0, 0, e)
-		}
-	}
-	if p.Umask >= 0 {
-		syscall.RawSyscall6(unix.SYS_UMASK, uintptr(p.Umask), 0, 0, 0, 0, 0)
-	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_CHDIR, uintptr(unsafe.Pointer(p.Cwd)), 0, 0, 0, 0, 0); e != 0 {
-		fail(p, MsgChdir, 0, 0, e)
-	}
-	if p.NoNewPrivs {
-		if e := rawPrctl(unix.PR_SET_NO_NEW_PRIVS, 1); e != 0 {
-			fail(p, MsgNoNewPrivs, 0, 0, e)
-		}
-	}
-	syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC, 0, 0, 0)
-	if p.Filter.Len > 0 && p.UID == 0 {
-		installFilter(p)
-	}
-	// Like execvp: each candidate of the container's PATH in turn; a
-	// missing or unusable one moves on, and the first other error stops.
-	e, at := tryExec(p.Candidates, p.Argv, p.Envp)
-	fail(p, MsgExec, 0, at, e)
-}
-
-//go:nosplit
-//go:norace
-func installFilter(p *Plan) {
-	if e := rawPrctl3(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&p.Filter))); e != 0 {
-		fail(p, MsgSeccomp, 0, 0, e)
-	}
+	p.Exec.becomeUser(&p.Report)
+	p.Exec.execute(&p.Report)
 }
 
 // restoreSignals gives the process the signal handling of a fresh exec

@@ -2,39 +2,12 @@ package rawproc
 
 import "golang.org/x/sys/unix"
 
-// The steps the forked processes report, as the first word of a record
-// of three uint64s on the report pipe: step, a pid or an errno, and an
-// index (the capability, the exec candidate).
-const (
-	StepPid = iota + 1
-	StepDumpable
-	StepSetns
-	StepClone
-	StepSetsid
-	StepDup
-	StepBounding
-	StepSeccomp
-	StepSetgroups
-	StepSetgid
-	StepSetuid
-	StepPtmx
-	StepPtyUnlock
-	StepPtySize
-	StepPtyPeer
-	StepPtySend
-	StepCtty
-	StepChdir
-	StepExec
-	StepUnshare
-	StepRemount
-)
-
-// join holds everything the forked processes use, prepared beforehand:
+// Join holds everything nsenter's forked processes use, prepared beforehand:
 // between the fork and the exec they may only make raw system calls, and
 // write only non-pointer fields.
 type Join struct {
 	Pidfd, Flags uintptr
-	Report       uintptr
+	Report       Report
 	Stdio        [3]int  // written: the descriptors that become 0-2
 	Tty          [3]bool // stdio i is the terminal's slave
 	Base         uintptr
@@ -42,14 +15,8 @@ type Join struct {
 	Args         CloneArgs
 	All, Old     uint64    // signal masks
 	sa           [4]uint64 // a struct sigaction, zero for SIG_DFL
-	rec          [3]uint64
 
-	Keep              uint64
-	Seccomp           unix.SockFprog
-	UID, GID          uintptr
-	ClearGroups       bool
-	Dir, DirElse      *byte
-	Paths, Argv, Envp []*byte
+	Exec // the command, set up as init sets up the container's process
 
 	Terminal bool
 	Sock     uintptr

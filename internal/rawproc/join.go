@@ -37,12 +37,12 @@ func ForkJoin(j *Join) (uintptr, syscall.Errno) {
 //go:norace
 func intermediate(j *Join) {
 	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0, 0, 0, 0); e != 0 {
-		joinFail(j, StepDumpable, uintptr(e), 0)
+		j.Report.fail(MsgDumpable, 0, 0, e)
 	}
 	// One setns with a pidfd joins every namespace in flags atomically,
 	// the user namespace first (kernel 5.8).
 	if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, j.Pidfd, j.Flags, 0); e != 0 {
-		joinFail(j, StepSetns, uintptr(e), 0)
+		j.Report.fail(MsgSetns, 0, 0, e)
 	}
 	var pid uintptr
 	var e syscall.Errno
@@ -52,11 +52,11 @@ func intermediate(j *Join) {
 		pid, _, e = syscall.RawSyscall6(unix.SYS_CLONE, unix.CLONE_PARENT|uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
 	}
 	if e != 0 {
-		joinFail(j, StepClone, uintptr(e), 0)
+		j.Report.fail(MsgClone, 0, 0, e)
 	}
 	if pid != 0 {
-		j.rec = [3]uint64{StepPid, uint64(pid), 0}
-		syscall.RawSyscall(unix.SYS_WRITE, j.Report, uintptr(unsafe.Pointer(&j.rec)), unsafe.Sizeof(j.rec))
+		j.Report.rec = Failure{Msg: uint32(MsgPid), Arg: uint64(pid)}
+		j.Report.write()
 		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
 	}
 	joined(j)
@@ -73,7 +73,7 @@ func joined(j *Join) {
 	// process's controlling terminal, so nothing run in the container can
 	// reach it through /dev/tty or push input into it with TIOCSTI.
 	if _, _, e := syscall.RawSyscall(unix.SYS_SETSID, 0, 0, 0); e != 0 {
-		joinFail(j, StepSetsid, uintptr(e), 0)
+		j.Report.fail(MsgSetsid, 0, 0, e)
 	}
 	placeStdio(j)
 	// The signal handling of a fresh exec, before any seccomp filter
@@ -82,20 +82,13 @@ func joined(j *Join) {
 	if j.Remount {
 		remount(j)
 	}
-	dropBounding(j)
-	if j.UID != 0 {
-		joinFilter(j)
-	}
-	setIDs(j)
+	j.Exec.becomeUser(&j.Report)
+	// The pty comes from the container's devpts as the command's user,
+	// so that the slave is the user's.
 	if j.Terminal {
 		terminal(j)
 	}
-	changeDir(j)
-	syscall.RawSyscall(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC)
-	if j.UID == 0 {
-		joinFilter(j)
-	}
-	execCommand(j)
+	j.Exec.execute(&j.Report)
 }
 
 // placeStdio moves the stdio descriptors above all others first, so that
@@ -107,13 +100,13 @@ func placeStdio(j *Join) {
 	for i := 0; i < len(j.Stdio); i++ {
 		fd, _, e := syscall.RawSyscall(unix.SYS_FCNTL, uintptr(j.Stdio[i]), unix.F_DUPFD_CLOEXEC, j.Base)
 		if e != 0 {
-			joinFail(j, StepDup, uintptr(e), uintptr(i))
+			j.Report.fail(MsgDup, 0, uintptr(i), e)
 		}
 		j.Stdio[i] = int(fd)
 	}
 	for i := 0; i < len(j.Stdio); i++ {
 		if _, _, e := syscall.RawSyscall(unix.SYS_DUP3, uintptr(j.Stdio[i]), uintptr(i), 0); e != 0 {
-			joinFail(j, StepDup, uintptr(e), uintptr(i))
+			j.Report.fail(MsgDup, 0, uintptr(i), e)
 		}
 	}
 }
@@ -132,17 +125,17 @@ func placeStdio(j *Join) {
 //go:norace
 func remount(j *Join) {
 	if _, _, e := syscall.RawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWNS, 0, 0); e != 0 {
-		joinFail(j, StepUnshare, uintptr(e), 0)
+		j.Report.fail(MsgUnshareMount, 0, 0, e)
 	}
 	// Nothing mounted here propagates back to the caller's namespace.
 	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, 0, uintptr(unsafe.Pointer(j.Root)), 0,
 		unix.MS_SLAVE|unix.MS_REC, 0, 0); e != 0 {
-		joinFail(j, StepRemount, uintptr(e), 0)
+		j.Report.fail(MsgRemount, 0, 0, e)
 	}
 	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	if _, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(j.ProcType)), uintptr(unsafe.Pointer(j.Proc)),
 		uintptr(unsafe.Pointer(j.ProcType)), flags, 0, 0); e != 0 {
-		joinFail(j, StepRemount, uintptr(e), 1)
+		j.Report.fail(MsgRemount, 0, 1, e)
 	}
 	if !j.RemountSys {
 		return
@@ -154,64 +147,7 @@ func remount(j *Join) {
 			uintptr(unsafe.Pointer(j.SysfsType)), flags|unix.MS_RDONLY, 0, 0)
 	}
 	if e != 0 {
-		joinFail(j, StepRemount, uintptr(e), 2)
-	}
-}
-
-// dropBounding drops from the bounding set what j.keep does not hold;
-// it needs CAP_SETPCAP, which setns gave, so it comes before the id
-// change. Capabilities the kernel does not know (EINVAL) are not there.
-//
-//go:nosplit
-//go:norace
-func dropBounding(j *Join) {
-	for c := uintptr(0); c < 64; c++ {
-		if j.Keep&(1<<c) != 0 {
-			continue
-		}
-		_, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, c, 0, 0, 0, 0)
-		if e == unix.EINVAL {
-			break
-		}
-		if e != 0 {
-			joinFail(j, StepBounding, uintptr(e), c)
-		}
-	}
-}
-
-//go:nosplit
-//go:norace
-func joinFilter(j *Join) {
-	if j.Seccomp.Len == 0 {
-		return
-	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER,
-		uintptr(unsafe.Pointer(&j.Seccomp)), 0, 0, 0); e != 0 {
-		joinFail(j, StepSeccomp, uintptr(e), 0)
-	}
-}
-
-// setIDs becomes the command's user. Until now the process is the
-// caller's host uid, which the container does not map. The change of
-// credentials also makes the process non-dumpable (fs.suid_dumpable), but
-// a debugging setting of 1 would not: say so again.
-//
-//go:nosplit
-//go:norace
-func setIDs(j *Join) {
-	if j.ClearGroups {
-		if _, _, e := syscall.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 {
-			joinFail(j, StepSetgroups, uintptr(e), 0)
-		}
-	}
-	if _, _, e := syscall.RawSyscall(unix.SYS_SETRESGID, j.GID, j.GID, j.GID); e != 0 {
-		joinFail(j, StepSetgid, uintptr(e), 0)
-	}
-	if _, _, e := syscall.RawSyscall(unix.SYS_SETRESUID, j.UID, j.UID, j.UID); e != 0 {
-		joinFail(j, StepSetuid, uintptr(e), 0)
-	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0, 0, 0, 0); e != 0 {
-		joinFail(j, StepDumpable, uintptr(e), 0)
+		j.Report.fail(MsgRemount, 0, 2, e)
 	}
 }
 
@@ -225,21 +161,21 @@ func terminal(j *Join) {
 	m, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, atFDCWD, uintptr(unsafe.Pointer(j.Ptmx)),
 		uintptr(unsafe.Pointer(&j.How)), unsafe.Sizeof(j.How), 0, 0)
 	if e != 0 {
-		joinFail(j, StepPtmx, uintptr(e), 0)
+		j.Report.fail(MsgPtmx, 0, 0, e)
 	}
 	j.master = m
 	if _, _, e := syscall.RawSyscall(unix.SYS_IOCTL, m, unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&j.zero))); e != 0 {
-		joinFail(j, StepPtyUnlock, uintptr(e), 0)
+		j.Report.fail(MsgPtyUnlock, 0, 0, e)
 	}
 	// The caller's size now, before the command can ask for it.
 	if j.Winsize.Row > 0 && j.Winsize.Col > 0 {
 		if _, _, e := syscall.RawSyscall(unix.SYS_IOCTL, m, unix.TIOCSWINSZ, uintptr(unsafe.Pointer(&j.Winsize))); e != 0 {
-			joinFail(j, StepPtySize, uintptr(e), 0)
+			j.Report.fail(MsgPtySize, 0, 0, e)
 		}
 	}
 	slave, _, e := syscall.RawSyscall(unix.SYS_IOCTL, m, unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
 	if e != 0 {
-		joinFail(j, StepPtyPeer, uintptr(e), 0)
+		j.Report.fail(MsgPtyPeer, 0, 0, e)
 	}
 	// The descriptor goes into the SCM_RIGHTS message prepared by
 	// newJoin, at the data offset of its one header.
@@ -247,61 +183,22 @@ func terminal(j *Join) {
 		*(*int32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(cmsg)), d)) = int32(m)
 	}
 	if _, _, e := syscall.RawSyscall(unix.SYS_SENDMSG, j.Sock, uintptr(unsafe.Pointer(&j.Msg)), 0); e != 0 {
-		joinFail(j, StepPtySend, uintptr(e), 0)
+		j.Report.fail(MsgPtySend, 0, 0, e)
 	}
 	syscall.RawSyscall(unix.SYS_CLOSE, m, 0, 0)
 	syscall.RawSyscall(unix.SYS_CLOSE, j.Sock, 0, 0)
 	if _, _, e := syscall.RawSyscall(unix.SYS_IOCTL, slave, unix.TIOCSCTTY, 0); e != 0 {
-		joinFail(j, StepCtty, uintptr(e), 0)
+		j.Report.fail(MsgCtty, 0, 0, e)
 	}
 	for i := 0; i < len(j.Tty); i++ {
 		if !j.Tty[i] {
 			continue
 		}
 		if _, _, e := syscall.RawSyscall(unix.SYS_DUP3, slave, uintptr(i), 0); e != 0 {
-			joinFail(j, StepDup, uintptr(e), uintptr(i))
+			j.Report.fail(MsgDup, 0, uintptr(i), e)
 		}
 	}
 	syscall.RawSyscall(unix.SYS_CLOSE, slave, 0, 0)
-}
-
-//go:nosplit
-//go:norace
-func changeDir(j *Join) {
-	_, _, e := syscall.RawSyscall(unix.SYS_CHDIR, uintptr(unsafe.Pointer(j.Dir)), 0, 0)
-	if e != 0 && j.DirElse != nil {
-		_, _, e = syscall.RawSyscall(unix.SYS_CHDIR, uintptr(unsafe.Pointer(j.DirElse)), 0, 0)
-	}
-	if e != 0 {
-		joinFail(j, StepChdir, uintptr(e), 0)
-	}
-}
-
-// execCommand tries each candidate path in turn, like execvp: a missing
-// or unusable one moves on, and the first other error stops.
-//
-//go:nosplit
-//go:norace
-func execCommand(j *Join) {
-	var last syscall.Errno
-	var at uintptr
-	for i := 0; i < len(j.Paths); i++ {
-		_, _, e := syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(j.Paths[i])),
-			uintptr(unsafe.Pointer(unsafe.SliceData(j.Argv))), uintptr(unsafe.Pointer(unsafe.SliceData(j.Envp))))
-		switch e {
-		case unix.ENOENT, unix.ENOTDIR, unix.ESTALE, unix.ELOOP, unix.ENAMETOOLONG:
-			if last == 0 {
-				last, at = e, uintptr(i)
-			}
-			continue
-		case unix.EACCES:
-			last, at = e, uintptr(i)
-			continue
-		}
-		last, at = e, uintptr(i)
-		break
-	}
-	joinFail(j, StepExec, uintptr(last), at)
 }
 
 // RestoreSignals gives a process forked from a Go program, with every
@@ -329,18 +226,6 @@ func RestoreSignals(sa *[4]uint64, mask *uint64) {
 		syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(sa)), 0, 8, 0, 0)
 	}
 	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(mask)), 0, 8, 0, 0)
-}
-
-// fail reports step, errno and index, and exits.
-//
-//go:nosplit
-//go:norace
-func joinFail(j *Join, step, errno, index uintptr) {
-	j.rec = [3]uint64{uint64(step), uint64(errno), uint64(index)}
-	syscall.RawSyscall(unix.SYS_WRITE, j.Report, uintptr(unsafe.Pointer(&j.rec)), unsafe.Sizeof(j.rec))
-	for {
-		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 127, 0, 0)
-	}
 }
 
 // Socket's forked half.

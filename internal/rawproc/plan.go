@@ -104,16 +104,9 @@ type Plan struct {
 	OOM            []byte
 	SetPersonality bool
 	Personality    uintptr
-	DropCaps       []uintptr
-	Filter         unix.SockFprog
-	SetGroups      bool
-	Groups         []uint32
-	UID, GID       uint32
-	Umask          int
-	Cwd            *byte
-	NoNewPrivs     bool
-	Candidates     []*byte
-	Argv, Envp     []*byte
+	// Exec is the container's process: its bounding set, seccomp filter,
+	// ids, directory, and what is exec'd.
+	Exec Exec
 
 	AllSignals, OldMask uint64
 
