@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/ulxc/ulxc/internal/rawproc"
 	"github.com/ulxc/ulxc/seccomp"
+	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,7 +33,7 @@ type initPlan struct {
 func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 	s := cfg.Spec
 	p := &initPlan{cfg: cfg, Plan: rawproc.Plan{DevTmp: -1, Rootfs: -1, Root: -1, ConsoleSlave: -1, Exposed: -1, OvlTarget: -1,
-		Late: cfg.Unshare, NewNet: cfg.NewNet, Console: cfg.Console, AllSignals: ^uint64(0)}}
+		Late: cfg.Unshare, NewNet: cfg.NewNet, Console: cfg.Console, AllSignals: ^uint64(0), GoAhead: userns.GoAhead}}
 	p.Empty, p.Slash, p.Dot = cstr(""), cstr("/"), cstr(".")
 	p.Tmpfs, p.MaskData, p.DevNull = cstr("tmpfs"), cstr("size=0,mode=0555"), cstr("/dev/null")
 	p.RootfsPath = cstr(s.Root.Path)

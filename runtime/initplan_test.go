@@ -10,6 +10,7 @@ import (
 
 	"github.com/ulxc/ulxc/internal/rawproc"
 	"github.com/ulxc/ulxc/ocispec"
+	"github.com/ulxc/ulxc/userns"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -65,6 +66,9 @@ func TestCompileInit(t *testing.T) {
 	p.Masters[1] = 42
 	if got := *(*int32)(unsafe.Pointer(&p.PtyCmsg[unix.CmsgLen(0)+4])); got != 42 {
 		t.Errorf("masters do not write into the control message (%d)", got)
+	}
+	if p.GoAhead != userns.GoAhead {
+		t.Errorf("the plan's go-ahead is %q, userns.Release writes %q", p.GoAhead, userns.GoAhead)
 	}
 	if len(p.Exec.Paths) != 2 || len(p.Sysctls) != 1 || string(p.Ifr[:2]) != "lo" {
 		t.Errorf("%d exec candidates, %d sysctls, ifr %q", len(p.Exec.Paths), len(p.Sysctls), p.Ifr[:2])

@@ -5,7 +5,7 @@ import (
 	"unsafe"
 )
 
-// sharedMemoryFork: on amd64 init is cloned with CLONE_VM (cloneVM).
+// SharedMemoryFork: on amd64 init is cloned with CLONE_VM (cloneVM).
 // Copying the supervisor's page tables, and then faulting on every page
 // it writes while init runs, cost the supervisor a few hundred
 // microseconds per start.

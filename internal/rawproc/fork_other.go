@@ -9,9 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sharedMemoryFork: elsewhere init is a plain fork, on a copy of the
+// SharedMemoryFork: elsewhere init is a plain fork, on a copy of the
 // supervisor's memory and stack (fork_amd64.s has the faster way).
-const sharedMemoryFork = false
+const SharedMemoryFork = false
 
 // OwnStack: elsewhere init continues on its copy of the supervisor's
 // stack, with the supervisor's thread-local block (StartChild returns into
@@ -23,7 +23,7 @@ const OwnStack = false
 //
 //go:nosplit
 //go:norace
-func StartChild(p *rawPlan, args *CloneArgs) (uintptr, syscall.Errno) {
+func StartChild(p *Plan, args *CloneArgs) (uintptr, syscall.Errno) {
 	pid, _, e := syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(args)), unsafe.Sizeof(*args), 0)
 	if e != 0 || pid != 0 {
 		return pid, e

@@ -182,7 +182,7 @@ func enter(p *Plan) {
 	if e != 0 {
 		fail(p, MsgEnterRead, 0, 0, e)
 	}
-	if n != 1 || b[0] != GoAhead {
+	if n != 1 || b[0] != p.GoAhead {
 		fail(p, MsgEnterGoAhead, 0, 0, 0)
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_SETRESGID, 0, 0, 0, 0, 0, 0); e != 0 {
@@ -632,14 +632,14 @@ func awaitNetwork(p *Plan) {
 	if e != 0 {
 		fail(p, MsgNetRead, 0, 0, e)
 	}
-	if n != 1 || b[0] != GoAhead {
+	if n != 1 || b[0] != p.GoAhead {
 		fail(p, MsgNetGoAhead, 0, 0, 0)
 	}
 }
 
 // exposeAndHook runs the mount hooks with the root filesystem's mount
 // moved onto LXC's rootfs mount point when the host has one (see
-// initPlan.expose); the hooks are told which one worked.
+// Plan.Expose); the hooks are told which one worked.
 //
 //go:nosplit
 //go:norace
@@ -964,13 +964,6 @@ func rawPrctl(option, arg uintptr) syscall.Errno {
 	return e
 }
 
-//go:nosplit
-//go:norace
-func rawPrctl3(option, arg2, arg3 uintptr) syscall.Errno {
-	_, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, option, arg2, arg3, 0, 0, 0)
-	return e
-}
-
 // fdPath writes /proc/self/fd/FD into buf and returns it as a C string:
 // the kernel follows the magic link to the file itself, so no path the
 // container controls is walked. (No bounds checks: their panic path
@@ -1016,9 +1009,9 @@ func fail(p *Plan, msg Msg, op Op, arg uintptr, errno syscall.Errno) {
 }
 
 // openOverlay opens the overlay's layers with the user's own credentials,
-// each at its fixed descriptor (overlayStep), and reserves those of a
+// each at its fixed descriptor (Overlay), and reserves those of a
 // tmpfs's upper and work layers with copies of the first. It runs first
-// in prepareChild, when no descriptor from initFDs on is open.
+// in prepareChild, when no descriptor from InitFDs on is open.
 //
 //go:nosplit
 //go:norace

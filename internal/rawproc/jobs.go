@@ -42,7 +42,7 @@ type CloneArgs struct {
 	Flags, Pidfd, ChildTID, ParentTID, ExitSignal, Stack, StackSize, TLS, SetTID, SetTIDSize, Cgroup uint64
 }
 
-// device holds what the forked process uses, prepared beforehand.
+// DeviceBind holds what nsenter's Device fork uses, prepared beforehand.
 type DeviceBind struct {
 	Pidfd    uintptr
 	Report   uintptr
@@ -81,7 +81,7 @@ const (
 	DevUnlink
 )
 
-// sockJob is what socketChild uses, prepared beforehand: it may only make
+// SocketJob is what socketChild uses, prepared beforehand: it may only make
 // raw system calls and write non-pointer fields.
 type SocketJob struct {
 	Userns, Netns, Domain, Type, Proto, Sock uintptr

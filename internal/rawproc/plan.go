@@ -1,7 +1,6 @@
 package rawproc
 
 import (
-	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,9 +17,6 @@ const (
 	initNetFD = 8
 	InitFDs   = 9
 )
-
-// goAhead is what the supervisor writes on the sync pipe (userns.Release).
-const GoAhead = userns.GoAhead
 
 const atFDCWD = ^uintptr(99) // AT_FDCWD, -100
 
@@ -39,12 +35,12 @@ const (
 	CreateFile
 )
 
-// initPlan is everything init does, worked out by compileInit before the
-// fork: init (init.go) only makes the system calls. Pointers are
-// only read by init; the fields it writes are marked.
+// Plan is everything init does, worked out by runtime's compileInit
+// before the fork: init (init.go) only makes the system calls. Pointers
+// are only read by init; the fields it writes are marked.
 type Plan struct {
-	// fds are the supervisor's descriptors that become init's 0 to
-	// initFDs-1; base is above all of them.
+	// FDs are the supervisor's descriptors that become init's 0 to
+	// InitFDs-1; Base is above all of them.
 	FDs  []int // written by init
 	Base uintptr
 	Late uintptr // namespaces init unshares itself (lateNamespaces)
@@ -109,6 +105,10 @@ type Plan struct {
 	Exec Exec
 
 	AllSignals, OldMask uint64
+	// GoAhead is the byte the supervisor writes on the sync pipe once
+	// the id maps are written (userns.Release), and on the network
+	// socket once the network phase is done.
+	GoAhead byte
 
 	// Constant strings.
 	Empty, Slash, Dot, Tmpfs, MaskData, DevNull *byte
@@ -178,7 +178,7 @@ type Hooks struct {
 	Progs []Hook
 }
 
-// Hook is one hook: the paths its exec tries (execCandidates), its
+// Hook is one hook: the paths its exec tries (tryExec), its
 // arguments and environment, the environment once the root filesystem
 // is exposed at expose[i] (mount hooks), and its time limit.
 type Hook struct {
@@ -209,13 +209,13 @@ const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
 // root may not walk, so init opens them before it enters the namespace,
 // as it opens the root filesystem, and gives overlayfs their descriptors
 // as /proc/self/fd/N: each is placed at a fixed descriptor number
-// (initFDs+i, placed before anything else is opened), so that the
+// (InitFDs+i, placed before anything else is opened), so that the
 // option strings are worked out here. A tmpfs upper layer is made by
 // init itself, inside the namespace (it is container root's), attached
 // on the mount point, with the overlay mounted on a directory of it.
 type Overlay struct {
 	Dirs   []*byte // the host paths opened before enter: the lowers, then upper and work unless tmpfs
-	FDs    int     // descriptors from initFDs on that the step holds (dirs, and 2 more for a tmpfs)
+	FDs    int     // descriptors from InitFDs on that the step holds (dirs, and 2 more for a tmpfs)
 	Tmpfs  bool
 	Lower  *byte // "/proc/self/fd/8:/proc/self/fd/9"...
 	Upper  *byte
@@ -234,6 +234,6 @@ type Overlay struct {
 	LayerMsg Msg
 }
 
-// execMarker is the byte init writes on its error pipe once it has done
+// ExecMarker is the byte init writes on its error pipe once it has done
 // everything but the exec of the container's process.
 const ExecMarker = 0xE5
