@@ -12,11 +12,10 @@
 //     `ulxc [monitor] NAME` process (setsid, stdio to the container log) that
 //     `ulxc start` leaves behind. It runs pre-start, stop and post-stop
 //     hooks (stop hooks, as LXC's, once init exited and before the cgroup
-//     goes, with descriptors of init's namespaces opened while it ran:
-//     the supervisor opens them once init has exec'd, so a container
-//     process that exits at once may leave them with only the user and
-//     pid namespaces, which outlive it; init sending them itself, as it
-//     does for the network phase, would close that gap),
+//     goes, with descriptors of init's namespaces: init sends them to
+//     the supervisor itself before its exec, as it sends its network
+//     namespace for the network phase, so a container process that exits
+//     at once leaves them all),
 //     holds the pty masters of /dev/console and the ttys, writes the state
 //     file and serves the control socket in the container's runtime
 //     directory, waits for init and records its exit status. In the

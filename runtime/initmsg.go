@@ -58,6 +58,7 @@ var initMessages = [rawproc.FixedMsgs]initMsg{
 	rawproc.MsgNetSend:          {text: "network: send namespaces to the supervisor"},
 	rawproc.MsgNetRead:          {text: "network: wait for the supervisor"},
 	rawproc.MsgNetGoAhead:       {text: "network: no go-ahead from the supervisor"},
+	rawproc.MsgStopNSSend:       {text: "stop hooks: send namespaces to the supervisor"},
 	rawproc.MsgPivot:            {text: "pivot_root"},
 	rawproc.MsgRootRO:           {text: "read-only root", path: []string{"/"}},
 	rawproc.MsgCtty:             {text: "set controlling terminal"},

@@ -11,6 +11,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/ulxc/ulxc/internal/rawproc"
+	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/seccomp"
 	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
@@ -19,12 +20,14 @@ import (
 var hookKindTypes = [rawproc.HookKinds]HookType{HookPreMount, HookMount, HookStart}
 
 // initPlan is init's plan and what the supervisor keeps beside it to
-// describe a failure; init never reads the latter.
+// describe a failure and read what init sends; init never reads the
+// latter.
 type initPlan struct {
 	rawproc.Plan
 	filterProg seccomp.Program // what filter points to
 	cfg        *initConfig
 	msgs       []initMsg // by rawproc.Msg
+	stopKinds  []int     // the namespaces in StopNS, by their index in nsKinds
 }
 
 // compileInit works out init's steps for cfg. expose are LXC's rootfs
@@ -62,6 +65,9 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 		}
 		p.Sysctls = append(p.Sysctls, rawproc.Sysctl{Path: cstr("/proc/sys/" + strings.ReplaceAll(k, ".", "/")), Value: []byte(v),
 			Msg: p.addMsg(initMsg{text: "lxc.sysctl." + k + " = " + v, kind: msgSysctl})})
+	}
+	if hs, err := ocispec.AnnotatedHooks(s, string(HookStop)); err == nil && len(hs) > 0 {
+		p.compileStopNS()
 	}
 	if cfg.NetPhase {
 		p.compileNetPhase(s)
@@ -124,16 +130,7 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 // to the container's own gids, unless the spec sets it.
 func (p *initPlan) compileNetPhase(s *specs.Spec) {
 	p.NetPhase = true
-	p.NSPaths = [2]*byte{cstr("/proc/self/ns/net"), cstr("/proc/self/ns/user")}
-	p.NetText = []byte("ns")
-	p.NetCmsg = unix.UnixRights(0, 0)
-	p.NetFDs = unsafe.Slice((*int32)(unsafe.Pointer(&p.NetCmsg[unix.CmsgLen(0)])), 2)
-	p.NetIov.Base = &p.NetText[0]
-	p.NetIov.SetLen(len(p.NetText))
-	p.NetMsg.Iov = &p.NetIov
-	p.NetMsg.SetIovlen(1)
-	p.NetMsg.Control = &p.NetCmsg[0]
-	p.NetMsg.SetControllen(len(p.NetCmsg))
+	prepareNSSend(&p.NetNS, []string{"net", "user"}, "ns", rawproc.MsgNetOpenNet, rawproc.MsgNetSend)
 	const pingKey = "net.ipv4.ping_group_range"
 	if _, ok := s.Linux.Sysctl[pingKey]; ok || len(s.Linux.GIDMappings) == 0 {
 		return
@@ -155,6 +152,38 @@ func (p *initPlan) compileNetPhase(s *specs.Spec) {
 	value := strconv.FormatUint(lo, 10) + " " + strconv.FormatUint(min(hi, 1<<31-1), 10)
 	p.Sysctls = append(p.Sysctls, rawproc.Sysctl{Path: cstr("/proc/sys/net/ipv4/ping_group_range"), Value: []byte(value),
 		Msg: p.addMsg(initMsg{text: "set " + pingKey + " = " + value + " (so that the container's groups may ping)"})})
+}
+
+// compileStopNS prepares the message that sends init's namespaces to
+// the supervisor for the stop hooks (receiveStopNamespaces).
+func (p *initPlan) compileStopNS() {
+	p.stopKinds = stopNamespaceKinds()
+	open := rawproc.Msg(len(p.msgs))
+	var names []string
+	for _, i := range p.stopKinds {
+		names = append(names, nsKinds[i].proc)
+		p.addMsg(initMsg{text: "stop hooks: open /proc/self/ns/" + nsKinds[i].proc})
+	}
+	prepareNSSend(&p.StopNS, names, "stop", open, rawproc.MsgStopNSSend)
+}
+
+// prepareNSSend prepares s, a message that sends init's namespaces
+// /proc/self/ns/NAME for each of names, with text, in place: the message
+// points into s.
+func prepareNSSend(s *rawproc.NSSend, names []string, text string, open, send rawproc.Msg) {
+	for _, n := range names {
+		s.Paths = append(s.Paths, cstr("/proc/self/ns/"+n))
+	}
+	s.Text = []byte(text)
+	s.Cmsg = unix.UnixRights(make([]int, len(names))...)
+	s.FDs = unsafe.Slice((*int32)(unsafe.Pointer(&s.Cmsg[unix.CmsgLen(0)])), len(names))
+	s.Iov.Base = &s.Text[0]
+	s.Iov.SetLen(len(s.Text))
+	s.Msg.Iov = &s.Iov
+	s.Msg.SetIovlen(1)
+	s.Msg.Control = &s.Cmsg[0]
+	s.Msg.SetControllen(len(s.Cmsg))
+	s.OpenMsg, s.SendMsg = open, send
 }
 
 // compileMounts prepares the spec's mounts, in order.

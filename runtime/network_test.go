@@ -29,11 +29,11 @@ func TestCompileNetPhase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.NetPhase || len(p.NetFDs) != 2 || string(p.NetText) != "ns" {
-		t.Fatalf("netPhase %v, %d descriptors, text %q", p.NetPhase, len(p.NetFDs), p.NetText)
+	if !p.NetPhase || len(p.NetNS.FDs) != 2 || string(p.NetNS.Text) != "ns" {
+		t.Fatalf("netPhase %v, %d descriptors, text %q", p.NetPhase, len(p.NetNS.FDs), p.NetNS.Text)
 	}
-	p.NetFDs[1] = 42
-	if got := *(*int32)(unsafe.Pointer(&p.NetCmsg[unix.CmsgLen(0)+4])); got != 42 {
+	p.NetNS.FDs[1] = 42
+	if got := *(*int32)(unsafe.Pointer(&p.NetNS.Cmsg[unix.CmsgLen(0)+4])); got != 42 {
 		t.Errorf("the descriptors do not write into the control message (%d)", got)
 	}
 	last := len(p.Sysctls) - 1
@@ -236,8 +236,27 @@ func TestReceiveNamespaces(t *testing.T) {
 	if _, err := receiveNamespaces(parent); err == nil || !strings.Contains(err.Error(), "malformed") {
 		t.Errorf("receiveNamespaces(not a namespace) = %v, want malformed", err)
 	}
+	// The stop hooks' message: the kinds are checked, and the
+	// namespaces the supervisor shares (all of them here) are left out.
+	userNet := []int{0, 5} // nsKinds: user, net
+	if nsKinds[0].proc != "user" || nsKinds[5].proc != "net" {
+		t.Fatalf("nsKinds changed: %v", nsKinds)
+	}
+	parent, child = pair()
+	unix.Sendmsg(child, []byte("stop"), unix.UnixRights(user, net), nil, 0)
+	if refs, err := receiveStopNamespaces(parent, userNet); err != nil || len(refs) != 0 {
+		t.Errorf("receiveStopNamespaces(our own) = %v, %v; want none, no error", refs, err)
+	}
+	parent, child = pair()
+	unix.Sendmsg(child, []byte("stop"), unix.UnixRights(net, user), nil, 0)
+	if _, err := receiveStopNamespaces(parent, userNet); err == nil || !strings.Contains(err.Error(), "malformed") {
+		t.Errorf("receiveStopNamespaces(swapped) = %v, want malformed", err)
+	}
 	parent, child = pair()
 	unix.Close(child)
+	if _, err := receiveStopNamespaces(parent, stopNamespaceKinds()); !errors.Is(err, errNoStopNamespaces) {
+		t.Errorf("receiveStopNamespaces(closed) = %v, want %v", err, errNoStopNamespaces)
+	}
 	if _, err := receiveNamespaces(parent); !errors.Is(err, errNoNamespaces) {
 		t.Errorf("receiveNamespaces(closed) = %v, want %v", err, errNoNamespaces)
 	}

@@ -52,8 +52,11 @@ func childMain(p *Plan) {
 			fail(p, MsgUnshare, 0, 0, e)
 		}
 	}
+	if len(p.StopNS.Paths) > 0 {
+		sendNamespaces(p, &p.StopNS)
+	}
 	if p.NetPhase {
-		sendNamespaces(p)
+		sendNamespaces(p, &p.NetNS)
 	}
 	enter(p)
 	initFault(p)
@@ -594,30 +597,31 @@ func loopbackUp(p *Plan) {
 	syscall.RawSyscall6(unix.SYS_CLOSE, s, 0, 0, 0, 0, 0)
 }
 
-// sendNamespaces sends init's new network namespace, and the user
-// namespace that owns it, to the supervisor for the network phase: the
-// helpers it starts join them by these descriptors. Init opens them
-// itself, before enter, while it is still dumpable: the supervisor could
-// not open them through /proc/PID once init is container root and not
-// dumpable, and needs no pid for them.
+// sendNamespaces sends namespaces of init's to the supervisor: for the
+// network phase its new network namespace and the user namespace that
+// owns it, which the helpers it starts join by these descriptors; for
+// the stop hooks all of them. Init opens them itself, before enter,
+// while it is still dumpable: the supervisor could not open them through
+// /proc/PID once init is container root and not dumpable, nor once the
+// container's process has exited, and needs no pid for them.
 //
 //go:nosplit
 //go:norace
-func sendNamespaces(p *Plan) {
-	nsPaths, netFDs := p.NSPaths, p.NetFDs
-	for i := 0; i < len(nsPaths) && i < len(netFDs); i++ {
-		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(nsPaths[i])),
+func sendNamespaces(p *Plan, s *NSSend) {
+	paths, fds := s.Paths, s.FDs
+	for i := 0; i < len(paths) && i < len(fds); i++ {
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(paths[i])),
 			unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
-			fail(p, MsgNetOpenNet+Msg(i), 0, 0, e)
+			fail(p, s.OpenMsg+Msg(i), 0, 0, e)
 		}
-		netFDs[i] = int32(fd)
+		fds[i] = int32(fd)
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_SENDMSG, initNetFD, uintptr(unsafe.Pointer(&p.NetMsg)), 0, 0, 0, 0); e != 0 {
-		fail(p, MsgNetSend, 0, 0, e)
+	if _, _, e := syscall.RawSyscall6(unix.SYS_SENDMSG, initNetFD, uintptr(unsafe.Pointer(&s.Msg)), 0, 0, 0, 0); e != 0 {
+		fail(p, s.SendMsg, 0, 0, e)
 	}
-	for i := 0; i < len(netFDs); i++ {
-		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(netFDs[i]), 0, 0, 0, 0, 0)
+	for i := 0; i < len(fds); i++ {
+		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fds[i]), 0, 0, 0, 0, 0)
 	}
 }
 

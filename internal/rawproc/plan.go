@@ -73,16 +73,15 @@ type Plan struct {
 	NewNet bool
 	Ifr    [40]byte // struct ifreq of lo; written by init
 
-	// netPhase: init sends its namespaces (nsPaths, opened) on initNetFD
-	// once it has made them, and waits for the go-ahead before the start
-	// hooks and the exec (network.go).
+	// NetPhase: init sends its network and user namespaces (NetNS) on
+	// initNetFD once it has made them, and waits for the go-ahead before
+	// the start hooks and the exec (runtime's network.go).
 	NetPhase bool
-	NSPaths  [2]*byte // /proc/self/ns/net, /proc/self/ns/user
-	NetMsg   unix.Msghdr
-	NetIov   unix.Iovec
-	NetText  []byte
-	NetCmsg  []byte
-	NetFDs   []int32 // written by init, inside netCmsg
+	NetNS    NSSend
+	// StopNS, unless it has no Paths, are the namespaces init sends on
+	// initNetFD before NetNS, for the stop hooks: the supervisor keeps
+	// them until init has exited.
+	StopNS NSSend
 
 	Hooks    [HookKinds]Hooks
 	Expose   []*byte // LXC's rootfs mount points on the host, for mount hooks
@@ -129,6 +128,20 @@ type Plan struct {
 	resOp                               Op // what failed, for failPath
 	resArg                              uintptr
 	zero                                int32
+}
+
+// NSSend is a message of init's namespaces to the supervisor: init opens
+// Paths (/proc/self/ns/...) itself, puts the descriptors in FDs (inside
+// Cmsg, an SCM_RIGHTS message) and sends Msg, whose data is Text.
+type NSSend struct {
+	Paths   []*byte
+	FDs     []int32 // written by init
+	Msg     unix.Msghdr
+	Iov     unix.Iovec
+	Text    []byte
+	Cmsg    []byte
+	OpenMsg Msg // the step of opening Paths[0]; Paths[i]'s is OpenMsg+i
+	SendMsg Msg
 }
 
 // Path is a cleaned absolute path inside the container, with each of

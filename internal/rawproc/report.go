@@ -44,6 +44,7 @@ const (
 	MsgNetSend
 	MsgNetRead
 	MsgNetGoAhead
+	MsgStopNSSend
 	MsgPivot
 	MsgRootRO
 	MsgHostname
