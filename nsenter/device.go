@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"golang.org/x/sys/unix"
 )
 
@@ -61,7 +62,7 @@ func Device(opts DeviceOptions) error {
 		return err
 	}
 	defer repR.Close()
-	d.report = repW.Fd()
+	d.Report = repW.Fd()
 	pid, err := d.fork()
 	repW.Close()
 	runtime.KeepAlive(d)
@@ -85,24 +86,11 @@ func Device(opts DeviceOptions) error {
 	return nil
 }
 
-// device holds what the forked process uses, prepared beforehand.
+// device is what the forked process uses, and the options it was made
+// from, for its report.
 type device struct {
-	opts     DeviceOptions
-	pidfd    uintptr
-	report   uintptr
-	remove   bool
-	source   *byte
-	empty    *byte // ""
-	root     *byte // "/"
-	dirs     []*byte
-	last     *byte
-	how      unix.OpenHow // of a directory on the way to Target
-	target   unix.OpenHow // of Target itself, to remove it
-	st       unix.Stat_t
-	all, old uint64
-	rec      [3]uint64
-	treeFD   uintptr
-	dirFD    uintptr
+	rawproc.DeviceBind
+	opts DeviceOptions
 }
 
 func newDevice(opts DeviceOptions) (*device, error) {
@@ -114,7 +102,7 @@ func newDevice(opts DeviceOptions) (*device, error) {
 	if !opts.Remove && !path.IsAbs(opts.Source) {
 		return nil, fmt.Errorf("nsenter: device source %q: want an absolute path", opts.Source)
 	}
-	d := &device{opts: opts, pidfd: uintptr(opts.Pidfd), remove: opts.Remove, all: ^uint64(0)}
+	d := &device{opts: opts, DeviceBind: rawproc.DeviceBind{Pidfd: uintptr(opts.Pidfd), Remove: opts.Remove, All: ^uint64(0)}}
 	parts := strings.Split(clean, "/")
 	var err error
 	for _, p := range parts[:len(parts)-1] {
@@ -122,45 +110,25 @@ func newDevice(opts DeviceOptions) (*device, error) {
 		if err != nil {
 			return nil, fmt.Errorf("nsenter: device target %q: %w", opts.Target, err)
 		}
-		d.dirs = append(d.dirs, b)
+		d.Dirs = append(d.Dirs, b)
 	}
-	if d.last, err = syscall.BytePtrFromString(parts[len(parts)-1]); err != nil {
+	if d.Last, err = syscall.BytePtrFromString(parts[len(parts)-1]); err != nil {
 		return nil, fmt.Errorf("nsenter: device target %q: %w", opts.Target, err)
 	}
 	if !opts.Remove {
-		if d.source, err = syscall.BytePtrFromString(opts.Source); err != nil {
+		if d.Source, err = syscall.BytePtrFromString(opts.Source); err != nil {
 			return nil, fmt.Errorf("nsenter: device source %q: %w", opts.Source, err)
 		}
 	}
-	d.empty = &[]byte{0}[0]
-	d.root, _ = syscall.BytePtrFromString("/")
+	d.Empty = &[]byte{0}[0]
+	d.Root, _ = syscall.BytePtrFromString("/")
 	// Inside the container's mount namespace, whose root is the
 	// container's: no symlink, no magic link, nothing above the start.
 	res := uint64(unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_BENEATH)
-	d.how = unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: res}
-	d.target = unix.OpenHow{Flags: unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: res}
+	d.How = unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: res}
+	d.Target = unix.OpenHow{Flags: unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: res}
 	return d, nil
 }
-
-// The steps the device fork reports.
-const (
-	devDumpable = iota + 1
-	devJoinUser
-	devUnshare
-	devOpenTree
-	devJoinMount
-	devSetID
-	devRoot
-	devMkdir
-	devOpenDir
-	devCreate
-	devMove
-	devOpenTarget
-	devNotBound
-	devChdir
-	devUmount
-	devUnlink
-)
 
 func (d *device) stepName(step, index uint64) string {
 	dir := func() string {
@@ -168,35 +136,35 @@ func (d *device) stepName(step, index uint64) string {
 		return strings.Join(parts[:min(int(index)+1, len(parts))], "/")
 	}
 	switch step {
-	case devDumpable:
+	case rawproc.DevDumpable:
 		return "make the process non-dumpable"
-	case devJoinUser:
+	case rawproc.DevJoinUser:
 		return "join the user namespace"
-	case devUnshare:
+	case rawproc.DevUnshare:
 		return "unshare a mount namespace"
-	case devOpenTree:
+	case rawproc.DevOpenTree:
 		return "clone the mount of " + d.opts.Source
-	case devJoinMount:
+	case rawproc.DevJoinMount:
 		return "join the mount namespace"
-	case devSetID:
+	case rawproc.DevSetID:
 		return "become root of the user namespace"
-	case devRoot:
+	case rawproc.DevRoot:
 		return "open the container's root"
-	case devMkdir:
+	case rawproc.DevMkdir:
 		return "make directory /" + dir()
-	case devOpenDir:
+	case rawproc.DevOpenDir:
 		return "open directory /" + dir()
-	case devCreate:
+	case rawproc.DevCreate:
 		return "create /" + d.opts.Target
-	case devMove:
+	case rawproc.DevMove:
 		return "mount " + d.opts.Source + " on /" + d.opts.Target
-	case devOpenTarget:
+	case rawproc.DevOpenTarget:
 		return "open /" + d.opts.Target
-	case devChdir:
+	case rawproc.DevChdir:
 		return "enter the directory of /" + d.opts.Target
-	case devUmount:
+	case rawproc.DevUmount:
 		return "unmount /" + d.opts.Target
-	case devUnlink:
+	case rawproc.DevUnlink:
 		return "remove /" + d.opts.Target
 	}
 	return ""
@@ -215,11 +183,11 @@ func readDeviceReport(r io.Reader, d *device) error {
 	step, errno := binary.NativeEndian.Uint64(rec[:8]), syscall.Errno(binary.NativeEndian.Uint64(rec[8:]))
 	index := binary.NativeEndian.Uint64(rec[16:])
 	switch {
-	case step == devCreate && errno == unix.EEXIST:
+	case step == rawproc.DevCreate && errno == unix.EEXIST:
 		return fmt.Errorf("/%s: %w", d.opts.Target, ErrDeviceExists)
-	case step == devNotBound:
+	case step == rawproc.DevNotBound:
 		return fmt.Errorf("/%s: %w", d.opts.Target, ErrNotBound)
-	case step == devOpenTarget && errno == unix.ENOENT:
+	case step == rawproc.DevOpenTarget && errno == unix.ENOENT:
 		return fmt.Errorf("/%s: %w", d.opts.Target, ErrNotBound)
 	}
 	name := d.stepName(step, index)
@@ -237,11 +205,11 @@ func (d *device) fork() (int, error) {
 	syscall.ForkLock.Lock()
 	defer syscall.ForkLock.Unlock()
 	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
-		uintptr(unsafe.Pointer(&d.all)), uintptr(unsafe.Pointer(&d.old)), 8, 0, 0); e != 0 {
+		uintptr(unsafe.Pointer(&d.All)), uintptr(unsafe.Pointer(&d.Old)), 8, 0, 0); e != 0 {
 		return 0, e
 	}
-	pid, e := forkDevice(d)
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&d.old)), 0, 8, 0, 0)
+	pid, e := rawproc.ForkDevice(&d.DeviceBind)
+	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&d.Old)), 0, 8, 0, 0)
 	if e != 0 {
 		return 0, e
 	}

@@ -14,8 +14,8 @@
 //
 //  1. It blocks every signal on its locked thread and forks with a raw
 //     clone. The child runs on a copy of the caller's stack with no Go
-//     runtime behind it, so the code from here to the exec (child.go) is
-//     nosplit and makes raw system calls only, with everything prepared
+//     runtime behind it, so the code from here to the exec (package
+//     rawproc's join.go) is nosplit and makes raw system calls only, with everything prepared
 //     beforehand (argv, envp, candidate paths, the seccomp program, the
 //     pty message, clone3's arguments).
 //  2. The child makes itself non-dumpable, then calls setns(pidfd, FLAGS)
@@ -36,6 +36,8 @@
 //     devpts when asked (sending the master to Start over a socket),
 //     changes directory, marks every other descriptor close-on-exec and
 //     execs the command, trying each candidate path as execvp would.
+//     From the bounding set on, these are the steps and the order of a
+//     container's init (rawproc.Exec, which both run).
 //
 // A failing step reports itself, its errno and an index (the capability,
 // the candidate path) on the pipe (*JoinError); EOF after a pid means the
@@ -83,9 +85,10 @@
 // namespace and into the network namespace (the owner of a user namespace
 // holds CAP_SYS_ADMIN in it, which both joins need), socket(2), the
 // descriptor sent back over a socket pair, exit. It execs nothing and
-// opens nothing in the container. Both forks' code is in child.go, which
-// package runtime's TestInitRuntimeCalls reads in the compiled binary: it
-// fails on any call into the Go runtime.
+// opens nothing in the container. The code of all three forks (Start's,
+// Socket's and Device's) is in package rawproc, whose TestInitRuntimeCalls
+// reads it in the compiled binary: it fails on any call into the Go
+// runtime.
 //
 // ulxc used a cgo constructor for the join before (runc's nsenter
 // pattern), then an exec of ulxc itself inside the namespaces. Without cgo

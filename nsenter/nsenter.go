@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"golang.org/x/sys/unix"
 )
 
@@ -226,80 +227,60 @@ func receivePty(sock *os.File) (*os.File, error) {
 	return os.NewFile(uintptr(fds[0]), "/dev/ptmx"), nil
 }
 
-// The steps the forked processes report, as the first word of a record
-// of three uint64s on the report pipe: step, a pid or an errno, and an
-// index (the capability, the exec candidate).
-const (
-	stepPid = iota + 1
-	stepDumpable
-	stepSetns
-	stepClone
-	stepSetsid
-	stepDup
-	stepBounding
-	stepSeccomp
-	stepSetgroups
-	stepSetgid
-	stepSetuid
-	stepPtmx
-	stepPtyUnlock
-	stepPtySize
-	stepPtyPeer
-	stepPtySend
-	stepCtty
-	stepChdir
-	stepExec
-	stepUnshare
-	stepRemount
-)
+// join is what the forked processes use, and the options they were
+// made from, for their report.
+type join struct {
+	rawproc.Join
+	opts Options
+}
 
 // stepName is the message of a failed step, with what the options say
 // it was working on.
-func stepName(step, index uint64, opts *Options) (string, bool) {
+func stepName(step rawproc.Msg, index uint64, opts *Options) (string, bool) {
 	switch step {
-	case stepDumpable:
+	case rawproc.MsgDumpable:
 		return "make the process non-dumpable", true
-	case stepSetns:
+	case rawproc.MsgSetns:
 		return "setns", true
-	case stepClone:
+	case rawproc.MsgClone:
 		return "clone", true
-	case stepSetsid:
+	case rawproc.MsgSetsid:
 		return "setsid", true
-	case stepDup:
+	case rawproc.MsgDup:
 		return "place stdio", true
-	case stepBounding:
+	case rawproc.MsgBounding:
 		return "drop capability " + strconv.FormatUint(index, 10) + " from the bounding set", true
-	case stepSeccomp:
+	case rawproc.MsgSeccomp:
 		return "install seccomp filter", true
-	case stepSetgroups:
+	case rawproc.MsgSetgroups:
 		return "setgroups", true
-	case stepSetgid:
+	case rawproc.MsgSetgid:
 		return "setgid " + strconv.FormatUint(uint64(opts.GID), 10), true
-	case stepSetuid:
+	case rawproc.MsgSetuid:
 		return "setuid " + strconv.FormatUint(uint64(opts.UID), 10), true
-	case stepPtmx:
+	case rawproc.MsgPtmx:
 		return "allocate a pty in the container: open /dev/pts/ptmx", true
-	case stepPtyUnlock:
+	case rawproc.MsgPtyUnlock:
 		return "unlock pty", true
-	case stepPtySize:
+	case rawproc.MsgPtySize:
 		return "set pty window size", true
-	case stepPtyPeer:
+	case rawproc.MsgPtyPeer:
 		return "open pty peer", true
-	case stepPtySend:
+	case rawproc.MsgPtySend:
 		return "send pty master", true
-	case stepCtty:
+	case rawproc.MsgCtty:
 		return "set controlling terminal", true
-	case stepChdir:
+	case rawproc.MsgChdir:
 		dir := opts.Dir
 		if opts.DirElse != "" {
 			dir = opts.DirElse
 		}
 		return "chdir " + dir, true
-	case stepUnshare:
+	case rawproc.MsgUnshareMount:
 		return "unshare a mount namespace", true
-	case stepRemount:
+	case rawproc.MsgRemount:
 		return "mount " + [...]string{"/ as a slave", "proc on /proc", "sysfs on /sys"}[min(index, 2)], true
-	case stepExec:
+	case rawproc.MsgExec:
 		if index < uint64(len(opts.Paths)) {
 			return "exec " + opts.Argv[0] + " (" + opts.Paths[index] + ")", true
 		}
@@ -313,7 +294,7 @@ func stepName(step, index uint64, opts *Options) (string, bool) {
 // close-on-exec). It returns the new pid, and the first failure.
 func readReport(r io.Reader, j *join) (int, error) {
 	pid := 0
-	var rec [24]byte
+	var rec [24]byte // a rawproc.Failure
 	for {
 		if _, err := io.ReadFull(r, rec[:]); err != nil {
 			if err == io.EOF && pid > 0 {
@@ -324,142 +305,95 @@ func readReport(r io.Reader, j *join) (int, error) {
 			}
 			return pid, fmt.Errorf("nsenter: read report: %w", err)
 		}
-		step, val := binary.NativeEndian.Uint64(rec[:8]), binary.NativeEndian.Uint64(rec[8:])
-		index := binary.NativeEndian.Uint64(rec[16:])
-		if step == stepPid {
-			pid = int(val)
+		step := rawproc.Msg(binary.NativeEndian.Uint32(rec[:4]))
+		errno, arg := binary.NativeEndian.Uint64(rec[8:]), binary.NativeEndian.Uint64(rec[16:])
+		if step == rawproc.MsgPid {
+			pid = int(arg)
 			continue
 		}
-		name, ok := stepName(step, index, &j.opts)
+		name, ok := stepName(step, arg, &j.opts)
 		if !ok {
 			return pid, fmt.Errorf("nsenter: malformed report %x", rec)
 		}
-		return pid, &JoinError{Step: name, Errno: syscall.Errno(val)}
+		return pid, &JoinError{Step: name, Errno: syscall.Errno(errno)}
 	}
-}
-
-// join holds everything the forked processes use, prepared beforehand:
-// between the fork and the exec they may only make raw system calls, and
-// write only non-pointer fields.
-type join struct {
-	opts         Options
-	pidfd, flags uintptr
-	report       uintptr
-	stdio        [3]int  // written: the descriptors that become 0-2
-	tty          [3]bool // stdio i is the terminal's slave
-	base         uintptr
-	clone3       bool
-	args         CloneArgs
-	all, old     uint64    // signal masks
-	sa           [4]uint64 // a struct sigaction, zero for SIG_DFL
-	rec          [3]uint64
-
-	keep              uint64
-	seccomp           unix.SockFprog
-	uid, gid          uintptr
-	clearGroups       bool
-	dir, dirElse      *byte
-	paths, argv, envp []*byte
-
-	terminal bool
-	sock     uintptr
-	ptmx     *byte
-	how      unix.OpenHow
-	winsize  unix.Winsize
-	zero     int32
-	msg      unix.Msghdr
-	iov      unix.Iovec
-	text     [4]byte
-	cmsg     []byte // SCM_RIGHTS with one descriptor, written
-	cmsgData int    // where in cmsg the descriptor goes
-	master   uintptr
-
-	remount             bool
-	remountSys          bool
-	root, proc, sys     *byte // "/", "/proc", "/sys"
-	procType, sysfsType *byte
-}
-
-// CloneArgs is struct clone_args of clone3(2), up to cgroup.
-type CloneArgs struct {
-	Flags, Pidfd, ChildTID, ParentTID, ExitSignal, Stack, StackSize, TLS, SetTID, SetTIDSize, Cgroup uint64
 }
 
 func newJoin(opts Options, files [3]*os.File, report, ptySock *os.File) (*join, error) {
-	j := &join{opts: opts, pidfd: uintptr(opts.Pidfd), flags: opts.Namespaces, report: report.Fd(), all: ^uint64(0),
-		keep: opts.Bounding, uid: uintptr(opts.UID), gid: uintptr(opts.GID), clearGroups: opts.ClearGroups,
-		terminal: opts.Terminal}
+	j := &join{opts: opts, Join: rawproc.Join{Pidfd: uintptr(opts.Pidfd), Flags: opts.Namespaces,
+		Report: rawproc.Report{FD: report.Fd(), Status: 127}, All: ^uint64(0), Terminal: opts.Terminal,
+		Exec: rawproc.Exec{Bounding: true, Keep: opts.Bounding, UID: opts.UID, GID: opts.GID, SetGroups: opts.ClearGroups}}}
 	maxFD := 2
 	for i, f := range files {
-		j.stdio[i] = int(f.Fd())
-		maxFD = max(maxFD, j.stdio[i])
+		j.Stdio[i] = int(f.Fd())
+		maxFD = max(maxFD, j.Stdio[i])
 	}
-	maxFD = max(maxFD, int(j.report))
-	j.tty = [3]bool{opts.Stdin == nil, opts.Stdout == nil, opts.Stderr == nil}
+	maxFD = max(maxFD, int(j.Report.FD))
+	j.Tty = [3]bool{opts.Stdin == nil, opts.Stdout == nil, opts.Stderr == nil}
 	if !opts.Terminal {
-		j.tty = [3]bool{}
+		j.Tty = [3]bool{}
 	}
 	if ptySock != nil {
-		j.sock = ptySock.Fd()
-		maxFD = max(maxFD, int(j.sock))
+		j.Sock = ptySock.Fd()
+		maxFD = max(maxFD, int(j.Sock))
 	}
-	j.base = uintptr(maxFD + 1)
+	j.Base = uintptr(maxFD + 1)
 	if len(opts.Seccomp) > 0 {
-		j.seccomp = unix.SockFprog{Len: uint16(len(opts.Seccomp)), Filter: &opts.Seccomp[0]}
+		j.Filter = unix.SockFprog{Len: uint16(len(opts.Seccomp)), Filter: &opts.Seccomp[0]}
 	}
 	var err error
 	dir := opts.Dir
 	if dir == "" {
 		dir = "/"
 	}
-	if j.dir, err = syscall.BytePtrFromString(dir); err != nil {
+	if j.Dir, err = syscall.BytePtrFromString(dir); err != nil {
 		return nil, fmt.Errorf("nsenter: directory %q: %w", dir, err)
 	}
 	if opts.DirElse != "" {
-		if j.dirElse, err = syscall.BytePtrFromString(opts.DirElse); err != nil {
+		if j.DirElse, err = syscall.BytePtrFromString(opts.DirElse); err != nil {
 			return nil, fmt.Errorf("nsenter: directory %q: %w", opts.DirElse, err)
 		}
 	}
-	if j.paths, err = cStrings(opts.Paths); err != nil {
+	if j.Paths, err = cStrings(opts.Paths); err != nil {
 		return nil, err
 	}
-	j.paths = j.paths[:len(j.paths)-1]
-	if j.argv, err = cStrings(opts.Argv); err != nil {
+	j.Paths = j.Paths[:len(j.Paths)-1]
+	if j.Argv, err = cStrings(opts.Argv); err != nil {
 		return nil, err
 	}
-	if j.envp, err = cStrings(opts.Env); err != nil {
+	if j.Envp, err = cStrings(opts.Env); err != nil {
 		return nil, err
 	}
 	if opts.Terminal {
-		j.ptmx, _ = syscall.BytePtrFromString("/dev/pts/ptmx")
+		j.Ptmx, _ = syscall.BytePtrFromString("/dev/pts/ptmx")
 		// No symlink and no magic link: the container's root chose what
 		// is there; a FIFO or anything else fails the checks below.
-		j.how = unix.OpenHow{Flags: unix.O_RDWR | unix.O_NOCTTY | unix.O_CLOEXEC | unix.O_NONBLOCK,
+		j.How = unix.OpenHow{Flags: unix.O_RDWR | unix.O_NOCTTY | unix.O_CLOEXEC | unix.O_NONBLOCK,
 			Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
-		j.winsize = unix.Winsize{Row: opts.Rows, Col: opts.Cols}
-		copy(j.text[:], "pty")
-		j.iov = unix.Iovec{Base: &j.text[0]}
-		j.iov.SetLen(3)
-		j.cmsg, j.cmsgData = unix.UnixRights(0), unix.CmsgLen(0)
-		j.msg = unix.Msghdr{Iov: &j.iov, Control: &j.cmsg[0]}
-		j.msg.Iovlen = 1
-		j.msg.SetControllen(len(j.cmsg))
+		j.Winsize = unix.Winsize{Row: opts.Rows, Col: opts.Cols}
+		copy(j.Text[:], "pty")
+		j.Iov = unix.Iovec{Base: &j.Text[0]}
+		j.Iov.SetLen(3)
+		j.Cmsg, j.CmsgData = unix.UnixRights(0), unix.CmsgLen(0)
+		j.Msg = unix.Msghdr{Iov: &j.Iov, Control: &j.Cmsg[0]}
+		j.Msg.Iovlen = 1
+		j.Msg.SetControllen(len(j.Cmsg))
 	}
 	if opts.Remount {
-		j.remount, j.remountSys = true, opts.Namespaces&unix.CLONE_NEWNET != 0
-		j.root, _ = syscall.BytePtrFromString("/")
-		j.proc, _ = syscall.BytePtrFromString("/proc")
-		j.sys, _ = syscall.BytePtrFromString("/sys")
-		j.procType, _ = syscall.BytePtrFromString("proc")
-		j.sysfsType, _ = syscall.BytePtrFromString("sysfs")
+		j.Remount, j.RemountSys = true, opts.Namespaces&unix.CLONE_NEWNET != 0
+		j.Root, _ = syscall.BytePtrFromString("/")
+		j.Proc, _ = syscall.BytePtrFromString("/proc")
+		j.Sys, _ = syscall.BytePtrFromString("/sys")
+		j.ProcType, _ = syscall.BytePtrFromString("proc")
+		j.SysfsType, _ = syscall.BytePtrFromString("sysfs")
 	}
 	// clone3 refuses an exit signal with CLONE_PARENT: the child gets the
 	// caller's, SIGCHLD (the intermediate's), as with clone(2).
-	j.args = CloneArgs{Flags: unix.CLONE_PARENT}
+	j.Args = rawproc.CloneArgs{Flags: unix.CLONE_PARENT}
 	if opts.CgroupFD > 0 {
-		j.clone3 = true
-		j.args.Flags |= unix.CLONE_INTO_CGROUP
-		j.args.Cgroup = uint64(opts.CgroupFD)
+		j.Clone3 = true
+		j.Args.Flags |= unix.CLONE_INTO_CGROUP
+		j.Args.Cgroup = uint64(opts.CgroupFD)
 	}
 	return j, nil
 }
@@ -486,11 +420,11 @@ func (j *join) fork() (int, error) {
 	syscall.ForkLock.Lock()
 	defer syscall.ForkLock.Unlock()
 	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
-		uintptr(unsafe.Pointer(&j.all)), uintptr(unsafe.Pointer(&j.old)), 8, 0, 0); e != 0 {
+		uintptr(unsafe.Pointer(&j.All)), uintptr(unsafe.Pointer(&j.Old)), 8, 0, 0); e != 0 {
 		return 0, e
 	}
-	pid, e := forkJoin(j)
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&j.old)), 0, 8, 0, 0)
+	pid, e := rawproc.ForkJoin(&j.Join)
+	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&j.Old)), 0, 8, 0, 0)
 	if e != 0 {
 		return 0, e
 	}

@@ -18,14 +18,17 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"github.com/ulxc/ulxc/internal/testenv"
 )
 
 func TestReadReport(t *testing.T) {
-	rec := func(step, val, index uint64) []byte {
-		b := binary.NativeEndian.AppendUint64(nil, step)
-		b = binary.NativeEndian.AppendUint64(b, val)
-		return binary.NativeEndian.AppendUint64(b, index)
+	// A rawproc.Failure: step, op (0), errno, argument.
+	rec := func(step rawproc.Msg, errno, arg uint64) []byte {
+		b := binary.NativeEndian.AppendUint32(nil, uint32(step))
+		b = binary.NativeEndian.AppendUint32(b, 0)
+		b = binary.NativeEndian.AppendUint64(b, errno)
+		return binary.NativeEndian.AppendUint64(b, arg)
 	}
 	cat := func(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
 	j := &join{opts: Options{Argv: []string{"ls"}, Paths: []string{"/bin/ls", "/usr/bin/ls"}, UID: 1000}}
@@ -35,14 +38,14 @@ func TestReadReport(t *testing.T) {
 		pid  int
 		want string // the error's text, "" for none
 	}{
-		{"forked and exec'd", rec(stepPid, 42, 0), 42, ""},
-		{"setns refused", rec(stepSetns, 1, 0), 0, "setns: operation not permitted"},
-		{"clone failed", rec(stepClone, 11, 0), 0, "clone: resource temporarily unavailable"},
-		{"setuid", cat(rec(stepPid, 42, 0), rec(stepSetuid, 22, 0)), 42, "setuid 1000: invalid argument"},
-		{"exec failed", cat(rec(stepPid, 42, 0), rec(stepExec, 2, 1)), 42, "exec ls (/usr/bin/ls): no such file or directory"},
-		{"bounding", cat(rec(stepPid, 42, 0), rec(stepBounding, 1, 21)), 42, "drop capability 21 from the bounding set: operation not permitted"},
+		{"forked and exec'd", rec(rawproc.MsgPid, 0, 42), 42, ""},
+		{"setns refused", rec(rawproc.MsgSetns, 1, 0), 0, "setns: operation not permitted"},
+		{"clone failed", rec(rawproc.MsgClone, 11, 0), 0, "clone: resource temporarily unavailable"},
+		{"setuid", cat(rec(rawproc.MsgPid, 0, 42), rec(rawproc.MsgSetuid, 22, 0)), 42, "setuid 1000: invalid argument"},
+		{"exec failed", cat(rec(rawproc.MsgPid, 0, 42), rec(rawproc.MsgExec, 2, 1)), 42, "exec ls (/usr/bin/ls): no such file or directory"},
+		{"bounding", cat(rec(rawproc.MsgPid, 0, 42), rec(rawproc.MsgBounding, 1, 21)), 42, "drop capability 21 from the bounding set: operation not permitted"},
 		{"nothing", nil, 0, "nsenter: the forked process ended without a word"},
-		{"torn record", rec(stepPid, 42, 0)[:9], 0, "nsenter: read report: unexpected EOF"},
+		{"torn record", rec(rawproc.MsgPid, 0, 42)[:9], 0, "nsenter: read report: unexpected EOF"},
 		{"unknown step", rec(99, 1, 0), 0, "nsenter: malformed report 630000000000000001000000000000000000000000000000"},
 	} {
 		pid, err := readReport(bytes.NewReader(tc.in), j)
@@ -55,10 +58,10 @@ func TestReadReport(t *testing.T) {
 		}
 	}
 	var je *JoinError
-	if _, err := readReport(bytes.NewReader(rec(stepSetns, 1, 0)), j); !errors.As(err, &je) || !errors.Is(err, syscall.EPERM) {
+	if _, err := readReport(bytes.NewReader(rec(rawproc.MsgSetns, 1, 0)), j); !errors.As(err, &je) || !errors.Is(err, syscall.EPERM) {
 		t.Errorf("readReport(setns 1) = %v, want a *JoinError matching EPERM", err)
 	}
-	if _, err := readReport(bytes.NewReader(rec(stepExec, 2, 0)), j); !errors.As(err, &je) || !je.IsExec() {
+	if _, err := readReport(bytes.NewReader(rec(rawproc.MsgExec, 2, 0)), j); !errors.As(err, &je) || !je.IsExec() {
 		t.Errorf("readReport(exec 2) = %v, want a *JoinError of the exec", err)
 	}
 }
@@ -385,16 +388,18 @@ func TestNewDeviceRefuses(t *testing.T) {
 		}
 	}
 	d, err := newDevice(DeviceOptions{Source: "/dev/null", Target: "dev/a/b/c"})
-	if err != nil || len(d.dirs) != 3 {
-		t.Errorf("newDevice(dev/a/b/c) = %v, %d directories, want dev, a, b", err, len(d.dirs))
+	if err != nil || len(d.Dirs) != 3 {
+		t.Errorf("newDevice(dev/a/b/c) = %v, %d directories, want dev, a, b", err, len(d.Dirs))
 	}
 }
 
 func TestReadDeviceReport(t *testing.T) {
-	rec := func(step, val, index uint64) []byte {
-		b := binary.NativeEndian.AppendUint64(nil, step)
-		b = binary.NativeEndian.AppendUint64(b, val)
-		return binary.NativeEndian.AppendUint64(b, index)
+	// A rawproc.Failure: step, op (0), errno, argument.
+	rec := func(step rawproc.Msg, errno, arg uint64) []byte {
+		b := binary.NativeEndian.AppendUint32(nil, uint32(step))
+		b = binary.NativeEndian.AppendUint32(b, 0)
+		b = binary.NativeEndian.AppendUint64(b, errno)
+		return binary.NativeEndian.AppendUint64(b, arg)
 	}
 	d := &device{opts: DeviceOptions{Source: "/dev/null", Target: "dev/evil/x"}}
 	for _, tc := range []struct {
@@ -404,9 +409,9 @@ func TestReadDeviceReport(t *testing.T) {
 		want string
 	}{
 		{"done", nil, nil, ""},
-		{"exists", rec(devCreate, uint64(unix.EEXIST), 0), ErrDeviceExists, "/dev/evil/x: already exists in the container"},
-		{"not bound", rec(devNotBound, 0, 0), ErrNotBound, "/dev/evil/x: not a device node bound by ulxc device add"},
-		{"symlink", rec(devOpenDir, uint64(unix.ELOOP), 1), unix.ELOOP, "open directory /dev/evil: too many levels of symbolic links"},
+		{"exists", rec(rawproc.DevCreate, uint64(unix.EEXIST), 0), ErrDeviceExists, "/dev/evil/x: already exists in the container"},
+		{"not bound", rec(rawproc.DevNotBound, 0, 0), ErrNotBound, "/dev/evil/x: not a device node bound by ulxc device add"},
+		{"symlink", rec(rawproc.DevOpenDir, uint64(unix.ELOOP), 1), unix.ELOOP, "open directory /dev/evil: too many levels of symbolic links"},
 		{"unknown", rec(99, 1, 0), nil, "nsenter: malformed report"},
 	} {
 		err := readDeviceReport(bytes.NewReader(tc.in), d)

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,20 +36,20 @@ func Socket(userns, netns *os.File, domain, typ, proto int) (*os.File, error) {
 	parent, child := os.NewFile(uintptr(pair[0]), "socket-parent"), os.NewFile(uintptr(pair[1]), "socket-child")
 	defer parent.Close()
 	defer child.Close()
-	j := &sockJob{userns: userns.Fd(), netns: netns.Fd(), domain: uintptr(domain),
-		typ: uintptr(typ) | unix.SOCK_CLOEXEC, proto: uintptr(proto), sock: child.Fd(), all: ^uint64(0)}
-	j.rights.hdr.Level = unix.SOL_SOCKET
-	j.rights.hdr.Type = unix.SCM_RIGHTS
-	j.rights.hdr.SetLen(unix.CmsgLen(4))
-	j.iov = unix.Iovec{Base: (*byte)(unsafe.Pointer(&j.rec))}
-	j.iov.SetLen(int(unsafe.Sizeof(j.rec)))
-	j.msg = unix.Msghdr{Iov: &j.iov, Control: (*byte)(unsafe.Pointer(&j.rights))}
-	j.msg.Iovlen = 1
-	j.msg.SetControllen(int(unsafe.Sizeof(j.rights)))
-	j.failMsg = unix.Msghdr{Iov: &j.iov}
-	j.failMsg.Iovlen = 1
+	j := &rawproc.SocketJob{Userns: userns.Fd(), Netns: netns.Fd(), Domain: uintptr(domain),
+		Type: uintptr(typ) | unix.SOCK_CLOEXEC, Proto: uintptr(proto), Sock: child.Fd(), All: ^uint64(0)}
+	j.Rights.Hdr.Level = unix.SOL_SOCKET
+	j.Rights.Hdr.Type = unix.SCM_RIGHTS
+	j.Rights.Hdr.SetLen(unix.CmsgLen(4))
+	j.Iov = unix.Iovec{Base: (*byte)(unsafe.Pointer(&j.Rec))}
+	j.Iov.SetLen(int(unsafe.Sizeof(j.Rec)))
+	j.Msg = unix.Msghdr{Iov: &j.Iov, Control: (*byte)(unsafe.Pointer(&j.Rights))}
+	j.Msg.Iovlen = 1
+	j.Msg.SetControllen(int(unsafe.Sizeof(j.Rights)))
+	j.FailMsg = unix.Msghdr{Iov: &j.Iov}
+	j.FailMsg.Iovlen = 1
 
-	pid, err := j.fork()
+	pid, err := forkSocket(j)
 	runtime.KeepAlive(userns)
 	runtime.KeepAlive(netns)
 	child.Close()
@@ -66,17 +67,8 @@ func Socket(userns, netns *os.File, domain, typ, proto int) (*os.File, error) {
 	return receiveSocket(parent)
 }
 
-// The steps of socketChild, as rec[0] of its message.
-const (
-	sockOK = iota
-	sockDumpable
-	sockUserns
-	sockNetns
-	sockSocket
-)
-
-var sockSteps = [...]string{sockDumpable: "make the process non-dumpable", sockUserns: "join the user namespace",
-	sockNetns: "join the network namespace", sockSocket: "socket"}
+var sockSteps = [...]string{rawproc.SockDumpable: "make the process non-dumpable", rawproc.SockUserns: "join the user namespace",
+	rawproc.SockNetns: "join the network namespace", rawproc.SockSocket: "socket"}
 
 // receiveSocket reads the child's one message: a socket, or the step that
 // failed and its errno.
@@ -93,7 +85,7 @@ func receiveSocket(sock *os.File) (*os.File, error) {
 	}
 	step := *(*uint64)(unsafe.Pointer(&rec[0]))
 	errno := *(*uint64)(unsafe.Pointer(&rec[8]))
-	if step != sockOK || len(fds) != 1 {
+	if step != rawproc.SockOK || len(fds) != 1 {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
@@ -105,33 +97,19 @@ func receiveSocket(sock *os.File) (*os.File, error) {
 	return os.NewFile(uintptr(fds[0]), "socket"), nil
 }
 
-// sockJob is what socketChild uses, prepared beforehand: it may only make
-// raw system calls and write non-pointer fields.
-type sockJob struct {
-	userns, netns, domain, typ, proto, sock uintptr
-	all, old                                uint64 // signal masks
-	rec                                     [2]uint64
-	msg, failMsg                            unix.Msghdr // with the socket, without
-	iov                                     unix.Iovec
-	rights                                  struct {
-		hdr unix.Cmsghdr
-		fd  int32 // at CmsgLen(0): the header is aligned to what fd needs
-	}
-}
-
 // fork forks socketChild with every signal blocked (no Go handler may run
 // in a child without a Go runtime) and returns its pid.
-func (j *sockJob) fork() (int, error) {
+func forkSocket(j *rawproc.SocketJob) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	syscall.ForkLock.Lock()
 	defer syscall.ForkLock.Unlock()
 	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
-		uintptr(unsafe.Pointer(&j.all)), uintptr(unsafe.Pointer(&j.old)), 8, 0, 0); e != 0 {
+		uintptr(unsafe.Pointer(&j.All)), uintptr(unsafe.Pointer(&j.Old)), 8, 0, 0); e != 0 {
 		return 0, e
 	}
-	pid, e := forkSocket(j)
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&j.old)), 0, 8, 0, 0)
+	pid, e := rawproc.ForkSocket(j)
+	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&j.Old)), 0, 8, 0, 0)
 	if e != 0 {
 		return 0, e
 	}

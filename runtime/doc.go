@@ -12,11 +12,10 @@
 //     `ulxc [monitor] NAME` process (setsid, stdio to the container log) that
 //     `ulxc start` leaves behind. It runs pre-start, stop and post-stop
 //     hooks (stop hooks, as LXC's, once init exited and before the cgroup
-//     goes, with descriptors of init's namespaces opened while it ran:
-//     the supervisor opens them once init has exec'd, so a container
-//     process that exits at once may leave them with only the user and
-//     pid namespaces, which outlive it; init sending them itself, as it
-//     does for the network phase, would close that gap),
+//     goes, with descriptors of init's namespaces: init sends them to
+//     the supervisor itself before its exec, as it sends its network
+//     namespace for the network phase, so a container process that exits
+//     at once leaves them all),
 //     holds the pty masters of /dev/console and the ttys, writes the state
 //     file and serves the control socket in the container's runtime
 //     directory, waits for init and records its exit status. In the
@@ -29,15 +28,17 @@
 //     poweroff and halt (killed by SIGINT) stop it.
 //   - init: a clone of the supervisor (spawnInit) in new user, mount and
 //     pid namespaces (and the container's cgroup), which is not a Go
-//     program of its own: it runs initchild.go on the supervisor's memory
-//     (shared with CLONE_VM on amd64, a copy elsewhere), making raw system
-//     calls from an initPlan that compileInit worked out before the
-//     clone. It waits for the go-ahead
+//     program of its own: it runs package rawproc's init.go on the
+//     supervisor's memory (shared with CLONE_VM on amd64, a copy
+//     elsewhere), making raw system calls from the rawproc.Plan that
+//     compileInit worked out before the clone. It waits for the go-ahead
 //     (the supervisor runs newuidmap and newgidmap on it, userns.Release),
 //     becomes root of the namespace, sets up the root filesystem and
 //     execs the spec's process as pid 1 of the new pid namespace. It
-//     reports a failure as a record on a close-on-exec pipe, which the
-//     supervisor turns into "mount proc on /proc: permission denied", and
+//     reports a failure as a record on a close-on-exec pipe (the step's
+//     number, what it was doing, an errno: rawproc.Failure), which the
+//     supervisor turns into "mount proc on /proc: permission denied" with
+//     the message compileInit made for that step (initmsg.go), and
 //     its exec closes the pipe. Hooks that run in the container's
 //     namespaces (pre-mount, mount, start) are forks of init that exec the
 //     hook's program directly (forkHooks), with the OCI state on stdin

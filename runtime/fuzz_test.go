@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/internal/rawproc"
 )
 
 // FuzzParseStat: /proc/PID/stat of a container process holds a command
@@ -66,10 +67,11 @@ func FuzzDecodeInitConfig(f *testing.F) {
 // FuzzDescribe: whatever record comes down init's error pipe, describe
 // returns an error and does not panic.
 func FuzzDescribe(f *testing.F) {
-	f.Add(uint64(stMount), uint64(3), uint64(subMkdir), uint64(1), uint64(30), uint64(0))
-	f.Add(uint64(stLink), ^uint64(0), uint64(0), ^uint64(0), uint64(2), uint64(0))
-	f.Add(uint64(stOOM), uint64(0), uint64(subWrite), ^uint64(0), uint64(13), uint64(0))
-	f.Add(uint64(stHook), uint64(7), uint64(subWait), ^uint64(0), uint64(0), uint64(256))
+	f.Add(uint32(rawproc.FixedMsgs), uint32(rawproc.OpMkdir), uint64(30), uint64(1))
+	f.Add(uint32(rawproc.MsgDevDir), uint32(rawproc.OpOpen), uint64(2), ^uint64(0))
+	f.Add(uint32(rawproc.MsgOOM), uint32(rawproc.OpNone), uint64(13), uint64(0))
+	f.Add(uint32(rawproc.FixedMsgs+7), uint32(rawproc.OpWait), uint64(0), uint64(256))
+	f.Add(uint32(rawproc.MsgBounding), uint32(rawproc.OpRemount), uint64(1), ^uint64(0))
 	s := planSpec()
 	oom := 5
 	s.Process.OOMScoreAdj = &oom
@@ -78,9 +80,9 @@ func FuzzDescribe(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, step, index, sub, comp, errno, extra uint64) {
-		if err := p.describe(initReport{0, step, index, sub, comp, errno, extra}); err == nil {
-			t.Errorf("describe(%d, %d, %d, %d, %d, %d) = nil", step, index, sub, comp, errno, extra)
+	f.Fuzz(func(t *testing.T, msg, op uint32, errno, arg uint64) {
+		if err := p.describe(rawproc.Failure{Msg: msg, Op: op, Errno: errno, Arg: arg}); err == nil {
+			t.Errorf("describe(%d, %d, %d, %d) = nil", msg, op, errno, arg)
 		}
 	})
 }

@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/ulxc/ulxc/ocispec"
 )
@@ -70,27 +74,67 @@ var nsKinds = []struct{ name, proc, env string }{
 	{"cgroup", "cgroup", "LXC_CGROUP_NS"}, {"time", "time", "LXC_TIME_NS"},
 }
 
-// openNamespaces opens the namespaces of the process pid, a child not yet
-// reaped (so pid cannot name another process), that differ from ours:
-// the ones the container has of its own, as LXC passes them.
-func openNamespaces(pid int) []nsRef {
-	var out []nsRef
-	for _, k := range nsKinds {
-		mine, err := os.Readlink("/proc/self/ns/" + k.proc)
-		if err != nil {
-			continue
+// stopNamespaceKinds are the indexes in nsKinds of the namespaces this
+// kernel has, which init sends for the stop hooks (compileStopNS).
+func stopNamespaceKinds() []int {
+	var out []int
+	for i, k := range nsKinds {
+		if _, err := os.Lstat("/proc/self/ns/" + k.proc); err == nil {
+			out = append(out, i)
 		}
-		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, k.proc))
-		if err != nil {
-			continue
-		}
-		if theirs, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd())); err != nil || theirs == mine {
-			f.Close()
-			continue
-		}
-		out = append(out, nsRef{name: k.name, env: k.env, f: f})
 	}
 	return out
+}
+
+// errNoStopNamespaces reports an init that exited before it sent its
+// namespaces for the stop hooks: its own report says why.
+var errNoStopNamespaces = errors.New("init exited before it sent its namespaces")
+
+// receiveStopNamespaces reads the namespaces init sent for the stop hooks
+// (nsKinds[kinds[i]] each) from its socket, and keeps those that differ
+// from the supervisor's own: the ones the container has of its own, as
+// LXC passes them. Init sends them before its exec, so they are all
+// there however soon the container's process exits.
+func receiveStopNamespaces(sock *os.File, kinds []int) ([]nsRef, error) {
+	buf := make([]byte, 16)
+	oob := make([]byte, unix.CmsgSpace(4*len(kinds)))
+	n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("stop hooks: receive init's namespaces: %w", err)
+	}
+	if n == 0 && oobn == 0 {
+		return nil, errNoStopNamespaces
+	}
+	var fds []int
+	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for _, m := range msgs {
+			if f, err := unix.ParseUnixRights(&m); err == nil {
+				fds = append(fds, f...)
+			}
+		}
+	}
+	links := make([]string, len(fds))
+	ok := string(buf[:n]) == "stop" && len(fds) == len(kinds)
+	for i := 0; ok && i < len(fds); i++ {
+		links[i], err = os.Readlink("/proc/self/fd/" + strconv.Itoa(fds[i]))
+		ok = err == nil && strings.HasPrefix(links[i], nsKinds[kinds[i]].proc+":[")
+	}
+	if !ok {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, errors.New("stop hooks: malformed namespaces message from init")
+	}
+	var out []nsRef
+	for i, fd := range fds {
+		k := nsKinds[kinds[i]]
+		if mine, err := os.Readlink("/proc/self/ns/" + k.proc); err != nil || mine == links[i] {
+			unix.Close(fd)
+			continue
+		}
+		out = append(out, nsRef{name: k.name, env: k.env, f: os.NewFile(uintptr(fd), k.proc)})
+	}
+	return out, nil
 }
 
 func closeNamespaces(ns []nsRef) {

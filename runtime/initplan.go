@@ -7,209 +7,27 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/internal/rawproc"
+	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/seccomp"
 	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
 )
 
-// The descriptors init has once placeFDs ran.
-const (
-	syncFD      = 3 // read: the go-ahead once the id maps are written (userns)
-	initStateFD = 4 // read: the OCI state, the stdin of hooks; /dev/null without hooks
-	initErrorFD = 5 // write: a report, or EOF when the exec worked
-	initPtyFD   = 6 // unix socket: the pty masters (only with a console)
-	initHookFD  = 7 // write: the output of hooks, which the supervisor reads; /dev/null without hooks
-	// unix socket, only for the network phase (network.go): init sends
-	// its network and user namespaces, and reads the go-ahead once the
-	// supervisor has set the interfaces up
-	initNetFD = 8
-	initFDs   = 9
-)
+var hookKindTypes = [rawproc.HookKinds]HookType{HookPreMount, HookMount, HookStart}
 
-// goAhead is what the supervisor writes on the sync pipe (userns.Release).
-const goAhead = userns.GoAhead
-
-const atFDCWD = ^uintptr(99) // AT_FDCWD, -100
-
-// The hook kinds that run inside init, through the hook helper.
-const (
-	hookPreMount = iota
-	hookMount
-	hookStart
-	hookKinds
-)
-
-var hookKindTypes = [hookKinds]HookType{HookPreMount, HookMount, HookStart}
-
-// The kinds of a missing mount target.
-const (
-	kindAuto = iota // the bind source's type, else a directory
-	kindDir
-	kindFile
-)
-
-// initPlan is everything init does, worked out by compileInit before the
-// fork: init (initchild.go) only makes the system calls. Pointers are
-// only read by init; the fields it writes are marked.
+// initPlan is init's plan and what the supervisor keeps beside it to
+// describe a failure and read what init sends; init never reads the
+// latter.
 type initPlan struct {
-	// fds are the supervisor's descriptors that become init's 0 to
-	// initFDs-1; base is above all of them.
-	fds  []int // written by init
-	base uintptr
-	late uintptr // namespaces init unshares itself (lateNamespaces)
-
-	rootfsPath *byte
-	overlay    *overlayStep // nil: the root filesystem is a directory, bound
-	sysctls    []sysctlStep
-	// mounts are the spec's mounts, then the device nodes bound once a
-	// tmpfs is on /dev (compileDev).
-	mounts  []mountStep
-	mounted []bool // written by init: mounts[i] was made
-	devTmp  int    // index of the tmpfs mount on /dev, or -1
-	devDir  *byte
-	links   []linkStep
-
-	console bool
-	// consoleFDs are the stdio descriptors the console becomes
-	// (spawnInit: all three, or a foreground start's terminals).
-	consoleFDs [3]bool
-	ptmx       *byte
-	ttys       []rawPath // /dev/console, /dev/tty1...
-	winsize    unix.Winsize
-	ptyMsg     unix.Msghdr
-	ptyIov     unix.Iovec
-	ptyText    []byte
-	ptyCmsg    []byte
-	masters    []int32 // written by init, inside ptyCmsg
-
-	newNet bool
-	ifr    [40]byte // struct ifreq of lo; written by init
-
-	// netPhase: init sends its namespaces (nsPaths, opened) on initNetFD
-	// once it has made them, and waits for the go-ahead before the start
-	// hooks and the exec (network.go).
-	netPhase bool
-	nsPaths  [2]*byte // /proc/self/ns/net, /proc/self/ns/user
-	netMsg   unix.Msghdr
-	netIov   unix.Iovec
-	netText  []byte
-	netCmsg  []byte
-	netFDs   []int32 // written by init, inside netCmsg
-
-	hooks    [hookKinds]hookStep
-	expose   []*byte // LXC's rootfs mount points on the host, for mount hooks
-	masked   []rawPath
-	readonly []rawPath
-	rootRO   bool
-
-	hostname, domainname []byte
-	rlimits              []rlimitStep
-
-	oomPath        *byte
-	oom            []byte
-	setPersonality bool
-	personality    uintptr
-	dropCaps       []uintptr
-	filter         unix.SockFprog
-	filterProg     seccomp.Program
-	setGroups      bool
-	groups         []uint32
-	uid, gid       uint32
-	umask          int
-	cwd            *byte
-	noNewPrivs     bool
-	candidates     []*byte
-	argv, envp     []*byte
-
-	allSignals, oldMask uint64
-
-	// Constant strings.
-	empty, slash, dot, tmpfs, maskData, devNull *byte
-
-	// Written by init.
-	rootfs, root, consoleSlave, exposed int
-	ovlTarget                           int // the tmpfs's merged directory, or -1
-	how                                 unix.OpenHow
-	st                                  unix.Stat_t
-	stfs                                unix.Statfs_t
-	pathA, pathB                        [32]byte
-	sa                                  [4]uint64
-	rec                                 initReport
-	poll                                unix.PollFd
-	hookStatus                          int32
-	marker                              [1]byte
-	noWait                              unix.Timespec
-	resSub, resComp                     int // what failed, for failPath
-	resExtra                            uintptr
-	zero                                int32
-
-	// For describe, never read by init.
-	cfg       *initConfig
-	sysctlKey []string
-	sysctlOwn []bool // the sysctl is the runtime's, not the spec's
-	hookPaths [hookKinds][]string
-}
-
-// rawPath is a cleaned absolute path inside the container, with each of
-// its prefixes and component names, for mkdirAllInRoot.
-type rawPath struct {
-	full     *byte
-	prefixes []*byte // "/a", "/a/b", ...
-	names    []*byte // "a", "b", ...
-	text     []string
-}
-
-type sysctlStep struct {
-	path  *byte
-	value []byte
-}
-
-type mountStep struct {
-	bind, optional bool
-	source         *byte // bind: the source path, opened before enter
-	srcFD          int   // written by init
-	create         int
-	dest           rawPath
-	fstype, data   *byte
-	altData        *byte // devpts data without gid=, or nil
-	hostSys        *byte // "/sys" for a sysfs bound from the host
-	flags          uintptr
-	remount        uintptr // flags set by a remount after the mount
-	propagation    []uintptr
-	// requires is a mount that must have been made for this one to be
-	// (the tmpfs on /dev, for a device node), unless one that makes it
-	// needless; -1 for none.
-	requires, unless int
-	name             string // for messages
-}
-
-type linkStep struct{ name, target *byte }
-
-// hookStep is the hooks of one kind, which init runs itself in turn.
-type hookStep struct {
-	run   bool
-	progs []hookProg
-}
-
-// hookProg is one hook: the paths its exec tries (execCandidates), its
-// arguments and environment, the environment once the root filesystem
-// is exposed at expose[i] (mount hooks), and its time limit.
-type hookProg struct {
-	paths       []*byte
-	argv, envp  []*byte
-	exposedEnvp [][]*byte
-	timeout     unix.Timespec
-	limited     bool
-}
-
-type rlimitStep struct {
-	resource int
-	limit    unix.Rlimit
-	name     string
+	rawproc.Plan
+	filterProg seccomp.Program // what filter points to
+	cfg        *initConfig
+	msgs       []initMsg // by rawproc.Msg
+	stopKinds  []int     // the namespaces in StopNS, by their index in nsKinds
 }
 
 // compileInit works out init's steps for cfg. expose are LXC's rootfs
@@ -217,11 +35,17 @@ type rlimitStep struct {
 // cause is found here, before anything is forked.
 func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 	s := cfg.Spec
-	p := &initPlan{cfg: cfg, devTmp: -1, umask: -1, rootfs: -1, root: -1, consoleSlave: -1, exposed: -1, ovlTarget: -1,
-		late: cfg.Unshare, newNet: cfg.NewNet, console: cfg.Console, allSignals: ^uint64(0)}
-	p.empty, p.slash, p.dot = cstr(""), cstr("/"), cstr(".")
-	p.tmpfs, p.maskData, p.devNull = cstr("tmpfs"), cstr("size=0,mode=0555"), cstr("/dev/null")
-	p.rootfsPath = cstr(s.Root.Path)
+	p := &initPlan{cfg: cfg, Plan: rawproc.Plan{DevTmp: -1, Rootfs: -1, Root: -1, ConsoleSlave: -1, Exposed: -1, OvlTarget: -1,
+		Late: cfg.Unshare, NewNet: cfg.NewNet, Console: cfg.Console, AllSignals: ^uint64(0), GoAhead: userns.GoAhead}}
+	p.Empty, p.Slash, p.Dot = cstr(""), cstr("/"), cstr(".")
+	p.Tmpfs, p.MaskData, p.DevNull = cstr("tmpfs"), cstr("size=0,mode=0555"), cstr("/dev/null")
+	p.RootfsPath = cstr(s.Root.Path)
+	p.msgs = make([]initMsg, rawproc.FixedMsgs, 2*rawproc.FixedMsgs)
+	copy(p.msgs, initMessages[:])
+	p.setMsg(rawproc.MsgRootfs, "open rootfs "+s.Root.Path, msgPlain)
+	p.setMsg(rawproc.MsgUnshare, "new "+namespaceNames(cfg.Unshare)+" namespace", msgPlain)
+	p.setMsg(rawproc.MsgHostname, fmt.Sprintf("set hostname %q", s.Hostname), msgPlain)
+	p.setMsg(rawproc.MsgDomainname, fmt.Sprintf("set domain name %q", s.Domainname), msgPlain)
 	if err := p.compileOverlay(s); err != nil {
 		return nil, err
 	}
@@ -239,9 +63,11 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 		if v == "" {
 			return nil, fmt.Errorf("%w: lxc.sysctl.%s has no value", ErrInvalidSpec, k)
 		}
-		p.sysctls = append(p.sysctls, sysctlStep{path: cstr("/proc/sys/" + strings.ReplaceAll(k, ".", "/")), value: []byte(v)})
-		p.sysctlKey = append(p.sysctlKey, k)
-		p.sysctlOwn = append(p.sysctlOwn, false)
+		p.Sysctls = append(p.Sysctls, rawproc.Sysctl{Path: cstr("/proc/sys/" + strings.ReplaceAll(k, ".", "/")), Value: []byte(v),
+			Msg: p.addMsg(initMsg{text: "lxc.sysctl." + k + " = " + v, kind: msgSysctl})})
+	}
+	if hs, err := ocispec.AnnotatedHooks(s, string(HookStop)); err == nil && len(hs) > 0 {
+		p.compileStopNS()
 	}
 	if cfg.NetPhase {
 		p.compileNetPhase(s)
@@ -250,43 +76,48 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 	if err := p.compileMounts(s); err != nil {
 		return nil, err
 	}
-	if p.devTmp >= 0 {
+	if p.DevTmp >= 0 {
 		if err := p.compileDev(s); err != nil {
 			return nil, err
 		}
 	}
-	p.mounted = make([]bool, len(p.mounts))
+	p.Mounted = make([]bool, len(p.Mounts))
 	if cfg.Console {
 		p.compileConsole(cfg)
 	}
 	if cfg.NewNet {
-		copy(p.ifr[:], "lo")
+		copy(p.Ifr[:], "lo")
 	}
 	if err := p.compileHooks(cfg, expose); err != nil {
 		return nil, err
 	}
+	p.MaskMsg = rawproc.Msg(len(p.msgs))
 	for _, m := range s.Linux.MaskedPaths {
 		rp, err := newRawPath(m)
 		if err != nil {
 			return nil, err
 		}
-		p.masked = append(p.masked, rp)
+		p.Masked = append(p.Masked, rp)
+		p.addMsg(initMsg{text: "mask " + pathText(rp.Text, -1), path: rp.Text})
 	}
+	p.ReadonlyMsg = rawproc.Msg(len(p.msgs))
 	for _, m := range s.Linux.ReadonlyPaths {
 		rp, err := newRawPath(m)
 		if err != nil {
 			return nil, err
 		}
-		p.readonly = append(p.readonly, rp)
+		p.Readonly = append(p.Readonly, rp)
+		p.addMsg(initMsg{text: "make " + pathText(rp.Text, -1) + " read-only", path: rp.Text})
 	}
-	p.rootRO = s.Root.Readonly
-	p.hostname, p.domainname = []byte(s.Hostname), []byte(s.Domainname)
+	p.RootRO = s.Root.Readonly
+	p.Hostname, p.Domainname = []byte(s.Hostname), []byte(s.Domainname)
 	for _, rl := range s.Process.Rlimits {
 		res, ok := rlimits[rl.Type]
 		if !ok {
 			return nil, fmt.Errorf("%w: unknown rlimit %q", ErrInvalidSpec, rl.Type)
 		}
-		p.rlimits = append(p.rlimits, rlimitStep{resource: res, limit: unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}, name: rl.Type})
+		p.Rlimits = append(p.Rlimits, rawproc.Rlimit{Resource: res, Limit: unix.Rlimit{Cur: rl.Soft, Max: rl.Hard},
+			Msg: p.addMsg(initMsg{text: "set " + rl.Type})})
 	}
 	return p, p.compileProcess(s)
 }
@@ -298,17 +129,8 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 // which is "1 0", nobody, in a new network namespace. The range is set
 // to the container's own gids, unless the spec sets it.
 func (p *initPlan) compileNetPhase(s *specs.Spec) {
-	p.netPhase = true
-	p.nsPaths = [2]*byte{cstr("/proc/self/ns/net"), cstr("/proc/self/ns/user")}
-	p.netText = []byte("ns")
-	p.netCmsg = unix.UnixRights(0, 0)
-	p.netFDs = unsafe.Slice((*int32)(unsafe.Pointer(&p.netCmsg[unix.CmsgLen(0)])), 2)
-	p.netIov.Base = &p.netText[0]
-	p.netIov.SetLen(len(p.netText))
-	p.netMsg.Iov = &p.netIov
-	p.netMsg.SetIovlen(1)
-	p.netMsg.Control = &p.netCmsg[0]
-	p.netMsg.SetControllen(len(p.netCmsg))
+	p.NetPhase = true
+	prepareNSSend(&p.NetNS, []string{"net", "user"}, "ns", rawproc.MsgNetOpenNet, rawproc.MsgNetSend)
 	const pingKey = "net.ipv4.ping_group_range"
 	if _, ok := s.Linux.Sysctl[pingKey]; ok || len(s.Linux.GIDMappings) == 0 {
 		return
@@ -327,10 +149,41 @@ func (p *initPlan) compileNetPhase(s *specs.Spec) {
 	// The kernel reads the range in the writer's user namespace, where
 	// both ends must be mapped ids; gids between them that are not are
 	// simply never anyone's.
-	p.sysctls = append(p.sysctls, sysctlStep{path: cstr("/proc/sys/net/ipv4/ping_group_range"),
-		value: []byte(strconv.FormatUint(lo, 10) + " " + strconv.FormatUint(min(hi, 1<<31-1), 10))})
-	p.sysctlKey = append(p.sysctlKey, pingKey)
-	p.sysctlOwn = append(p.sysctlOwn, true)
+	value := strconv.FormatUint(lo, 10) + " " + strconv.FormatUint(min(hi, 1<<31-1), 10)
+	p.Sysctls = append(p.Sysctls, rawproc.Sysctl{Path: cstr("/proc/sys/net/ipv4/ping_group_range"), Value: []byte(value),
+		Msg: p.addMsg(initMsg{text: "set " + pingKey + " = " + value + " (so that the container's groups may ping)"})})
+}
+
+// compileStopNS prepares the message that sends init's namespaces to
+// the supervisor for the stop hooks (receiveStopNamespaces).
+func (p *initPlan) compileStopNS() {
+	p.stopKinds = stopNamespaceKinds()
+	open := rawproc.Msg(len(p.msgs))
+	var names []string
+	for _, i := range p.stopKinds {
+		names = append(names, nsKinds[i].proc)
+		p.addMsg(initMsg{text: "stop hooks: open /proc/self/ns/" + nsKinds[i].proc})
+	}
+	prepareNSSend(&p.StopNS, names, "stop", open, rawproc.MsgStopNSSend)
+}
+
+// prepareNSSend prepares s, a message that sends init's namespaces
+// /proc/self/ns/NAME for each of names, with text, in place: the message
+// points into s.
+func prepareNSSend(s *rawproc.NSSend, names []string, text string, open, send rawproc.Msg) {
+	for _, n := range names {
+		s.Paths = append(s.Paths, cstr("/proc/self/ns/"+n))
+	}
+	s.Text = []byte(text)
+	s.Cmsg = unix.UnixRights(make([]int, len(names))...)
+	s.FDs = unsafe.Slice((*int32)(unsafe.Pointer(&s.Cmsg[unix.CmsgLen(0)])), len(names))
+	s.Iov.Base = &s.Text[0]
+	s.Iov.SetLen(len(s.Text))
+	s.Msg.Iov = &s.Iov
+	s.Msg.SetIovlen(1)
+	s.Msg.Control = &s.Cmsg[0]
+	s.Msg.SetControllen(len(s.Cmsg))
+	s.OpenMsg, s.SendMsg = open, send
 }
 
 // compileMounts prepares the spec's mounts, in order.
@@ -348,20 +201,21 @@ func (p *initPlan) compileMounts(s *specs.Spec) error {
 		if err != nil {
 			return err
 		}
-		m := mountStep{optional: optional, dest: dest, srcFD: -1, name: mountName(mnt), requires: -1, unless: -1}
+		m := rawproc.Mount{Optional: optional, Dest: dest, SrcFD: -1, Requires: -1, Unless: -1,
+			Msg: p.addMsg(initMsg{text: "mount " + mountName(mnt) + " on " + mnt.Destination, path: dest.Text, source: mnt.Source})}
 		switch create {
 		case createDir:
-			m.create = kindDir
+			m.Create = rawproc.CreateDir
 		case createFile:
-			m.create = kindFile
+			m.Create = rawproc.CreateFile
 		}
-		m.propagation = append(m.propagation, o.propagation...)
+		m.Propagation = append(m.Propagation, o.propagation...)
 		if isBind(mnt, o) {
-			m.bind = true
-			m.source = cstr(mnt.Source)
-			m.flags = o.flags
-			m.remount = o.flags &^ (unix.MS_BIND | unix.MS_REC)
-			p.mounts = append(p.mounts, m)
+			m.Bind = true
+			m.Source = cstr(mnt.Source)
+			m.Flags = o.flags
+			m.Remount = o.flags &^ (unix.MS_BIND | unix.MS_REC)
+			p.Mounts = append(p.Mounts, m)
 			continue
 		}
 		fstype, source, flags := mnt.Type, mnt.Source, o.flags
@@ -380,21 +234,21 @@ func (p *initPlan) compileMounts(s *specs.Spec) error {
 		if source == "" {
 			source = fstype
 		}
-		if fstype == "sysfs" && !p.newNet {
+		if fstype == "sysfs" && !p.NewNet {
 			// sysfs shows the network namespace of its mounter: without
 			// our own, the kernel refuses it; bind the host's read-only.
-			m.hostSys = cstr("/sys")
-			m.remount = flags | unix.MS_RDONLY
+			m.HostSys = cstr("/sys")
+			m.Remount = flags | unix.MS_RDONLY
 		} else {
-			m.source, m.fstype, m.flags, m.data = cstr(source), cstr(fstype), flags, cstr(data)
+			m.Source, m.Fstype, m.Flags, m.Data = cstr(source), cstr(fstype), flags, cstr(data)
 			if fstype == "devpts" && strings.Contains(data, "gid=") {
-				m.altData = cstr(dropOption(data, "gid="))
+				m.AltData = cstr(dropOption(data, "gid="))
 			}
 		}
 		if mnt.Destination == "/dev" && fstype == "tmpfs" {
-			p.devTmp = i
+			p.DevTmp = i
 		}
-		p.mounts = append(p.mounts, m)
+		p.Mounts = append(p.Mounts, m)
 	}
 	return nil
 }
@@ -426,12 +280,13 @@ func (p *initPlan) compileDev(s *specs.Spec) error {
 		if err != nil {
 			return err
 		}
-		p.mounts = append(p.mounts, mountStep{bind: true, source: cstr(dp), srcFD: -1, create: kindFile, dest: rp,
-			flags: unix.MS_BIND, requires: p.devTmp, unless: mountOf(dp), name: dp})
+		p.Mounts = append(p.Mounts, rawproc.Mount{Bind: true, Source: cstr(dp), SrcFD: -1, Create: rawproc.CreateFile, Dest: rp,
+			Flags: unix.MS_BIND, Requires: p.DevTmp, Unless: mountOf(dp),
+			Msg: p.addMsg(initMsg{text: "bind device " + dp, path: rp.Text, source: dp})})
 	}
-	p.devDir = cstr("/dev")
+	p.DevDir = cstr("/dev")
 	for _, l := range devLinks {
-		p.links = append(p.links, linkStep{name: cstr(l[0]), target: cstr(l[1])})
+		p.Links = append(p.Links, rawproc.Link{Name: cstr(l[0]), Target: cstr(l[1]), Msg: p.addMsg(initMsg{text: "symlink /dev/" + l[0]})})
 	}
 	return nil
 }
@@ -439,25 +294,27 @@ func (p *initPlan) compileDev(s *specs.Spec) error {
 // compileConsole prepares /dev/console and the ttys, and the message that
 // sends their masters.
 func (p *initPlan) compileConsole(cfg *initConfig) {
-	p.ptmx = cstr("/dev/pts/ptmx")
+	p.Ptmx = cstr("/dev/pts/ptmx")
 	names := []string{"console"}
 	for i := 1; i <= cfg.TTYs; i++ {
 		names = append(names, "tty"+strconv.Itoa(i))
 	}
+	p.TtyMsg = rawproc.Msg(len(p.msgs))
 	for _, n := range names {
 		rp, _ := newRawPath("/dev/" + n) // cannot fail: no NUL
-		p.ttys = append(p.ttys, rp)
+		p.Ttys = append(p.Ttys, rp)
+		p.addMsg(initMsg{text: "/dev/" + n, path: rp.Text})
 	}
-	p.winsize = unix.Winsize{Row: cfg.ConsoleRows, Col: cfg.ConsoleCols}
-	p.ptyText = []byte(strings.Join(names, ","))
-	p.ptyCmsg = unix.UnixRights(make([]int, len(names))...)
-	p.masters = unsafe.Slice((*int32)(unsafe.Pointer(&p.ptyCmsg[unix.CmsgLen(0)])), len(names))
-	p.ptyIov.Base = &p.ptyText[0]
-	p.ptyIov.SetLen(len(p.ptyText))
-	p.ptyMsg.Iov = &p.ptyIov
-	p.ptyMsg.SetIovlen(1)
-	p.ptyMsg.Control = &p.ptyCmsg[0]
-	p.ptyMsg.SetControllen(len(p.ptyCmsg))
+	p.Winsize = unix.Winsize{Row: cfg.ConsoleRows, Col: cfg.ConsoleCols}
+	p.PtyText = []byte(strings.Join(names, ","))
+	p.PtyCmsg = unix.UnixRights(make([]int, len(names))...)
+	p.Masters = unsafe.Slice((*int32)(unsafe.Pointer(&p.PtyCmsg[unix.CmsgLen(0)])), len(names))
+	p.PtyIov.Base = &p.PtyText[0]
+	p.PtyIov.SetLen(len(p.PtyText))
+	p.PtyMsg.Iov = &p.PtyIov
+	p.PtyMsg.SetIovlen(1)
+	p.PtyMsg.Control = &p.PtyCmsg[0]
+	p.PtyMsg.SetControllen(len(p.PtyCmsg))
 }
 
 // compileHooks prepares the hook helper's runs for the hooks that run in
@@ -468,9 +325,9 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 	if err != nil {
 		return err
 	}
-	lists := [hookKinds][]specs.Hook{hookPreMount: pre}
+	lists := [rawproc.HookKinds][]specs.Hook{rawproc.HooksPreMount: pre}
 	if s.Hooks != nil {
-		lists[hookMount], lists[hookStart] = s.Hooks.CreateContainer, s.Hooks.StartContainer
+		lists[rawproc.HooksMount], lists[rawproc.HooksStart] = s.Hooks.CreateContainer, s.Hooks.StartContainer
 	}
 	for kind, hs := range lists {
 		if len(hs) == 0 {
@@ -479,14 +336,14 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 		t := hookKindTypes[kind]
 		env := hookEnv{Name: cfg.Name, ConfigPath: cfg.ConfigPath, RootfsPath: s.Root.Path}
 		switch kind {
-		case hookPreMount, hookMount:
+		case rawproc.HooksPreMount, rawproc.HooksMount:
 			// Container root may not walk the user's 0700 directories to
 			// the rootfs; it may walk from init's descriptor of it, fd 3.
 			env.RootfsMount = "/proc/self/fd/3"
-		case hookStart:
+		case rawproc.HooksStart:
 			env.RootfsMount = "/"
 		}
-		h := hookStep{run: true}
+		h := rawproc.Hooks{Run: true}
 		for _, hk := range hs {
 			if hk.Path == "" || strings.IndexByte(hk.Path, 0) >= 0 {
 				return fmt.Errorf("%w: %s hook %q", ErrInvalidSpec, t, hk.Path)
@@ -501,28 +358,28 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 					return fmt.Errorf("%w: %s hook %s: NUL in %q", ErrInvalidSpec, t, hk.Path, a)
 				}
 			}
-			hp := hookProg{paths: cstrs(execCandidates(hk.Path, nil)...), argv: cstrs(argv...), envp: cstrs(base...)}
-			hp.paths = hp.paths[:len(hp.paths)-1]
+			hp := rawproc.Hook{Paths: cstrs(execCandidates(hk.Path, nil)...), Argv: cstrs(argv...), Envp: cstrs(base...)}
+			hp.Paths = hp.Paths[:len(hp.Paths)-1]
 			if hk.Timeout != nil && *hk.Timeout > 0 {
-				hp.limited, hp.timeout = true, unix.NsecToTimespec(int64(*hk.Timeout)*1e9)
+				hp.Limited, hp.Timeout = true, unix.NsecToTimespec(int64(*hk.Timeout)*1e9)
 			}
-			if kind == hookMount {
+			if kind == rawproc.HooksMount {
 				for _, dir := range expose {
 					e := env
 					e.RootfsMount = dir
-					hp.exposedEnvp = append(hp.exposedEnvp, cstrs(append(append([]string{"PATH=" + DefaultPath}, hk.Env...), e.vars(t)...)...))
+					hp.ExposedEnvp = append(hp.ExposedEnvp, cstrs(append(append([]string{"PATH=" + DefaultPath}, hk.Env...), e.vars(t)...)...))
 				}
 			}
-			h.progs = append(h.progs, hp)
-			p.hookPaths[kind] = append(p.hookPaths[kind], hk.Path)
+			hp.Msg = p.addMsg(initMsg{text: fmt.Sprintf("%s hook %s", t, hk.Path)})
+			h.Progs = append(h.Progs, hp)
 		}
-		if kind == hookMount {
-			p.expose = nil
+		if kind == rawproc.HooksMount {
+			p.Expose = nil
 			for _, dir := range expose {
-				p.expose = append(p.expose, cstr(dir))
+				p.Expose = append(p.Expose, cstr(dir))
 			}
 		}
-		p.hooks[kind] = h
+		p.Hooks[kind] = h
 	}
 	return nil
 }
@@ -531,50 +388,49 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 func (p *initPlan) compileProcess(s *specs.Spec) error {
 	proc := s.Process
 	if proc.OOMScoreAdj != nil {
-		p.oomPath, p.oom = cstr("/proc/self/oom_score_adj"), []byte(strconv.Itoa(*proc.OOMScoreAdj))
+		p.OOMPath, p.OOM = cstr("/proc/self/oom_score_adj"), []byte(strconv.Itoa(*proc.OOMScoreAdj))
+		p.setMsg(rawproc.MsgOOM, "lxc.proc.oom_score_adj = "+strconv.Itoa(*proc.OOMScoreAdj), msgOOM)
 	}
 	pers, ok, err := personality(s.Linux.Personality)
 	if err != nil {
 		return err
 	}
-	p.setPersonality, p.personality = ok, uintptr(pers)
+	p.SetPersonality, p.Personality = ok, uintptr(pers)
+	p.setMsg(rawproc.MsgPersonality, fmt.Sprintf("personality %#x", p.Personality), msgPlain)
 	keep, ok, err := boundingMask(proc.Capabilities)
 	if err != nil {
 		return err
 	}
-	if ok {
-		for c := uintptr(0); c < 64; c++ {
-			if keep&(1<<c) == 0 {
-				p.dropCaps = append(p.dropCaps, c)
-			}
-		}
-	}
+	p.Exec.Bounding, p.Exec.Keep = ok, keep
 	if p.filterProg, err = seccomp.Compile(s.Linux.Seccomp); err != nil {
 		return fmt.Errorf("linux.seccomp: %w", err)
 	}
 	if len(p.filterProg) > 0 {
-		p.filter = unix.SockFprog{Len: uint16(len(p.filterProg)), Filter: &p.filterProg[0]}
+		p.Exec.Filter = unix.SockFprog{Len: uint16(len(p.filterProg)), Filter: &p.filterProg[0]}
 	}
 	u := proc.User
 	if len(u.AdditionalGids) > 0 {
-		p.setGroups = true
-		p.groups = append(p.groups, u.AdditionalGids...)
+		p.Exec.SetGroups = true
+		p.Exec.Groups = append(p.Exec.Groups, u.AdditionalGids...)
 	}
-	p.uid, p.gid = u.UID, u.GID
+	p.Exec.UID, p.Exec.GID = u.UID, u.GID
+	p.setMsg(rawproc.MsgSetgid, "setgid "+strconv.FormatUint(uint64(u.GID), 10), msgPlain)
+	p.setMsg(rawproc.MsgSetuid, "setuid "+strconv.FormatUint(uint64(u.UID), 10), msgPlain)
 	if u.Umask != nil {
-		p.umask = int(*u.Umask)
+		p.Exec.SetUmask, p.Exec.Umask = true, *u.Umask
 	}
 	cwd := proc.Cwd
 	if cwd == "" {
 		cwd = "/"
 	}
-	p.cwd = cstr(cwd)
-	p.noNewPrivs = proc.NoNewPrivileges
+	p.Exec.Dir = cstr(cwd)
+	p.setMsg(rawproc.MsgChdir, "chdir "+cwd, msgPlain)
+	p.Exec.NoNewPrivs = proc.NoNewPrivileges
 	if len(proc.Args) == 0 || proc.Args[0] == "" {
 		return fmt.Errorf("%w: no process to run", ErrInvalidSpec)
 	}
 	for _, c := range execCandidates(proc.Args[0], proc.Env) {
-		p.candidates = append(p.candidates, cstr(c))
+		p.Exec.Paths = append(p.Exec.Paths, cstr(c))
 	}
 	for _, list := range [][]string{proc.Args, proc.Env} {
 		for _, a := range list {
@@ -583,7 +439,8 @@ func (p *initPlan) compileProcess(s *specs.Spec) error {
 			}
 		}
 	}
-	p.argv, p.envp = cstrs(proc.Args...), cstrs(proc.Env...)
+	p.Exec.Argv, p.Exec.Envp = cstrs(proc.Args...), cstrs(proc.Env...)
+	p.setMsg(rawproc.MsgExec, "exec "+proc.Args[0], msgExec)
 	return nil
 }
 
@@ -612,34 +469,23 @@ func execCandidates(file string, env []string) []string {
 }
 
 // newRawPath prepares the container path unsafePath for mkdirAllInRoot.
-func newRawPath(unsafePath string) (rawPath, error) {
+func newRawPath(unsafePath string) (rawproc.Path, error) {
 	if strings.IndexByte(unsafePath, 0) >= 0 {
-		return rawPath{}, fmt.Errorf("%w: NUL in path %q", ErrInvalidSpec, unsafePath)
+		return rawproc.Path{}, fmt.Errorf("%w: NUL in path %q", ErrInvalidSpec, unsafePath)
 	}
 	clean := path.Clean("/" + unsafePath)
-	rp := rawPath{full: cstr(clean)}
+	rp := rawproc.Path{Full: cstr(clean)}
 	if clean == "/" {
 		return rp, nil
 	}
 	parts := strings.Split(clean[1:], "/")
 	for i, name := range parts {
 		prefix := "/" + strings.Join(parts[:i+1], "/")
-		rp.prefixes = append(rp.prefixes, cstr(prefix))
-		rp.names = append(rp.names, cstr(name))
-		rp.text = append(rp.text, prefix)
+		rp.Prefixes = append(rp.Prefixes, cstr(prefix))
+		rp.Names = append(rp.Names, cstr(name))
+		rp.Text = append(rp.Text, prefix)
 	}
 	return rp, nil
-}
-
-// textAt is the path component comp of rp as text (-1: the whole path).
-func (rp *rawPath) textAt(comp int) string {
-	if comp < 0 || comp >= len(rp.text) {
-		if len(rp.text) == 0 {
-			return "/"
-		}
-		return rp.text[len(rp.text)-1]
-	}
-	return rp.text[comp]
 }
 
 // cstr is s as a C string; callers have checked it has no NUL.
@@ -682,245 +528,6 @@ func exposeCandidates(s *specs.Spec) []string {
 // it is mounted.
 var lxcRootfsMounts = []string{"/usr/lib/*/lxc/rootfs", "/usr/lib/lxc/rootfs", "/usr/local/lib/lxc/rootfs"}
 
-// describe turns init's report into the error the user sees.
-func (p *initPlan) describe(r initReport) error {
-	step, index, sub, comp := int(r[1]), int(int64(r[2])), int(r[3]), int(int64(r[4]))
-	errno := syscall.Errno(r[5])
-	extra := r[6]
-	s := p.cfg.Spec
-	wrap := func(format string, args ...any) error {
-		if errno == 0 {
-			return &ChildError{Msg: fmt.Sprintf(format, args...)}
-		}
-		return &ChildError{Msg: fmt.Sprintf(format, args...) + ": " + errno.Error(), Errno: errno}
-	}
-	pathOp := func(rp *rawPath) string {
-		switch sub {
-		case subOpen:
-			return "open " + rp.textAt(comp)
-		case subMkdir:
-			return "mkdir " + rp.textAt(comp)
-		case subCreate:
-			return "create " + rp.textAt(comp)
-		case subStatfs:
-			return "statfs"
-		case subRemount:
-			return "remount " + describeFlags(uintptr(extra))
-		case subPropagation:
-			return "set propagation"
-		}
-		return ""
-	}
-	join := func(a, b string) string {
-		if b == "" {
-			return a
-		}
-		return a + ": " + b
-	}
-	// The record comes from another process: an index that does not fit
-	// the plan is a malformed report, never a panic here.
-	bound := -1
-	switch step {
-	case stSource, stMount:
-		bound = len(p.mounts)
-	case stSysctl:
-		bound = len(p.sysctlKey)
-	case stHook:
-		bound = hookKinds * maxHooks(p)
-	case stLink:
-		bound = len(devLinks)
-	case stConsole:
-		bound = len(p.ttys)
-	case stMask:
-		bound = len(p.masked)
-	case stReadonly:
-		bound = len(p.readonly)
-	case stRlimit:
-		bound = len(p.rlimits)
-	}
-	if bound >= 0 && (index >= bound || index < 0 && !(step == stLink && index == -1)) ||
-		step == stOOM && s.Process.OOMScoreAdj == nil || step == stExec && len(s.Process.Args) == 0 {
-		return &ChildError{Msg: fmt.Sprintf("init: malformed report %v", r), Errno: errno}
-	}
-	switch step {
-	case stFD:
-		return wrap("init: place descriptor %d", index)
-	case stEnter:
-		switch sub {
-		case subRead:
-			return wrap("enter user namespace: wait for parent")
-		case subGoAhead:
-			return wrap("enter user namespace: no go-ahead from the parent")
-		case subSetgid:
-			return wrap("enter user namespace: setresgid 0")
-		case subSetgroups:
-			return wrap("enter user namespace: setgroups")
-		case subSetuid:
-			return wrap("enter user namespace: setresuid 0")
-		case subDeathSignal:
-			return wrap("enter user namespace: set parent-death signal")
-		case subParentGone:
-			return wrap("enter user namespace: parent exited")
-		case subDumpable:
-			return wrap("enter user namespace: set dumpable")
-		}
-	case stRootfs:
-		return wrap("open rootfs %s", s.Root.Path)
-	case stSource:
-		if index >= len(s.Mounts) {
-			return wrap("device %s: open", p.mounts[index].name)
-		}
-		m := s.Mounts[index]
-		return wrap("mount %s on %s: open source", m.Source, m.Destination)
-	case stUnshare:
-		return wrap("new %s namespace", namespaceNames(p.late))
-	case stSysctl:
-		k := p.sysctlKey[index]
-		v := string(p.sysctls[index].value)
-		if p.sysctlOwn[index] {
-			return wrap("set %s = %s (so that the container's groups may ping)", k, v)
-		}
-		if errno == unix.EPERM || errno == unix.EACCES || errno == unix.EROFS {
-			return fmt.Errorf("%w: lxc.sysctl.%s = %s: %w", ErrSysctl, k, v, errno)
-		}
-		return wrap("lxc.sysctl.%s = %s", k, v)
-	case stSlave:
-		return wrap("make / a slave mount")
-	case stHook:
-		kind, i := index%hookKinds, index/hookKinds
-		if i >= len(p.hookPaths[kind]) {
-			return fmt.Errorf("init: malformed report %v", r)
-		}
-		name := fmt.Sprintf("%s hook %s", hookKindTypes[kind], p.hookPaths[kind][i])
-		switch {
-		case sub == subTimeout:
-			return &ChildError{Msg: fmt.Sprintf("%s: still running after %ds, killed", name, p.hooks[kind].progs[i].timeout.Sec)}
-		case sub == subWait && errno == 0:
-			// As os/exec says it, which the hooks that run on the host use.
-			ws := syscall.WaitStatus(uint32(extra))
-			if ws.Signaled() {
-				return &ChildError{Msg: name + ": signal: " + ws.Signal().String()}
-			}
-			return &ChildError{Msg: fmt.Sprintf("%s: exit status %d", name, ws.ExitStatus())}
-		case sub == subExec:
-			return wrap("%s: exec", name)
-		case sub == subClone:
-			return wrap("%s: fork", name)
-		}
-		return wrap("%s: wait", name)
-	case stOverlay:
-		return p.describeOverlay(index, sub, errno)
-	case stBindRootfs:
-		if sub == subClone {
-			return wrap("bind rootfs: clone mount")
-		}
-		return wrap("bind rootfs: attach mount")
-	case stMount:
-		m := &p.mounts[index]
-		if index >= len(s.Mounts) { // a device node (compileDev)
-			if sub == subMount {
-				return wrap("bind device %s", m.name)
-			}
-			return wrap("%s", join("device "+m.name, pathOp(&m.dest)))
-		}
-		op := pathOp(&m.dest)
-		if sub == subMissing {
-			op = "source " + s.Mounts[index].Source
-		}
-		return wrap("%s", join(fmt.Sprintf("mount %s on %s", m.name, s.Mounts[index].Destination), op))
-	case stLink:
-		if index < 0 {
-			return wrap("open /dev")
-		}
-		return wrap("symlink /dev/%s", devLinks[index][0])
-	case stConsole:
-		name := p.ttys[index].textAt(-1)
-		switch sub {
-		case subUnlock:
-			return wrap("%s: unlock pty", name)
-		case subPeer:
-			return wrap("%s: open pty peer", name)
-		case subSize:
-			return wrap("size %s", name)
-		case subMount:
-			return wrap("bind %s", name)
-		}
-		return wrap("%s", join(name, pathOp(&p.ttys[index])))
-	case stSendPtys:
-		return wrap("send pty masters")
-	case stLoopback:
-		return wrap("bring up lo")
-	case stNetwork:
-		switch sub {
-		case subOpen:
-			return wrap("network: open %s", [...]string{"/proc/self/ns/net", "/proc/self/ns/user"}[min(max(index, 0), 1)])
-		case subWrite:
-			return wrap("network: send namespaces to the supervisor")
-		case subRead:
-			return wrap("network: wait for the supervisor")
-		}
-		return wrap("network: no go-ahead from the supervisor")
-	case stMask:
-		return wrap("%s", join("mask "+p.masked[index].textAt(-1), pathOp(&p.masked[index])))
-	case stReadonly:
-		return wrap("%s", join("make "+p.readonly[index].textAt(-1)+" read-only", pathOp(&p.readonly[index])))
-	case stPivot:
-		return wrap("pivot_root")
-	case stRootRO:
-		return wrap("%s", join("read-only root", pathOp(&rawPath{})))
-	case stHostname:
-		return wrap("set hostname %q", s.Hostname)
-	case stDomainname:
-		return wrap("set domain name %q", s.Domainname)
-	case stRlimit:
-		return wrap("set %s", p.rlimits[index].name)
-	case stTerminal:
-		switch sub {
-		case subSetsid:
-			return wrap("setsid")
-		case subCtty:
-			return wrap("set controlling terminal")
-		}
-		return wrap("console stdio")
-	case stOOM:
-		n := *s.Process.OOMScoreAdj
-		if errno == unix.EACCES || errno == unix.EPERM {
-			return wrap("lxc.proc.oom_score_adj = %d: lowering the score needs root on the host", n)
-		}
-		return wrap("lxc.proc.oom_score_adj = %d", n)
-	case stPersonality:
-		return wrap("personality %#x", p.personality)
-	case stBounding:
-		return wrap("drop capability %d from the bounding set", index)
-	case stSeccomp:
-		return wrap("install seccomp filter")
-	case stSetgroups:
-		return wrap("setgroups")
-	case stSetgid:
-		return wrap("setgid %d", p.gid)
-	case stSetuid:
-		return wrap("setuid %d", p.uid)
-	case stChdir:
-		return wrap("chdir %s", cwdOf(s.Process))
-	case stNoNewPrivs:
-		return wrap("set no_new_privs")
-	case stExec:
-		file := s.Process.Args[0]
-		if !strings.Contains(file, "/") && (errno == unix.ENOENT || errno == unix.ENOTDIR) {
-			return &ChildError{Msg: fmt.Sprintf("exec %s: %v in $PATH", file, errno), Errno: errno}
-		}
-		return wrap("exec %s", file)
-	}
-	return &ChildError{Msg: fmt.Sprintf("init: unknown report %v", r), Errno: errno}
-}
-
-func cwdOf(p *specs.Process) string {
-	if p.Cwd == "" {
-		return "/"
-	}
-	return p.Cwd
-}
-
 // namespaceNames names the namespaces in flags, for messages.
 func namespaceNames(flags uintptr) string {
 	var names []string
@@ -943,17 +550,4 @@ var rlimits = map[string]int{
 	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
 	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
 	"RLIMIT_STACK": unix.RLIMIT_STACK,
-}
-
-// inRoot is how every path of the container is resolved: as if root were
-// "/", absolute symlinks included, and never through /proc magic links.
-const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
-
-// maxHooks is the most hooks of one kind.
-func maxHooks(p *initPlan) int {
-	n := 0
-	for _, h := range p.hooks {
-		n = max(n, len(h.progs))
-	}
-	return n
 }

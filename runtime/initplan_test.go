@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"github.com/ulxc/ulxc/ocispec"
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/ulxc/ulxc/internal/rawproc"
+	"github.com/ulxc/ulxc/ocispec"
+	"github.com/ulxc/ulxc/userns"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -35,37 +38,40 @@ func TestCompileInit(t *testing.T) {
 	}
 	// The spec's 4 mounts, then one bind per default device, each only
 	// once the tmpfs on /dev (mount 1) is there.
-	if p.devTmp != 1 || len(p.mounts) != 4+len(defaultDevices) || len(p.mounted) != len(p.mounts) || len(p.links) != len(devLinks) {
-		t.Errorf("devTmp %d, %d mounts, %d links; want 1, %d, %d", p.devTmp, len(p.mounts), len(p.links), 4+len(defaultDevices), len(devLinks))
+	if p.DevTmp != 1 || len(p.Mounts) != 4+len(defaultDevices) || len(p.Mounted) != len(p.Mounts) || len(p.Links) != len(devLinks) {
+		t.Errorf("devTmp %d, %d mounts, %d links; want 1, %d, %d", p.DevTmp, len(p.Mounts), len(p.Links), 4+len(defaultDevices), len(devLinks))
 	}
-	for _, d := range p.mounts[4:] {
-		if !d.bind || d.create != kindFile || d.requires != 1 || d.unless != -1 {
-			t.Errorf("device %s: bind %v, create %d, requires %d, unless %d", d.name, d.bind, d.create, d.requires, d.unless)
+	for _, d := range p.Mounts[4:] {
+		if !d.Bind || d.Create != rawproc.CreateFile || d.Requires != 1 || d.Unless != -1 {
+			t.Errorf("device %s: bind %v, create %d, requires %d, unless %d", p.msgs[d.Msg].text, d.Bind, d.Create, d.Requires, d.Unless)
 		}
 	}
-	bind := p.mounts[3]
-	if !bind.bind || bind.flags&unix.MS_REC == 0 || bind.remount != unix.MS_RDONLY {
-		t.Errorf("rbind,ro mount: bind %v flags %#x remount %#x", bind.bind, bind.flags, bind.remount)
+	bind := p.Mounts[3]
+	if !bind.Bind || bind.Flags&unix.MS_REC == 0 || bind.Remount != unix.MS_RDONLY {
+		t.Errorf("rbind,ro mount: bind %v flags %#x remount %#x", bind.Bind, bind.Flags, bind.Remount)
 	}
-	if got := bind.dest.text; strings.Join(got, " ") != "/data /data/in /data/in/here" {
+	if got := bind.Dest.Text; strings.Join(got, " ") != "/data /data/in /data/in/here" {
 		t.Errorf("destination prefixes %q", got)
 	}
-	if p.mounts[2].altData == nil {
+	if p.Mounts[2].AltData == nil {
 		t.Errorf("devpts with gid= has no retry without it")
 	}
-	if p.mounts[0].flags&(unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC) != unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC {
-		t.Errorf("proc flags %#x, want nosuid,nodev,noexec", p.mounts[0].flags)
+	if p.Mounts[0].Flags&(unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC) != unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC {
+		t.Errorf("proc flags %#x, want nosuid,nodev,noexec", p.Mounts[0].Flags)
 	}
-	if len(p.ttys) != 3 || string(p.ptyText) != "console,tty1,tty2" || len(p.masters) != 3 {
-		t.Errorf("console: %d ttys, names %q, %d masters", len(p.ttys), p.ptyText, len(p.masters))
+	if len(p.Ttys) != 3 || string(p.PtyText) != "console,tty1,tty2" || len(p.Masters) != 3 {
+		t.Errorf("console: %d ttys, names %q, %d masters", len(p.Ttys), p.PtyText, len(p.Masters))
 	}
 	// The masters are the SCM_RIGHTS payload that init fills in.
-	p.masters[1] = 42
-	if got := *(*int32)(unsafe.Pointer(&p.ptyCmsg[unix.CmsgLen(0)+4])); got != 42 {
+	p.Masters[1] = 42
+	if got := *(*int32)(unsafe.Pointer(&p.PtyCmsg[unix.CmsgLen(0)+4])); got != 42 {
 		t.Errorf("masters do not write into the control message (%d)", got)
 	}
-	if len(p.candidates) != 2 || len(p.sysctls) != 1 || string(p.ifr[:2]) != "lo" {
-		t.Errorf("%d exec candidates, %d sysctls, ifr %q", len(p.candidates), len(p.sysctls), p.ifr[:2])
+	if p.GoAhead != userns.GoAhead {
+		t.Errorf("the plan's go-ahead is %q, userns.Release writes %q", p.GoAhead, userns.GoAhead)
+	}
+	if len(p.Exec.Paths) != 2 || len(p.Sysctls) != 1 || string(p.Ifr[:2]) != "lo" {
+		t.Errorf("%d exec candidates, %d sysctls, ifr %q", len(p.Exec.Paths), len(p.Sysctls), p.Ifr[:2])
 	}
 }
 
@@ -107,18 +113,8 @@ func TestExecCandidates(t *testing.T) {
 	}
 }
 
-func TestFdPath(t *testing.T) {
-	var buf [32]byte
-	for fd, want := range map[int]string{0: "/proc/self/fd/0", 7: "/proc/self/fd/7", 1234567: "/proc/self/fd/1234567", -1: "/proc/self/fd/999999999"} {
-		p := fdPath(&buf, fd)
-		if got := unix.BytePtrToString(p); got != want {
-			t.Errorf("fdPath(%d) = %q, want %q", fd, got, want)
-		}
-	}
-}
-
-func record(step, index, sub, comp int, errno unix.Errno, extra uint64) initReport {
-	return initReport{0, uint64(step), uint64(int64(index)), uint64(sub), uint64(int64(comp)), uint64(errno), extra}
+func failure(msg rawproc.Msg, op rawproc.Op, arg uint64, errno unix.Errno) rawproc.Failure {
+	return rawproc.Failure{Msg: uint32(msg), Op: uint32(op), Arg: arg, Errno: uint64(errno)}
 }
 
 // TestDescribe: init's records become the messages users see.
@@ -130,32 +126,40 @@ func TestDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	whole := ^uint64(0)
 	for _, tc := range []struct {
-		rec   initReport
+		rec   rawproc.Failure
 		want  string
 		errno error
 	}{
-		{record(stMount, 3, subMkdir, 1, unix.EROFS, 0), "mount /srv on /data/in/here: mkdir /data/in: read-only file system", unix.EROFS},
-		{record(stMount, 0, subMount, -1, unix.EPERM, 0), "mount proc on /proc: operation not permitted", unix.EPERM},
-		{record(stMount, 3, subRemount, -1, unix.EPERM, unix.MS_RDONLY|unix.MS_NOSUID), "mount /srv on /data/in/here: remount ro,nosuid: operation not permitted", unix.EPERM},
-		{record(stMount, 3, subMissing, -1, unix.ENOENT, 0), "mount /srv on /data/in/here: source /srv: no such file or directory", unix.ENOENT},
-		{record(stSysctl, 0, subOpen, -1, unix.EACCES, 0), "lxc.sysctl.net.ipv4.ip_forward = 1: permission denied", ErrSysctl},
-		{record(stOOM, 0, subWrite, -1, unix.EACCES, 0), "lxc.proc.oom_score_adj = -500: lowering the score needs root on the host", unix.EACCES},
-		{record(stExec, 0, 0, -1, unix.ENOENT, 0), "exec sh: no such file or directory in $PATH", unix.ENOENT},
-		{record(stExec, 0, 0, -1, unix.EACCES, 0), "exec sh: permission denied", unix.EACCES},
-		{record(stMask, 0, subMount, -1, unix.EPERM, 0), "mask /proc/kcore: operation not permitted", unix.EPERM},
-		{record(stMount, 4, subMount, -1, unix.EPERM, 0), "bind device /dev/null: operation not permitted", unix.EPERM},
-		{record(stMount, 5, subCreate, 1, unix.EROFS, 0), "device /dev/zero: create /dev/zero: read-only file system", unix.EROFS},
-		{record(stEnter, 0, subGoAhead, -1, 0, 0), "enter user namespace: no go-ahead from the parent", nil},
-		{record(99, 0, 0, -1, 0, 0), "unknown report", nil},
+		{failure(p.Mounts[3].Msg, rawproc.OpMkdir, 1, unix.EROFS), "mount /srv on /data/in/here: mkdir /data/in: read-only file system", unix.EROFS},
+		{failure(p.Mounts[0].Msg, rawproc.OpNone, 0, unix.EPERM), "mount proc on /proc: operation not permitted", unix.EPERM},
+		{failure(p.Mounts[3].Msg, rawproc.OpRemount, unix.MS_RDONLY|unix.MS_NOSUID, unix.EPERM), "mount /srv on /data/in/here: remount ro,nosuid: operation not permitted", unix.EPERM},
+		{failure(p.Mounts[3].Msg, rawproc.OpSource, 0, unix.ENOENT), "mount /srv on /data/in/here: open source /srv: no such file or directory", unix.ENOENT},
+		{failure(p.Sysctls[0].Msg, rawproc.OpNone, 0, unix.EACCES), "lxc.sysctl.net.ipv4.ip_forward = 1: permission denied", ErrSysctl},
+		{failure(rawproc.MsgOOM, rawproc.OpNone, 0, unix.EACCES), "lxc.proc.oom_score_adj = -500: lowering the score needs root on the host", unix.EACCES},
+		{failure(rawproc.MsgExec, rawproc.OpNone, 5, unix.ENOENT), "exec sh: no such file or directory in $PATH", unix.ENOENT},
+		{failure(rawproc.MsgExec, rawproc.OpNone, 0, unix.EACCES), "exec sh: permission denied", unix.EACCES},
+		{failure(p.MaskMsg, rawproc.OpNone, 0, unix.EPERM), "mask /proc/kcore: operation not permitted", unix.EPERM},
+		{failure(p.MaskMsg, rawproc.OpOpen, whole, unix.EACCES), "mask /proc/kcore: open /proc/kcore: permission denied", unix.EACCES},
+		{failure(p.Mounts[4].Msg, rawproc.OpNone, 0, unix.EPERM), "bind device /dev/null: operation not permitted", unix.EPERM},
+		{failure(p.Mounts[5].Msg, rawproc.OpCreate, 1, unix.EROFS), "bind device /dev/zero: create /dev/zero: read-only file system", unix.EROFS},
+		{failure(rawproc.MsgEnterGoAhead, rawproc.OpNone, 0, 0), "enter user namespace: no go-ahead from the parent", nil},
+		{failure(rawproc.MsgPlaceFD, rawproc.OpNone, 4, unix.EBADF), "init: place descriptor 4: bad file descriptor", unix.EBADF},
+		{failure(rawproc.MsgBounding, rawproc.OpNone, 38, unix.EPERM), "drop capability 38 from the bounding set: operation not permitted", unix.EPERM},
+		{failure(rawproc.MsgSetuid, rawproc.OpNone, 0, unix.EINVAL), "setuid 0: invalid argument", unix.EINVAL},
+		{failure(rawproc.MsgRootRO, rawproc.OpOpen, whole, unix.EACCES), "read-only root: open /: permission denied", unix.EACCES},
+		{failure(rawproc.Msg(len(p.msgs)), rawproc.OpNone, 0, 0), "malformed report", nil},
+		{failure(rawproc.MsgSetns, rawproc.OpNone, 0, 0), "malformed report", nil}, // not one of init's
+		{failure(rawproc.MsgSetsid, rawproc.OpTimeout+1, 0, 0), "malformed report", nil},
 	} {
 		err := p.describe(tc.rec)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("describe(%v) = %v, want %q", tc.rec, err, tc.want)
+			t.Errorf("describe(%+v) = %v, want %q", tc.rec, err, tc.want)
 			continue
 		}
 		if tc.errno != nil && !errors.Is(err, tc.errno) {
-			t.Errorf("describe(%v) = %v, not %v", tc.rec, err, tc.errno)
+			t.Errorf("describe(%+v) = %v, not %v", tc.rec, err, tc.errno)
 		}
 	}
 }
@@ -171,22 +175,22 @@ func TestDescribeOverlay(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		rec   initReport
+		rec   rawproc.Failure
 		want  string
 		errno error
 	}{
-		{record(stOverlay, 0, ovlCreate, -1, unix.EPERM, 0), "mount overlay of /s/a/rootfs (upper /s/b/delta0) with userxattr: operation not permitted: this kernel refuses overlayfs in a user namespace", ErrOverlay},
-		{record(stOverlay, 0, ovlCreate, -1, unix.EINVAL, 0), "fuse-overlayfs", unix.EINVAL},
-		{record(stOverlay, 2, ovlOpen, -1, unix.ENOENT, 0), "open overlay layer /s/b/work: no such file or directory", unix.ENOENT},
-		{record(stOverlay, 3, ovlOpen, -1, unix.ENOENT, 0), "malformed", nil},
+		{failure(rawproc.MsgOverlayMount, rawproc.OpNone, 0, unix.EPERM), "mount overlay of /s/a/rootfs (upper /s/b/delta0) with userxattr: operation not permitted: this kernel refuses overlayfs in a user namespace", ErrOverlay},
+		{failure(rawproc.MsgOverlayMount, rawproc.OpNone, 0, unix.EINVAL), "fuse-overlayfs", unix.EINVAL},
+		{failure(p.Overlay.LayerMsg+2, rawproc.OpNone, 0, unix.ENOENT), "open overlay layer /s/b/work: no such file or directory", unix.ENOENT},
+		{failure(rawproc.Msg(len(p.msgs)), rawproc.OpNone, 0, unix.ENOENT), "malformed", nil},
 	} {
 		err := p.describe(tc.rec)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("describe(%v) = %v, want %q", tc.rec, err, tc.want)
+			t.Errorf("describe(%+v) = %v, want %q", tc.rec, err, tc.want)
 			continue
 		}
 		if tc.errno != nil && !errors.Is(err, tc.errno) {
-			t.Errorf("describe(%v) = %v, not %v", tc.rec, err, tc.errno)
+			t.Errorf("describe(%+v) = %v, not %v", tc.rec, err, tc.errno)
 		}
 	}
 }
@@ -203,29 +207,32 @@ func TestReadChildError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := func(r initReport) []byte {
-		b := make([]byte, 0, len(r)*8)
-		for _, w := range r {
-			b = binary.NativeEndian.AppendUint64(b, w)
-		}
-		return b
+	rec := func(f rawproc.Failure) []byte {
+		b := binary.NativeEndian.AppendUint32(nil, f.Msg)
+		b = binary.NativeEndian.AppendUint32(b, f.Op)
+		b = binary.NativeEndian.AppendUint64(b, f.Errno)
+		return binary.NativeEndian.AppendUint64(b, f.Arg)
 	}
+	mount, start := p.Hooks[rawproc.HooksMount].Progs, p.Hooks[rawproc.HooksStart].Progs
 	for _, tc := range []struct {
 		name string
 		in   []byte
 		want string
 	}{
-		{"exec worked", []byte{execMarker}, ""},
+		{"exec worked", []byte{rawproc.ExecMarker}, ""},
 		{"init died on the way", nil, errInitVanished.Error()},
-		{"init's record", rec(record(stChdir, 0, 0, -1, unix.ENOENT, 0)), "chdir /: no such file or directory"},
-		{"exec failed", append([]byte{execMarker}, rec(record(stExec, 0, 0, -1, unix.ENOENT, 0))...), "no such file or directory"},
-		{"hook exit", rec(record(stHook, hookMount, subWait, -1, 0, 3<<8)), "mount hook /h: exit status 3"},
-		{"second start hook killed", rec(record(stHook, hookStart+hookKinds, subWait, -1, 0, 9)), "start hook /s2: signal: killed"},
-		{"hook's exec first", append(rec(record(stHook, hookStart, subExec, -1, unix.ENOENT, 0)),
-			rec(record(stHook, hookStart, subWait, -1, 0, 127<<8))...), "start hook /s1: exec: no such file or directory"},
-		{"time limit", rec(record(stHook, hookStart+hookKinds, subTimeout, -1, 0, 9)), "start hook /s2: still running after 5s, killed"},
-		{"no such hook", rec(record(stHook, hookMount+hookKinds, subWait, -1, 0, 0)), "malformed report"},
+		{"init's record", rec(failure(rawproc.MsgChdir, 0, 0, unix.ENOENT)), "chdir /: no such file or directory"},
+		{"exec failed", append([]byte{rawproc.ExecMarker}, rec(failure(rawproc.MsgExec, 0, 0, unix.ENOENT))...), "no such file or directory"},
+		{"hook exit", rec(failure(mount[0].Msg, rawproc.OpWait, 3<<8, 0)), "mount hook /h: exit status 3"},
+		{"second start hook killed", rec(failure(start[1].Msg, rawproc.OpWait, 9, 0)), "start hook /s2: signal: killed"},
+		{"hook's exec first", append(rec(failure(start[0].Msg, rawproc.OpExec, 0, unix.ENOENT)),
+			rec(failure(start[0].Msg, rawproc.OpWait, 127<<8, 0))...), "start hook /s1: exec: no such file or directory"},
+		{"time limit", rec(failure(start[1].Msg, rawproc.OpTimeout, 5, 0)), "start hook /s2: still running after 5s, killed"},
+		{"no such step", rec(failure(rawproc.Msg(len(p.msgs)), rawproc.OpWait, 0, 0)), "malformed report"},
 		{"short", []byte{0, 1, 2}, "malformed report"},
+		// A record whose first byte is the marker's is still a record.
+		{"record like a marker", rec(failure(rawproc.ExecMarker, 0, 0, unix.EPERM)), "malformed report {Msg:229 "},
+		{"marker and a part", append([]byte{rawproc.ExecMarker}, rec(failure(rawproc.MsgChdir, 0, 0, unix.ENOENT))[:20]...), "malformed report"},
 	} {
 		err := readChildError(bytes.NewReader(tc.in), p)
 		switch {
@@ -235,7 +242,7 @@ func TestReadChildError(t *testing.T) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
 	}
-	if err := readChildError(bytes.NewReader(rec(record(stChdir, 0, 0, -1, unix.ENOENT, 0))), nil); err == nil || !strings.Contains(err.Error(), "malformed") {
+	if err := readChildError(bytes.NewReader(rec(failure(rawproc.MsgChdir, 0, 0, unix.ENOENT))), nil); err == nil || !strings.Contains(err.Error(), "malformed") {
 		t.Errorf("a record without a plan (attach) = %v, want malformed", err)
 	}
 }

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,14 +14,14 @@ import (
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/ulxc/ulxc/nsenter"
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
 )
 
 // spawnInit clones init in new user, mount and pid namespaces (and the
 // cgroup leaf, when there is one), maps its ids with userns.Release and
-// lets it go. Init is a clone of this process that runs initchild.go,
+// lets it go. Init is a clone of this process that runs package rawproc,
 // not an exec of ulxc: a second Go runtime's start-up was the largest single
 // cost of a start (runtime/doc.go, "Start-up cost").
 func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*initChannels, error) {
@@ -49,8 +48,8 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		}
 	}
 	defer func() { closeAll() }()
-	p.consoleFDs = c.consoleFDs()
-	stdio, copiers, err := c.stdioFiles(p.consoleFDs, &closers)
+	p.ConsoleFDs = c.consoleFDs()
+	stdio, copiers, err := c.stdioFiles(p.ConsoleFDs, &closers)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +71,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	closers = append(closers, devNull)
 	state, pty, hookOut := devNull, devNull, devNull
 	var hookR *os.File
-	if p.hooks[hookPreMount].run || p.hooks[hookMount].run || p.hooks[hookStart].run {
+	if p.Hooks[rawproc.HooksPreMount].Run || p.Hooks[rawproc.HooksMount].Run || p.Hooks[rawproc.HooksStart].Run {
 		if state, err = hookState(cfg); err != nil {
 			return nil, err
 		}
@@ -96,7 +95,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		closers = append(closers, pty)
 	}
 	files := append(stdio, syncR, state, errW, pty, hookOut)
-	if cfg.NetPhase {
+	if cfg.NetPhase || len(p.StopNS.Paths) > 0 {
 		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			if hookR != nil {
@@ -112,18 +111,18 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	hooks := newHookOutput(hookR, c.opts.Stderr)
 	for _, f := range files {
 		fd := int(f.Fd())
-		p.fds = append(p.fds, fd)
-		p.base = max(p.base, uintptr(fd)+1)
+		p.FDs = append(p.FDs, fd)
+		p.Base = max(p.Base, uintptr(fd)+1)
 	}
-	p.base = max(p.base, initFDs)
+	p.Base = max(p.Base, rawproc.InitFDs)
 
 	// Init shares the supervisor's memory only when nothing of the
 	// container's runs beside it before its exec (hooks run inside do),
 	// and when it sets no OOM score, which the kernel would set for every
 	// process sharing the memory, the supervisor included.
-	share := sharedMemoryFork && len(p.oom) == 0 &&
-		!p.hooks[hookPreMount].run && !p.hooks[hookMount].run && !p.hooks[hookStart].run
-	pid, release, err := forkInit(p, flags|unix.CLONE_NEWUSER, c.cgroup.fd(), share)
+	share := rawproc.SharedMemoryFork && len(p.OOM) == 0 &&
+		!p.Hooks[rawproc.HooksPreMount].Run && !p.Hooks[rawproc.HooksMount].Run && !p.Hooks[rawproc.HooksStart].Run
+	pid, release, err := forkInit(&p.Plan, flags|unix.CLONE_NEWUSER, c.cgroup.fd(), share)
 	goruntime.KeepAlive(files)
 	if err != nil {
 		hooks.done()
@@ -340,18 +339,18 @@ func memfdWith(name string, b []byte) (*os.File, error) {
 // cloneVM exists, init shares the supervisor's memory (CLONE_VM) on a
 // stack of its own, as posix_spawn's child does, and release unmaps that
 // stack: call it once init has exec'd or is dead, never before.
-func forkInit(p *initPlan, flags uintptr, cgroupFD int, shareMemory bool) (pid int, release func(), err error) {
-	args := nsenter.CloneArgs{Flags: uint64(flags), ExitSignal: uint64(unix.SIGCHLD)}
+func forkInit(p *rawproc.Plan, flags uintptr, cgroupFD int, shareMemory bool) (pid int, release func(), err error) {
+	args := rawproc.CloneArgs{Flags: uint64(flags), ExitSignal: uint64(unix.SIGCHLD)}
 	if cgroupFD > 0 {
 		args.Flags |= unix.CLONE_INTO_CGROUP
 		args.Cgroup = uint64(cgroupFD)
 	}
 	release = func() {}
-	if ownStack {
+	if rawproc.OwnStack {
 		// A stack of init's own, and a thread-local block of its own
 		// whose g is nil (the Go runtime's g is at -8 from it on amd64,
 		// and cloneVM also clears the g register): should init ever
-		// enter the Go runtime, against initchild.go's rule, its first
+		// enter the Go runtime, against package rawproc's rule, its first
 		// use of g faults, and with every signal blocked the kernel
 		// kills init rather than run a handler. It never runs on the
 		// supervisor's g, heap or locks. The thread-local block sits in
@@ -377,12 +376,12 @@ func forkInit(p *initPlan, flags uintptr, cgroupFD int, shareMemory bool) (pid i
 	syscall.ForkLock.Lock()
 	defer syscall.ForkLock.Unlock()
 	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
-		uintptr(unsafe.Pointer(&p.allSignals)), uintptr(unsafe.Pointer(&p.oldMask)), 8, 0, 0); e != 0 {
+		uintptr(unsafe.Pointer(&p.AllSignals)), uintptr(unsafe.Pointer(&p.OldMask)), 8, 0, 0); e != 0 {
 		release()
 		return 0, nil, e
 	}
-	r, e := startChild(p, &args)
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.oldMask)), 0, 8, 0, 0)
+	r, e := rawproc.StartChild(p, &args)
+	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.OldMask)), 0, 8, 0, 0)
 	if e != 0 {
 		release()
 		return 0, nil, e
@@ -390,17 +389,13 @@ func forkInit(p *initPlan, flags uintptr, cgroupFD int, shareMemory bool) (pid i
 	return int(r), release, nil
 }
 
-// childStackSize is init's stack (ownStack); the nosplit code of
-// initchild.go needs less than a page of it. initTLSOffset is where its
+// childStackSize is init's stack (rawproc.OwnStack); the nosplit code of
+// rawproc needs less than a page of it. initTLSOffset is where its
 // thread-local block points, in the lowest page.
 const (
 	childStackSize = 64 << 10
 	initTLSOffset  = 2048
 )
-
-// execMarker is the byte init writes on its error pipe once it has done
-// everything but the exec of the container's process.
-const execMarker = 0xE5
 
 // errInitVanished is init's pipe closing without a report and before the
 // marker: init died on the way (a signal; nothing of ulxc's writes no
@@ -409,9 +404,9 @@ var errInitVanished = errors.New("init ended before it could exec the container'
 
 // readChildError reads init's report: nil when the marker comes and then
 // EOF, which means the exec worked; errInitVanished at EOF before the
-// marker. A report is init's binary record (describe); a hook whose exec
-// failed wrote one before init added its own, and the first says best what
-// happened.
+// marker. A report is init's rawproc.Failure (describe); a hook whose
+// exec failed wrote one before init added its own, and the first says
+// best what happened.
 func readChildError(r io.Reader, p *initPlan) error {
 	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
 	if err != nil {
@@ -420,17 +415,17 @@ func readChildError(r io.Reader, p *initPlan) error {
 	if len(b) == 0 {
 		return errInitVanished
 	}
-	if b[0] == execMarker {
+	// Records are whole rawproc.Failures: the marker is the byte left
+	// over, whatever a record's first byte is.
+	size := int(unsafe.Sizeof(rawproc.Failure{}))
+	if len(b)%size == 1 && b[0] == rawproc.ExecMarker {
 		if b = b[1:]; len(b) == 0 {
 			return nil
 		}
 	}
-	var rec initReport
-	if len(b) < int(unsafe.Sizeof(rec)) || p == nil {
+	f, ok := parseFailure(b)
+	if !ok || len(b)%size != 0 || p == nil {
 		return fmt.Errorf("init: malformed report %x", b)
 	}
-	for i := range rec {
-		rec[i] = binary.NativeEndian.Uint64(b[i*8:])
-	}
-	return p.describe(rec)
+	return p.describe(f)
 }

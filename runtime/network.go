@@ -19,6 +19,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/ulxc/ulxc/ocispec"
+	"github.com/ulxc/ulxc/userns"
 	"golang.org/x/sys/unix"
 )
 
@@ -192,7 +193,7 @@ func (c *Container) networkPhase(ctx context.Context, sock *os.File, ifaces []oc
 		c.net = append(c.net, a)
 		c.opts.Log.Info("network attached", "interface", a.String())
 	}
-	if _, err := sock.Write([]byte{goAhead}); err != nil {
+	if _, err := sock.Write([]byte{userns.GoAhead}); err != nil {
 		return fmt.Errorf("network: go-ahead to init: %w", err)
 	}
 	return nil

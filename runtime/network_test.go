@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulxc/ulxc/internal/rawproc"
 	"github.com/ulxc/ulxc/ocispec"
 	"golang.org/x/sys/unix"
 )
@@ -28,28 +29,33 @@ func TestCompileNetPhase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.netPhase || len(p.netFDs) != 2 || string(p.netText) != "ns" {
-		t.Fatalf("netPhase %v, %d descriptors, text %q", p.netPhase, len(p.netFDs), p.netText)
+	if !p.NetPhase || len(p.NetNS.FDs) != 2 || string(p.NetNS.Text) != "ns" {
+		t.Fatalf("netPhase %v, %d descriptors, text %q", p.NetPhase, len(p.NetNS.FDs), p.NetNS.Text)
 	}
-	p.netFDs[1] = 42
-	if got := *(*int32)(unsafe.Pointer(&p.netCmsg[unix.CmsgLen(0)+4])); got != 42 {
+	p.NetNS.FDs[1] = 42
+	if got := *(*int32)(unsafe.Pointer(&p.NetNS.Cmsg[unix.CmsgLen(0)+4])); got != 42 {
 		t.Errorf("the descriptors do not write into the control message (%d)", got)
 	}
-	last := len(p.sysctls) - 1
-	if p.sysctlKey[last] != "net.ipv4.ping_group_range" || string(p.sysctls[last].value) != "0 70000" || !p.sysctlOwn[last] {
-		t.Errorf("last sysctl %s = %q (own %v), want net.ipv4.ping_group_range = \"0 70000\"", p.sysctlKey[last], p.sysctls[last].value, p.sysctlOwn[last])
+	last := len(p.Sysctls) - 1
+	if got := unix.BytePtrToString(p.Sysctls[last].Path); got != "/proc/sys/net/ipv4/ping_group_range" || string(p.Sysctls[last].Value) != "0 70000" {
+		t.Errorf("last sysctl %s = %q, want net.ipv4.ping_group_range = \"0 70000\"", got, p.Sysctls[last].Value)
 	}
-	err = p.describe(record(stSysctl, last, subWrite, -1, unix.EINVAL, 0))
+	// The runtime's own sysctl: a refusal is not the spec's ErrSysctl.
+	err = p.describe(failure(p.Sysctls[last].Msg, rawproc.OpNone, 0, unix.EPERM))
+	if err == nil || errors.Is(err, ErrSysctl) {
+		t.Errorf("describe(ping_group_range refused) = %v, want an error that is not ErrSysctl", err)
+	}
+	err = p.describe(failure(p.Sysctls[last].Msg, rawproc.OpNone, 0, unix.EINVAL))
 	if err == nil || !strings.Contains(err.Error(), "net.ipv4.ping_group_range = 0 70000 (so that the container's groups may ping): invalid argument") {
 		t.Errorf("describe(ping_group_range) = %v", err)
 	}
 	for _, tc := range []struct {
-		rec  initReport
+		rec  rawproc.Failure
 		want string
 	}{
-		{record(stNetwork, 1, subOpen, -1, unix.EACCES, 0), "network: open /proc/self/ns/user: permission denied"},
-		{record(stNetwork, 0, subWrite, -1, unix.EPIPE, 0), "network: send namespaces to the supervisor: broken pipe"},
-		{record(stNetwork, 0, subGoAhead, -1, 0, 0), "network: no go-ahead from the supervisor"},
+		{failure(rawproc.MsgNetOpenNet+1, rawproc.OpNone, 0, unix.EACCES), "network: open /proc/self/ns/user: permission denied"},
+		{failure(rawproc.MsgNetSend, rawproc.OpNone, 0, unix.EPIPE), "network: send namespaces to the supervisor: broken pipe"},
+		{failure(rawproc.MsgNetGoAhead, rawproc.OpNone, 0, 0), "network: no go-ahead from the supervisor"},
 	} {
 		if err := p.describe(tc.rec); err == nil || err.Error() != tc.want {
 			t.Errorf("describe(%v) = %v, want %q", tc.rec, err, tc.want)
@@ -61,17 +67,17 @@ func TestCompileNetPhase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, k := range p.sysctlKey {
-		if k == "net.ipv4.ping_group_range" && (p.sysctlOwn[i] || string(p.sysctls[i].value) != "1 0") {
-			t.Errorf("the spec's ping_group_range became %q", p.sysctls[i].value)
+	for _, sc := range p.Sysctls {
+		if unix.BytePtrToString(sc.Path) == "/proc/sys/net/ipv4/ping_group_range" && (string(sc.Value) != "1 0" || p.msgs[sc.Msg].kind != msgSysctl) {
+			t.Errorf("the spec's ping_group_range became %q (%q)", sc.Value, p.msgs[sc.Msg].text)
 		}
 	}
 	p, err = compileInit(&initConfig{Spec: planSpec(), NewNet: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.netPhase || len(p.sysctls) != 1 {
-		t.Errorf("without a network phase: netPhase %v, %d sysctls", p.netPhase, len(p.sysctls))
+	if p.NetPhase || len(p.Sysctls) != 1 {
+		t.Errorf("without a network phase: netPhase %v, %d sysctls", p.NetPhase, len(p.Sysctls))
 	}
 }
 
@@ -258,8 +264,27 @@ func TestReceiveNamespaces(t *testing.T) {
 	if _, err := receiveNamespaces(parent); err == nil || !strings.Contains(err.Error(), "malformed") {
 		t.Errorf("receiveNamespaces(not a namespace) = %v, want malformed", err)
 	}
+	// The stop hooks' message: the kinds are checked, and the
+	// namespaces the supervisor shares (all of them here) are left out.
+	userNet := []int{0, 5} // nsKinds: user, net
+	if nsKinds[0].proc != "user" || nsKinds[5].proc != "net" {
+		t.Fatalf("nsKinds changed: %v", nsKinds)
+	}
+	parent, child = pair()
+	unix.Sendmsg(child, []byte("stop"), unix.UnixRights(user, net), nil, 0)
+	if refs, err := receiveStopNamespaces(parent, userNet); err != nil || len(refs) != 0 {
+		t.Errorf("receiveStopNamespaces(our own) = %v, %v; want none, no error", refs, err)
+	}
+	parent, child = pair()
+	unix.Sendmsg(child, []byte("stop"), unix.UnixRights(net, user), nil, 0)
+	if _, err := receiveStopNamespaces(parent, userNet); err == nil || !strings.Contains(err.Error(), "malformed") {
+		t.Errorf("receiveStopNamespaces(swapped) = %v, want malformed", err)
+	}
 	parent, child = pair()
 	unix.Close(child)
+	if _, err := receiveStopNamespaces(parent, stopNamespaceKinds()); !errors.Is(err, errNoStopNamespaces) {
+		t.Errorf("receiveStopNamespaces(closed) = %v, want %v", err, errNoStopNamespaces)
+	}
 	if _, err := receiveNamespaces(parent); !errors.Is(err, errNoNamespaces) {
 		t.Errorf("receiveNamespaces(closed) = %v, want %v", err, errNoNamespaces)
 	}

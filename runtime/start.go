@@ -265,7 +265,21 @@ func (c *Container) spawn(ctx context.Context, plan userns.Plan, flags uintptr, 
 		c.detachNetwork()
 		return fmt.Errorf("container init: %w", err)
 	}
-	if ch.net != nil {
+	// Init sends the stop hooks' namespaces first thing, before its
+	// network namespace. Kept until init has exited (teardown).
+	kept := false
+	defer func() {
+		if !kept {
+			closeNamespaces(c.env.NS)
+			c.env.NS = nil
+		}
+	}()
+	if len(p.StopNS.Paths) > 0 {
+		if c.env.NS, err = receiveStopNamespaces(ch.net, p.stopKinds); err != nil {
+			return fail(err)
+		}
+	}
+	if cfg.NetPhase {
 		// Before the ptys: the helpers start while init sets up.
 		if err := c.networkPhase(ctx, ch.net, ifaces); err != nil {
 			if errors.Is(err, errNoNamespaces) {
@@ -292,12 +306,12 @@ func (c *Container) spawn(ctx context.Context, plan userns.Plan, flags uintptr, 
 	if c.pidfd, err = unix.PidfdOpen(c.cmd.pid, 0); err != nil {
 		c.pidfd = -1
 	}
-	// The stop hooks get init's namespaces once init is gone: they are
-	// opened now, while init runs and is not reaped.
+	// The stop hooks run once init is gone, with the namespaces init
+	// sent (c.env.NS).
 	if hs, err := ocispec.AnnotatedHooks(c.opts.Spec, string(HookStop)); err == nil && len(hs) > 0 {
 		c.stopHooks = hs
-		c.env.NS = openNamespaces(c.cmd.pid)
 	}
+	kept = true
 	return nil
 }
 

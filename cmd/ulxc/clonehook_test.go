@@ -149,10 +149,7 @@ done
 		t.Fatal(err)
 	}
 	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.stop = "+hook)
-	// The supervisor opens init's namespaces once init has exec'd; a
-	// process that exits at once can be gone before that (runtime's doc.go
-	// says so): this one stays a moment.
-	r := h.MustRun(t, "start", "-F", "ct", "--", "/bin/sh", "-c", "readlink /proc/self/ns/uts; sleep 1")
+	r := h.MustRun(t, "start", "-F", "ct", "--", "readlink", "/proc/self/ns/uts")
 	uts := strings.TrimSpace(r.Stdout)
 	if !strings.HasPrefix(uts, "uts:[") {
 		t.Fatalf("the container printed %q for its uts namespace", r.Stdout)
@@ -178,6 +175,44 @@ done
 	b, err = os.ReadFile(rec)
 	if err != nil || !strings.Contains(string(b), "args=ct lxc stop user:/proc/self/fd/3 mnt:") || !strings.Contains(string(b), "ns uts=uts:[") {
 		t.Errorf("the stop hook of a daemon recorded %q, %v; want its namespaces", b, err)
+	}
+}
+
+// TestStopHookQuickExit: a container whose process exits at once still
+// gives its stop hooks its namespaces: init sends them to the supervisor
+// before its exec. (The supervisor opened /proc/PID/ns once init had
+// exec'd, and a process that had exited by then left it only the user
+// and pid namespaces, which outlive it: this failed within a few starts.)
+func TestStopHookQuickExit(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	rec := filepath.Join(h.Dir, "stop.rec")
+	hook := h.WriteFile(t, "stop.sh", `#!/bin/sh
+for a in "$@"; do
+  case "$a" in *:/*) echo "ns ${a%%:*}=$(readlink "${a#*:}")" >> `+rec+`;; esac
+done
+`)
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runtimetest.NewBusybox(t, h, "qx", "lxc.hook.stop = "+hook)
+	for i := 0; i < 20; i++ {
+		os.Remove(rec)
+		cmd := []string{"/bin/true"}
+		if i%2 == 0 {
+			cmd = []string{"readlink", "/proc/self/ns/uts"}
+		}
+		out := h.MustRun(t, append([]string{"start", "-F", "qx", "--"}, cmd...)...).Stdout
+		b, _ := os.ReadFile(rec)
+		wants := []string{"ns user=user:[", "ns mnt=mnt:[", "ns pid=pid:[", "ns uts=uts:[", "ns ipc=ipc:[", "ns net=net:["}
+		if i%2 == 0 {
+			// The very namespace the container's process was in.
+			wants = append(wants, "ns uts="+strings.TrimSpace(out)+"\n")
+		}
+		for _, want := range wants {
+			if !strings.Contains(string(b), want) {
+				t.Fatalf("start %d (%s): the stop hook recorded\n%s\nwant %q", i, cmd, b, want)
+			}
+		}
 	}
 }
 

@@ -541,7 +541,7 @@ func TestStartInitReports(t *testing.T) {
 			[]string{"mount /tmp on /bin/busybox/x: open /bin/busybox/x: not a directory"}},
 		{"missing bind source", []string{"start", "rep"},
 			[]string{"lxc.mount.entry = /nonexistent-ulxc mnt none bind,create=dir 0 0"},
-			[]string{"mount /nonexistent-ulxc on /mnt: open source: no such file or directory"}},
+			[]string{"mount /nonexistent-ulxc on /mnt: open source /nonexistent-ulxc: no such file or directory"}},
 		{"bad working directory", []string{"start", "-F", "rep", "--", "true"},
 			[]string{"lxc.init.cwd = /no/such/dir"},
 			[]string{"chdir /no/such/dir: no such file or directory"}},

@@ -1,6 +1,6 @@
 #include "textflag.h"
 
-// func cloneVM(args *cloneArgs, size uintptr, p *initPlan) (pid uintptr, errno uintptr)
+// func cloneVM(args *cloneArgs, size uintptr, p *rawPlan) (pid uintptr, errno uintptr)
 //
 // clone3 with the caller's args (CLONE_VM and a stack of init's own). The
 // parent returns the pid or the errno. The child, on the new stack, calls

@@ -1,4 +1,4 @@
-package runtime
+package rawproc
 
 import (
 	"bufio"
@@ -13,20 +13,20 @@ import (
 	"testing"
 )
 
-// noRuntimeFiles are the files whose code runs after a raw clone, with no
-// Go runtime behind it: init, and nsenter's forks.
-var noRuntimeFiles = []string{"runtime/initchild.go", "runtime/initfork_amd64.s", "nsenter/child.go"}
+// pkgPrefix names the functions of this package in a disassembly: all
+// of them run after a raw clone, with no Go runtime behind them (doc.go).
+const pkgPrefix = "github.com/ulxc/ulxc/internal/rawproc."
 
 // rawEntryPoints are what that code may call besides itself: the raw
 // system call entry points (nosplit, no runtime behind them).
 var rawEntryPoints = map[string]bool{"syscall.RawSyscall(SB)": true, "syscall.RawSyscall6(SB)": true}
 
 // runtimeCalls disassembles the binary at bin (go tool objdump) and
-// returns every call or jump from the functions of noRuntimeFiles to code
-// outside them and outside rawEntryPoints, as "function: target (file:line)".
+// returns every call or jump from the functions of this package to code
+// outside it and outside rawEntryPoints, as "function: target (file:line)".
 func runtimeCalls(t *testing.T, bin string) []string {
 	t.Helper()
-	cmd := exec.Command("go", "tool", "objdump", "-s", `ulxc/ulxc/(runtime|nsenter)\.`, bin)
+	cmd := exec.Command("go", "tool", "objdump", "-s", `^github\.com/ulxc/ulxc/internal/rawproc\.`, bin)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func runtimeCalls(t *testing.T, bin string) []string {
 		t.Fatalf("go tool objdump %s: %v", bin, err)
 	}
 	if len(funcs) < 10 {
-		t.Fatalf("found %d functions of %v in %s: the test no longer sees the code it checks", len(funcs), noRuntimeFiles, bin)
+		t.Fatalf("found %d functions of %s in %s: the test no longer sees the code it checks", len(funcs), pkgPrefix, bin)
 	}
 	var bad []string
 	for _, c := range calls {
@@ -57,7 +57,7 @@ func runtimeCalls(t *testing.T, bin string) []string {
 type objCall struct{ from, target, at string }
 
 // scanObjdump reads objdump's listing: the calls and jumps out of the
-// functions that belong to noRuntimeFiles, and those functions' names.
+// functions of this package, and those functions' names.
 func scanObjdump(r io.Reader) ([]objCall, map[string]bool) {
 	funcs := map[string]bool{}
 	var calls []objCall
@@ -68,12 +68,10 @@ func scanObjdump(r io.Reader) ([]objCall, map[string]bool) {
 		line := sc.Text()
 		if rest, ok := strings.CutPrefix(line, "TEXT "); ok {
 			cur = ""
-			name, file, _ := strings.Cut(rest, " ")
-			for _, f := range noRuntimeFiles {
-				if strings.HasSuffix(file, "/"+f) {
-					cur = name
-					funcs[name] = true
-				}
+			name, _, _ := strings.Cut(rest, " ")
+			if strings.HasPrefix(name, pkgPrefix) {
+				cur = name
+				funcs[name] = true
 			}
 			continue
 		}
@@ -99,7 +97,7 @@ func buildULXC(t *testing.T, dir, tags string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "ulxc-"+strings.ReplaceAll(tags, ",", "-"))
 	cmd := exec.Command("go", "build", "-trimpath", "-tags", tags, "-o", bin, "./cmd/ulxc")
-	cmd.Dir = ".."
+	cmd.Dir = "../.."
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build -tags %s: %v\n%s", tags, err, out)
@@ -127,8 +125,8 @@ func TestInitRuntimeCalls(t *testing.T) {
 	// nsenter's Socket fork is not in ulxc until networking uses it: read
 	// it in nsenter's test binary, which does.
 	nsTest := filepath.Join(dir, "nsenter.test")
-	if out, err := exec.Command("go", "test", "-c", "-o", nsTest, "../nsenter").CombinedOutput(); err != nil {
-		t.Fatalf("go test -c ../nsenter: %v\n%s", err, out)
+	if out, err := exec.Command("go", "test", "-c", "-o", nsTest, "../../nsenter").CombinedOutput(); err != nil {
+		t.Fatalf("go test -c ../../nsenter: %v\n%s", err, out)
 	}
 	if bad := runtimeCalls(t, nsTest); len(bad) > 0 {
 		t.Errorf("code after nsenter's forks calls out of itself:\n%s", strings.Join(bad, "\n"))

@@ -1,10 +1,10 @@
 //go:build !ulxc_initfault
 
-package runtime
+package rawproc
 
 // initFault is where a test build (tag ulxc_initfault) breaks
-// initchild.go's rule on purpose; in every other build it is nothing.
+// the package's rule on purpose; in every other build it is nothing.
 //
 //go:nosplit
 //go:norace
-func initFault(*initPlan) {}
+func initFault(*Plan) {}

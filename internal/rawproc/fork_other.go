@@ -1,0 +1,33 @@
+//go:build !amd64
+
+package rawproc
+
+import (
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// SharedMemoryFork: elsewhere init is a plain fork, on a copy of the
+// supervisor's memory and stack (fork_amd64.s has the faster way).
+const SharedMemoryFork = false
+
+// OwnStack: elsewhere init continues on its copy of the supervisor's
+// stack, with the supervisor's thread-local block (StartChild returns into
+// Go code there). Nothing makes a breach of the package's rule fault
+// there; the objdump test checks the rule on amd64's code only.
+const OwnStack = false
+
+// StartChild clones init; the child runs childEntry and never returns.
+//
+//go:nosplit
+//go:norace
+func StartChild(p *Plan, args *CloneArgs) (uintptr, syscall.Errno) {
+	pid, _, e := syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(args)), unsafe.Sizeof(*args), 0)
+	if e != 0 || pid != 0 {
+		return pid, e
+	}
+	childEntry(p)
+	return 0, 0 // not reached
+}
