@@ -41,12 +41,12 @@ func TestRebootRestarts(t *testing.T) {
 			booted := func() bool { return runtimetest.Probe(dir, "done") == "booted" }
 			waitUntil(t, "the first boot", booted)
 			first := lsJSON(t, h)["rb"].Pid
-			shutdownAttach(t, h, "/bin/sh", "-c", "rm /tmp/probe/done && reboot")
+			shutdownAttach(t, h, "rb", "/bin/sh", "-c", "rm /tmp/probe/done && reboot")
 			waitUntil(t, "a second boot after reboot", func() bool {
 				row := lsJSON(t, h)["rb"]
 				return booted() && row.State == "RUNNING" && row.Pid > 0 && row.Pid != first
 			})
-			shutdownAttach(t, h, "poweroff")
+			shutdownAttach(t, h, "rb", "poweroff")
 			waitUntil(t, "the container to stop after poweroff", func() bool { return lsJSON(t, h)["rb"].State == "STOPPED" })
 			if fg != nil {
 				select {
@@ -70,14 +70,14 @@ func TestRebootRestarts(t *testing.T) {
 	}
 }
 
-// shutdownAttach runs a command that shuts the container rb down, in it.
-// busybox's init ends every process, the attached one included, with
+// shutdownAttach runs a command that shuts the container name down, in
+// it. busybox's init ends every process, the attached one included, with
 // SIGTERM as it goes down, and that may come before the command's own
 // exit: both are success.
-func shutdownAttach(t *testing.T, h *testenv.Home, cmd ...string) {
+func shutdownAttach(t *testing.T, h *testenv.Home, name string, cmd ...string) {
 	t.Helper()
-	r := h.Run(t, append([]string{"attach", "rb", "--"}, cmd...)...)
+	r := h.Run(t, append([]string{"attach", name, "--"}, cmd...)...)
 	if r.Code != 0 && r.Code != 128+int(syscall.SIGTERM) {
-		t.Fatalf("attach rb -- %v: exit %d, want 0 or 143 (stderr %q)", cmd, r.Code, r.Stderr)
+		t.Fatalf("attach %s -- %v: exit %d, want 0 or 143 (stderr %q)", name, cmd, r.Code, r.Stderr)
 	}
 }

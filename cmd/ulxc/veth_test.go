@@ -235,7 +235,7 @@ echo "tcp: $(nc %s %s < /dev/null)"
 	// A reboot inside: the monitor removes the pairs and makes new ones
 	// within the same quota of one per bridge.
 	waitFor(t, "the first boot", func() bool { return runtimetest.Probe(dir, "done") != "" })
-	r.h.MustRun(t, "attach", "v", "--", "/bin/sh", "-c", "rm /"+runtimetest.ProbeDir+"/done && reboot")
+	shutdownAttach(t, r.h, "v", "/bin/sh", "-c", "rm /"+runtimetest.ProbeDir+"/done && reboot")
 	waitFor(t, "a second boot with new host ends", func() bool {
 		now := r.hostEnds(t)
 		return runtimetest.Probe(dir, "done") != "" && len(now) == 2 && !slices.Contains(now, ends[0]) && !slices.Contains(now, ends[1])
