@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -105,15 +104,14 @@ func (p *Process) Pty() *os.File { return p.proc.Pty }
 
 // Wait waits for the process to exit and returns how it ended.
 func (p *Process) Wait() (ExitStatus, error) {
-	ps, err := p.proc.Wait()
+	ws, err := p.proc.Wait()
 	if err != nil {
 		return ExitStatus{}, fmt.Errorf("wait for attached process: %w", err)
 	}
-	return exitStatusOf(ps), nil
+	return exitStatusOf(ws), nil
 }
 
-func exitStatusOf(ps *os.ProcessState) ExitStatus {
-	ws := ps.Sys().(syscall.WaitStatus)
+func exitStatusOf(ws unix.WaitStatus) ExitStatus {
 	if ws.Signaled() {
 		return ExitStatus{Code: 128 + int(ws.Signal()), Signal: int(ws.Signal())}
 	}
