@@ -169,6 +169,12 @@ func TestStartJoins(t *testing.T) {
 	if flags != want {
 		t.Errorf("Differing(%d) = %#x, want %#x (user, uts, mnt, pid)", target, flags, want)
 	}
+	// What the caller already knows differs is taken as it is, the rest
+	// is compared: a known namespace the target shares (net) is joined.
+	known := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNET)
+	if got, err := DifferingBeyond(target, known); err != nil || got != want|unix.CLONE_NEWNET {
+		t.Errorf("DifferingBeyond(%d, user|net) = %#x, %v, want %#x", target, got, err, want|unix.CLONE_NEWNET)
+	}
 	out, code := run(t, target, Options{Bounding: 1 << unix.CAP_CHOWN, Dir: "/nonexistent", DirElse: "/tmp"},
 		`echo $$ $(hostname) $(id -u) $(cut -d' ' -f6 /proc/$$/stat) $(pwd); grep CapBnd /proc/self/status; exit 7`)
 	lines := strings.Split(strings.TrimSpace(out), "\n")

@@ -144,11 +144,13 @@ func Attach(dir string, opts AttachOptions) (_ *Process, err error) {
 		return nil, err
 	}
 	defer unix.Close(pidfd)
-	flags, err := nsenter.Differing(st.Pid)
+	flags, err := nsenter.DifferingBeyond(st.Pid, uintptr(st.Namespaces))
 	if err != nil {
 		return nil, err
 	}
-	if !alive(st.Pid, st.PidStart) {
+	// A pidfd polls readable once its process has exited: init was
+	// alive after its namespaces were looked at, so they were init's.
+	if pidfdExited(pidfd) {
 		return nil, ErrNotRunning // gone while we looked at its namespaces
 	}
 	if flags&unix.CLONE_NEWUSER == 0 {
@@ -356,7 +358,7 @@ func hasEnv(env []string, k string) bool {
 // setgroupsAllowed reports whether the user namespace of pid allows
 // setgroups (a single-id map denies it).
 func setgroupsAllowed(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/setgroups")
+	b, err := readSmall("/proc/"+strconv.Itoa(pid)+"/setgroups", 64)
 	return err != nil || !strings.HasPrefix(string(b), "deny")
 }
 
