@@ -172,8 +172,8 @@ func readState(dir string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	var st State
-	if err := json.Unmarshal(b, &st); err != nil {
+	st, err := decodeState(b)
+	if err != nil {
 		return State{}, fmt.Errorf("read state %s: %w", filepath.Join(dir, stateFile), err)
 	}
 	return st, nil
