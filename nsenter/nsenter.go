@@ -185,10 +185,15 @@ func Start(opts Options) (_ *Process, err error) {
 		}
 		files[i] = f
 	}
-	repR, repW, err := os.Pipe() // both close-on-exec
-	if err != nil {
-		return nil, err
+	// The report pipe, both ends close-on-exec. Not os.Pipe: its ends
+	// would be set up for Go's poller, which a pipe read once, when all
+	// it will hold is written (fork_amd64.go's forks have ended by then),
+	// does not need.
+	var rep [2]int
+	if err := unix.Pipe2(rep[:], unix.O_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("nsenter: report pipe: %w", err)
 	}
+	repR, repW := os.NewFile(uintptr(rep[0]), "report"), os.NewFile(uintptr(rep[1]), "report")
 	defer repR.Close()
 	// The report pipe and the pty socket must stay clear of 0-2, which
 	// the new process fills.

@@ -388,13 +388,18 @@ func containerPasswd(pid int, uid uint32) (passwdEntry, bool) {
 	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return passwdEntry{}, false
 	}
-	// Reopening the O_PATH descriptor opens the very file checked.
-	f, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(fd), os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	// Reopening the O_PATH descriptor opens the very file checked; read
+	// by plain system calls (a regular file needs nothing of Go's poller).
+	rfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return passwdEntry{}, false
 	}
-	defer f.Close()
-	return parsePasswd(io.LimitReader(f, 4<<20), uid)
+	defer unix.Close(rfd)
+	b, err := readAllFD(rfd, 4<<20)
+	if err != nil {
+		return passwdEntry{}, false
+	}
+	return parsePasswd(bytes.NewReader(b), uid)
 }
 
 // parsePasswd returns the first entry of uid in the text of a passwd(5)

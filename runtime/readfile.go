@@ -19,11 +19,20 @@ func readSmall(path string, limit int) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
+	b, err := readAllFD(fd, limit)
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+	}
+	return b, nil
+}
+
+// readAllFD reads fd to its end, at most limit bytes.
+func readAllFD(fd, limit int) ([]byte, error) {
 	buf := make([]byte, 0, 1024)
 	for {
 		if len(buf) == cap(buf) {
 			if len(buf) >= limit {
-				return nil, fmt.Errorf("read %s: over %d bytes", path, limit)
+				return nil, fmt.Errorf("over %d bytes", limit)
 			}
 			buf = append(buf, 0)[:len(buf)]
 		}
@@ -32,7 +41,7 @@ func readSmall(path string, limit int) ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+			return nil, err
 		}
 		if n == 0 {
 			return buf, nil
