@@ -13,21 +13,25 @@
 // exec:
 //
 //  1. It blocks every signal on its locked thread and forks with a raw
-//     clone. The child runs on a copy of the caller's stack with no Go
+//     clone. On amd64 the child shares the caller's memory
+//     (CLONE_VM|CLONE_VFORK: the caller's thread waits) on a stack and a
+//     thread-local block of its own whose g is nil; elsewhere it runs on
+//     a copy of the caller's memory and stack. Either way there is no Go
 //     runtime behind it, so the code from here to the exec (package
-//     rawproc's join.go) is nosplit and makes raw system calls only, with everything prepared
-//     beforehand (argv, envp, candidate paths, the seccomp program, the
-//     pty message, clone3's arguments).
+//     rawproc's join.go) is nosplit and makes raw system calls only, with
+//     everything prepared beforehand (argv, envp, candidate paths, the
+//     seccomp program, the pty message, clone3's arguments).
 //  2. The child makes itself non-dumpable, then calls setns(pidfd, FLAGS)
 //     once: with a pidfd the kernel joins every namespace in FLAGS
 //     atomically, the user namespace first, so the others are joined with
 //     the capabilities the owner of the user namespace holds in it
 //     (kernel 5.8 or later).
-//  3. It forks again with CLONE_PARENT (clone3 with CLONE_INTO_CGROUP
-//     when Options.CgroupFD is set), so that the pid namespace applies to
-//     the new process and the new process is a child of the caller of
-//     Start, which can wait for it. The intermediate process reports the
-//     new pid on a close-on-exec pipe and exits.
+//  3. It forks again with CLONE_PARENT (clone3, with CLONE_INTO_CGROUP
+//     when Options.CgroupFD is set; on amd64 sharing the memory again),
+//     so that the pid namespace applies to the new process and the new
+//     process is a child of the caller of Start, which can wait for it.
+//     The intermediate process reports the new pid on a close-on-exec
+//     pipe and exits; Process.Wait reaps it.
 //  4. The new process calls setsid, puts its stdio in place, resets the
 //     signals, with Options.Remount unshares a mount namespace and mounts
 //     a new proc (and sysfs) over the caller's, drops the bounding set, installs the seccomp filter (before
@@ -51,8 +55,8 @@
 // # What is hostile
 //
 // The target's root user (a container's root) is the adversary. Until the
-// exec, the processes are the caller's: their memory is a copy of the
-// caller's and belongs to the host's user namespace. Made non-dumpable
+// exec, the processes are the caller's: their memory is the caller's (or
+// a copy of it) and belongs to the host's user namespace. Made non-dumpable
 // before setns, they cannot be ptraced, have their memory opened or their
 // descriptors taken (pidfd_getfd) by anything in the target's namespaces,
 // root included, which would otherwise hold every capability over them

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -85,11 +86,83 @@ type Options struct {
 }
 
 // Process is a command started by Start, a child of the caller.
+//
+// It is not an os.Process: os.FindProcess probes the kernel's pidfd
+// support with a fork of its own on first use, which cost attach a tenth
+// of a millisecond. The pid is safe to signal without a pidfd: the
+// process is the caller's child (CLONE_PARENT), so its pid cannot be
+// reused before Wait reaps it, and Signal refuses once Wait has.
 type Process struct {
-	*os.Process
+	// Pid is the process's pid in the caller's pid namespace.
+	Pid int
 	// Pty is the terminal's master (Options.Terminal), non-blocking;
 	// nil without one.
 	Pty *os.File
+
+	// mid is the intermediate process, also the caller's child. Start
+	// does not wait for its exit, which takes a few hundred microseconds
+	// after the new process has exec'd; Wait reaps it first, while the
+	// command runs.
+	mid    int
+	mu     sync.Mutex
+	reaped bool
+}
+
+// Signal sends sig to the process; os.ErrProcessDone once Wait has
+// reaped it.
+func (p *Process) Signal(sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return fmt.Errorf("nsenter: signal %v: not a syscall.Signal", sig)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reaped {
+		return os.ErrProcessDone
+	}
+	return unix.Kill(p.Pid, s)
+}
+
+// Kill sends SIGKILL to the process.
+func (p *Process) Kill() error { return p.Signal(os.Kill) }
+
+// Wait reaps the intermediate, then waits for the process to exit, reaps
+// it and returns how it ended. It waits without reaping first, so that a
+// Signal running at the same time never reaches a reused pid.
+func (p *Process) Wait() (unix.WaitStatus, error) {
+	if p.mid > 0 {
+		var mws unix.WaitStatus
+		_, _ = wait4(p.mid, &mws)
+		p.mid = 0
+	}
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, p.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err == nil {
+			break
+		}
+		if err != unix.EINTR {
+			return 0, fmt.Errorf("nsenter: wait for %d: %w", p.Pid, err)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ws unix.WaitStatus
+	if _, err := wait4(p.Pid, &ws); err != nil {
+		return 0, fmt.Errorf("nsenter: wait for %d: %w", p.Pid, err)
+	}
+	p.reaped = true
+	return ws, nil
+}
+
+// wait4 reaps pid, retrying on EINTR.
+func wait4(pid int, ws *unix.WaitStatus) (int, error) {
+	for {
+		wpid, err := unix.Wait4(pid, ws, 0, nil)
+		if err != unix.EINTR {
+			return wpid, err
+		}
+	}
 }
 
 // Start runs a command inside the namespaces of opts.Pidfd, set up there
@@ -112,10 +185,15 @@ func Start(opts Options) (_ *Process, err error) {
 		}
 		files[i] = f
 	}
-	repR, repW, err := os.Pipe() // both close-on-exec
-	if err != nil {
-		return nil, err
+	// The report pipe, both ends close-on-exec. Not os.Pipe: its ends
+	// would be set up for Go's poller, which a pipe read once, when all
+	// it will hold is written (fork_amd64.go's forks have ended by then),
+	// does not need.
+	var rep [2]int
+	if err := unix.Pipe2(rep[:], unix.O_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("nsenter: report pipe: %w", err)
 	}
+	repR, repW := os.NewFile(uintptr(rep[0]), "report"), os.NewFile(uintptr(rep[1]), "report")
 	defer repR.Close()
 	// The report pipe and the pty socket must stay clear of 0-2, which
 	// the new process fills.
@@ -151,31 +229,23 @@ func Start(opts Options) (_ *Process, err error) {
 		return nil, fmt.Errorf("nsenter: fork: %w", err)
 	}
 	pid, jerr := readReport(repR, j)
-	// The intermediate process has exited or is about to.
-	var ws unix.WaitStatus
-	for {
-		_, werr := unix.Wait4(mid, &ws, 0, nil)
-		if werr != unix.EINTR {
-			break
-		}
-	}
 	if jerr != nil {
-		if pid > 0 { // forked, but a later step failed: it exits on its own
-			_, _ = unix.Wait4(pid, &ws, 0, nil)
+		// The intermediate has exited or is about to; the new process,
+		// forked but failed at a later step, exits on its own.
+		var ws unix.WaitStatus
+		_, _ = wait4(mid, &ws)
+		if pid > 0 {
+			_, _ = wait4(pid, &ws)
 		}
 		return nil, jerr
 	}
 	// The new process is our child (CLONE_PARENT): it cannot be reaped
 	// by anyone else, so its pid cannot be reused before we wait.
-	proc, err := os.FindProcess(pid)
-	if err != nil {
-		return nil, fmt.Errorf("joined process %d: %w", pid, err)
-	}
-	p := &Process{Process: proc}
+	p := &Process{Pid: pid, mid: mid}
 	if opts.Terminal {
 		if p.Pty, err = receivePty(ptyParent); err != nil {
-			_ = proc.Kill()
-			_, _ = proc.Wait()
+			_ = p.Kill()
+			_, _ = p.Wait()
 			return nil, err
 		}
 	}
@@ -291,16 +361,20 @@ func stepName(step rawproc.Msg, index uint64, opts *Options) (string, bool) {
 
 // readReport reads the records until EOF, which comes once the
 // intermediate has exited and the new process has exec'd (the pipe is
-// close-on-exec). It returns the new pid, and the first failure.
+// close-on-exec). It returns the new pid, and the first failure. The new
+// process's failure may come before or after the intermediate's record
+// of its pid (after, with rawproc's shared-memory forks), so a failure
+// does not end the reading.
 func readReport(r io.Reader, j *join) (int, error) {
 	pid := 0
+	var failure error
 	var rec [24]byte // a rawproc.Failure
 	for {
 		if _, err := io.ReadFull(r, rec[:]); err != nil {
-			if err == io.EOF && pid > 0 {
-				return pid, nil
-			}
-			if err == io.EOF {
+			switch {
+			case err == io.EOF && (pid > 0 || failure != nil):
+				return pid, failure
+			case err == io.EOF:
 				return 0, errors.New("nsenter: the forked process ended without a word")
 			}
 			return pid, fmt.Errorf("nsenter: read report: %w", err)
@@ -311,11 +385,15 @@ func readReport(r io.Reader, j *join) (int, error) {
 			pid = int(arg)
 			continue
 		}
+		if failure != nil {
+			continue
+		}
 		name, ok := stepName(step, arg, &j.opts)
 		if !ok {
-			return pid, fmt.Errorf("nsenter: malformed report %x", rec)
+			failure = fmt.Errorf("nsenter: malformed report %x", rec)
+			continue
 		}
-		return pid, &JoinError{Step: name, Errno: syscall.Errno(errno)}
+		failure = &JoinError{Step: name, Errno: syscall.Errno(errno)}
 	}
 }
 
@@ -395,6 +473,7 @@ func newJoin(opts Options, files [3]*os.File, report, ptySock *os.File) (*join, 
 		j.Args.Flags |= unix.CLONE_INTO_CGROUP
 		j.Args.Cgroup = uint64(opts.CgroupFD)
 	}
+	rawproc.PrepareJoin(&j.Join)
 	return j, nil
 }
 
@@ -449,9 +528,18 @@ var namespaceFiles = []struct {
 // the caller's. Joining a namespace one already shares is not a no-op: it
 // needs CAP_SYS_ADMIN over the namespace's owner, which a container
 // sharing the host's network namespace does not give.
-func Differing(pid int) (uintptr, error) {
-	var flags uintptr
+func Differing(pid int) (uintptr, error) { return DifferingBeyond(pid, 0) }
+
+// DifferingBeyond is Differing for a process whose namespaces in known
+// are known to differ (the container's init made them): it returns known
+// with the flags of the other namespaces that differ, and spares the two
+// stats of /proc per namespace that Differing takes.
+func DifferingBeyond(pid int, known uintptr) (uintptr, error) {
+	flags := known
 	for _, ns := range namespaceFiles {
+		if known&ns.flag != 0 {
+			continue
+		}
 		var theirs, ours unix.Stat_t
 		if err := unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/"+ns.name, &theirs); err != nil {
 			if errors.Is(err, unix.ENOENT) && ns.flag == unix.CLONE_NEWCGROUP {

@@ -43,6 +43,11 @@ func TestReadReport(t *testing.T) {
 		{"clone failed", rec(rawproc.MsgClone, 11, 0), 0, "clone: resource temporarily unavailable"},
 		{"setuid", cat(rec(rawproc.MsgPid, 0, 42), rec(rawproc.MsgSetuid, 22, 0)), 42, "setuid 1000: invalid argument"},
 		{"exec failed", cat(rec(rawproc.MsgPid, 0, 42), rec(rawproc.MsgExec, 2, 1)), 42, "exec ls (/usr/bin/ls): no such file or directory"},
+		// With rawproc's shared-memory forks the intermediate writes the
+		// pid once the new process has failed: the pid still comes back,
+		// for the reaping, and the first failure wins.
+		{"exec failed, pid after", cat(rec(rawproc.MsgExec, 2, 1), rec(rawproc.MsgPid, 0, 42)), 42, "exec ls (/usr/bin/ls): no such file or directory"},
+		{"first failure wins", cat(rec(rawproc.MsgSetuid, 22, 0), rec(rawproc.MsgExec, 2, 1), rec(rawproc.MsgPid, 0, 42)), 42, "setuid 1000: invalid argument"},
 		{"bounding", cat(rec(rawproc.MsgPid, 0, 42), rec(rawproc.MsgBounding, 1, 21)), 42, "drop capability 21 from the bounding set: operation not permitted"},
 		{"nothing", nil, 0, "nsenter: the forked process ended without a word"},
 		{"torn record", rec(rawproc.MsgPid, 0, 42)[:9], 0, "nsenter: read report: unexpected EOF"},
@@ -126,11 +131,11 @@ func run(t *testing.T, target int, opts Options, script string) (string, int) {
 	} else {
 		out, _ = io.ReadAll(r)
 	}
-	ps, err := p.Wait()
+	ws, err := p.Wait()
 	if err != nil {
 		t.Fatalf("wait for the joined process (our child, thanks to CLONE_PARENT): %v", err)
 	}
-	return string(out), ps.ExitCode()
+	return string(out), ws.ExitStatus()
 }
 
 // readPty reads a pty master until the slave side is gone (EIO).
@@ -163,6 +168,12 @@ func TestStartJoins(t *testing.T) {
 	want := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWNS | unix.CLONE_NEWPID)
 	if flags != want {
 		t.Errorf("Differing(%d) = %#x, want %#x (user, uts, mnt, pid)", target, flags, want)
+	}
+	// What the caller already knows differs is taken as it is, the rest
+	// is compared: a known namespace the target shares (net) is joined.
+	known := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNET)
+	if got, err := DifferingBeyond(target, known); err != nil || got != want|unix.CLONE_NEWNET {
+		t.Errorf("DifferingBeyond(%d, user|net) = %#x, %v, want %#x", target, got, err, want|unix.CLONE_NEWNET)
 	}
 	out, code := run(t, target, Options{Bounding: 1 << unix.CAP_CHOWN, Dir: "/nonexistent", DirElse: "/tmp"},
 		`echo $$ $(hostname) $(id -u) $(cut -d' ' -f6 /proc/$$/stat) $(pwd); grep CapBnd /proc/self/status; exit 7`)

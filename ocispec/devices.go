@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -65,14 +66,16 @@ func LeftOutDevices(spec *specs.Spec, recorded []string) []string {
 
 // plainDevice is a path under /dev that an lxc.mount.entry line carries as
 // it is: no blanks, no escapes, no "." or ".." component.
-var plainDevice = regexp.MustCompile(`^/dev(/[A-Za-z0-9_+:-][A-Za-z0-9._+:-]*)+$`)
+var plainDevice = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^/dev(/[A-Za-z0-9_+:-][A-Za-z0-9._+:-]*)+$`)
+})
 
 // DeviceMountEntry returns the lxc.mount.entry line that binds the host's
 // node at p (as LeftOutDevices returns it) onto the same path in the
 // container, as LXC writes it, or "" when p is not a plain path under /dev
 // (an image's name for a node is not to be copied into a config blindly).
 func DeviceMountEntry(p string) string {
-	if !plainDevice.MatchString(p) {
+	if !plainDevice().MatchString(p) {
 		return ""
 	}
 	return "lxc.mount.entry = " + p + " " + p[1:] + " none bind,create=file 0 0"

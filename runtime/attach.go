@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -105,15 +104,14 @@ func (p *Process) Pty() *os.File { return p.proc.Pty }
 
 // Wait waits for the process to exit and returns how it ended.
 func (p *Process) Wait() (ExitStatus, error) {
-	ps, err := p.proc.Wait()
+	ws, err := p.proc.Wait()
 	if err != nil {
 		return ExitStatus{}, fmt.Errorf("wait for attached process: %w", err)
 	}
-	return exitStatusOf(ps), nil
+	return exitStatusOf(ws), nil
 }
 
-func exitStatusOf(ps *os.ProcessState) ExitStatus {
-	ws := ps.Sys().(syscall.WaitStatus)
+func exitStatusOf(ws unix.WaitStatus) ExitStatus {
 	if ws.Signaled() {
 		return ExitStatus{Code: 128 + int(ws.Signal()), Signal: int(ws.Signal())}
 	}
@@ -146,11 +144,13 @@ func Attach(dir string, opts AttachOptions) (_ *Process, err error) {
 		return nil, err
 	}
 	defer unix.Close(pidfd)
-	flags, err := nsenter.Differing(st.Pid)
+	flags, err := nsenter.DifferingBeyond(st.Pid, uintptr(st.Namespaces))
 	if err != nil {
 		return nil, err
 	}
-	if !alive(st.Pid, st.PidStart) {
+	// A pidfd polls readable once its process has exited: init was
+	// alive after its namespaces were looked at, so they were init's.
+	if pidfdExited(pidfd) {
 		return nil, ErrNotRunning // gone while we looked at its namespaces
 	}
 	if flags&unix.CLONE_NEWUSER == 0 {
@@ -358,7 +358,7 @@ func hasEnv(env []string, k string) bool {
 // setgroupsAllowed reports whether the user namespace of pid allows
 // setgroups (a single-id map denies it).
 func setgroupsAllowed(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/setgroups")
+	b, err := readSmall("/proc/"+strconv.Itoa(pid)+"/setgroups", 64)
 	return err != nil || !strings.HasPrefix(string(b), "deny")
 }
 
@@ -388,13 +388,18 @@ func containerPasswd(pid int, uid uint32) (passwdEntry, bool) {
 	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return passwdEntry{}, false
 	}
-	// Reopening the O_PATH descriptor opens the very file checked.
-	f, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(fd), os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	// Reopening the O_PATH descriptor opens the very file checked; read
+	// by plain system calls (a regular file needs nothing of Go's poller).
+	rfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return passwdEntry{}, false
 	}
-	defer f.Close()
-	return parsePasswd(io.LimitReader(f, 4<<20), uid)
+	defer unix.Close(rfd)
+	b, err := readAllFD(rfd, 4<<20)
+	if err != nil {
+		return passwdEntry{}, false
+	}
+	return parsePasswd(bytes.NewReader(b), uid)
 }
 
 // parsePasswd returns the first entry of uid in the text of a passwd(5)

@@ -1,9 +1,7 @@
 package runtime
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -43,23 +41,18 @@ func indexOf(list []string, s string) int {
 // processBounding reads the bounding set of pid (CapBnd in
 // /proc/PID/status): attach gives the attached process its container's.
 func processBounding(pid int) (uint64, error) {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	b, err := readSmall("/proc/"+strconv.Itoa(pid)+"/status", 64<<10)
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "CapBnd:"); ok {
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
 			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
 			if err != nil {
 				return 0, fmt.Errorf("/proc/%d/status: CapBnd %q: %w", pid, v, err)
 			}
 			return mask, nil
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
 	}
 	return 0, fmt.Errorf("/proc/%d/status: no CapBnd line", pid)
 }

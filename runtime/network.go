@@ -338,7 +338,7 @@ func (h *helperProc) exited() error {
 	var lines []string
 	for _, l := range strings.Split(h.stderr.String(), "\n") {
 		// pasta's word for a missing /dev/log, before each message.
-		if l = strings.TrimSpace(l); l != "" && !syslogNoise.MatchString(l) {
+		if l = strings.TrimSpace(l); l != "" && !syslogNoise().MatchString(l) {
 			lines = append(lines, l)
 		}
 	}
@@ -353,7 +353,7 @@ func (h *helperProc) exited() error {
 	return err
 }
 
-var syslogNoise = regexp.MustCompile(`^Failed to send \d+ bytes to syslog$`)
+var syslogNoise = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Failed to send \d+ bytes to syslog$`) })
 
 // stop ends the helper: SIGTERM, then SIGKILL if it still runs after
 // helperStopGrace. It returns once it is reaped.

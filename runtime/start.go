@@ -350,6 +350,9 @@ func (c *Container) record() error {
 	if sig, err := rebootSignal(c.opts.Spec); err == nil {
 		c.state.RebootSignal = int(sig)
 	}
+	if ns, _, err := namespaces(c.opts.Spec); err == nil {
+		c.state.Namespaces = uint64(ns | unix.CLONE_NEWUSER)
+	}
 	if err := os.MkdirAll(c.opts.RuntimeDir, 0o700); err != nil {
 		return fmt.Errorf("runtime dir: %w", err)
 	}

@@ -69,6 +69,10 @@ type State struct {
 	// Network describes the interfaces of the network phase, one each:
 	// "eth0: pasta, pid 1234".
 	Network []string `json:"network,omitempty"`
+	// Namespaces are the CLONE_NEW* flags of the namespaces init made
+	// (the others are the supervisor's): attach joins them without
+	// comparing them with its own. 0 in a state from before the field.
+	Namespaces uint64 `json:"namespaces,omitempty"`
 }
 
 // ExitStatus is how a container's init ended.
@@ -164,12 +168,12 @@ func check(dir string, lastExit, held bool) (State, error) {
 }
 
 func readState(dir string) (State, error) {
-	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	b, err := readSmall(filepath.Join(dir, stateFile), 1<<20)
 	if err != nil {
 		return State{}, err
 	}
-	var st State
-	if err := json.Unmarshal(b, &st); err != nil {
+	st, err := decodeState(b)
+	if err != nil {
 		return State{}, fmt.Errorf("read state %s: %w", filepath.Join(dir, stateFile), err)
 	}
 	return st, nil
@@ -218,7 +222,7 @@ func startTime(pid int) (uint64, error) {
 }
 
 func procStat(pid int) (state byte, start uint64, err error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	b, err := readSmall("/proc/"+strconv.Itoa(pid)+"/stat", 4096)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -264,6 +268,14 @@ func pidfdOf(pid int, start uint64) (int, error) {
 		return -1, ErrNotRunning
 	}
 	return fd, nil
+}
+
+// pidfdExited reports whether the process of pidfd has exited (a zombie
+// included), without waiting.
+func pidfdExited(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0
 }
 
 // waitPidfd waits until the process of pidfd exits or timeout passes

@@ -177,11 +177,13 @@ func firstTerminal(t [3]*os.File) *os.File {
 }
 
 // waitForwarding waits for p, passing on the signals that would have
-// reached it in the foreground.
+// reached it in the foreground. The notification stays on: attach exits
+// once p has, and signal.Stop waits for os/signal's goroutine to go idle,
+// a hand-over that attach would pay at every exit. A signal that comes
+// after p is reaped is refused by p.Signal.
 func waitForwarding(p *runtime.Process) (runtime.ExitStatus, error) {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	defer signal.Stop(sigs)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {

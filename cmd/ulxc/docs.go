@@ -4,6 +4,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/spf13/pflag"
 )
@@ -83,10 +84,10 @@ func flagHelp(f *pflag.Flag) string {
 	return usage
 }
 
-var fileish = regexp.MustCompile(`FILE|DIR|PATH|LOG|CONFIG|CONSOLE|KEYRING`)
+var fileish = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`FILE|DIR|PATH|LOG|CONFIG|CONSOLE|KEYRING`) })
 
 // takesFile says whether a flag's value is a path, to complete as one.
-func takesFile(f *pflag.Flag) bool { return fileish.MatchString(flagValue(f)) }
+func takesFile(f *pflag.Flag) bool { return fileish().MatchString(flagValue(f)) }
 
 // takesContainer says whether a verb's operand is an existing container,
 // to complete with the store's names: the verbs with -n, but create,

@@ -18,8 +18,9 @@
 //
 // # The rule
 //
-// A forked process runs on the parent's memory (init shares it with
-// CLONE_VM on amd64 when no hook runs; the others have a copy), with
+// A forked process runs on the parent's memory (on amd64 init shares it
+// with CLONE_VM when no hook runs, and so do nsenter's two forks for
+// attach; the others have a copy), with
 // only the forking thread copied: no thread of the Go runtime runs
 // there, and another may have held a runtime lock at the fork. So, like
 // the child half of package syscall's forkExec, the code here may not

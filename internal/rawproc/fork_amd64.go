@@ -3,6 +3,8 @@ package rawproc
 import (
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // SharedMemoryFork: on amd64 init is cloned with CLONE_VM (cloneVM).
@@ -27,3 +29,73 @@ func StartChild(p *Plan, args *CloneArgs) (uintptr, syscall.Errno) {
 // childEntry is called from cloneVM's assembly only: this makes the call
 // visible to the tools that look for unused code.
 var _ = childEntry
+
+// nsenter's two forks (join.go) share the caller's memory here too
+// (CLONE_VM|CLONE_VFORK) and run on stacks and thread-local blocks of
+// their own. Copying the attaching process's page tables twice, faulting
+// on each page written afterwards, and waiting for the intermediate to
+// exit were a third of what ulxc attach cost.
+//
+// Sharing the memory opens nothing to the container: the intermediate
+// makes that memory non-dumpable before it joins anything, and it belongs
+// to the caller's user namespace, over which the container's root holds
+// no capability; so no process of the container may ptrace either child,
+// open its /proc/PID/mem or take its descriptors, as with a copy. The new
+// process gets memory of its own at its exec. The caller's thread waits
+// (CLONE_VFORK) until the intermediate is gone, and the intermediate
+// until the new process has exec'd or failed, so the stacks and the Join
+// outlive their use.
+
+// joinStackSize is each child's stack; the nosplit chain of join.go
+// needs well under a page of it. The thread-local block sits
+// joinTLSOffset bytes into the stack's low end, where the stack never
+// reaches: its g is nil, so any use of the Go runtime faults in the child
+// instead of running on the caller's memory.
+const (
+	joinStackSize = 16 << 10
+	joinTLSOffset = 2048
+)
+
+// cloneIntermediate and cloneJoined are in fork_amd64.s: clone3 with
+// args; the child calls intermediate(j) or joined(j) on args' stack and
+// never returns.
+func cloneIntermediate(args *CloneArgs, size uintptr, j *Join) (pid uintptr, errno uintptr)
+func cloneJoined(args *CloneArgs, size uintptr, j *Join) (pid uintptr, errno uintptr)
+
+// intermediate and joined are called from fork_amd64.s only here: this
+// makes the calls visible to the tools that look for unused code.
+var _, _ = intermediate, joined
+
+// PrepareJoin gives each of nsenter's forks a stack and a thread-local
+// block of its own in j.Stacks, and the flags that share the caller's
+// memory. j.Args must be set (CLONE_PARENT, and the cgroup).
+func PrepareJoin(j *Join) {
+	j.Stacks = make([]byte, 2*joinStackSize)
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(j.Stacks)))
+	j.First = CloneArgs{Flags: unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_SETTLS, ExitSignal: uint64(unix.SIGCHLD),
+		Stack: uint64(base), StackSize: joinStackSize, TLS: uint64(base + joinTLSOffset)}
+	j.Clone3 = true
+	j.Args.Flags |= unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_SETTLS
+	j.Args.Stack, j.Args.StackSize = uint64(base+joinStackSize), joinStackSize
+	j.Args.TLS = uint64(base + joinStackSize + joinTLSOffset)
+}
+
+// ForkJoin starts the intermediate, which joins the namespaces, and
+// returns its pid once it has exited (CLONE_VFORK).
+//
+//go:nosplit
+//go:norace
+func ForkJoin(j *Join) (uintptr, syscall.Errno) {
+	pid, e := cloneIntermediate(&j.First, unsafe.Sizeof(j.First), j)
+	return pid, syscall.Errno(e)
+}
+
+// forkJoined starts the new process from the intermediate and returns
+// once it has exec'd or failed.
+//
+//go:nosplit
+//go:norace
+func forkJoined(j *Join) (uintptr, syscall.Errno) {
+	pid, e := cloneJoined(&j.Args, unsafe.Sizeof(j.Args), j)
+	return pid, syscall.Errno(e)
+}

@@ -1,5 +1,38 @@
 #include "textflag.h"
 
+// nsenter's two forks (fork_amd64.go): the same clone, whose child calls
+// FN(j). Two copies, one per child, so that the linker's check of the
+// nosplit stack sees no cycle (intermediate calls cloneJoined).
+#define CLONE_AND_CALL(FN) \
+	MOVQ	args+0(FP), DI \
+	MOVQ	size+8(FP), SI \
+	MOVQ	j+16(FP), R12 \
+	MOVQ	$435, AX \
+	SYSCALL \
+	CMPQ	AX, $0 \
+	JEQ	child \
+	CMPQ	AX, $0xfffffffffffff001 \
+	JLS	ok \
+	MOVQ	$0, pid+24(FP) \
+	NEGQ	AX \
+	MOVQ	AX, errno+32(FP) \
+	RET \
+ok: \
+	MOVQ	AX, pid+24(FP) \
+	MOVQ	$0, errno+32(FP) \
+	RET \
+child: \
+	ANDQ	$-16, SP \
+	SUBQ	$16, SP \
+	MOVQ	R12, 0(SP) \
+	XORQ	R14, R14 \
+	CALL	FN(SB) \
+	MOVL	$127, DI \
+	MOVL	$231, AX \
+	SYSCALL \
+	INT	$3
+
+
 // func cloneVM(args *cloneArgs, size uintptr, p *rawPlan) (pid uintptr, errno uintptr)
 //
 // clone3 with the caller's args (CLONE_VM and a stack of init's own). The
@@ -37,3 +70,11 @@ child:
 	MOVL	$231, AX // SYS_exit_group
 	SYSCALL
 	INT	$3
+
+// func cloneIntermediate(args *CloneArgs, size uintptr, j *Join) (pid uintptr, errno uintptr)
+TEXT ·cloneIntermediate(SB),NOSPLIT|NOFRAME,$0-40
+	CLONE_AND_CALL(·intermediate)
+
+// func cloneJoined(args *CloneArgs, size uintptr, j *Join) (pid uintptr, errno uintptr)
+TEXT ·cloneJoined(SB),NOSPLIT|NOFRAME,$0-40
+	CLONE_AND_CALL(·joined)

@@ -31,3 +31,39 @@ func StartChild(p *Plan, args *CloneArgs) (uintptr, syscall.Errno) {
 	childEntry(p)
 	return 0, 0 // not reached
 }
+
+// PrepareJoin has nothing to prepare for plain forks.
+func PrepareJoin(*Join) {}
+
+// ForkJoin forks; the child joins the namespaces and never returns.
+//
+//go:nosplit
+//go:norace
+func ForkJoin(j *Join) (uintptr, syscall.Errno) {
+	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+	if e != 0 || pid != 0 {
+		return pid, e
+	}
+	intermediate(j)
+	return 0, 0 // not reached
+}
+
+// forkJoined forks the new process from the intermediate: the child
+// becomes the command and never returns, the intermediate gets its pid.
+//
+//go:nosplit
+//go:norace
+func forkJoined(j *Join) (uintptr, syscall.Errno) {
+	var pid uintptr
+	var e syscall.Errno
+	if j.Clone3 {
+		pid, _, e = syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&j.Args)), unsafe.Sizeof(j.Args), 0)
+	} else {
+		pid, _, e = syscall.RawSyscall6(unix.SYS_CLONE, unix.CLONE_PARENT|uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+	}
+	if e != 0 || pid != 0 {
+		return pid, e
+	}
+	joined(j)
+	return 0, 0 // not reached
+}

@@ -11,8 +11,10 @@ type Join struct {
 	Stdio        [3]int  // written: the descriptors that become 0-2
 	Tty          [3]bool // stdio i is the terminal's slave
 	Base         uintptr
-	Clone3       bool
-	Args         CloneArgs
+	Clone3       bool      // Args needs clone3 (CLONE_INTO_CGROUP); always on amd64
+	Args         CloneArgs // the new process's clone
+	First        CloneArgs // the intermediate's clone (PrepareJoin)
+	Stacks       []byte    // the children's stacks (PrepareJoin)
 	All, Old     uint64    // signal masks
 	sa           [4]uint64 // a struct sigaction, zero for SIG_DFL
 

@@ -8,25 +8,14 @@ import (
 )
 
 // This file is the forked half of nsenter's Start: from the fork to the
-// exec the children run on a copy of the caller's stack with no Go
-// runtime behind them, under the package's rule (doc.go).
-
-// forkJoin forks; the child joins the namespaces and never returns.
-//
-//go:nosplit
-//go:norace
-func ForkJoin(j *Join) (uintptr, syscall.Errno) {
-	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
-	if e != 0 || pid != 0 {
-		return pid, e
-	}
-	intermediate(j)
-	return 0, 0 // not reached
-}
+// exec the children run with no Go runtime behind them, under the
+// package's rule (doc.go): on amd64 in the caller's memory, on stacks and
+// thread-local blocks of their own (fork_amd64.go), elsewhere on a copy
+// of the caller's memory and stack.
 
 // intermediate runs in the first child. It makes itself non-dumpable
-// before anything of the container's can see it: its memory is a copy of
-// the caller's, owned by the host's user namespace, so once it is not
+// before anything of the container's can see it: its memory is the
+// caller's (or a copy of it), owned by the host's user namespace, so once it is not
 // dumpable no process of the container, root included, may ptrace it,
 // open its /proc/PID/mem or take its descriptors (pidfd_getfd), and the
 // fork below inherits that. Then setns, and a fork whose parent is the
@@ -44,22 +33,15 @@ func intermediate(j *Join) {
 	if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, j.Pidfd, j.Flags, 0); e != 0 {
 		j.Report.fail(MsgSetns, 0, 0, e)
 	}
-	var pid uintptr
-	var e syscall.Errno
-	if j.Clone3 {
-		pid, _, e = syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&j.Args)), unsafe.Sizeof(j.Args), 0)
-	} else {
-		pid, _, e = syscall.RawSyscall6(unix.SYS_CLONE, unix.CLONE_PARENT|uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
-	}
+	pid, e := forkJoined(j)
 	if e != 0 {
 		j.Report.fail(MsgClone, 0, 0, e)
 	}
-	if pid != 0 {
-		j.Report.rec = Failure{Msg: uint32(MsgPid), Arg: uint64(pid)}
-		j.Report.write()
+	j.Report.rec = Failure{Msg: uint32(MsgPid), Arg: uint64(pid)}
+	j.Report.write()
+	for {
 		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
 	}
-	joined(j)
 }
 
 // joined runs in the new process, inside every namespace: it becomes the
