@@ -359,6 +359,12 @@ func editConfig(src *Source, c *store.Container, rootfs string, opts *Options) (
 	if opts.Snapshot {
 		// LXC mounts an overlay in a user namespace only when told.
 		cfg.Set("lxc.rootfs.options", withOption(cfg, "userxattr"))
+	} else if v := withoutOption(cfg, "userxattr"); v == "" {
+		// A full copy of an overlay is a plain directory, which the
+		// option does not apply to (ocispec refuses it there).
+		cfg.Unset("lxc.rootfs.options")
+	} else {
+		cfg.Set("lxc.rootfs.options", v)
 	}
 	if !opts.KeepName {
 		cfg.Set("lxc.uts.name", c.Name)
@@ -420,6 +426,14 @@ func selfIDs(maps []userns.Map) (uid, gid uint32, ok bool) {
 
 // withOption is lxc.rootfs.options with opt added once.
 func withOption(cfg *lxcconf.Config, opt string) string {
+	if v := withoutOption(cfg, opt); v != "" {
+		return v + "," + opt
+	}
+	return opt
+}
+
+// withoutOption is lxc.rootfs.options without opt.
+func withoutOption(cfg *lxcconf.Config, opt string) string {
 	v, _ := cfg.Get("lxc.rootfs.options")
 	var out []string
 	for _, o := range strings.Split(v, ",") {
@@ -427,7 +441,7 @@ func withOption(cfg *lxcconf.Config, opt string) string {
 			out = append(out, o)
 		}
 	}
-	return strings.Join(append(out, opt), ",")
+	return strings.Join(out, ",")
 }
 
 // replacePathPrefix replaces oldDir where it stands as a whole path or a
