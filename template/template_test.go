@@ -132,7 +132,7 @@ lxc.rootfs.path = dir:/elsewhere
 	}
 	maps := []userns.Map{{Kind: userns.UID, ContainerID: 0, HostID: 100000, Size: 65536}, {Kind: userns.GID, ContainerID: 0, HostID: 100000, Size: 65536}}
 	b, err := buildConfig(configInput{
-		Name: "web", Rootfs: "/store/web/rootfs", Default: cfg, Maps: maps,
+		Name: "web", Rootfs: rootfsConfig{Path: "dir:/store/web/rootfs"}, Default: cfg, Maps: maps,
 		Distribution: "lxc.include = LXC_TEMPLATE_CONFIG/common.conf\nlxc.arch = x86_64\nlxc.hook.start = /bad\n",
 		Vars:         map[string]string{"LXC_TEMPLATE_CONFIG": TemplateConfigDir},
 		Comment:      []string{"Created by: test"},
@@ -244,7 +244,7 @@ func TestDefaultNetwork(t *testing.T) {
 		{"legacy kept", "lxc.network.type = none\n", "\n# Network configuration\nlxc.net.0.type = none\n", false},
 	} {
 		var warnings []string
-		b, err := buildConfig(configInput{Name: "c", Rootfs: "/r", Default: load(tc.def), Network: pasta,
+		b, err := buildConfig(configInput{Name: "c", Rootfs: rootfsConfig{Path: "dir:/r"}, Default: load(tc.def), Network: pasta,
 			Warn: func(w string) { warnings = append(warnings, w) }})
 		if err != nil {
 			t.Fatal(err)
