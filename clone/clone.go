@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ulxc/ulxc/destroy"
+	"github.com/ulxc/ulxc/layer"
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/store"
@@ -320,6 +321,18 @@ func makeCopy(ctx context.Context, src *Source, c *store.Container, plan userns.
 	conf, err := editConfig(src, c, rootfs, opts)
 	if err != nil {
 		return err
+	}
+	// A copy over a shared layer (a snapshot, an ephemeral copy) keeps
+	// it alive as its original does; the copy holds its lock and has no
+	// config yet, which counts as a use until the config names the layer.
+	if opts.Snapshot {
+		for _, lower := range strings.Split(strings.TrimPrefix(rootfs, "overlay:"), ":") {
+			if l, ok := layer.Of(lower); ok {
+				if err := l.Use(ctx, c.Dir); err != nil {
+					return fmt.Errorf("record the use of the shared layer: %w", err)
+				}
+			}
+		}
 	}
 	if origin != nil {
 		if err := c.SetOrigin(*origin); err != nil {

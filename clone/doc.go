@@ -34,6 +34,10 @@
 //  5. A snapshot is recorded as LXC records one: NEW/lxc_rdepends names
 //     the original, ORIG/lxc_snapshots lists its snapshots (store.Origin,
 //     store.Snapshots), and `destroy` refuses an original that has some.
+//     A snapshot whose lower layers include a shared layer of `create -B
+//     overlay` records its use there too (package layer), before its
+//     config is written, so the layer outlives its original; Rename records
+//     the new directory before it renames the old one.
 //
 // # What is hostile
 //

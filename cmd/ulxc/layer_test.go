@@ -155,6 +155,61 @@ func TestCreateOverlayBusybox(t *testing.T) {
 	}
 }
 
+// TestOverlayCreatedCopies copies a container made with -B overlay in
+// every way: a snapshot (the same layer under a copy of its upper one),
+// a snapshot of that snapshot, a full copy, a rename and an ephemeral copy
+// each start with their own name and the original's file. The snapshots
+// keep the layer alive after their original is destroyed, and so does a
+// renamed one on its own.
+func TestOverlayCreatedCopies(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	h.MustRun(t, "create", "orig", "-B", "overlay", "-t", "busybox")
+	h.MustRun(t, "start", "-F", "orig", "--", "/bin/sh", "-c", "echo mine > /root/file")
+	layer := lowerOf(t, h, "orig")
+	h.MustRun(t, "copy", "-s", "orig", "snap")
+	h.MustRun(t, "copy", "-s", "snap", "snap2")
+	h.MustRun(t, "copy", "orig", "full")
+	for _, name := range []string{"snap", "snap2"} {
+		if got := lowerOf(t, h, name); got != layer {
+			t.Errorf("%s's lower layer = %s, want the original's %s", name, got, layer)
+		}
+	}
+	started := func(name, wantHost string) {
+		t.Helper()
+		r := h.MustRun(t, "start", "-F", name, "--", "/bin/sh", "-c", "hostname; cat /root/file")
+		if got := strings.Join(lines(r.Stdout), "|"); got != wantHost+"|mine" {
+			t.Errorf("%s: hostname, /root/file = %q, want %s|mine", name, got, wantHost)
+		}
+	}
+	for _, name := range []string{"snap", "snap2", "full"} {
+		started(name, name)
+	}
+	r := h.MustRun(t, "start-ephemeral", "-o", "orig", "--", "/bin/sh", "-c", "hostname; cat /root/file")
+	if got := lines(r.Stdout); len(got) != 2 || !strings.HasPrefix(got[0], "orig-") || got[1] != "mine" {
+		t.Errorf("start-ephemeral -o orig: %q, want orig-XXXXXXXX and mine", got)
+	}
+
+	// The snapshots alone keep the layer: copy recorded their use.
+	h.MustRun(t, "destroy", "orig")
+	h.MustRun(t, "destroy", "full")
+	h.MustRun(t, "images", "--prune-layers")
+	if _, err := os.Stat(layer); err != nil {
+		t.Fatalf("the layer the snapshots use was pruned: %v", err)
+	}
+	started("snap", "snap")
+	// A renamed snapshot alone keeps it: its record follows the rename.
+	h.MustRun(t, "rename", "snap2", "renamed")
+	h.MustRun(t, "destroy", "snap")
+	h.MustRun(t, "images", "--prune-layers")
+	started("renamed", "renamed")
+	h.MustRun(t, "destroy", "renamed")
+	h.MustRun(t, "images", "--prune-layers")
+	if _, err := os.Stat(layer); !os.IsNotExist(err) {
+		t.Errorf("the layer after its last user's destroy and a prune: %v, want it removed", err)
+	}
+}
+
 // TestCreateOverlayDownload creates from the test image server: the image
 // is unpacked once, both containers start with their own name, and
 // --flush-cache makes a new layer while the one in use is kept for its
