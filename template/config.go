@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -55,12 +56,15 @@ func buildConfig(in configInput) ([]byte, error) {
 	}
 
 	var network []string
+	var defaultOptions string
 	b.WriteString("\n# Container specific configuration\n")
 	if in.Default != nil {
 		for _, e := range in.Default.LookupPrefix("lxc.") {
 			switch {
-			case e.Key == "lxc.idmap" || e.Key == "lxc.rootfs.path" || e.Key == "lxc.uts.name" || e.Key == "lxc.include",
-				e.Key == "lxc.rootfs.options" && in.Rootfs.Options != "":
+			case e.Key == "lxc.idmap" || e.Key == "lxc.rootfs.path" || e.Key == "lxc.uts.name" || e.Key == "lxc.include":
+			case e.Key == "lxc.rootfs.options" && in.Rootfs.Options != "":
+				// Written with the rootfs, the backend's options added.
+				defaultOptions = e.Value
 			case strings.HasPrefix(e.Key, "lxc.net."):
 				network = append(network, configLine(e.Key, e.Value))
 			case pathKeys[e.Key]:
@@ -77,7 +81,7 @@ func buildConfig(in configInput) ([]byte, error) {
 	}
 	b.WriteString(configLine("lxc.rootfs.path", in.Rootfs.Path) + "\n")
 	if in.Rootfs.Options != "" {
-		b.WriteString(configLine("lxc.rootfs.options", in.Rootfs.Options) + "\n")
+		b.WriteString(configLine("lxc.rootfs.options", joinOptions(defaultOptions, in.Rootfs.Options)) + "\n")
 	}
 	b.WriteString(configLine("lxc.uts.name", in.Name) + "\n")
 	switch {
@@ -97,6 +101,18 @@ func buildConfig(in configInput) ([]byte, error) {
 		}
 	}
 	return b.Bytes(), nil
+}
+
+// joinOptions is the mount options of have with those of add that it
+// lacks.
+func joinOptions(have, add string) string {
+	var out []string
+	for _, o := range strings.Split(have+","+add, ",") {
+		if o = strings.TrimSpace(o); o != "" && !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // pathKeys hold a path to a file of the host.

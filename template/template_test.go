@@ -294,3 +294,61 @@ func TestChooseNetwork(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildConfigOverlay: an overlay rootfs gets LXC's overlay path and
+// lxc.rootfs.options = userxattr, added once to default.conf's own
+// options, which are not lost.
+func TestBuildConfigOverlay(t *testing.T) {
+	for _, tc := range []struct {
+		name, def, want string
+	}{
+		{"no options", "", "lxc.rootfs.options = userxattr"},
+		{"default.conf's options", "lxc.rootfs.options = nodev,noatime\n", "lxc.rootfs.options = nodev,noatime,userxattr"},
+		{"already there", "lxc.rootfs.options = userxattr\n", "lxc.rootfs.options = userxattr"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			def := filepath.Join(t.TempDir(), "default.conf")
+			if err := os.WriteFile(def, []byte(tc.def), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := lxcconf.Load(def, lxcconf.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := "overlay:/cache/layer.1/rootfs:/store/c/overlay/delta"
+			b, err := buildConfig(configInput{Name: "c", Rootfs: rootfsConfig{Path: path, Options: overlayConfigOptions}, Default: cfg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(l, "lxc.rootfs.") {
+					got = append(got, l)
+				}
+			}
+			want := []string{"lxc.rootfs.path = " + path, tc.want}
+			if strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("buildConfig rootfs lines = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestParseBackend(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Backend
+		err  bool
+	}{
+		{"dir", Dir, false},
+		{"overlay", Overlay, false},
+		{"overlayfs", Overlay, false},
+		{"btrfs", "", true},
+		{"", "", true},
+	} {
+		got, err := ParseBackend(tc.in)
+		if got != tc.want || (err != nil) != tc.err || (err != nil && !errors.Is(err, ErrUnknownBackend)) {
+			t.Errorf("ParseBackend(%q) = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
