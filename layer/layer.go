@@ -344,6 +344,21 @@ func (e *Entry) prune(ctx context.Context, keep string) (inUse []string, err err
 	return inUse, nil
 }
 
+// pruneUnused removes every layer of the key that no container uses,
+// the current one too; a current layer in use stays current.
+func (e *Entry) pruneUnused(ctx context.Context) error {
+	// No layer is named this: none is spared for its name.
+	if _, err := e.prune(ctx, "/"); err != nil {
+		return err
+	}
+	if e.Current() == nil {
+		if err := os.Remove(filepath.Join(e.dir, currentName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
 // remove removes the layer or partial layer dir.
 func (e *Entry) remove(ctx context.Context, dir string) error {
 	if err := os.Chmod(dir, 0o700); err != nil {
@@ -483,7 +498,7 @@ func (c *Cache) Prune(ctx context.Context) (removed []string, err error) {
 		before := e.layerDirs()
 		perr := e.removePartials(ctx)
 		if perr == nil {
-			perr = e.Flush(ctx)
+			perr = e.pruneUnused(ctx)
 		}
 		e.Close()
 		for _, d := range before {

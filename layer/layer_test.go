@@ -165,6 +165,7 @@ func TestFlushAndPrune(t *testing.T) {
 	if removed, err := c.Prune(ctx); err != nil || len(removed) != 0 {
 		t.Errorf("Prune with the layer in use = %q, %v; want nothing removed", removed, err)
 	}
+
 	newer := build(t, c, Info{Origin: "test", Source: "build 2", Maps: testMaps})
 	if err := os.RemoveAll(user); err != nil { // removed by hand
 		t.Fatal(err)
@@ -222,4 +223,30 @@ func stat(t *testing.T, p string) os.FileInfo {
 		t.Fatal(err)
 	}
 	return fi
+}
+
+// TestPruneKeepsCurrentInUse: Prune leaves a current layer in use current,
+// so that the next create shares it instead of making another.
+func TestPruneKeepsCurrentInUse(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	c := &Cache{Dir: filepath.Join(root, "layers")}
+	info := Info{Origin: "test", Source: "build 1", Maps: testMaps}
+	l := build(t, c, info)
+	user := filepath.Join(root, "store/ct")
+	container(t, user, l.Rootfs)
+	if err := l.Use(ctx, user); err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := c.Prune(ctx); err != nil || len(removed) != 0 {
+		t.Errorf("Prune with the layer in use = %q, %v; want nothing removed", removed, err)
+	}
+	e, err := c.Open(ctx, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if cur := e.Current(); cur == nil || cur.Dir != l.Dir {
+		t.Errorf("after Prune, the current layer is %v, want %s, in use, still current", cur, l.Dir)
+	}
 }
