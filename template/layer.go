@@ -209,7 +209,7 @@ func (cr *creation) layer(ctx context.Context, e *layer.Entry, plan userns.Plan,
 // LXC mounts an overlay in a user namespace only when told.
 const overlayConfigOptions = "userxattr"
 
-// upperJobDirs are what the child of opUpper makes in the container's
+// upperDirs are what the child of opUpper makes in the container's
 // directory.
 func upperDirs(dir string) (overlayDir, upper, work, mountPoint string) {
 	overlayDir = filepath.Join(dir, "overlay")
