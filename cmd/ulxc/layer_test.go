@@ -155,6 +155,24 @@ func TestCreateOverlayBusybox(t *testing.T) {
 	}
 }
 
+// TestCreateOverlayNoSubIDs: without subordinate ids the layer holds
+// files of the user's own id (the single-id map), and the container over
+// it starts.
+func TestCreateOverlayNoSubIDs(t *testing.T) {
+	u := testenv.NoSubIDUser(t)
+	h := u.NewHome(t)
+	h.MustRun(t, "create", "box", "-B", "overlay", "-t", "busybox")
+	r := h.MustRun(t, "start", "-F", "box", "--", "/bin/sh", "-c", "hostname; id -u; echo x > /root/f && cat /root/f")
+	if got := strings.Join(lines(r.Stdout), "|"); got != "box|0|x" {
+		t.Errorf("box without subordinate ids: %q, want box|0|x", got)
+	}
+	h.MustRun(t, "destroy", "box")
+	h.MustRun(t, "images", "--prune-layers")
+	if got := layerDirs(t, h); len(got) != 0 {
+		t.Errorf("layers after destroy and prune: %q", got)
+	}
+}
+
 // TestOverlayCreatedCopies copies a container made with -B overlay in
 // every way: a snapshot (the same layer under a copy of its upper one),
 // a snapshot of that snapshot, a full copy, a rename and an ephemeral copy
