@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/userns"
 )
@@ -32,6 +34,7 @@ type packJob struct {
 	Devices   []image.Device `json:"devices,omitempty"`
 	Name      string         `json:"name,omitempty"`
 	Templates []string       `json:"templates,omitempty"`
+	Layers    []string       `json:"layers,omitempty"`
 }
 
 // packReply is the child's answer, as JSON on its stdout.
@@ -44,13 +47,18 @@ type packReply struct {
 // Pack implements Source: the child writes the tar into w.
 func (n Namespaced) Pack(ctx context.Context, w *os.File) (image.PackReport, error) {
 	defer w.Close()
-	in, err := json.Marshal(packJob{Root: n.Path, Devices: n.Options.Devices, Name: n.Options.Name, Templates: n.Options.Templates})
+	in, err := json.Marshal(packJob{Root: n.Path, Devices: n.Options.Devices, Name: n.Options.Name, Templates: n.Options.Templates, Layers: n.Layers})
 	if err != nil {
 		return image.PackReport{}, err
 	}
+	var clone uintptr
+	if len(n.Layers) > 0 {
+		// The overlay it mounts stays in its own mount namespace.
+		clone = unix.CLONE_NEWNS
+	}
 	var stdout, stderr bytes.Buffer
 	cmd, err := userns.Start(ctx, userns.Options{
-		Plan: n.Plan, Entry: ChildEntry, Dir: "/",
+		Plan: n.Plan, Entry: ChildEntry, Dir: "/", Cloneflags: clone,
 		Stdin: bytes.NewReader(in), Stdout: &stdout, Stderr: &stderr,
 		ExtraFiles: []*os.File{w},
 	})
@@ -116,6 +124,11 @@ func childMain() (r packReply) {
 	if !filepath.IsAbs(j.Root) {
 		return fail(fmt.Errorf("rootfs %q is not absolute", j.Root))
 	}
+	if len(j.Layers) > 0 {
+		if err := mountLayers(j.Root, j.Layers); err != nil {
+			return fail(err)
+		}
+	}
 	w := os.NewFile(childTarFD, "rootfs.tar")
 	if w == nil {
 		return fail(errors.New("no tar pipe on fd 4"))
@@ -140,4 +153,22 @@ func childMain() (r packReply) {
 		return fail(err)
 	}
 	return r
+}
+
+// mountLayers mounts a read-only overlay of layers (top first) on root,
+// in this process's own mount namespace.
+func mountLayers(root string, layers []string) error {
+	for _, l := range layers {
+		if !filepath.IsAbs(l) || strings.ContainsAny(l, ",:\\") {
+			return fmt.Errorf("overlay layer %q: want an absolute path without ',' ':' or '\\'", l)
+		}
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make / private: %w", err)
+	}
+	opts := "lowerdir=" + strings.Join(layers, ":") + ",userxattr"
+	if err := unix.Mount("overlay", root, "overlay", unix.MS_RDONLY, opts); err != nil {
+		return fmt.Errorf("mount a read-only overlay of %s on %s: %w", strings.Join(layers, ":"), root, err)
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -375,4 +376,29 @@ func withBigFile(t *testing.T, plain []byte, size int64) []byte {
 		t.Fatal(err)
 	}
 	return out.Bytes()
+}
+
+// TestImagePackOverlayCreated packs a container made with -B overlay:
+// the image holds what the container sees (the layer, its own file, not
+// the file it removed), with LXC_NAME back in /etc/hostname.
+func TestImagePackOverlayCreated(t *testing.T) {
+	requireTools(t, "xz", "tar")
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	h.MustRun(t, "create", "ov", "-B", "overlay", "-t", "busybox")
+	h.MustRun(t, "start", "-F", "ov", "--", "/bin/sh", "-c", "echo mine > /root/file && rm /etc/inittab")
+	tree := filepath.Join(h.Dir, "tree")
+	dir := strings.TrimSpace(h.MustRun(t, "image", "pack", "ov", "-d", "busybox", "-r", "1.36", "-o", tree).Stdout)
+	list := sh(t, "xz -dc "+dir+"/rootfs.tar.xz | tar --numeric-owner -tvf -")
+	for _, want := range []string{`(?m)^-rwx.* 0/0 .* \./bin/busybox$`, `(?m)^-rw.* 0/0 .* \./root/file$`} {
+		if !regexp.MustCompile(want).MatchString(list) {
+			t.Errorf("packed rootfs of an overlay container lacks %s:\n%s", want, list)
+		}
+	}
+	if strings.Contains(list, "./etc/inittab") {
+		t.Errorf("packed rootfs has ./etc/inittab, which the container removed:\n%s", list)
+	}
+	if got := sh(t, "xz -dc "+dir+"/rootfs.tar.xz | tar -xOf - ./etc/hostname"); got != "LXC_NAME\n" {
+		t.Errorf("packed /etc/hostname = %q, want LXC_NAME back", got)
+	}
 }
