@@ -21,6 +21,8 @@
 #            with xz-utils piped to the unpacking child, keep the tar)
 #   cold-go  the same with the pure-Go decoder (ULXC_XZ=go)
 #   xz|tar   unshare --map-auto --map-root-user sh -c 'xz -dc F | tar -x -C D'
+#   overlay  ulxc create -B overlay with the image's shared layer cached (an
+#            upper layer over it and the config: goal under 50 ms)
 # and prints, per variant, the median wall time, its ratio to xz|tar and
 # the median user and system CPU time (the process and its children). It
 # also times decompression alone (image.DecompressXZ with each decoder, and
@@ -53,11 +55,11 @@ table() { # table KIND < benchmark output: one line per variant
 	awk -v kind="$1" '
 	/^BenchmarkCreate/ {
 		for (i = 5; i < NF; i += 2) v[$(i+1)] = $i
-		n = split("warm cold cold-go xz|tar", names, " ")
+		n = split("warm cold cold-go overlay xz|tar", names, " ")
 		for (j = 1; j <= n; j++) {
 			k = names[j]
 			ratio = (k == "xz|tar") ? "1.00" : sprintf("%.2f", v[k "/xz|tar"])
-			printf "%-7s %-8s %7.2f %6s %7.2f %7.2f\n", kind, k, v[k "-s"], ratio, v[k "-user-s"], v[k "-sys-s"]
+			printf "%-7s %-8s %7.3f %6s %7.3f %7.3f\n", kind, k, v[k "-s"], ratio, v[k "-user-s"], v[k "-sys-s"]
 		}
 	}
 	/^BenchmarkDecompress/ { printf "%-7s decompress %-34s %6.2f s\n", kind, $1, $3 / 1e9 }'

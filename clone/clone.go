@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ulxc/ulxc/destroy"
+	"github.com/ulxc/ulxc/layer"
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/store"
@@ -333,6 +334,18 @@ func makeCopy(ctx context.Context, src *Source, c *store.Container, plan userns.
 	if err != nil {
 		return err
 	}
+	// A copy over a shared layer (a snapshot, an ephemeral copy) keeps
+	// it alive as its original does; the copy holds its lock and has no
+	// config yet, which counts as a use until the config names the layer.
+	if opts.Snapshot {
+		for _, lower := range strings.Split(strings.TrimPrefix(rootfs, "overlay:"), ":") {
+			if l, ok := layer.Of(lower); ok {
+				if err := l.Use(ctx, c.Dir); err != nil {
+					return fmt.Errorf("record the use of the shared layer: %w", err)
+				}
+			}
+		}
+	}
 	if origin != nil {
 		if err := c.SetOrigin(*origin); err != nil {
 			return fmt.Errorf("record the origin: %w", err)
@@ -371,6 +384,12 @@ func editConfig(src *Source, c *store.Container, rootfs string, opts *Options) (
 	if opts.Snapshot {
 		// LXC mounts an overlay in a user namespace only when told.
 		cfg.Set("lxc.rootfs.options", withOption(cfg, "userxattr"))
+	} else if v := withoutOption(cfg, "userxattr"); v == "" {
+		// A full copy of an overlay is a plain directory, which the
+		// option does not apply to (ocispec refuses it there).
+		cfg.Unset("lxc.rootfs.options")
+	} else {
+		cfg.Set("lxc.rootfs.options", v)
 	}
 	if !opts.KeepName {
 		cfg.Set("lxc.uts.name", c.Name)
@@ -432,6 +451,14 @@ func selfIDs(maps []userns.Map) (uid, gid uint32, ok bool) {
 
 // withOption is lxc.rootfs.options with opt added once.
 func withOption(cfg *lxcconf.Config, opt string) string {
+	if v := withoutOption(cfg, opt); v != "" {
+		return v + "," + opt
+	}
+	return opt
+}
+
+// withoutOption is lxc.rootfs.options without opt.
+func withoutOption(cfg *lxcconf.Config, opt string) string {
 	v, _ := cfg.Get("lxc.rootfs.options")
 	var out []string
 	for _, o := range strings.Split(v, ",") {
@@ -439,7 +466,7 @@ func withOption(cfg *lxcconf.Config, opt string) string {
 			out = append(out, o)
 		}
 	}
-	return strings.Join(append(out, opt), ",")
+	return strings.Join(out, ",")
 }
 
 // replacePathPrefix replaces oldDir where it stands as a whole path or a

@@ -35,7 +35,11 @@
 //     the original, ORIG/lxc_snapshots lists its snapshots (store.Origin,
 //     store.Snapshots), and `destroy` refuses an original that has some.
 //     A copy that fails after that (a clone hook) is taken out of the
-//     list again with its directory.
+//     list again with its directory. A snapshot whose lower layers include
+//     a shared layer of `create -B overlay` records its use there too
+//     (package layer), before its config is written, so the layer
+//     outlives its original; Rename records the new directory before it
+//     renames the old one.
 //
 // # What is hostile
 //

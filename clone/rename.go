@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ulxc/ulxc/destroy"
+	"github.com/ulxc/ulxc/layer"
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/store"
 	"golang.org/x/sys/unix"
@@ -48,11 +49,26 @@ func Rename(ctx context.Context, s *store.Store, c *store.Container, name string
 		return fail(err)
 	}
 	newDir := filepath.Join(filepath.Dir(c.Dir), name)
+	// The record of the new directory is made first: the old one counts
+	// until the rename, the new one from then on, so that no prune in
+	// between takes the layer for unused.
+	layers := layer.Lowers(src.Config)
+	for _, l := range layers {
+		if err := l.Use(ctx, newDir); err != nil {
+			return fail(fmt.Errorf("record the use of the shared layer: %w", err))
+		}
+	}
 	if err := unix.Renameat2(unix.AT_FDCWD, c.Dir, unix.AT_FDCWD, newDir, unix.RENAME_NOREPLACE); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return fail(fmt.Errorf("%s: %w", name, store.ErrExist))
 		}
+		for _, l := range layers {
+			_ = l.Release(newDir)
+		}
 		return fail(err)
+	}
+	for _, l := range layers {
+		_ = l.Release(c.Dir)
 	}
 	// From here the directory has its new name; a failure leaves a
 	// container that works but may still say the old name inside.

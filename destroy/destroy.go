@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ulxc/ulxc/layer"
 	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/store"
@@ -65,8 +66,19 @@ func container(ctx context.Context, c *store.Container, opts *Options) error {
 	if err != nil {
 		opts.warn("%v", err)
 	}
+	var layers []*layer.Layer
+	if cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{}); err == nil {
+		layers = layer.Lowers(cfg)
+	}
 	if err := remove(ctx, c, opts); err != nil {
 		return err
+	}
+	for _, l := range layers {
+		// The record of a removed container does not count anyway; this
+		// keeps users/ from growing.
+		if err := l.Release(c.Dir); err != nil {
+			opts.warn("%v", err)
+		}
 	}
 	if isSnap {
 		if err := store.RemoveSnapshot(origin, c.Ref()); err != nil {

@@ -414,3 +414,12 @@ func List(ctx context.Context, server string, filter Request, opts Options) ([]I
 	}
 	return filterEntries(entries, filter), nil
 }
+
+// RootfsSHA256 is the SHA-256 (hex) of Rootfs as it was verified, or ""
+// for an entry cached before ulxc recorded it.
+func (i *Image) RootfsSHA256() string {
+	if i.rootfs == nil {
+		return ""
+	}
+	return i.rootfs.SHA256
+}

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/userns"
@@ -29,6 +32,7 @@ type packJob struct {
 	Devices   []image.Device `json:"devices,omitempty"`
 	Name      string         `json:"name,omitempty"`
 	Templates []string       `json:"templates,omitempty"`
+	Layers    []string       `json:"layers,omitempty"`
 }
 
 // packReply is the child's answer.
@@ -40,11 +44,16 @@ type packReply struct {
 // Pack implements Source: the child writes the tar into w.
 func (n Namespaced) Pack(ctx context.Context, w *os.File) (image.PackReport, error) {
 	defer w.Close()
-	j := packJob{Root: n.Path, Devices: n.Options.Devices, Name: n.Options.Name, Templates: n.Options.Templates}
+	j := packJob{Root: n.Path, Devices: n.Options.Devices, Name: n.Options.Name, Templates: n.Options.Templates, Layers: n.Layers}
+	var clone uintptr
+	if len(n.Layers) > 0 {
+		// The overlay it mounts stays in its own mount namespace.
+		clone = unix.CLONE_NEWNS
+	}
 	var r packReply
 	// The reader sees the end of the stream once the child has exited
 	// and this copy of w is closed, when Pack returns.
-	err := userns.RunJob(ctx, userns.Options{Plan: n.Plan, Entry: ChildEntry, Dir: "/", ExtraFiles: []*os.File{w}}, j, &r)
+	err := userns.RunJob(ctx, userns.Options{Plan: n.Plan, Entry: ChildEntry, Dir: "/", Cloneflags: clone, ExtraFiles: []*os.File{w}}, j, &r)
 	if n.Options.Warn != nil {
 		for _, w := range r.Warnings {
 			n.Options.Warn(w)
@@ -65,6 +74,11 @@ func ChildMain(args []string) int {
 		var r packReply
 		if !filepath.IsAbs(j.Root) {
 			return r, fmt.Errorf("rootfs %q is not absolute", j.Root)
+		}
+		if len(j.Layers) > 0 {
+			if err := mountLayers(j.Root, j.Layers); err != nil {
+				return r, err
+			}
 		}
 		w := os.NewFile(childTarFD, "rootfs.tar")
 		if w == nil {
@@ -88,4 +102,22 @@ func ChildMain(args []string) int {
 		}
 		return r, err
 	})
+}
+
+// mountLayers mounts a read-only overlay of layers (top first) on root,
+// in this process's own mount namespace.
+func mountLayers(root string, layers []string) error {
+	for _, l := range layers {
+		if !filepath.IsAbs(l) || strings.ContainsAny(l, ",:\\") {
+			return fmt.Errorf("overlay layer %q: want an absolute path without ',' ':' or '\\'", l)
+		}
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make / private: %w", err)
+	}
+	opts := "lowerdir=" + strings.Join(layers, ":") + ",userxattr"
+	if err := unix.Mount("overlay", root, "overlay", unix.MS_RDONLY, opts); err != nil {
+		return fmt.Errorf("mount a read-only overlay of %s on %s: %w", strings.Join(layers, ":"), root, err)
+	}
+	return nil
 }

@@ -39,7 +39,11 @@
 // files, and records owners as the container sees them. Everything the
 // tree's files are written to is named by the maintainer (the -o tree and
 // the validated DIST, RELEASE, ARCH, VARIANT and BUILD), never by the
-// rootfs.
+// rootfs. A container whose root is an overlay (a snapshot, or one made
+// with create -B overlay) is packed as it sees itself: the child mounts
+// its layers read-only, in a mount namespace of its own, on the
+// container's rootfs mount point, and walks that; root is no exception
+// there, and packs it in the container's user namespace too.
 //
 // The server (Handler) treats request paths as hostile: it resolves them
 // inside the tree with os.Root, so neither ".." nor a symlink in the tree

@@ -10,6 +10,7 @@ import (
 	"github.com/ulxc/ulxc/destroy"
 	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/store"
 	"github.com/ulxc/ulxc/userns"
 )
@@ -41,6 +42,11 @@ type Namespaced struct {
 	Plan    userns.Plan
 	Path    string
 	Options image.PackOptions
+	// Layers, when set, are an overlay root's layers, top first (its
+	// upper layer, then its lower ones): the child mounts them read-only
+	// on Path, in a mount namespace of its own, and packs what the
+	// container sees.
+	Layers []string
 }
 
 // ContainerSource returns the Source of the stopped container c's rootfs
@@ -59,8 +65,19 @@ func ContainerSource(c *store.Container, warn func(string)) (Source, string, err
 		return nil, "", fmt.Errorf("container %s: %w", c.Name, err)
 	}
 	rootfs := c.RootfsPath()
+	var layers []string
 	if p, ok := cfg.Path("lxc.rootfs.path"); ok {
-		rootfs = p
+		o, isOverlay, err := ocispec.ParseOverlay(p)
+		switch {
+		case err != nil:
+			return nil, "", fmt.Errorf("container %s: lxc.rootfs.path: %w", c.Name, err)
+		case isOverlay:
+			// A snapshot, or a container over a shared layer: what it
+			// sees is the overlay, read where it is mounted.
+			layers = append([]string{o.Upper}, o.Lower...)
+		default:
+			rootfs = p
+		}
 	}
 	devs, err := store.ReadDevices(c.Dir)
 	if err != nil {
@@ -71,14 +88,14 @@ func ContainerSource(c *store.Container, warn func(string)) (Source, string, err
 	if err != nil {
 		return nil, "", fmt.Errorf("container %s: %w", c.Name, err)
 	}
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 && len(layers) == 0 {
 		opts.Owner = OwnerFromMaps(maps)
 		return Dir{Path: rootfs, Options: opts}, string(text), nil
 	}
 	if plan.Warning != "" && warn != nil {
 		warn(plan.Warning)
 	}
-	return Namespaced{Plan: plan, Path: rootfs, Options: opts}, string(text), nil
+	return Namespaced{Plan: plan, Path: rootfs, Options: opts, Layers: layers}, string(text), nil
 }
 
 // DirSource returns the Source of the rootfs directory path. Root reads

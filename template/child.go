@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/userns"
 )
@@ -24,6 +26,13 @@ const ChildEntry = "__template"
 const (
 	opUnpack  = "unpack"  // unpack the tar stream on fd 4 into Dir/rootfs.partial
 	opBusybox = "busybox" // build the busybox system in Dir/rootfs.partial
+	// opBusyboxLayer builds the busybox system in Dir/rootfs.partial
+	// without the container's name: a shared layer.
+	opBusyboxLayer = "busybox-layer"
+	// opUpper makes Dir/overlay/delta and Dir/overlay/work over the
+	// layer Lower and applies the templates through the overlay, so
+	// that the container's name lands in its upper layer.
+	opUpper = "upper"
 )
 
 // childReadSize is the child's read buffer on fd 4.
@@ -47,6 +56,7 @@ type job struct {
 	Templates []string          `json:"templates,omitempty"`
 	Vars      map[string]string `json:"vars,omitempty"`
 	Busybox   string            `json:"busybox,omitempty"`
+	Lower     string            `json:"lower,omitempty"`
 }
 
 // reply is the child's answer, as JSON on its stdout.
@@ -90,8 +100,13 @@ func runChild(ctx context.Context, plan userns.Plan, j job, rootfs *os.File) (re
 		files = append(files, rootfs)
 	}
 	var stdout, stderr bytes.Buffer
+	var clone uintptr
+	if j.Op == opUpper {
+		// The overlay it mounts stays in its own mount namespace.
+		clone = unix.CLONE_NEWNS
+	}
 	cmd, err := userns.Start(ctx, userns.Options{
-		Plan: plan, Entry: ChildEntry, Dir: "/",
+		Plan: plan, Entry: ChildEntry, Dir: "/", Cloneflags: clone,
 		Stdin: bytes.NewReader(in), Stdout: &stdout, Stderr: &stderr,
 		ExtraFiles: files,
 	})
@@ -164,6 +179,13 @@ func childMain() reply {
 		err = j.unpack(&r)
 	case opBusybox:
 		err = j.busybox(&r)
+	case opBusyboxLayer:
+		var root string
+		if root, err = j.partial(); err == nil {
+			err = image.Busybox(root, j.Busybox)
+		}
+	case opUpper:
+		err = j.upper()
 	default:
 		err = fmt.Errorf("unknown operation %q", j.Op)
 	}
@@ -245,4 +267,46 @@ func (j *job) busybox(r *reply) error {
 		return fmt.Errorf("busybox template: %w", err)
 	}
 	return image.ApplyTemplates(root, image.BusyboxTemplates(), j.Vars)
+}
+
+// upper makes the container's upper layer (with the owner and mode of
+// the layer's root, which it covers) and workdir, mounts the overlay on
+// Dir/rootfs in this namespace and applies the templates through it.
+func (j *job) upper() error {
+	if !filepath.IsAbs(j.Lower) || strings.ContainsAny(j.Lower+j.Dir, ",:\\") {
+		return fmt.Errorf("overlay layers %q, %q: want absolute paths without ',' ':' or '\\'", j.Lower, j.Dir)
+	}
+	overlayDir, upper, work, mountPoint := upperDirs(j.Dir)
+	var st unix.Stat_t
+	if err := unix.Stat(j.Lower, &st); err != nil {
+		return fmt.Errorf("stat %s: %w", j.Lower, err)
+	}
+	for _, d := range []string{overlayDir, upper, work, mountPoint} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return err
+		}
+	}
+	for _, d := range []string{overlayDir, mountPoint} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.Lchown(upper, int(st.Uid), int(st.Gid)); err != nil {
+		return err
+	}
+	if err := unix.Chmod(upper, st.Mode&0o7777); err != nil {
+		return err
+	}
+	if len(j.Templates) == 0 {
+		return nil
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make / private: %w", err)
+	}
+	opts := "lowerdir=" + j.Lower + ",upperdir=" + upper + ",workdir=" + work + ",userxattr"
+	if err := unix.Mount("overlay", mountPoint, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("mount overlay of %s on %s: %w", j.Lower, upper, err)
+	}
+	defer unix.Unmount(mountPoint, unix.MNT_DETACH)
+	return image.ApplyTemplates(mountPoint, j.Templates, j.Vars)
 }

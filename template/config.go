@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -15,7 +16,8 @@ import (
 
 // configInput is what the container's config is assembled from.
 type configInput struct {
-	Name, Rootfs string
+	Name   string
+	Rootfs rootfsConfig
 	// Distribution is the image's config-user (or the busybox lines).
 	Distribution string
 	Default      *lxcconf.Config
@@ -27,6 +29,10 @@ type configInput struct {
 	// configures an interface.
 	Network defaultNetwork
 }
+
+// rootfsConfig is the container's lxc.rootfs.path and
+// lxc.rootfs.options values.
+type rootfsConfig struct{ Path, Options string }
 
 // buildConfig assembles the config as lxc-download does: the distribution
 // configuration, then the container's own keys (default.conf's, the id map,
@@ -50,11 +56,15 @@ func buildConfig(in configInput) ([]byte, error) {
 	}
 
 	var network []string
+	var defaultOptions string
 	b.WriteString("\n# Container specific configuration\n")
 	if in.Default != nil {
 		for _, e := range in.Default.LookupPrefix("lxc.") {
 			switch {
 			case e.Key == "lxc.idmap" || e.Key == "lxc.rootfs.path" || e.Key == "lxc.uts.name" || e.Key == "lxc.include":
+			case e.Key == "lxc.rootfs.options" && in.Rootfs.Options != "":
+				// Written with the rootfs, the backend's options added.
+				defaultOptions = e.Value
 			case strings.HasPrefix(e.Key, "lxc.net."):
 				network = append(network, configLine(e.Key, e.Value))
 			case pathKeys[e.Key]:
@@ -69,7 +79,10 @@ func buildConfig(in configInput) ([]byte, error) {
 	for _, m := range in.Maps {
 		b.WriteString(configLine("lxc.idmap", userns.FormatLXC(m)) + "\n")
 	}
-	b.WriteString(configLine("lxc.rootfs.path", "dir:"+in.Rootfs) + "\n")
+	b.WriteString(configLine("lxc.rootfs.path", in.Rootfs.Path) + "\n")
+	if in.Rootfs.Options != "" {
+		b.WriteString(configLine("lxc.rootfs.options", joinOptions(defaultOptions, in.Rootfs.Options)) + "\n")
+	}
 	b.WriteString(configLine("lxc.uts.name", in.Name) + "\n")
 	switch {
 	case len(network) > 0:
@@ -88,6 +101,18 @@ func buildConfig(in configInput) ([]byte, error) {
 		}
 	}
 	return b.Bytes(), nil
+}
+
+// joinOptions is the mount options of have with those of add that it
+// lacks.
+func joinOptions(have, add string) string {
+	var out []string
+	for _, o := range strings.Split(have+","+add, ",") {
+		if o = strings.TrimSpace(o); o != "" && !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // pathKeys hold a path to a file of the host.

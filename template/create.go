@@ -14,7 +14,9 @@ import (
 	"github.com/ulxc/ulxc/destroy"
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/image"
+	"github.com/ulxc/ulxc/layer"
 	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/store"
 	"github.com/ulxc/ulxc/userns"
 )
@@ -68,6 +70,13 @@ const (
 type Options struct {
 	// Template selects the template; default Download.
 	Template Kind
+	// Backend stores the root filesystem: Dir (the default) unpacks it
+	// into the container's directory; Overlay makes the container an
+	// upper layer over the shared layer of its image (package layer).
+	Backend Backend
+	// Layers is the cache of shared layers of Overlay; default
+	// NewLayerCache("").
+	Layers *layer.Cache
 	// Image names the image of the download template (Dist and Release are
 	// required there); unused for busybox.
 	Image download.Request
@@ -137,6 +146,12 @@ func Create(ctx context.Context, s *store.Store, name string, opts Options) (res
 	if _, err := ParseKind(string(opts.Template)); err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
+	if opts.Backend == "" {
+		opts.Backend = Dir
+	}
+	if _, err := ParseBackend(string(opts.Backend)); err != nil {
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
 	c, unlock, err := s.New(name)
 	if errors.Is(err, store.ErrAbandoned) {
 		c, unlock, err = reclaim(ctx, s, name, &opts)
@@ -182,6 +197,7 @@ type creation struct {
 	c    *store.Container
 	opts *Options
 	plan *userns.Plan // set once a namespace may have written files
+	lay  *layer.Layer // the shared layer an Overlay create uses
 }
 
 // run is the list of steps between the directory and the commit.
@@ -241,20 +257,30 @@ func (cr *creation) run(ctx context.Context) (*Result, error) {
 
 	cr.plan = &plan
 	var r reply
-	if o.Template == Download {
+	rootfs := rootfsConfig{Path: "dir:" + cr.c.RootfsPath()}
+	switch {
+	case o.Backend == Overlay:
+		var ov ocispec.Overlay
+		r, ov, err = cr.overlay(ctx, plan, j, res.Image, ctrMaps)
+		rootfs = rootfsConfig{Path: ov.String(), Options: overlayConfigOptions}
+	case o.Template == Download:
 		r, err = cr.unpackImage(ctx, plan, j, res.Image)
-	} else {
+	default:
 		r, err = runChild(ctx, plan, j, nil)
 	}
-	for _, w := range r.Warnings {
-		o.warn("%s", w)
+	if o.Backend != Overlay {
+		for _, w := range r.Warnings {
+			o.warn("%s", w)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	res.Report, res.PasswordLocked = r.Report, r.Locked
-	if err := os.Rename(filepath.Join(cr.c.Dir, partialName), cr.c.RootfsPath()); err != nil {
-		return nil, fmt.Errorf("commit rootfs: %w", err)
+	if o.Backend == Dir {
+		if err := os.Rename(filepath.Join(cr.c.Dir, partialName), cr.c.RootfsPath()); err != nil {
+			return nil, fmt.Errorf("commit rootfs: %w", err)
+		}
 	}
 	if err := store.WriteDevices(cr.c.Dir, r.Report.Devices); err != nil {
 		return nil, fmt.Errorf("record devices: %w", err)
@@ -267,7 +293,7 @@ func (cr *creation) run(ctx context.Context) (*Result, error) {
 		network = chooseNetwork(lookPath)
 	}
 	conf, err := buildConfig(configInput{
-		Name: cr.c.Name, Rootfs: cr.c.RootfsPath(), Distribution: distribution,
+		Name: cr.c.Name, Rootfs: rootfs, Distribution: distribution,
 		Default: def, Maps: ctrMaps, Comment: o.Comment, Vars: j.Vars, Warn: o.Warn, Network: network,
 	})
 	if err != nil {
@@ -321,6 +347,9 @@ func readMeta(name string) (*image.Meta, error) {
 // root made belong to subordinate ids, which only that namespace can
 // remove.
 func (cr *creation) rollback(ctx context.Context) error {
+	if cr.lay != nil {
+		_ = cr.lay.Release(cr.c.Dir) // a record of a removed directory does not count anyway
+	}
 	err := os.RemoveAll(cr.c.Dir)
 	if err == nil || cr.plan == nil {
 		return err

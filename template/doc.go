@@ -38,6 +38,28 @@
 // guarded by the named error result. The image cache is download's and is
 // only ever changed by a successful, verified Fetch.
 //
+// # Backend overlay: a shared layer
+//
+// With Backend Overlay, step 4 makes no rootfs in NAME/. The unpack (or
+// the busybox build) goes into a layer of package layer's cache, keyed by
+// the exact build (the verified rootfs.tar.xz's SHA-256, key, excludes;
+// the busybox binary's SHA-256) and the container's id map, and made only
+// when the cache has none: without the container's name (no templates),
+// with the root password locked and /dev/pts made, since those are the
+// same for every container. The layer's own record keeps what the unpack
+// reported (devices, excluded members, locked password) for later
+// creates. The container is then recorded as a user of the layer, under
+// the layer's lock, and a child in a user and mount namespace makes
+// NAME/overlay/delta (owner and mode of the layer's root) and
+// NAME/overlay/work, mounts the overlay on NAME/rootfs and applies the
+// templates through it, so that the name lands in the upper layer. The
+// config says lxc.rootfs.path = overlay:LAYER/rootfs:NAME/overlay/delta
+// and lxc.rootfs.options = userxattr, as LXC's own snapshots do. A
+// killed create leaves a staged layer that the next create of the same
+// key removes, and a record of a directory without config and lock, which
+// does not count. --flush-cache makes a new layer; the old one is kept
+// for the containers that use it, with a warning.
+//
 // # The caller's own id inside the namespace
 //
 // With LXC's map (u 0 200000 65536) the caller's uid is not mapped, so the

@@ -132,7 +132,7 @@ lxc.rootfs.path = dir:/elsewhere
 	}
 	maps := []userns.Map{{Kind: userns.UID, ContainerID: 0, HostID: 100000, Size: 65536}, {Kind: userns.GID, ContainerID: 0, HostID: 100000, Size: 65536}}
 	b, err := buildConfig(configInput{
-		Name: "web", Rootfs: "/store/web/rootfs", Default: cfg, Maps: maps,
+		Name: "web", Rootfs: rootfsConfig{Path: "dir:/store/web/rootfs"}, Default: cfg, Maps: maps,
 		Distribution: "lxc.include = LXC_TEMPLATE_CONFIG/common.conf\nlxc.arch = x86_64\nlxc.hook.start = /bad\n",
 		Vars:         map[string]string{"LXC_TEMPLATE_CONFIG": TemplateConfigDir},
 		Comment:      []string{"Created by: test"},
@@ -244,7 +244,7 @@ func TestDefaultNetwork(t *testing.T) {
 		{"legacy kept", "lxc.network.type = none\n", "\n# Network configuration\nlxc.net.0.type = none\n", false},
 	} {
 		var warnings []string
-		b, err := buildConfig(configInput{Name: "c", Rootfs: "/r", Default: load(tc.def), Network: pasta,
+		b, err := buildConfig(configInput{Name: "c", Rootfs: rootfsConfig{Path: "dir:/r"}, Default: load(tc.def), Network: pasta,
 			Warn: func(w string) { warnings = append(warnings, w) }})
 		if err != nil {
 			t.Fatal(err)
@@ -291,6 +291,64 @@ func TestChooseNetwork(t *testing.T) {
 			t.Errorf("chooseNetwork(%q).Warning = %q with /dev/net/tun: %v", tc.installed, n.Warning, tun)
 		case tc.want != "empty" && tun != nil && !strings.Contains(n.Warning, "chmod 0666 /dev/net/tun"):
 			t.Errorf("chooseNetwork(%q).Warning = %q, want the fix", tc.installed, n.Warning)
+		}
+	}
+}
+
+// TestBuildConfigOverlay: an overlay rootfs gets LXC's overlay path and
+// lxc.rootfs.options = userxattr, added once to default.conf's own
+// options, which are not lost.
+func TestBuildConfigOverlay(t *testing.T) {
+	for _, tc := range []struct {
+		name, def, want string
+	}{
+		{"no options", "", "lxc.rootfs.options = userxattr"},
+		{"default.conf's options", "lxc.rootfs.options = nodev,noatime\n", "lxc.rootfs.options = nodev,noatime,userxattr"},
+		{"already there", "lxc.rootfs.options = userxattr\n", "lxc.rootfs.options = userxattr"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			def := filepath.Join(t.TempDir(), "default.conf")
+			if err := os.WriteFile(def, []byte(tc.def), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := lxcconf.Load(def, lxcconf.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := "overlay:/cache/layer.1/rootfs:/store/c/overlay/delta"
+			b, err := buildConfig(configInput{Name: "c", Rootfs: rootfsConfig{Path: path, Options: overlayConfigOptions}, Default: cfg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(l, "lxc.rootfs.") {
+					got = append(got, l)
+				}
+			}
+			want := []string{"lxc.rootfs.path = " + path, tc.want}
+			if strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("buildConfig rootfs lines = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestParseBackend(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Backend
+		err  bool
+	}{
+		{"dir", Dir, false},
+		{"overlay", Overlay, false},
+		{"overlayfs", Overlay, false},
+		{"btrfs", "", true},
+		{"", "", true},
+	} {
+		got, err := ParseBackend(tc.in)
+		if got != tc.want || (err != nil) != tc.err || (err != nil && !errors.Is(err, ErrUnknownBackend)) {
+			t.Errorf("ParseBackend(%q) = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.err)
 		}
 	}
 }

@@ -218,6 +218,17 @@ func TestSnapshot(t *testing.T) {
 	if r := h.Run(t, "rename", "ct", "ct-old"); r.Code == 0 || !strings.Contains(r.Stderr, "has snapshots") {
 		t.Errorf("rename ct with a snapshot: exit %d, %q; want a refusal", r.Code, r.Stderr)
 	}
+	// A full copy of the snapshot is a plain directory: the overlay's
+	// lxc.rootfs.options = userxattr must not follow it there.
+	h.MustRun(t, "copy", "snap", "full")
+	if v := configValues(t, filepath.Join(runtimetest.StorePath(h), "full", "config"), "lxc.rootfs.options"); len(v) != 0 {
+		t.Errorf("full copy of a snapshot: lxc.rootfs.options = %q, want none", v)
+	}
+	r = h.MustRun(t, "start", "-F", "full", "--", "/bin/sh", "-c", "hostname; cat /written")
+	if got := lines(r.Stdout); strings.Join(got, "|") != "full|x" {
+		t.Errorf("full copy of the snapshot printed %q, want full, x", got)
+	}
+	h.MustRun(t, "destroy", "full")
 	// The snapshot renamed: new name inside, the original's record follows.
 	h.MustRun(t, "rename", "snap", "snap2")
 	r = h.MustRun(t, "start", "-F", "snap2", "--", "/bin/sh", "-c", "hostname; cat /etc/hostname; cat /written")

@@ -21,14 +21,22 @@ import (
 	"github.com/ulxc/ulxc/userns"
 )
 
-const createUsage = `Usage: ulxc create [-n] NAME [-t download] [-m MAP]... [-f CONFIG] -- -d DIST -r RELEASE [-a ARCH] [OPTIONS]
-       ulxc create [-n] NAME -t busybox
+const createUsage = `Usage: ulxc create [-n] NAME [-t download] [-B dir|overlay] [-m MAP]... [-f CONFIG] -- -d DIST -r RELEASE [-a ARCH] [OPTIONS]
+       ulxc create [-n] NAME -t busybox [-B dir|overlay]
 
 Create a container, as lxc-create does. The download template fetches an
 image from an LXC image server, checks its OpenPGP signatures against a
 pinned key and unpacks it inside your user namespace; the busybox template
 builds a small system from the host's static busybox, without network.
 The download options may also be given without "-t download --".
+
+-B dir (the default) gives the container its own copy of the image in
+NAME/rootfs. -B overlay unpacks the image once, per build and id map, into
+a read-only layer shared by every container made from it
+(~/.cache/ulxc/layers); the container is an overlay whose upper layer,
+NAME/overlay/delta, holds all it changes. The next create of that image
+takes milliseconds and no space. A layer is kept while a container uses
+it; 'ulxc images --prune-layers' removes the unused ones.
 
 Download options (after --):
   -d, --dist DIST          distribution, e.g. debian
@@ -40,7 +48,8 @@ Download options (after --):
       --keyring FILE       ...taken from this key file
       --keyserver URL      ...or fetched from this HKP keyserver
       --no-validate        do not check signatures (warns every time)
-      --flush-cache        download again, replacing the cached image
+      --flush-cache        download again, replacing the cached image (and,
+                           with -B overlay, its layer; one in use is kept)
       --force-cache        use the cached image, no network at all
 
 The first create from an image decompresses its rootfs.tar.xz (with xz-utils
@@ -52,6 +61,7 @@ Examples:
   ulxc create web -t download -- -d debian -r bookworm -a amd64
   ulxc create -n web -d alpine -r 3.19
   ulxc create box -t busybox
+  ulxc create web2 -B overlay -t download -- -d debian -r bookworm
 `
 
 // imageFlags are the download template's own options; the server and
@@ -84,6 +94,7 @@ func cmdCreate(e *env, args []string) error {
 	tmpl := fs.StringP("template", "t", "download", "template: download or busybox")
 	mapFlags := fs.StringArrayP("map", "m", nil, "id map `u|g|b:NSID:HOSTID:RANGE` instead of default.conf's (repeatable)")
 	confFile := fs.StringP("config", "f", "", "start from this config `FILE` instead of default.conf")
+	bdev := fs.StringP("bdev", "B", "dir", "backing store: dir or overlay")
 	var dl imageFlags
 	dl.register(fs)
 	tfs := pflag.NewFlagSet("ulxc create", pflag.ContinueOnError)
@@ -122,7 +133,11 @@ func cmdCreate(e *env, args []string) error {
 		return usagef("create: --flush-cache and --force-cache exclude each other")
 	}
 
-	opts := template.Options{Template: kind, Image: dl.req, Warn: func(s string) { e.warnf("%s", s) }, Log: e.logger()}
+	backend, err := template.ParseBackend(*bdev)
+	if err != nil {
+		return usagef("create: -B: %v", err)
+	}
+	opts := template.Options{Template: kind, Backend: backend, Image: dl.req, Warn: func(s string) { e.warnf("%s", s) }, Log: e.logger()}
 	if opts.XZ, err = image.ParseXZDecoder(os.Getenv("ULXC_XZ")); err != nil {
 		return usagef("create: ULXC_XZ: %v", err)
 	}

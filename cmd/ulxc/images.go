@@ -14,14 +14,20 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ulxc/ulxc/download"
+	"github.com/ulxc/ulxc/template"
 )
 
 const imagesUsage = `Usage: ulxc images [--server S] [-d DIST] [-r RELEASE] [-a ARCH] [--variant V] [--format table|json]
                    [--keyid FPR [--keyring FILE | --keyserver URL]] [--no-validate]
+       ulxc images --prune-layers
 
 List the images an LXC image server offers (its meta/1.0 index, verified with
 the pinned signing key). Filters combine; without --variant every variant is
 listed.
+
+--prune-layers removes the shared layers of 'ulxc create -B overlay' that no
+container uses any more, and the remains of interrupted creates, and names
+what it removed; a layer a container uses is kept.
 
 Examples:
   ulxc images
@@ -82,11 +88,15 @@ func cmdImages(e *env, args []string) error {
 	fs.StringVarP(&filter.Arch, "arch", "a", "", "only this `ARCH` (Debian name: amd64, arm64...)")
 	fs.StringVar(&filter.Variant, "variant", "", "only this `VARIANT`")
 	format := fs.String("format", "table", "output `FORMAT`: table or json")
+	prune := fs.Bool("prune-layers", false, "remove the shared layers no container uses")
 	if err := e.parse(fs, imagesUsage, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("images: unexpected argument %q", fs.Arg(0))
+	}
+	if *prune {
+		return e.pruneLayers()
 	}
 	if *format != "table" && *format != "json" {
 		return usagef("--format %q: want table or json", *format)
@@ -116,4 +126,16 @@ func cmdImages(e *env, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", x.Dist, x.Release, x.Arch, x.Variant, x.Build)
 	}
 	return tw.Flush()
+}
+
+// pruneLayers is images --prune-layers.
+func (e *env) pruneLayers() error {
+	removed, err := template.NewLayerCache("").Prune(context.Background())
+	for _, d := range removed {
+		e.infof("Removed layer %s", d)
+	}
+	if err != nil {
+		return fmt.Errorf("prune layers: %w", err)
+	}
+	return nil
 }

@@ -50,3 +50,41 @@ func TestLXCStartsSnapshot(t *testing.T) {
 		t.Errorf("LXC's run changed the original:\n%s", strings.Join(d, "\n"))
 	}
 }
+
+// TestLXCStartsOverlayCreated: LXC 5's own lxc-start runs a container
+// that `ulxc create -B overlay` made over a shared layer in the cache, as
+// the unprivileged user; its write lands in the container's upper layer.
+func TestLXCStartsOverlayCreated(t *testing.T) {
+	if _, err := exec.LookPath("lxc-start"); err != nil {
+		testenv.Skipf(t, "LXC is not installed (apt-get install lxc): %v", err)
+	}
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	h.MustRun(t, "create", "ct", "-B", "overlay", "-t", "busybox")
+	layer := lowerOf(t, h, "ct")
+	store := runtimetest.StorePath(h)
+	// LXC's container root walks from / to the layers (see
+	// TestLXCStartsSnapshot); the layer directory itself is 0555.
+	for _, d := range []string{".local", ".local/share", ".local/share/ulxc", ".local/share/ulxc/ct", ".cache", ".cache/ulxc", ".cache/ulxc/layers", filepath.Dir(filepath.Dir(layer))} {
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(h.Dir, d)
+		}
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := h.Exec(t, nil, "lxc-start", "-P", store, "-n", "ct", "-F", "-l", "DEBUG", "-o", filepath.Join(h.Dir, "lxc.log"), "--",
+		"/bin/sh", "-c", "{ hostname; cat /etc/hostname; } > /tmp/lxc-out")
+	r := testenv.RunCmd(t, cmd)
+	log, _ := os.ReadFile(filepath.Join(h.Dir, "lxc.log"))
+	if r.Code != 0 {
+		t.Fatalf("lxc-start -P %s -n ct: exit %d\n%s%s\nlog:\n%s", store, r.Code, r.Stdout, r.Stderr, log)
+	}
+	b, err := os.ReadFile(filepath.Join(store, "ct/overlay/delta/tmp/lxc-out"))
+	if got := strings.Fields(string(b)); err != nil || strings.Join(got, "|") != "ct|ct" {
+		t.Errorf("LXC's run wrote %q, %v; want ct, ct", b, err)
+	}
+	if _, err := os.Lstat(filepath.Join(layer, "tmp/lxc-out")); !os.IsNotExist(err) {
+		t.Errorf("LXC's write reached the shared layer: %v", err)
+	}
+}
