@@ -74,6 +74,17 @@ func TestRunLock(t *testing.T) {
 	if run, _ := c.FindRun(); run.Dir != here {
 		t.Errorf("FindRun after a run in the first session = %+v, want %s", run, here)
 	}
+	// The record is rewritten whole, whatever the earlier one's length;
+	// while it is (LockRun leaves one byte before it writes), a reader
+	// finds no record yet.
+	if b, _ := os.ReadFile(filepath.Join(c.Dir, runFile)); string(b) != here+"\n" {
+		t.Errorf("run record = %q, want %q", b, here+"\n")
+	}
+	for _, mid := range []string{"\x00", "/"} {
+		if _, err := c.readRecordBytes([]byte(mid)); !errors.Is(err, errIncomplete) {
+			t.Errorf("a record of %q read as %v, want errIncomplete", mid, err)
+		}
+	}
 }
 
 // A record that is not a private runtime directory of this container is
