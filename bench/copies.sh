@@ -21,8 +21,11 @@
 # well. The runs are repeated with that hook cleared (lxc.hook.post-stop =
 # appended to the configs), and once more with their network set to
 # empty, as busybox's is (the download template gives them pasta, whose
-# helper starts and stops with each run): then only the root filesystems
-# differ.
+# helper starts and stops with each run), and once more with
+# common.conf's clone hook cleared (clonehostname, which runs in a user
+# namespace of its own with the copy's root mounted, as LXC runs it).
+# Last, bb's own config on the Debian dir container's root (its
+# lxc.rootfs lines): then only the root filesystems differ.
 # The minbase tree is bench/create.sh's ($ULXC_BENCH_DIR/minbase, made with
 # debootstrap when absent), packed as a signed image with ulxc image pack
 # and served on the loopback by ulxc image serve.
@@ -121,6 +124,24 @@ for name in deb debov; do
 	as sed -i 's/^lxc.net.0.type = .*/lxc.net.0.type = empty/' "$H/.local/share/ulxc/$name/config"
 done
 startstop
+echo "== the same, and common.conf's clone hook (clonehostname) cleared: it runs in a user namespace of its own"
+for name in deb debov; do
+	echo "lxc.hook.clone =" | as tee -a "$H/.local/share/ulxc/$name/config" >/dev/null
+done
+startstop
+# Only the root filesystem differs: bb's config with the Debian dir
+# container's root (206 MB against 2 MB), so that what is measured is what
+# a bigger root costs an ephemeral copy.
+S=$H/.local/share/ulxc
+as mkdir -m 0700 "$S/debroot"
+as sh -c "grep -v -e '^lxc.rootfs' -e '^lxc.uts.name' '$S/bb/config'; grep '^lxc.rootfs' '$S/deb/config'; echo 'lxc.uts.name = debroot'" \
+	| as tee "$S/debroot/config" >/dev/null
+echo "== busybox's config on bb's root and on the Debian dir container's"
+hyperfine -N -w 3 -r "$RUNS" \
+	-n "start bb" "$W/as $U_ start -F bb -- /bin/true" \
+	-n "ephemeral bb" "$W/as $U_ start-ephemeral -o bb -- /bin/true" \
+	-n "start debroot" "$W/as $U_ start -F debroot -- /bin/true" \
+	-n "ephemeral debroot" "$W/as $U_ start-ephemeral -o debroot -- /bin/true"
 
 echo "== full copy vs cp -a in the same user namespace"
 as "$W/ulxc-image" create big -t busybox >/dev/null
