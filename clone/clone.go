@@ -354,7 +354,7 @@ func makeCopy(ctx context.Context, src *Source, c *store.Container, plan userns.
 			return fmt.Errorf("record the snapshot in %s: %w", origin, err)
 		}
 	}
-	if err := writeConfig(c.ConfigPath(), conf); err != nil {
+	if err := lxcconf.WriteFile(c.ConfigPath(), conf); err != nil {
 		if origin != nil {
 			_ = store.RemoveSnapshot(*origin, c.Ref())
 		}
@@ -498,35 +498,4 @@ func randomMAC() string {
 	var b [3]byte
 	rand.Read(b[:]) // never fails (it would crash the program)
 	return fmt.Sprintf("00:16:3e:%02x:%02x:%02x", b[0], b[1], b[2])
-}
-
-// writeConfig writes the config atomically, after checking that it
-// parses: the rename is the commit.
-func writeConfig(name string, conf []byte) (err error) {
-	if _, err := lxcconf.Parse(bytes.NewReader(conf), name, lxcconf.Options{}); err != nil {
-		return fmt.Errorf("check config: %w", err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(name), ".config.*")
-	if err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(conf); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	return os.Rename(f.Name(), name)
 }

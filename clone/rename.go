@@ -94,7 +94,7 @@ func Rename(ctx context.Context, s *store.Store, c *store.Container, name string
 	if _, err := cfg.WriteTo(&b); err != nil {
 		return fail(err)
 	}
-	if err := writeConfig(filepath.Join(newDir, "config"), b.Bytes()); err != nil {
+	if err := lxcconf.WriteFile(filepath.Join(newDir, "config"), b.Bytes()); err != nil {
 		return fail(err)
 	}
 	j := job{Op: opIdentity, Dir: newDir, OldName: c.Name, NewName: name}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ulxc/ulxc/internal/fileio"
 )
 
 // entry is one image directory of the cache, locked while in use.
@@ -91,7 +93,7 @@ func (e *entry) current() (string, *state) {
 		return "", nil
 	}
 	dir := filepath.Join(e.dir, target)
-	data, err := readLimited(filepath.Join(dir, stateName), maxState)
+	data, err := fileio.ReadLimited(filepath.Join(dir, stateName), maxState)
 	if err != nil {
 		return "", nil
 	}
@@ -120,7 +122,7 @@ func (e *entry) flush() error {
 			return fmt.Errorf("flush cache: %w", err)
 		}
 	}
-	return syncDir(e.dir)
+	return fileio.Sync(e.dir)
 }
 
 // staging returns the staging directory for build, keeping the files of an
@@ -156,15 +158,15 @@ func (e *entry) commit(staged string, st *state) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(filepath.Join(staged, stateName), append(data, '\n'), 0o600); err != nil {
+	if err := fileio.WriteAtomic(filepath.Join(staged, stateName), append(data, '\n'), 0o600); err != nil {
 		return "", fmt.Errorf("commit: %w", err)
 	}
 	for _, n := range []string{"rootfs.tar.xz", "meta.tar.xz"} {
-		if err := syncFile(filepath.Join(staged, n)); err != nil {
+		if err := fileio.Sync(filepath.Join(staged, n)); err != nil {
 			return "", fmt.Errorf("commit: %w", err)
 		}
 	}
-	if err := syncDir(staged); err != nil {
+	if err := fileio.Sync(staged); err != nil {
 		return "", fmt.Errorf("commit: %w", err)
 	}
 	final, err := os.MkdirTemp(e.dir, buildPrefix)
@@ -185,7 +187,7 @@ func (e *entry) commit(staged string, st *state) (string, error) {
 	if err := os.Rename(link, filepath.Join(e.dir, currentName)); err != nil {
 		return "", fmt.Errorf("commit: %w", err)
 	}
-	if err := syncDir(e.dir); err != nil {
+	if err := fileio.Sync(e.dir); err != nil {
 		return "", fmt.Errorf("commit: %w", err)
 	}
 	e.prune(filepath.Base(final))
@@ -203,64 +205,3 @@ func (e *entry) prune(keep string) {
 		}
 	}
 }
-
-func readLimited(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
-	}
-	buf := make([]byte, fi.Size())
-	_, err = f.ReadAt(buf, 0)
-	return buf, err
-}
-
-// writeFileAtomic writes name through a synced temporary file and a rename.
-func writeFileAtomic(name string, data []byte, perm os.FileMode) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), name)
-}
-
-func syncFile(name string) error {
-	f, err := os.Open(name)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func syncDir(dir string) error { return syncFile(dir) }

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ulxc/ulxc/internal/fileio"
 )
 
 var (
@@ -299,7 +301,7 @@ func download(ctx context.Context, g *getter, base *url.URL, sel IndexEntry, sta
 			if sig, err = g.small(ctx, u+".asc", maxSigBytes); err != nil {
 				return &SignatureError{File: name, Err: fmt.Errorf("get signature: %w", err)}
 			}
-			if err := writeFileAtomic(local+".asc", sig, 0o600); err != nil {
+			if err := fileio.WriteAtomic(local+".asc", sig, 0o600); err != nil {
 				return err
 			}
 		}

@@ -18,6 +18,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
+
+	"github.com/ulxc/ulxc/internal/fileio"
 )
 
 // DefaultFingerprint is the linuxcontainers image-signing key, embedded in
@@ -332,7 +334,7 @@ func writeArmoredKey(name string, e *openpgp.Entity) (err error) {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	return writeFileAtomic(name, buf.Bytes(), 0o644)
+	return fileio.WriteAtomic(name, buf.Bytes(), 0o644)
 }
 
 // ListKeys describes the embedded default key and every key in the trust

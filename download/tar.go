@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ulxc/ulxc/internal/fileio"
 )
 
 // ErrNoTar means that an image has no usable decompressed rootfs kept in
@@ -89,7 +91,7 @@ func (img *Image) OpenTar() (*KeptTar, error) {
 	if img.rootfs == nil {
 		return nil, fmt.Errorf("%w: the cache entry records no digest of rootfs.tar.xz", ErrNoTar)
 	}
-	data, err := readLimited(filepath.Join(img.Dir, tarRecordName), maxState)
+	data, err := fileio.ReadLimited(filepath.Join(img.Dir, tarRecordName), maxState)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: none kept yet", ErrNoTar)
 	}
@@ -299,14 +301,14 @@ func (d *Decompression) Keep() (err error) {
 	}
 	// Record first: a tar without its record is never used, and a record
 	// names the digest every correct tar of this rootfs has.
-	if err := writeFileAtomic(filepath.Join(d.img.Dir, tarRecordName), data, 0o600); err != nil {
+	if err := fileio.WriteAtomic(filepath.Join(d.img.Dir, tarRecordName), data, 0o600); err != nil {
 		return err
 	}
 	if err := os.Rename(d.tmp.Name(), filepath.Join(d.img.Dir, tarName)); err != nil {
 		return err
 	}
 	d.tmp = nil
-	return syncDir(d.img.Dir)
+	return fileio.Sync(d.img.Dir)
 }
 
 // Close stops the decoder and removes a copy that was not kept.

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ulxc/ulxc/internal/fileio"
 	"github.com/ulxc/ulxc/userns"
 )
 
@@ -193,7 +194,7 @@ func load(dir string) (*Layer, error) {
 
 // readInfo reads an Info recorded in name.
 func readInfo(name string) (*Info, error) {
-	data, err := readLimited(name, maxInfo)
+	data, err := fileio.ReadLimited(name, maxInfo)
 	if err != nil {
 		return nil, err
 	}
@@ -249,10 +250,10 @@ func (e *Entry) Commit(ctx context.Context, staged string, data any) (*Layer, er
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(staged, InfoName), append(b, '\n'), 0o444); err != nil {
+	if err := fileio.WriteAtomic(filepath.Join(staged, InfoName), append(b, '\n'), 0o444); err != nil {
 		return nil, fmt.Errorf("commit layer: %w", err)
 	}
-	if err := syncDir(staged); err != nil {
+	if err := fileio.Sync(staged); err != nil {
 		return nil, fmt.Errorf("commit layer: %w", err)
 	}
 	final, err := os.MkdirTemp(e.dir, layerPrefix)
@@ -276,7 +277,7 @@ func (e *Entry) Commit(ctx context.Context, staged string, data any) (*Layer, er
 	if err := os.Rename(link, filepath.Join(e.dir, currentName)); err != nil {
 		return nil, fmt.Errorf("commit layer: %w", err)
 	}
-	if err := syncDir(e.dir); err != nil {
+	if err := fileio.Sync(e.dir); err != nil {
 		return nil, fmt.Errorf("commit layer: %w", err)
 	}
 	l, err := load(final)
@@ -457,7 +458,7 @@ func (e *Entry) writeKey() error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(e.dir, keyName), append(b, '\n'), 0o600); err != nil {
+	if err := fileio.WriteAtomic(filepath.Join(e.dir, keyName), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("layer cache: %w", err)
 	}
 	return nil
@@ -522,61 +523,4 @@ func (e *Entry) layerDirs() []string {
 		}
 	}
 	return dirs
-}
-
-func readLimited(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
-	}
-	buf := make([]byte, fi.Size())
-	_, err = f.ReadAt(buf, 0)
-	return buf, err
-}
-
-// writeFileAtomic writes name through a synced temporary file and a rename.
-func writeFileAtomic(name string, data []byte, perm os.FileMode) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), name)
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

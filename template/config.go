@@ -3,8 +3,6 @@ package template
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -163,38 +161,4 @@ func placeholders(vars map[string]string) *strings.Replacer {
 		pairs = append(pairs, k, vars[k])
 	}
 	return strings.NewReplacer(pairs...)
-}
-
-// writeConfig checks that conf parses, then writes it to name atomically:
-// the rename is the commit of the whole creation.
-func writeConfig(name string, conf []byte) (err error) {
-	if _, err := lxcconf.Parse(bytes.NewReader(conf), name, lxcconf.Options{}); err != nil {
-		return fmt.Errorf("check config: %w", err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(name), ".config.*")
-	if err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(conf); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := os.Rename(f.Name(), name); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	return nil
 }

@@ -299,7 +299,7 @@ func (cr *creation) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeConfig(cr.c.ConfigPath(), conf); err != nil {
+	if err := lxcconf.WriteFile(cr.c.ConfigPath(), conf); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -164,10 +164,10 @@ lxc.net.0.link = lxcbr0
 	}
 	// It is a valid config, committed atomically.
 	conf := filepath.Join(dir, "config")
-	if err := writeConfig(conf, b); err != nil {
+	if err := lxcconf.WriteFile(conf, b); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeConfig(conf, []byte("not a config line\n")); err == nil {
+	if err := lxcconf.WriteFile(conf, []byte("not a config line\n")); err == nil {
 		t.Errorf("writeConfig of a broken config = nil error")
 	}
 	if got, _ := os.ReadFile(conf); string(got) != want {

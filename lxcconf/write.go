@@ -1,0 +1,23 @@
+package lxcconf
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/ulxc/ulxc/internal/fileio"
+)
+
+// WriteFile writes conf, a whole config, to name: first it checks that
+// conf parses, then it writes it atomically (a synced temporary file
+// renamed over name, mode 0644), so that a config that would not load is
+// never written and a reader never sees half of one. The rename is the
+// commit of a create or a copy.
+func WriteFile(name string, conf []byte) error {
+	if _, err := Parse(bytes.NewReader(conf), name, Options{}); err != nil {
+		return fmt.Errorf("check config: %w", err)
+	}
+	if err := fileio.WriteAtomic(name, conf, 0o644); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return nil
+}
