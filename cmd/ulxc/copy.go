@@ -217,11 +217,12 @@ func (e *env) mustBeStopped(c *store.Container, verb string) error {
 		return fmt.Errorf("%s %s: %w", verb, c.Name, err)
 	}
 	if st.Status != runtime.Stopped {
-		hint := "stop it first"
+		// What to do is the hint's (hints.go: stop it first), said
+		// once; the error adds only what this verb offers instead.
 		if verb == "copy" {
-			hint += ", or copy it running with -a"
+			return fmt.Errorf("%s %s: %w; -a copies it running", verb, c.Name, lifecycle.RunningError(st))
 		}
-		return fmt.Errorf("%s %s: %w: %s", verb, c.Name, lifecycle.RunningError(st), hint)
+		return fmt.Errorf("%s %s: %w", verb, c.Name, lifecycle.RunningError(st))
 	}
 	return nil
 }

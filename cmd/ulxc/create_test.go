@@ -562,6 +562,10 @@ func TestDestroyRunning(t *testing.T) {
 	if r.Code != 1 || !strings.Contains(r.Stderr, "container is running") {
 		t.Errorf("ulxc destroy of a running container = exit %d, %q; want 1 and 'container is running'", r.Code, r.Stderr)
 	}
+	// What to do, said once (the hint), with -f in the error.
+	if n := strings.Count(r.Stderr, "stop it first"); n != 1 || !strings.Contains(r.Stderr, "-f stops it first") || !strings.Contains(r.Stderr, "ulxc stop NAME") {
+		t.Errorf("ulxc destroy of a running container said %q; want 'stop it first' once, the -f way and the stop command", r.Stderr)
+	}
 	dir := filepath.Join(h.Dir, ".local/share/ulxc/box")
 	if _, err := os.Stat(filepath.Join(dir, "config")); err != nil {
 		t.Errorf("refused destroy removed the config: %v", err)

@@ -67,7 +67,8 @@ func cmdDestroy(e *env, args []string) error {
 	err = lifecycle.Destroy(context.Background(), c, lifecycle.DestroyOptions{Force: *force, HookOutput: e.stderr,
 		Warn: func(s string) { e.warnf("%s", s) }})
 	if errors.Is(err, store.ErrRunning) && !errors.Is(err, store.ErrUnreachable) && !*force {
-		return fmt.Errorf("%w: stop it first, or use -f", err)
+		// The hint says to stop it first (hints.go); said once.
+		return fmt.Errorf("%w; -f stops it first", err)
 	}
 	if err != nil {
 		return err

@@ -154,7 +154,7 @@ func (e *env) packContainer(name string, warn func(string)) (func(), publish.Sou
 	if _, st, err := lifecycle.Check(c); err != nil || st.Status != runtime.Stopped {
 		unlock()
 		if err == nil {
-			err = fmt.Errorf("%w: stop it first", lifecycle.RunningError(st))
+			err = lifecycle.RunningError(st) // the hint says to stop it first
 		}
 		return nil, nil, "", fmt.Errorf("image pack %s: %w", name, err)
 	}
