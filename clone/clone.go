@@ -19,31 +19,8 @@ import (
 	"github.com/ulxc/ulxc/userns"
 )
 
-// Backend is how the copy's root filesystem is stored (lxc-copy -B).
-type Backend string
-
-// The backends Copy knows.
-const (
-	// Dir is a full copy of the original's tree.
-	Dir Backend = "dir"
-	// Overlay is a snapshot: an overlay whose lower layer is the
-	// original's root filesystem.
-	Overlay Backend = "overlay"
-)
-
 // ErrUsage reports options that do not go together.
 var ErrUsage = errors.New("invalid copy options")
-
-// ParseBackend accepts lxc-copy's -B values: dir, overlay, overlayfs.
-func ParseBackend(s string) (Backend, error) {
-	switch s {
-	case "dir":
-		return Dir, nil
-	case "overlay", "overlayfs":
-		return Overlay, nil
-	}
-	return "", fmt.Errorf("%w: backing store %q (ulxc has dir and overlay)", ErrUsage, s)
-}
 
 // Mount is one -m bind=SRC:DEST[:ro] of lxc-copy.
 type Mount struct {
@@ -89,7 +66,7 @@ func ParseMount(v string) (Mount, error) {
 // Options tune Copy.
 type Options struct {
 	// Backend of the copy; default Dir, or Overlay with Snapshot.
-	Backend Backend
+	Backend store.Backend
 	// Snapshot makes an overlay snapshot (lxc-copy -s).
 	Snapshot bool
 	// KeepName keeps the original's host name (lxc-copy -K).
@@ -248,15 +225,15 @@ func forgetOrigin(c *store.Container) {
 
 func (o *Options) check() error {
 	if o.Backend == "" {
-		o.Backend = Dir
+		o.Backend = store.BackendDir
 		if o.Snapshot {
-			o.Backend = Overlay
+			o.Backend = store.BackendOverlay
 		}
 	}
-	if o.Snapshot && o.Backend != Overlay {
+	if o.Snapshot && o.Backend != store.BackendOverlay {
 		return fmt.Errorf("%w: a snapshot is an overlay: -s and -B %s conflict", ErrUsage, o.Backend)
 	}
-	if o.Backend == Overlay {
+	if o.Backend == store.BackendOverlay {
 		o.Snapshot = true
 	}
 	if o.Tmpfs && !o.Snapshot {

@@ -73,7 +73,7 @@ type Options struct {
 	// Backend stores the root filesystem: Dir (the default) unpacks it
 	// into the container's directory; Overlay makes the container an
 	// upper layer over the shared layer of its image (package layer).
-	Backend Backend
+	Backend store.Backend
 	// Layers is the cache of shared layers of Overlay; default
 	// NewLayerCache("").
 	Layers *layer.Cache
@@ -147,9 +147,9 @@ func Create(ctx context.Context, s *store.Store, name string, opts Options) (res
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
 	if opts.Backend == "" {
-		opts.Backend = Dir
+		opts.Backend = store.BackendDir
 	}
-	if _, err := ParseBackend(string(opts.Backend)); err != nil {
+	if _, err := store.ParseBackend(string(opts.Backend)); err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
 	c, unlock, err := s.New(name)
@@ -259,7 +259,7 @@ func (cr *creation) run(ctx context.Context) (*Result, error) {
 	var r reply
 	rootfs := rootfsConfig{Path: "dir:" + cr.c.RootfsPath()}
 	switch {
-	case o.Backend == Overlay:
+	case o.Backend == store.BackendOverlay:
 		var ov ocispec.Overlay
 		r, ov, err = cr.overlay(ctx, plan, j, res.Image, ctrMaps)
 		rootfs = rootfsConfig{Path: ov.String(), Options: overlayConfigOptions}
@@ -268,7 +268,7 @@ func (cr *creation) run(ctx context.Context) (*Result, error) {
 	default:
 		r, err = runChild(ctx, plan, j, nil)
 	}
-	if o.Backend != Overlay {
+	if o.Backend != store.BackendOverlay {
 		for _, w := range r.Warnings {
 			o.warn("%s", w)
 		}
@@ -277,7 +277,7 @@ func (cr *creation) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	res.Report, res.PasswordLocked = r.Report, r.Locked
-	if o.Backend == Dir {
+	if o.Backend == store.BackendDir {
 		if err := os.Rename(filepath.Join(cr.c.Dir, partialName), cr.c.RootfsPath()); err != nil {
 			return nil, fmt.Errorf("commit rootfs: %w", err)
 		}

@@ -40,7 +40,7 @@
 //
 // # Backend overlay: a shared layer
 //
-// With Backend Overlay, step 4 makes no rootfs in NAME/. The unpack (or
+// With Backend store.BackendOverlay, step 4 makes no rootfs in NAME/. The unpack (or
 // the busybox build) goes into a layer of package layer's cache, keyed by
 // the exact build (the verified rootfs.tar.xz's SHA-256, key, excludes;
 // the busybox binary's SHA-256) and the container's id map, and made only

@@ -19,34 +19,6 @@ import (
 	"github.com/ulxc/ulxc/userns"
 )
 
-// Backend is how a new container's root filesystem is stored (lxc-create
-// -B).
-type Backend string
-
-// The backends Create knows.
-const (
-	// Dir unpacks the image into the container's own rootfs/.
-	Dir Backend = "dir"
-	// Overlay makes the container an upper layer over a shared layer of
-	// the image (package layer).
-	Overlay Backend = "overlay"
-)
-
-// ErrUnknownBackend is a -B value that is neither dir nor overlay.
-var ErrUnknownBackend = errors.New("unknown backing store")
-
-// ParseBackend accepts lxc-create's -B values that ulxc has: dir,
-// overlay (overlayfs too).
-func ParseBackend(s string) (Backend, error) {
-	switch s {
-	case "dir":
-		return Dir, nil
-	case "overlay", "overlayfs":
-		return Overlay, nil
-	}
-	return "", fmt.Errorf("%w %q (ulxc has dir and overlay)", ErrUnknownBackend, s)
-}
-
 // layerVersion changes when what a layer holds changes (a new step of
 // the unpack, a new busybox template), so that older layers are not
 // taken for current ones.

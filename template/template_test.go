@@ -333,22 +333,3 @@ func TestBuildConfigOverlay(t *testing.T) {
 		})
 	}
 }
-
-func TestParseBackend(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want Backend
-		err  bool
-	}{
-		{"dir", Dir, false},
-		{"overlay", Overlay, false},
-		{"overlayfs", Overlay, false},
-		{"btrfs", "", true},
-		{"", "", true},
-	} {
-		got, err := ParseBackend(tc.in)
-		if got != tc.want || (err != nil) != tc.err || (err != nil && !errors.Is(err, ErrUnknownBackend)) {
-			t.Errorf("ParseBackend(%q) = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.err)
-		}
-	}
-}

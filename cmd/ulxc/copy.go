@@ -166,12 +166,12 @@ func (f *copyFlags) options(e *env) (clone.Options, error) {
 	opts := clone.Options{Snapshot: f.snapshot, KeepName: f.keepName, KeepMAC: f.keepMAC, Warn: func(s string) { e.warnf("%s", s) },
 		AfterCopy: e.cloneHooks(f.name)}
 	if f.backend != "" {
-		b, err := clone.ParseBackend(f.backend)
+		b, err := store.ParseBackend(f.backend)
 		if err != nil {
 			return opts, usagef("copy: -B: %v", err)
 		}
 		opts.Backend = b
-		if f.snapshot && b == clone.Dir {
+		if f.snapshot && b == store.BackendDir {
 			return opts, usagef("copy: -s makes an overlay snapshot: -s and -B dir conflict")
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/ulxc/ulxc/download"
 	"github.com/ulxc/ulxc/image"
 	"github.com/ulxc/ulxc/lxcconf"
+	"github.com/ulxc/ulxc/store"
 	"github.com/ulxc/ulxc/template"
 	"github.com/ulxc/ulxc/userns"
 )
@@ -133,7 +134,7 @@ func cmdCreate(e *env, args []string) error {
 		return usagef("create: --flush-cache and --force-cache exclude each other")
 	}
 
-	backend, err := template.ParseBackend(*bdev)
+	backend, err := store.ParseBackend(*bdev)
 	if err != nil {
 		return usagef("create: -B: %v", err)
 	}
