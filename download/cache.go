@@ -60,26 +60,11 @@ func openEntry(ctx context.Context, cacheDir string, r Request) (*entry, error) 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	f, err := fileio.Lock(ctx, filepath.Join(dir, lockName))
 	if err != nil {
-		return nil, fmt.Errorf("cache: lock: %w", err)
+		return nil, fmt.Errorf("cache: %w", err)
 	}
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return &entry{dir: dir, lock: f}, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("cache: lock %s: %w", dir, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("cache: wait for lock on %s: %w", dir, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return &entry{dir: dir, lock: f}, nil
 }
 
 // close releases the lock.

@@ -138,26 +138,11 @@ func lockDir(ctx context.Context, dir string, mkdir bool) (*os.File, error) {
 			return nil, fmt.Errorf("layer cache: %w", err)
 		}
 	}
-	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	f, err := fileio.Lock(ctx, filepath.Join(dir, lockName))
 	if err != nil {
-		return nil, fmt.Errorf("layer cache: lock: %w", err)
+		return nil, fmt.Errorf("layer cache: %w", err)
 	}
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return f, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("layer cache: lock %s: %w", dir, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("layer cache: wait for lock on %s: %w", dir, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return f, nil
 }
 
 // Close releases the lock.

@@ -1,10 +1,13 @@
 package fileio
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestWriteAtomic(t *testing.T) {
@@ -47,5 +50,46 @@ func TestReadLimited(t *testing.T) {
 	}
 	if err := Sync(filepath.Dir(name)); err != nil {
 		t.Errorf("Sync of a directory: %v", err)
+	}
+}
+
+func TestLock(t *testing.T) {
+	name := filepath.Join(t.TempDir(), ".lock")
+	f, err := Lock(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// flock belongs to the open file: a second open waits, and gives up
+	// when its context is done.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if g, err := Lock(ctx, name); err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		if g != nil {
+			g.Close()
+		}
+		t.Errorf("Lock while held = %v, want the context's deadline", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		g, err := Lock(context.Background(), name)
+		if err == nil {
+			g.Close()
+		}
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	f.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Lock after the release = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("Lock still waits after the holder closed its file")
+	}
+	os.Symlink(name, name+".link")
+	if g, err := Lock(context.Background(), name+".link"); err == nil {
+		g.Close()
+		t.Error("Lock through a symlink = nil error, want it refused (O_NOFOLLOW)")
 	}
 }
