@@ -224,9 +224,13 @@ func TestStartDescriptors(t *testing.T) {
 		t.Fatalf("Start: %v", err)
 	}
 	defer func() { p.Kill(); p.Wait() }()
+	// Read them once sleep sleeps: while it starts up, sleep itself
+	// opens and closes files (its locale), which are not the caller's.
 	var names []string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.Pid)); strings.HasSuffix(exe, "sleep") {
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.Pid))
+		wchan, _ := os.ReadFile(fmt.Sprintf("/proc/%d/wchan", p.Pid))
+		if strings.HasSuffix(exe, "sleep") && strings.Contains(string(wchan), "nanosleep") {
 			ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.Pid))
 			if err != nil {
 				t.Fatal(err)
