@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
-	"unsafe"
 
 	"github.com/ulxc/ulxc/internal/rawproc"
 	"golang.org/x/sys/unix"
@@ -490,20 +489,13 @@ func cStrings(ss []string) ([]*byte, error) {
 	return append(out, nil), nil
 }
 
-// fork forks the intermediate process with every signal blocked, so that
-// no Go signal handler runs in a child that has no Go runtime, and returns
-// its pid. The thread is locked so the mask is restored where it was set.
+// fork forks the intermediate process (rawproc.ForkJoin, which blocks
+// every signal around the fork) and returns its pid, holding
+// syscall.ForkLock as os/exec's forks do.
 func (j *join) fork() (int, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	syscall.ForkLock.Lock()
 	defer syscall.ForkLock.Unlock()
-	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
-		uintptr(unsafe.Pointer(&j.All)), uintptr(unsafe.Pointer(&j.Old)), 8, 0, 0); e != 0 {
-		return 0, e
-	}
 	pid, e := rawproc.ForkJoin(&j.Join)
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&j.Old)), 0, 8, 0, 0)
 	if e != 0 {
 		return 0, e
 	}

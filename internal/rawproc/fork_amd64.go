@@ -80,12 +80,12 @@ func PrepareJoin(j *Join) {
 	j.Args.TLS = uint64(base + joinStackSize + joinTLSOffset)
 }
 
-// ForkJoin starts the intermediate, which joins the namespaces, and
-// returns its pid once it has exited (CLONE_VFORK).
+// forkIntermediate starts the intermediate, which joins the namespaces,
+// and returns its pid once it has exited (CLONE_VFORK).
 //
 //go:nosplit
 //go:norace
-func ForkJoin(j *Join) (uintptr, syscall.Errno) {
+func forkIntermediate(j *Join) (uintptr, syscall.Errno) {
 	pid, e := cloneIntermediate(&j.First, unsafe.Sizeof(j.First), j)
 	return pid, syscall.Errno(e)
 }

@@ -35,11 +35,12 @@ func StartChild(p *Plan, args *CloneArgs) (uintptr, syscall.Errno) {
 // PrepareJoin has nothing to prepare for plain forks.
 func PrepareJoin(*Join) {}
 
-// ForkJoin forks; the child joins the namespaces and never returns.
+// forkIntermediate forks; the child joins the namespaces and never
+// returns.
 //
 //go:nosplit
 //go:norace
-func ForkJoin(j *Join) (uintptr, syscall.Errno) {
+func forkIntermediate(j *Join) (uintptr, syscall.Errno) {
 	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
 	if e != 0 || pid != 0 {
 		return pid, e

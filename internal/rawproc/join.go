@@ -13,6 +13,28 @@ import (
 // thread-local blocks of their own (fork_amd64.go), elsewhere on a copy
 // of the caller's memory and stack.
 
+// ForkJoin starts the intermediate with every signal blocked, so that no
+// Go signal handler runs in a child that has no Go runtime, and returns
+// its pid; j.All must be the full mask. The mask is restored before it
+// returns, on the same thread: this function and all it calls are
+// nosplit and make raw system calls only, so the goroutine meets no
+// point where it could be preempted or moved to another thread (with
+// every signal blocked, not even asynchronously). runtime.LockOSThread
+// would buy nothing more, and its first use starts a thread, the
+// runtime's template thread, that every attach paid for.
+//
+//go:nosplit
+//go:norace
+func ForkJoin(j *Join) (uintptr, syscall.Errno) {
+	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
+		uintptr(unsafe.Pointer(&j.All)), uintptr(unsafe.Pointer(&j.Old)), 8, 0, 0); e != 0 {
+		return 0, e
+	}
+	pid, e := forkIntermediate(j)
+	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&j.Old)), 0, 8, 0, 0)
+	return pid, e
+}
+
 // intermediate runs in the first child. It makes itself non-dumpable
 // before anything of the container's can see it: its memory is the
 // caller's (or a copy of it), owned by the host's user namespace, so once it is not
