@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"sync"
@@ -128,7 +129,65 @@ func (p *Process) Kill() error { return p.Signal(os.Kill) }
 // Wait reaps the intermediate, then waits for the process to exit, reaps
 // it and returns how it ended. It waits without reaping first, so that a
 // Signal running at the same time never reaches a reused pid.
-func (p *Process) Wait() (unix.WaitStatus, error) {
+func (p *Process) Wait() (unix.WaitStatus, error) { return p.wait(nil) }
+
+// WaitForwarding is Wait, and until the process has exited each of sigs
+// (at most four) that the caller receives goes on to the process rather
+// than to the caller: on amd64 from a signal handler of package rawproc
+// (forward.go), elsewhere, or while another WaitForwarding runs, through
+// os/signal.
+func (p *Process) WaitForwarding(sigs ...syscall.Signal) (unix.WaitStatus, error) {
+	var f rawproc.Forward
+	if len(sigs) > len(f.Sigs) {
+		return 0, fmt.Errorf("nsenter: forward %d signals: at most %d", len(sigs), len(f.Sigs))
+	}
+	for i, s := range sigs {
+		f.Sigs[i] = uintptr(s)
+	}
+	// The pidfd is taken while the process cannot have been reaped: only
+	// Wait reaps it, and it is our child.
+	pidfd, err := unix.PidfdOpen(p.Pid, 0)
+	if err == nil {
+		if rawproc.ArmForward(&f, pidfd) == 0 {
+			armed := true
+			disarm := func() {
+				if armed {
+					rawproc.DisarmForward(&f)
+					armed = false
+				}
+			}
+			ws, err := p.wait(disarm)
+			disarm() // wait failed before the process exited
+			unix.Close(pidfd)
+			return ws, err
+		}
+		unix.Close(pidfd)
+	}
+	ch := make(chan os.Signal, 4)
+	osSigs := make([]os.Signal, len(sigs))
+	for i, s := range sigs {
+		osSigs[i] = s
+	}
+	signal.Notify(ch, osSigs...)
+	defer signal.Stop(ch)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case s := <-ch:
+				_ = p.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return p.wait(nil)
+}
+
+// wait is Wait; exited, when not nil, runs once the process has exited,
+// before it is reaped.
+func (p *Process) wait(exited func()) (unix.WaitStatus, error) {
 	if p.mid > 0 {
 		var mws unix.WaitStatus
 		_, _ = wait4(p.mid, &mws)
@@ -143,6 +202,9 @@ func (p *Process) Wait() (unix.WaitStatus, error) {
 		if err != unix.EINTR {
 			return 0, fmt.Errorf("nsenter: wait for %d: %w", p.Pid, err)
 		}
+	}
+	if exited != nil {
+		exited()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

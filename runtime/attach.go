@@ -111,6 +111,17 @@ func (p *Process) Wait() (ExitStatus, error) {
 	return exitStatusOf(ws), nil
 }
 
+// WaitForwarding is Wait, and meanwhile the caller's SIGINT, SIGTERM,
+// SIGHUP and SIGQUIT go to the process instead, as they would have
+// reached it in the foreground (nsenter.Process.WaitForwarding).
+func (p *Process) WaitForwarding() (ExitStatus, error) {
+	ws, err := p.proc.WaitForwarding(unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	if err != nil {
+		return ExitStatus{}, fmt.Errorf("wait for attached process: %w", err)
+	}
+	return exitStatusOf(ws), nil
+}
+
 func exitStatusOf(ws unix.WaitStatus) ExitStatus {
 	if ws.Signaled() {
 		return ExitStatus{Code: 128 + int(ws.Signal()), Signal: int(ws.Signal())}

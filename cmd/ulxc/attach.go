@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"syscall"
 
@@ -145,7 +144,7 @@ func cmdAttach(e *env, args []string) error {
 		if *ptyLog != "" {
 			e.warnf("attach %s: -L %s: no terminal, so nothing to log (as lxc-attach)", *name, *ptyLog)
 		}
-		st, err = waitForwarding(p)
+		st, err = p.WaitForwarding()
 	}
 	if err != nil {
 		return fmt.Errorf("attach %s: %w", *name, err)
@@ -174,29 +173,6 @@ func firstTerminal(t [3]*os.File) *os.File {
 		}
 	}
 	return nil
-}
-
-// waitForwarding waits for p, passing on the signals that would have
-// reached it in the foreground. The notification stays on: attach exits
-// once p has, and signal.Stop waits for os/signal's goroutine to go idle,
-// a hand-over that attach would pay at every exit. A signal that comes
-// after p is reaped is refused by p.Signal.
-func waitForwarding(p *runtime.Process) (runtime.ExitStatus, error) {
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				_ = p.Signal(s)
-			case <-done:
-				return
-			}
-		}
-	}()
-	return p.Wait()
 }
 
 // relayAttached relays the caller's terminals and the process's pty

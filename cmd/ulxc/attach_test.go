@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -185,6 +186,55 @@ func TestAttach(t *testing.T) {
 			t.Errorf("--clear-env --keep-env exited %d, want 2", r.Code)
 		}
 	})
+}
+
+// TestAttachForwardsSignals: without a terminal, each signal that would
+// have reached the command in the foreground and that ulxc attach
+// receives goes on to the command (from a signal handler of
+// rawproc's, not os/signal), and attach exits with the command's status.
+func TestAttachForwardsSignals(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runningBusybox(t, h, "fw")
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT} {
+		name := strings.TrimPrefix(unix.SignalName(sig), "SIG")
+		t.Run(name, func(t *testing.T) {
+			cmd := h.Command(t, nil, "attach", "fw", "--", "/bin/sh", "-c",
+				"trap 'echo got "+name+"; exit 42' "+name+"; echo ready; while :; do sleep 0.05; done")
+			sc, stderr := startReady(t, cmd)
+			// The handler is armed before attach waits: wait until one of
+			// its threads sleeps in wait4/waitid.
+			waitUntil(t, "ulxc attach to wait for its command", func() bool {
+				tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", cmd.Process.Pid))
+				for _, f := range tasks {
+					if b, _ := os.ReadFile(f); strings.Contains(string(b), "wait") {
+						return true
+					}
+				}
+				return false
+			})
+			kid := childOf(t, cmd.Process.Pid)
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			// A signal lost on the way leaves the command running, and
+			// its stdout open: the limit only keeps that failure from
+			// hanging the test.
+			limit := time.AfterFunc(30*time.Second, func() {
+				syscall.Kill(kid, syscall.SIGKILL)
+				cmd.Process.Kill()
+			})
+			defer limit.Stop()
+			var rest []string
+			for sc.Scan() {
+				rest = append(rest, sc.Text())
+			}
+			cmd.Wait()
+			if code := cmd.ProcessState.ExitCode(); code != 42 || !slices.Contains(rest, "got "+name) {
+				t.Errorf("after %v to ulxc attach: exit %d (%v), output %q; want 42 and 'got %s' (stderr %q)",
+					sig, code, cmd.ProcessState, rest, name, stderr.String())
+			}
+		})
+	}
 }
 
 func TestAttachNotRunning(t *testing.T) {

@@ -10,8 +10,12 @@
 // which the caller keeps). Package runtime (init's supervisor) and
 // package nsenter prepare what these processes do, as data (Plan, Join,
 // DeviceBind, SocketJob), fork them and read what they report; every
-// function of this package runs in the forked process. Nothing else belongs here, so that the package can be
-// audited as one unit, and tested as one (TestInitRuntimeCalls).
+// function of this package runs in the forked process, or around the
+// fork with every signal blocked (ForkJoin), or with no Go runtime behind
+// it in the caller: the handler that passes attach's signals on to the
+// attached process, which the kernel calls (forward.go). Nothing else
+// belongs here, so that the package can be audited as one unit, and
+// tested as one (TestInitRuntimeCalls).
 //
 // It lives in the module's internal directory rather than under runtime
 // because nsenter, a top-level package, imports it too.
