@@ -145,8 +145,9 @@ func (p *initPlan) describe(f rawproc.Failure) error {
 		// The kernel's own words are in its log; what the user can do
 		// is on the host.
 		return fmt.Errorf("%w: %s: %w: this kernel refuses overlayfs in a user namespace (it needs Linux 5.11 or newer, "+
-			"and a filesystem for the upper layer that stores user.* extended attributes), and ulxc has no "+
-			"fuse-overlayfs fallback: use a full copy instead (ulxc copy -B dir)", ErrOverlay, text, errno)
+			"and a filesystem for the upper layer that stores user.* extended attributes); fuse-overlayfs serves "+
+			"the root instead when it is in $PATH (apt-get install fuse-overlayfs; ULXC_OVERLAY=fuse forces it), "+
+			"or make a full copy (ulxc copy -B dir)", ErrOverlay, text, errno)
 	}
 	return &ChildError{Msg: text + ": " + errno.Error(), Errno: errno}
 }

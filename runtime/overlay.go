@@ -34,6 +34,9 @@ func (p *initPlan) compileOverlay(s *specs.Spec) error {
 			o.Lower = append([]string{o.Upper}, o.Lower...)
 		}
 	}
+	if p.cfg.Fuse {
+		return p.compileFuse(s, o, ov)
+	}
 	paths := append([]string{}, o.Lower...)
 	if !ov.Tmpfs {
 		paths = append(paths, o.Upper, o.Work)
@@ -75,5 +78,56 @@ func (p *initPlan) compileOverlay(s *specs.Spec) error {
 	}
 	p.setMsg(rawproc.MsgOverlayMount, fmt.Sprintf("mount overlay of %s (upper %s) with userxattr", strings.Join(o.Lower, ":"), upper), msgOverlay)
 	p.Overlay = ov
+	return nil
+}
+
+// compileFuse prepares init's half of an overlay root that
+// fuse-overlayfs serves (fuse.go): init mounts the FUSE file system on
+// the mount point and sends its descriptor; the layers go to the
+// daemon, which the supervisor starts (startFuse).
+func (p *initPlan) compileFuse(s *specs.Spec, o ocispec.Overlay, ov *rawproc.Overlay) error {
+	for _, d := range append(append([]string{}, o.Lower...), o.Upper, o.Work) {
+		// fuse-overlayfs splits its options at commas and lowerdir at
+		// colons, as overlayfs does.
+		if strings.IndexByte(d, 0) >= 0 || strings.ContainsAny(d, ",:") || !strings.HasPrefix(d, "/") {
+			return fmt.Errorf("%w: overlay layer %q", ErrInvalidSpec, d)
+		}
+	}
+	ov.Fuse = true
+	ov.FuseDev, ov.FsFuse = cstr(fuseDevice), cstr("fuse")
+	// rootmode is the root's file type and mode as the kernel wants it
+	// before FUSE_INIT (octal S_IFDIR); user_id and group_id, in the
+	// container's namespace, own the connection; allow_other lets every
+	// id of the container use it (only processes of the container's
+	// user namespace and its descendants may, fuse_allow_current_process),
+	// and default_permissions makes the kernel check modes and owners
+	// against what the daemon reports, as it does for overlayfs: the
+	// daemon itself has every capability over the layers.
+	// subtype and source name it in mountinfo as fuse-overlayfs names
+	// its own mounts (fuse.fuse-overlayfs).
+	keys := [6]string{"fd", "rootmode", "user_id", "group_id", "subtype", "source"}
+	values := [6]string{"", "40000", "0", "0", fuseOverlayfs, fuseOverlayfs}
+	for i := range keys {
+		ov.FuseKeys[i] = cstr(keys[i])
+		if i > 0 {
+			ov.FuseValues[i] = cstr(values[i])
+		}
+	}
+	ov.FuseValues[0] = &ov.FuseFDText[0]
+	ov.FuseFlags = [2]*byte{cstr("allow_other"), cstr("default_permissions")}
+	prepareSend(&ov.FuseSend, 1, "fuse", rawproc.MsgFuseSend)
+	if ov.Tmpfs && s.Hostname != "" {
+		ov.HostnameFile, ov.Hostname = cstr("/etc/hostname"), []byte(s.Hostname+"\n")
+	}
+	upper := o.Upper
+	if ov.Tmpfs {
+		upper = "a tmpfs"
+	}
+	what := fmt.Sprintf("mount fuse-overlayfs of %s (upper %s)", strings.Join(o.Lower, ":"), upper)
+	p.setMsg(rawproc.MsgFuseOpen, what+": open "+fuseDevice, msgPlain)
+	p.setMsg(rawproc.MsgFuseMount, what, msgPlain)
+	p.setMsg(rawproc.MsgFuseSend, what+": send /dev/fuse to the supervisor", msgPlain)
+	p.Overlay = ov
+	p.fuse = &fuseLayers{Lower: o.Lower, Upper: o.Upper, Work: o.Work, Tmpfs: ov.Tmpfs}
 	return nil
 }

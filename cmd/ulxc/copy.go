@@ -234,3 +234,7 @@ var cloneChild = clone.ChildMain
 // cloneHookChild is runtime.CloneHookEntry: lxc.hook.clone with the copy's
 // root mounted, inside its user namespace.
 var cloneHookChild = runtime.CloneHookMain
+
+// fuseChild is runtime.FuseEntry: the fuse-overlayfs daemon of an overlay
+// root, in namespaces of its own.
+var fuseChild = runtime.FuseMain
