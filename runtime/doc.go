@@ -304,7 +304,9 @@
 // never uses it. There is no probe before init: the kernel's own mount
 // costs nothing when it works, a probe (a user namespace and a mount)
 // would cost every start, and the retry costs a second init only where
-// the kernel refuses.
+// the kernel refuses. Clone hooks (clonehook.go) follow the same
+// driver: their child mounts the FUSE connection as init does and sends
+// it back on a socket, and the daemon serves it until the child is done.
 //
 // The kernel takes a FUSE mount only from a /dev/fuse opened in the
 // mounter's user namespace (fs/fuse/inode.c: f_cred->user_ns ==

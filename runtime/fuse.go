@@ -236,8 +236,12 @@ func startFuse(s *specs.Spec, binary string, layers *fuseLayers, dev *os.File, l
 func (d *fuseDaemon) exited(wait time.Duration) error {
 	select {
 	case <-d.done:
-	case <-time.After(wait):
-		return nil
+	default:
+		select {
+		case <-d.done:
+		case <-time.After(wait):
+			return nil
+		}
 	}
 	msg := strings.ReplaceAll(strings.TrimSpace(d.stderr.String()), "\n", "; ")
 	if msg == "" {

@@ -141,13 +141,8 @@ func (p *initPlan) describe(f rawproc.Failure) error {
 		text += ": lowering the score needs root on the host"
 	case m.kind == msgExec && (errno == unix.ENOENT || errno == unix.ENOTDIR) && !strings.Contains(p.cfg.Spec.Process.Args[0], "/"):
 		return &ChildError{Msg: fmt.Sprintf("%s: %v in $PATH", text, errno), Errno: errno}
-	case m.kind == msgOverlay && (errno == unix.EPERM || errno == unix.EINVAL || errno == unix.ENODEV || errno == unix.EOPNOTSUPP):
-		// The kernel's own words are in its log; what the user can do
-		// is on the host.
-		return fmt.Errorf("%w: %s: %w: this kernel refuses overlayfs in a user namespace (it needs Linux 5.11 or newer, "+
-			"and a filesystem for the upper layer that stores user.* extended attributes); fuse-overlayfs serves "+
-			"the root instead when it is in $PATH (apt-get install fuse-overlayfs; ULXC_OVERLAY=fuse forces it), "+
-			"or make a full copy (ulxc copy -B dir)", ErrOverlay, text, errno)
+	case m.kind == msgOverlay && overlayRefused(errno):
+		return fmt.Errorf("%w: %s: %w: %s", ErrOverlay, text, errno, overlayRefusal)
 	}
 	return &ChildError{Msg: text + ": " + errno.Error(), Errno: errno}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
 	"github.com/ulxc/ulxc/internal/rawproc"
 	"github.com/ulxc/ulxc/ocispec"
 )
@@ -16,6 +18,19 @@ import (
 // mounted: the kernel refused overlayfs in the container's user
 // namespace.
 var ErrOverlay = errors.New("overlay rootfs refused")
+
+// overlayRefusal explains ErrOverlay. The kernel's own words are in its
+// log; what the user can do is on the host.
+const overlayRefusal = "this kernel refuses overlayfs in a user namespace (it needs Linux 5.11 or newer, " +
+	"and a filesystem for the upper layer that stores user.* extended attributes); fuse-overlayfs serves " +
+	"the root instead when it is in $PATH (apt-get install fuse-overlayfs; ULXC_OVERLAY=fuse forces it), " +
+	"or make a full copy (ulxc copy -B dir)"
+
+// overlayRefused reports whether err, from the mount of an overlay, is
+// the kernel's refusal of overlayfs in a user namespace.
+func overlayRefused(err error) bool {
+	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.EOPNOTSUPP)
+}
 
 // compileOverlay prepares the overlay root of s, if it has one.
 func (p *initPlan) compileOverlay(s *specs.Spec) error {
@@ -95,26 +110,16 @@ func (p *initPlan) compileFuse(s *specs.Spec, o ocispec.Overlay, ov *rawproc.Ove
 	}
 	ov.Fuse = true
 	ov.FuseDev, ov.FsFuse = cstr(fuseDevice), cstr("fuse")
-	// rootmode is the root's file type and mode as the kernel wants it
-	// before FUSE_INIT (octal S_IFDIR); user_id and group_id, in the
-	// container's namespace, own the connection; allow_other lets every
-	// id of the container use it (only processes of the container's
-	// user namespace and its descendants may, fuse_allow_current_process),
-	// and default_permissions makes the kernel check modes and owners
-	// against what the daemon reports, as it does for overlayfs: the
-	// daemon itself has every capability over the layers.
-	// subtype and source name it in mountinfo as fuse-overlayfs names
-	// its own mounts (fuse.fuse-overlayfs).
-	keys := [6]string{"fd", "rootmode", "user_id", "group_id", "subtype", "source"}
-	values := [6]string{"", "40000", "0", "0", fuseOverlayfs, fuseOverlayfs}
-	for i := range keys {
-		ov.FuseKeys[i] = cstr(keys[i])
+	for i, kv := range fuseOptions("") {
+		ov.FuseKeys[i] = cstr(kv[0])
 		if i > 0 {
-			ov.FuseValues[i] = cstr(values[i])
+			ov.FuseValues[i] = cstr(kv[1])
 		}
 	}
 	ov.FuseValues[0] = &ov.FuseFDText[0]
-	ov.FuseFlags = [2]*byte{cstr("allow_other"), cstr("default_permissions")}
+	for i, f := range fuseFlags {
+		ov.FuseFlags[i] = cstr(f)
+	}
 	prepareSend(&ov.FuseSend, 1, "fuse", rawproc.MsgFuseSend)
 	if ov.Tmpfs && s.Hostname != "" {
 		ov.HostnameFile, ov.Hostname = cstr("/etc/hostname"), []byte(s.Hostname+"\n")
@@ -131,3 +136,23 @@ func (p *initPlan) compileFuse(s *specs.Spec, o ocispec.Overlay, ov *rawproc.Ove
 	p.fuse = &fuseLayers{Lower: o.Lower, Upper: o.Upper, Work: o.Work, Tmpfs: ov.Tmpfs}
 	return nil
 }
+
+// fuseOptions are the string options of the FUSE mount of an overlay
+// root, the connection's descriptor fd first (init writes it itself).
+// rootmode is the root's file type and mode as the kernel wants it
+// before FUSE_INIT (octal S_IFDIR); user_id and group_id, in the
+// container's namespace, own the connection; subtype and source name it
+// in mountinfo as fuse-overlayfs names its own mounts
+// (fuse.fuse-overlayfs).
+func fuseOptions(fd string) [6][2]string {
+	return [6][2]string{{"fd", fd}, {"rootmode", "40000"}, {"user_id", "0"}, {"group_id", "0"},
+		{"subtype", fuseOverlayfs}, {"source", fuseOverlayfs}}
+}
+
+// fuseFlags are the flags of the FUSE mount of an overlay root:
+// allow_other lets every id of the container use it (only processes of
+// the container's user namespace and its descendants may,
+// fuse_allow_current_process), and default_permissions makes the kernel
+// check modes and owners against what the daemon reports, as it does
+// for overlayfs: the daemon itself has every capability over the layers.
+var fuseFlags = [2]string{"allow_other", "default_permissions"}

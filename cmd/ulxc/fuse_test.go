@@ -153,15 +153,8 @@ func TestFuseOverlaySnapshot(t *testing.T) {
 	if d := diffSums(before, treeSum(t, filepath.Join(orig, "rootfs"))); len(d) > 0 {
 		t.Errorf("the original changed:\n%s", strings.Join(d, "\n"))
 	}
-	if pids := fuseDaemons(t, 0, u.UID); len(pids) > 0 {
-		// Another test's container may run one: only ours count, and
-		// ours had the start -F as parent, which has exited. Its
-		// orphan would be reparented, so look for one serving snap.
-		for _, pid := range pids {
-			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid)); strings.Contains(string(b), snap) {
-				t.Errorf("fuse-overlayfs %d still serves snap after the container stopped", pid)
-			}
-		}
+	if pids := daemonsServing(t, u, h.Dir); len(pids) > 0 {
+		t.Errorf("fuse-overlayfs %v still serves a layer of this test after the container stopped", pids)
 	}
 	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil && strings.Contains(string(b), snap) {
 		t.Errorf("a mount of snap is left on the host:\n%s", b)
@@ -229,6 +222,9 @@ func TestFuseOverlayDaemon(t *testing.T) {
 		t.Fatalf("fuse-overlayfs children of the monitor %d running as uid %d: %v, want one", monitor, u.UID, daemons)
 	}
 	daemon := daemons[0]
+	if got := daemonsServing(t, u, h.Dir); len(got) != 1 || got[0] != daemon {
+		t.Errorf("daemons serving a layer under the home: %v, want %d (the check after stop relies on it)", got, daemon)
+	}
 	initPid := strings.TrimSpace(h.MustRun(t, "info", "-p", "-H", "snap").Stdout)
 
 	// The daemon's mounts: none of the filesystem that holds the home
@@ -381,4 +377,53 @@ func TestFuseOverlayMissing(t *testing.T) {
 	if r.Code != 2 || !strings.Contains(r.Stderr, "ULXC_OVERLAY") || !strings.Contains(r.Stderr, "auto, kernel or fuse") {
 		t.Errorf("ULXC_OVERLAY=fusee ulxc start: exit %d %q, want a usage error naming the variable and its values", r.Code, r.Stderr)
 	}
+}
+
+// TestFuseOverlayCloneHook: with ULXC_OVERLAY=fuse the clone hook of a
+// snapshot and of an ephemeral copy sees the root on fuse-overlayfs, what
+// it writes lands in the snapshot's upper layer as container root's, and
+// goes with an ephemeral copy's tmpfs upper layer.
+func TestFuseOverlayCloneHook(t *testing.T) {
+	requireFuse(t)
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	start, _ := runtimetest.SubRange(t, u)
+	rec := filepath.Join(h.Dir, "clone.rec")
+	hook := h.WriteFile(t, "clone.sh", `#!/bin/sh
+grep " $LXC_ROOTFS_MOUNT " /proc/self/mountinfo | grep -o 'fuse\.fuse-overlayfs' >> `+rec+`
+echo hooked > "$LXC_ROOTFS_MOUNT/hooked"
+`)
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+hook)
+	runMustFuse(t, h, "copy", "-s", "-n", "ct", "-N", "snap")
+	r := runMustFuse(t, h, "start-ephemeral", "-o", "ct", "--", "/bin/sh", "-c", "test -e /hooked || echo gone")
+	if got := strings.TrimSpace(r.Stdout); got != "gone" {
+		t.Errorf("the ephemeral copy sees its clone hook's file (%q): the hook wrote past its tmpfs upper layer", got)
+	}
+	b, _ := os.ReadFile(rec)
+	if got := strings.Join(lines(string(b)), "|"); got != "fuse.fuse-overlayfs|fuse.fuse-overlayfs" {
+		t.Errorf("the clone hooks of copy -s and start-ephemeral saw the root as %q, want fuse.fuse-overlayfs twice", got)
+	}
+	hooked := filepath.Join(runtimetest.StorePath(h), "snap/overlay/delta/hooked")
+	if got, want := hostOwner(t, hooked), fmt.Sprintf("%d:%d", start, start); got != want {
+		t.Errorf("the clone hook's file in the snapshot's upper layer is %s on the host, want %s", got, want)
+	}
+	if pids := daemonsServing(t, u, h.Dir); len(pids) > 0 {
+		t.Errorf("fuse-overlayfs %v left running", pids)
+	}
+}
+
+// daemonsServing are the user's fuse-overlayfs processes that have a
+// layer under dir mounted.
+func daemonsServing(t *testing.T, u *testenv.User, dir string) []int {
+	t.Helper()
+	var pids []int
+	for _, pid := range fuseDaemons(t, 0, u.UID) {
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid)); strings.Contains(string(b), dir+"/") {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
