@@ -213,9 +213,23 @@ func startFuse(s *specs.Spec, binary string, layers *fuseLayers, dev *os.File, l
 		goruntime.LockOSThread()
 		// Not ctx: the daemon lives as long as the container, not as
 		// the start. No environment: it needs none.
-		cmd, err := userns.Start(context.Background(), userns.Options{Plan: plan, Entry: FuseEntry, Args: []string{string(arg)},
+		// Mapped once it has exec'd (Spawn, then Release), not by
+		// os/exec before: a supervisor whose init shared its memory is
+		// not dumpable (init made it so), nor is a fork of it until its
+		// exec, and the /proc files of a process that is not dumpable
+		// are root's, where this process writes a single-id map itself.
+		opts := userns.Options{Entry: FuseEntry, Args: []string{string(arg)}, Dir: "/", Env: []string{},
 			Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWUTS,
-			Dir:        "/", Env: []string{}, Stderr: d.stderr, ExtraFiles: []*os.File{dev}})
+			Stderr:     d.stderr, ExtraFiles: []*os.File{dev}}
+		cmd, sync, err := userns.Spawn(context.Background(), opts)
+		if err == nil {
+			err = userns.Release(cmd.Process.Pid, plan, sync)
+			sync.Close()
+			if err != nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+			}
+		}
 		if err != nil {
 			started <- err
 			return

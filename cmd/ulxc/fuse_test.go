@@ -159,6 +159,13 @@ func TestFuseOverlaySnapshot(t *testing.T) {
 	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil && strings.Contains(string(b), snap) {
 		t.Errorf("a mount of snap is left on the host:\n%s", b)
 	}
+	// A start that fails once the daemon runs (init's exec) leaves none.
+	if r := testenv.RunCmd(t, h.Command(t, forceFuse, "start", "-F", "snap", "--", "/nonexistent")); r.Code == 0 || !strings.Contains(r.Stderr, "/nonexistent") {
+		t.Errorf("start -F snap -- /nonexistent: exit %d %q, want a failure naming it", r.Code, r.Stderr)
+	}
+	if pids := daemonsServing(t, u, h.Dir); len(pids) > 0 {
+		t.Errorf("fuse-overlayfs %v still serves a layer of this test after a failed start", pids)
+	}
 	// The layers stay what LXC and the kernel's overlayfs read: the next
 	// run, by the kernel, sees the same root.
 	r = h.MustRun(t, "start", "-F", "snap", "--", "/bin/sh", "-c", "cat /root/new; stat -c %u:%g /f1000; test -e /etc/inittab || echo gone")
@@ -426,4 +433,26 @@ func daemonsServing(t *testing.T, u *testenv.User, dir string) []int {
 		}
 	}
 	return pids
+}
+
+// TestFuseOverlaySingleID: a user without subordinate ids (a single-id
+// map: container root is the user) gets fuse-overlayfs too, its files
+// the user's own on the host.
+func TestFuseOverlaySingleID(t *testing.T) {
+	requireFuse(t)
+	u := testenv.NoSubIDUser(t)
+	h := u.NewHome(t)
+	h.MustRun(t, "create", "ct", "-t", "busybox")
+	h.MustRun(t, "copy", "-n", "ct", "-N", "snap", "-s")
+	r := runMustFuse(t, h, "start", "-F", "snap", "--", "/bin/sh", "-c", "cat /proc/self/mountinfo; echo new > /root/new")
+	if fs := rootFstype(lines(r.Stdout)); fs != "fuse.fuse-overlayfs" {
+		t.Errorf("fstype of / inside = %q, want fuse.fuse-overlayfs\n%s", fs, r.Stdout)
+	}
+	newFile := filepath.Join(runtimetest.StorePath(h), "snap/overlay/delta/root/new")
+	if got, want := hostOwner(t, newFile), fmt.Sprintf("%d:%d", u.UID, u.GID); got != want {
+		t.Errorf("root/new, made by container root, is %s on the host, want the user's %s", got, want)
+	}
+	if pids := daemonsServing(t, u, h.Dir); len(pids) > 0 {
+		t.Errorf("fuse-overlayfs %v left running", pids)
+	}
 }
