@@ -103,8 +103,9 @@ func Daemon(ctx context.Context, opts DaemonOptions) (_ State, err error) {
 	if _, _, err := chooseOverlay(opts.Options); err != nil {
 		return State{}, err
 	}
-	if opts.Overlay != "" {
-		// The monitor has only the spec: the choice travels in it.
+	if opts.Overlay != "" && opts.Overlay != OverlayAuto {
+		// The monitor has only the spec: a choice other than the
+		// default travels in it.
 		s := *opts.Spec
 		s.Annotations = maps.Clone(s.Annotations)
 		if s.Annotations == nil {
