@@ -333,11 +333,17 @@
 //     count 1) and whose ids 1..N are the container's host ids
 //     (daemonMaps), translated back by fuse-overlayfs' uidmapping and
 //     gidmapping: files keep the container's owners on the host, and no
-//     id of the container is the daemon's uid. That namespace is not
-//     below the container's, so container root has no capability over
-//     the daemon: PTRACE_ATTACH and an open of /proc/PID/mem by a
-//     process with container root's credentials fail
-//     (cmd/ulxc's TestFuseOverlayDaemon);
+//     id of the container is the daemon's uid. The kernel lets a
+//     process trace one of another user namespace only with
+//     CAP_SYS_PTRACE in that namespace (commoncap's
+//     cap_ptrace_access_check), and the daemon's is a sibling of the
+//     container's, not below it: PTRACE_ATTACH and an open of
+//     /proc/PID/mem by a process with container root's credentials
+//     fail (cmd/ulxc's TestFuseOverlayDaemon). That alone would stop
+//     container root (tried: a daemon whose root was container root's
+//     host id, in a namespace of its own, was refused too); the other
+//     uid is a second wall, against a process of the user's that the
+//     container could reach;
 //   - in a mount namespace whose root is a private tmpfs that holds only
 //     the lower layers (/layers/N), the directory that holds the upper
 //     layer and the workdir (/rw: fuse-overlayfs renames from one to the
