@@ -160,8 +160,9 @@ func TestCompileFuse(t *testing.T) {
 		t.Errorf("describe(fuse mount) = %v, want %q", err, want)
 	}
 	err = p.describe(failure(rawproc.MsgFuseOpen, rawproc.OpNone, 0, unix.EACCES))
-	if err == nil || !strings.Contains(err.Error(), "open /dev/fuse: permission denied") {
-		t.Errorf("describe(fuse open) = %v, want it to name /dev/fuse", err)
+	if err == nil || !strings.Contains(err.Error(), "open /dev/fuse: permission denied: container root may not open it; as root: chmod 0666 /dev/fuse") ||
+		!errors.Is(err, unix.EACCES) {
+		t.Errorf("describe(fuse open) = %v, want it to name /dev/fuse and the fix", err)
 	}
 
 	s.Annotations[ocispec.AnnotationOverlayUpper] = "/s/b,c/delta0"

@@ -129,7 +129,7 @@ func (p *initPlan) compileFuse(s *specs.Spec, o ocispec.Overlay, ov *rawproc.Ove
 		upper = "a tmpfs"
 	}
 	what := fmt.Sprintf("mount fuse-overlayfs of %s (upper %s)", strings.Join(o.Lower, ":"), upper)
-	p.setMsg(rawproc.MsgFuseOpen, what+": open "+fuseDevice, msgPlain)
+	p.setMsg(rawproc.MsgFuseOpen, what+": open "+fuseDevice, msgFuseDev)
 	p.setMsg(rawproc.MsgFuseMount, what, msgPlain)
 	p.setMsg(rawproc.MsgFuseSend, what+": send /dev/fuse to the supervisor", msgPlain)
 	p.Overlay = ov
