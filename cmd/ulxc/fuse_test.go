@@ -224,11 +224,7 @@ func TestFuseOverlayDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	monitor, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	daemons := fuseDaemons(t, monitor, u.UID)
-	if len(daemons) != 1 {
-		t.Fatalf("fuse-overlayfs children of the monitor %d running as uid %d: %v, want one", monitor, u.UID, daemons)
-	}
-	daemon := daemons[0]
+	daemon := monitorDaemon(t, monitor, u)
 	if got := daemonsServing(t, u, h.Dir); len(got) != 1 || got[0] != daemon {
 		t.Errorf("daemons serving a layer under the home: %v, want %d (the check after stop relies on it)", got, daemon)
 	}
@@ -320,6 +316,72 @@ func worldCopy(t *testing.T, src string) string {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// monitorDaemon returns the fuse-overlayfs process of the container
+// whose monitor is monitor: its child, running as u.
+func monitorDaemon(t *testing.T, monitor int, u *testenv.User) int {
+	t.Helper()
+	daemons := fuseDaemons(t, monitor, u.UID)
+	if len(daemons) != 1 {
+		t.Fatalf("fuse-overlayfs children of the monitor %d running as uid %d: %v, want one", monitor, u.UID, daemons)
+	}
+	return daemons[0]
+}
+
+// procStatus is the value of key in /proc/PID/status, or "" (no such
+// process, or key).
+func procStatus(pid int, key string) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && k == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// TestFuseOverlayMonitorKilled: a monitor killed with SIGKILL takes the
+// fuse-overlayfs daemon with it (its parent-death signal), even while
+// something (here the test) keeps the container's mount namespace, and
+// so its FUSE connection, alive.
+func TestFuseOverlayMonitorKilled(t *testing.T) {
+	requireFuse(t)
+	testenv.RequireRoot(t, "kill the user's monitor and hold its container's mount namespace")
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	runtimetest.NewBusybox(t, h, "ct")
+	h.MustRun(t, "copy", "-n", "ct", "-N", "snap", "-s")
+	pidFile := filepath.Join(h.Dir, "run", "snap.pid")
+	runMustFuse(t, h, "start", "snap", "-p", pidFile)
+	t.Cleanup(func() { h.Run(t, "stop", "-k", "snap") })
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	monitor := atoi(strings.TrimSpace(string(b)))
+	daemon := monitorDaemon(t, monitor, u)
+	initPid := strings.TrimSpace(h.MustRun(t, "info", "-p", "-H", "snap").Stdout)
+	mnt, err := os.Open("/proc/" + initPid + "/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mnt.Close()
+	if err := syscall.Kill(monitor, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, fmt.Sprintf("fuse-overlayfs %d to die with its monitor %d", daemon, monitor), func() bool {
+		st := procStatus(daemon, "State")
+		return st == "" || strings.HasPrefix(st, "Z")
+	})
 }
 
 // ptraceProbeEnv makes the test binary the ptrace probe (ptraceProbe).
