@@ -4,7 +4,9 @@
 // Run collects one Result per item: the kernel (version, namespaces, config),
 // the user namespace sysctls and AppArmor's restriction, newuidmap and
 // newgidmap, the caller's subordinate ids and LXC default.conf maps, a real
-// overlayfs mount inside a user namespace, cgroup v2 delegation, the
+// overlayfs mount inside a user namespace and its fallback (fuse-overlayfs,
+// and a /dev/fuse container root may open, read from its mode: the user's
+// own open would say nothing of a subordinate id's), cgroup v2 delegation, the
 // veth helper (ulxc-netshim with its file capability and group, the
 // user's quota in /etc/ulxc/usernet, and whether each bridge of the quota
 // exists), and user-mode networking: pasta and slirp4netns, a

@@ -114,11 +114,14 @@ type Options struct {
 	// SkipProbe leaves out the user namespace trial and the overlay probe,
 	// which re-execute this program as OverlayProbeEntry; default false.
 	SkipProbe bool
-	// LookPath finds the user-mode network helpers; default
-	// exec.LookPath.
+	// LookPath finds the user-mode network helpers and fuse-overlayfs;
+	// default exec.LookPath.
 	LookPath func(string) (string, error)
 	// TunDevice is the tun device they open; default /dev/net/tun.
 	TunDevice string
+	// FuseDevice is the FUSE device container root opens for
+	// fuse-overlayfs; default /dev/fuse.
+	FuseDevice string
 }
 
 func (o Options) withDefaults() Options {
@@ -148,6 +151,7 @@ func Run(ctx context.Context, opts Options) Report {
 	add(ids.results...)
 	add(checkLXCDefault(opts, ids)...)
 	add(checkOverlay(ctx, opts, blocking(userns))...)
+	add(checkFuse(opts)...)
 	add(checkCgroup(opts)...)
 	add(checkNetshim(opts)...)
 	add(checkUserNet(opts)...)

@@ -56,6 +56,13 @@ func newHost(t *testing.T) *host {
 	if err := os.WriteFile(tun, nil, 0o666); err != nil {
 		t.Fatal(err)
 	}
+	fuse := filepath.Join(t.TempDir(), "fuse")
+	if err := os.WriteFile(fuse, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(fuse, 0o666); err != nil { // past the umask
+		t.Fatal(err)
+	}
 	for name, content := range map[string]string{"cgroup.controllers": "memory pids\n", "cgroup.subtree_control": "", "cgroup.procs": ""} {
 		if err := os.WriteFile(filepath.Join(h.cgroup, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
@@ -74,6 +81,7 @@ func newHost(t *testing.T) *host {
 		NetshimPolicy: filepath.Join(t.TempDir(), "usernet"),
 		LookPath:      func(name string) (string, error) { return "/usr/bin/" + name, nil },
 		TunDevice:     tun,
+		FuseDevice:    fuse,
 	}
 	return h
 }
@@ -137,6 +145,12 @@ func TestRunHealthy(t *testing.T) {
 	}
 	if res := find(t, r, "network", h.opts.TunDevice); res.Status != OK || !strings.Contains(res.Detail, "usable by alice") {
 		t.Errorf("Run(healthy) tun = %+v, want OK", res)
+	}
+	if res := find(t, r, "overlay", "fuse-overlayfs"); res.Status != OK || !strings.HasPrefix(res.Detail, "/usr/bin/fuse-overlayfs (") {
+		t.Errorf("Run(healthy) fuse-overlayfs = %+v, want OK", res)
+	}
+	if res := find(t, r, "overlay", h.opts.FuseDevice); res.Status != OK || !strings.Contains(res.Detail, "mode 0666") {
+		t.Errorf("Run(healthy) fuse device = %+v, want OK, mode 0666", res)
 	}
 	if res := find(t, r, "network", "net.ipv4.ping_group_range"); res.Status != OK || !strings.Contains(res.Detail, "covers gid 1000") {
 		t.Errorf("Run(healthy) ping_group_range = %+v, want OK", res)
@@ -239,6 +253,21 @@ func TestRunFindings(t *testing.T) {
 			"network", "net.ipv4.ping_group_range", Warn, true, "1 0 leaves out gid 1000", "sysctl -w net.ipv4.ping_group_range='0 2147483647'"},
 		{"ping for others", func(t *testing.T, h *host) { h.write(t, "sys/net/ipv4/ping_group_range", "0\t999\n") },
 			"network", "net.ipv4.ping_group_range", Warn, true, "leaves out gid 1000", "sysctl"},
+		{"no fuse-overlayfs", func(t *testing.T, h *host) {
+			h.opts.LookPath = func(name string) (string, error) {
+				if name == "fuse-overlayfs" {
+					return "", exec.ErrNotFound
+				}
+				return "/usr/bin/" + name, nil
+			}
+		}, "overlay", "fuse-overlayfs", Warn, true, "not installed: where the kernel refuses overlayfs", "apt-get install fuse-overlayfs"},
+		{"fuse device 0600", func(t *testing.T, h *host) {
+			if err := os.Chmod(h.opts.FuseDevice, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "overlay", "/fuse", Warn, true, "mode 0600: container root (a subordinate id) may not open it", "chmod 0666"},
+		{"no fuse device", func(t *testing.T, h *host) { h.opts.FuseDevice = filepath.Join(t.TempDir(), "fuse") },
+			"overlay", "/fuse", Warn, true, "missing", "modprobe fuse"},
 		{"probe skipped", func(t *testing.T, h *host) {}, "overlay", "overlayfs in a user namespace (userxattr)", Warn, true, "not tried: skipped", "without skipping"},
 		{"probe after a blocker", func(t *testing.T, h *host) {
 			h.write(t, "sys/user/max_user_namespaces", "0\n")
@@ -251,8 +280,11 @@ func TestRunFindings(t *testing.T) {
 			tc.setup(t, h)
 			r := Run(context.Background(), h.opts)
 			item := tc.item
-			if item == "" {
+			switch item {
+			case "":
 				item = h.opts.TunDevice
+			case "/fuse":
+				item = h.opts.FuseDevice
 			}
 			res := find(t, r, tc.group, item)
 			if res.Status != tc.want || !strings.Contains(res.Detail, tc.detail) || !strings.Contains(res.Fix, tc.fix) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -41,13 +42,24 @@ type cloneHookJob struct {
 	Upper string   `json:"upper,omitempty"`
 	Work  string   `json:"work,omitempty"`
 	Tmpfs bool     `json:"tmpfs,omitempty"`
+	// Fuse: the overlay is a FUSE mount that fuse-overlayfs, started
+	// by the parent, serves (mountFuseAt), not the kernel's overlayfs.
+	Fuse bool `json:"fuse,omitempty"`
 }
+
+// cloneFuseFD is the socket in the child that the FUSE connection goes
+// back to the parent on: the first of userns.Options.ExtraFiles after
+// RunJob's reply pipe.
+const cloneFuseFD = userns.JobReplyFD + 1
 
 // cloneHookReply is the child's answer when a hook failed: which one,
 // and how.
 type cloneHookReply struct {
 	Hook  string `json:"hook"`
 	Error string `json:"error"`
+	// Refused is the kernel's refusal of overlayfs (ErrOverlay), which
+	// the parent may answer with fuse-overlayfs.
+	Refused string `json:"refused,omitempty"`
 }
 
 // CloneHooks runs the lxc.hook.clone hooks of the container copy, whose
@@ -62,8 +74,9 @@ type cloneHookReply struct {
 // the copy's LXC_NAME and LXC_CONFIG_FILE, and LXC_ROOTFS_PATH, the root
 // as the config names it (overlay:LOWER:UPPER for a snapshot); output
 // goes to out. The first failure is returned, a *HookError. Without
-// clone hooks nothing is started.
-func CloneHooks(ctx context.Context, s *specs.Spec, name, configPath, srcName string, out io.Writer) error {
+// clone hooks nothing is started. driver chooses what serves an overlay
+// root, as for a start (Options.Overlay; "" is OverlayAuto).
+func CloneHooks(ctx context.Context, s *specs.Spec, name, configPath, srcName string, driver OverlayDriver, out io.Writer) error {
 	hooks, err := ocispec.AnnotatedHooks(s, string(HookClone))
 	if err != nil || len(hooks) == 0 {
 		return err
@@ -86,7 +99,8 @@ func CloneHooks(ctx context.Context, s *specs.Spec, name, configPath, srcName st
 			}
 		}
 	}
-	if err := runCloneHooks(ctx, s, j, out); err != nil {
+	err = runCloneHooks(ctx, s, j, driver, out)
+	if err != nil {
 		var he *HookError
 		if errors.As(err, &he) {
 			return err
@@ -96,7 +110,34 @@ func CloneHooks(ctx context.Context, s *specs.Spec, name, configPath, srcName st
 	return nil
 }
 
-func runCloneHooks(ctx context.Context, s *specs.Spec, j cloneHookJob, out io.Writer) error {
+// runCloneHooks runs the job with the kernel's overlayfs or
+// fuse-overlayfs as driver says, and with fuse-overlayfs after the
+// kernel's refusal when driver is auto.
+func runCloneHooks(ctx context.Context, s *specs.Spec, j cloneHookJob, driver OverlayDriver, out io.Writer) error {
+	driver, err := ParseOverlayDriver(string(driver))
+	if err != nil {
+		return err
+	}
+	overlay := j.Dir == ""
+	bin := ""
+	if overlay && driver == OverlayFuse {
+		if bin, err = lookFuseOverlayfs(); err != nil {
+			return err
+		}
+	}
+	err = runCloneJob(ctx, s, j, bin, out)
+	if overlay && fuseFallback(err, driver, bin != "") {
+		if bin, lerr := lookFuseOverlayfs(); lerr == nil {
+			err = runCloneJob(ctx, s, j, bin, out)
+		}
+	}
+	return err
+}
+
+// runCloneJob runs the job in a child; with fuse-overlayfs (bin) the
+// child sends the FUSE connection it mounted back on a socket, and the
+// daemon serves it until the child is done.
+func runCloneJob(ctx context.Context, s *specs.Spec, j cloneHookJob, bin string, out io.Writer) error {
 	var maps []userns.Map
 	if s.Linux != nil {
 		maps = specMaps(s)
@@ -114,13 +155,70 @@ func runCloneHooks(ctx context.Context, s *specs.Spec, j cloneHookJob, out io.Wr
 	}
 	defer os.Remove(mnt)
 	j.Mount = mnt
+	var extra []*os.File
+	var served chan fuseServed
+	if bin != "" {
+		j.Fuse = true
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("fuse socket: %w", err)
+		}
+		parent, child := os.NewFile(uintptr(pair[0]), "fuse-parent"), os.NewFile(uintptr(pair[1]), "fuse-child")
+		defer parent.Close()
+		defer child.Close()
+		extra = []*os.File{child}
+		served = make(chan fuseServed, 1)
+		layers := &fuseLayers{Lower: j.Lower, Upper: j.Upper, Work: j.Work, Tmpfs: j.Tmpfs}
+		go func() {
+			var r fuseServed
+			dev, err := receiveFuse(parent)
+			if err == nil {
+				r.daemon, err = startFuse(s, bin, layers, dev, slog.New(slog.DiscardHandler))
+				dev.Close()
+			}
+			r.err = err
+			served <- r
+		}()
+	}
 	var r cloneHookReply
 	err = userns.RunJob(ctx, userns.Options{Plan: plan, Entry: CloneHookEntry, Dir: "/", Cloneflags: unix.CLONE_NEWNS,
-		Stdout: out}, j, &r)
-	if r.Hook != "" {
+		Stdout: out, ExtraFiles: extra}, j, &r)
+	if served != nil {
+		// Once the child is gone its end of the socket is ours alone:
+		// shut it, and a receive that still waits ends.
+		unix.Shutdown(int(extra[0].Fd()), unix.SHUT_RDWR)
+		fs := <-served
+		var derr error // a daemon that died before its time
+		if fs.daemon != nil {
+			derr = fs.daemon.exited(0)
+			fs.daemon.stop()
+		}
+		if fs.err != nil && !errors.Is(fs.err, errNoNamespaces) {
+			// The daemon's failure says why the child's mount did.
+			if err == nil {
+				err = fs.err
+			} else {
+				err = fmt.Errorf("%w; so: %w", fs.err, err)
+			}
+		}
+		if err != nil && derr != nil {
+			err = fmt.Errorf("%w; so: %w", derr, err)
+		}
+	}
+	switch {
+	case r.Hook != "":
 		return &HookError{Type: HookClone, Path: r.Hook, Err: errors.New(r.Error)}
+	case r.Refused != "":
+		return fmt.Errorf("%w: %s", ErrOverlay, r.Refused)
 	}
 	return err
+}
+
+// fuseServed is the fuse-overlayfs daemon of a clone hook's child, or
+// why there is none.
+type fuseServed struct {
+	daemon *fuseDaemon
+	err    error
 }
 
 // CloneHookMain is the body of `ulxc __clonehook`: as root of the user
@@ -134,6 +232,9 @@ func CloneHookMain(args []string) int {
 			return nil, fmt.Errorf("want no arguments, got %q", args)
 		}
 		root, err := j.mountRoot()
+		if errors.Is(err, ErrOverlay) && !j.Fuse {
+			return cloneHookReply{Refused: strings.TrimPrefix(err.Error(), ErrOverlay.Error()+": ")}, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -170,6 +271,14 @@ func (j *cloneHookJob) mountRoot() (string, error) {
 	defer unix.Close(target)
 	if j.Dir != "" {
 		return j.Mount, bindDir(j.Dir, target)
+	}
+	if j.Fuse {
+		// fuse-overlayfs opens the layers itself, in its own namespaces,
+		// and makes a tmpfs upper layer of its own.
+		if err := mountFuseAt(target); err != nil {
+			return "", fmt.Errorf("mount fuse-overlayfs of %s: %w", strings.Join(j.Lower, ":"), err)
+		}
+		return j.Mount, nil
 	}
 	fdPath := func(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 	var lower []string
@@ -226,7 +335,11 @@ func (j *cloneHookJob) mountRoot() (string, error) {
 		if j.Tmpfs {
 			what = "a tmpfs"
 		}
-		return "", fmt.Errorf("%w: mount overlay of %s (upper %s) with userxattr: %w", ErrOverlay, strings.Join(j.Lower, ":"), what, err)
+		text := fmt.Sprintf("mount overlay of %s (upper %s) with userxattr", strings.Join(j.Lower, ":"), what)
+		if overlayRefused(err) {
+			return "", fmt.Errorf("%w: %s: %w: %s", ErrOverlay, text, err, overlayRefusal)
+		}
+		return "", fmt.Errorf("%s: %w", text, err)
 	}
 	return root, nil
 }
@@ -299,5 +412,43 @@ func mountOverlayAt(lower []string, upper, work string, target int) error {
 		return err
 	}
 	defer unix.Close(m)
+	return unix.MoveMount(m, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+}
+
+// mountFuseAt mounts a FUSE connection on target as init's mountFuse
+// does, with the same options, and sends it to the parent on
+// cloneFuseFD, which starts fuse-overlayfs on it.
+func mountFuseAt(target int) error {
+	dev, err := unix.Open(fuseDevice, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", fuseDevice, err)
+	}
+	defer unix.Close(dev)
+	fs, err := unix.Fsopen("fuse", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fs)
+	for _, kv := range fuseOptions(strconv.Itoa(dev)) {
+		if err := unix.FsconfigSetString(fs, kv[0], kv[1]); err != nil {
+			return fmt.Errorf("%s: %w", kv[0], err)
+		}
+	}
+	for _, f := range fuseFlags {
+		if err := unix.FsconfigSetFlag(fs, f); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return err
+	}
+	m, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(m)
+	if err := unix.Sendmsg(cloneFuseFD, []byte("fuse"), unix.UnixRights(dev), nil, 0); err != nil {
+		return fmt.Errorf("send %s to the parent: %w", fuseDevice, err)
+	}
 	return unix.MoveMount(m, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
 }

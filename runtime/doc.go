@@ -197,8 +197,9 @@
 // are never written: overlayfs copies a file up into the upper layer
 // before the first write. A tmpfs upper layer is made by init as
 // container root and goes with the mount namespace. Where the kernel
-// refuses overlayfs in a user namespace the start fails with ErrOverlay
-// (no fuse-overlayfs fallback, no silent copy). An ephemeral copy's
+// refuses overlayfs in a user namespace fuse-overlayfs serves the root
+// instead, when it is installed (below); otherwise the start fails with
+// ErrOverlay, which names both (never a silent copy). An ephemeral copy's
 // /etc/hostname is written by init through the overlay (as LXC's
 // lxc-copy -e -t does in a pre-mount script), when it is a regular file.
 //
@@ -292,6 +293,83 @@
 // out of the container's reach; one on the host's other addresses does
 // not, as on a LAN.
 //
+// # The fuse-overlayfs fallback
+//
+// Options.Overlay (ULXC_OVERLAY in cmd/ulxc) chooses what serves an
+// overlay root: auto (the default) is the kernel's overlayfs, and where
+// the kernel refuses it (init's mount fails with EPERM, EINVAL, ENODEV or
+// EOPNOTSUPP: ErrOverlay) the start is made once more with fuse-overlayfs
+// when it is in $PATH (fuseFallback); fuse is fuse-overlayfs only, and
+// fails before anything starts without it (ErrNoFuseOverlayfs); kernel
+// never uses it. There is no probe before init: the kernel's own mount
+// costs nothing when it works, a probe (a user namespace and a mount)
+// would cost every start, and the retry costs a second init only where
+// the kernel refuses. Clone hooks (clonehook.go) follow the same
+// driver: their child mounts the FUSE connection as init does and sends
+// it back on a socket, and the daemon serves it until the child is done.
+//
+// The kernel takes a FUSE mount only from a /dev/fuse opened in the
+// mounter's user namespace (fs/fuse/inode.c: f_cred->user_ns ==
+// s_user_ns), so init opens it as container root, mounts it where the
+// overlay would go (rawproc's mountFuse: allow_other, so that every id
+// of the container may use it, and only processes of its user namespace
+// can; default_permissions, so that the kernel checks modes and owners
+// as it does for overlayfs, the daemon having every capability over the
+// layers), sends the descriptor to the supervisor and closes its own:
+// the connection ends with the daemon, never hangs. The supervisor
+// starts fuse-overlayfs on /dev/fd/4, which libfuse takes for a mounted
+// connection, and kills and reaps it once init has exited and the stop
+// hooks ran (also on a failed start); the mount exists only in the
+// container's mount namespace, so nothing is left mounted.
+//
+// fuse-overlayfs run as the container's root in the container's user
+// namespace could be traced by container root (its exec leaves it
+// dumpable) and would resolve paths in the host's mount namespace,
+// where a symlink the container planted in the upper layer could steer
+// it to the user's files. So the daemon (FuseMain) runs
+//
+//   - in a user namespace of its own, made with newuidmap and newgidmap,
+//     whose root is the user's own uid (newuidmap lets a user map it,
+//     count 1) and whose ids 1..N are the container's host ids
+//     (daemonMaps), translated back by fuse-overlayfs' uidmapping and
+//     gidmapping: files keep the container's owners on the host, and no
+//     id of the container is the daemon's uid. The kernel lets a
+//     process trace one of another user namespace only with
+//     CAP_SYS_PTRACE in that namespace (commoncap's
+//     cap_ptrace_access_check), and the daemon's is a sibling of the
+//     container's, not below it: PTRACE_ATTACH and an open of
+//     /proc/PID/mem by a process with container root's credentials
+//     fail (cmd/ulxc's TestFuseOverlayDaemon). That alone would stop
+//     container root (tried: a daemon whose root was container root's
+//     host id, in a namespace of its own, was refused too); the other
+//     uid is a second wall, against a process of the user's that the
+//     container could reach;
+//   - in a mount namespace whose root is a private tmpfs that holds only
+//     the lower layers (/layers/N), the directory that holds the upper
+//     layer and the workdir (/rw: fuse-overlayfs renames from one to the
+//     other, which must be one mount) or, for a tmpfs upper layer, the
+//     tmpfs itself, /usr read-only (its program and libraries), and a
+//     proc of its own pid namespace; it pivots into it and detaches the
+//     host's tree, so no path it is made to resolve reaches the host
+//     (the test reads its mountinfo: nothing shows the user's home);
+//   - in new pid, network, IPC and UTS namespaces, with an empty
+//     environment and SIGKILL as its parent-death signal, forked from a
+//     thread that lives as long as it does (as the network helpers).
+//
+// A user without subordinate ids has a single-id map: container root is
+// the user's own uid, and so is the daemon's (its namespace maps that
+// uid alone, uidmapping 0:0:1). Container root could then trace the
+// daemon if it could name it (the container's pid namespace does not
+// show it); that gains it nothing: the daemon holds the user's uid,
+// which container root already is, and sees less than the user. The
+// same holds for the container id that start-ephemeral -u maps to the
+// host user, which is the daemon's root.
+//
+// What fuse-overlayfs writes differs from the kernel's overlayfs in one
+// way: an opaque directory (one removed and made again) is marked with
+// user.fuseoverlayfs.opaque, which the kernel's overlayfs does not
+// read; whiteouts are the same (character devices 0/0).
+//
 // # What it does not defend against
 //
 // What the user asks for with attach's lxc-attach options: -e keeps the
@@ -304,7 +382,10 @@
 // the flags, as LXC documents them.
 //
 // A bug in pasta or slirp4netns that the container's packets can reach
-// runs as the user (see above).
+// runs as the user (see above). So does a bug in fuse-overlayfs that the
+// container's file system requests can reach, confined as above: it sees
+// the container's layers and the host's /usr, read-only, and nothing
+// else of the user's.
 //
 // A veth's container end belongs to container root once the container
 // runs: it may rename it, change its addresses, MAC and MTU, delete it

@@ -23,6 +23,9 @@ type initConfig struct {
 	// Unshare are the namespaces init makes itself rather than in the
 	// clone that started it (lateNamespaces).
 	Unshare uintptr
+	// Fuse: an overlay root is mounted as FUSE and served by
+	// fuse-overlayfs (fuse.go), not by the kernel's overlayfs.
+	Fuse bool
 }
 
 // ChildError is an error that init reported before it could exec the

@@ -32,6 +32,7 @@ const (
 	msgOOM             // the OOM score: a refusal needs root on the host
 	msgExec            // the container's process: a bare name not found is "in $PATH"
 	msgOverlay         // the overlay's mount: a refusal is ErrOverlay
+	msgFuseDev         // init's open of /dev/fuse: a refusal needs the host's root
 )
 
 // initMessages are the texts of init's fixed steps; compileInit adds
@@ -141,12 +142,11 @@ func (p *initPlan) describe(f rawproc.Failure) error {
 		text += ": lowering the score needs root on the host"
 	case m.kind == msgExec && (errno == unix.ENOENT || errno == unix.ENOTDIR) && !strings.Contains(p.cfg.Spec.Process.Args[0], "/"):
 		return &ChildError{Msg: fmt.Sprintf("%s: %v in $PATH", text, errno), Errno: errno}
-	case m.kind == msgOverlay && (errno == unix.EPERM || errno == unix.EINVAL || errno == unix.ENODEV || errno == unix.EOPNOTSUPP):
-		// The kernel's own words are in its log; what the user can do
-		// is on the host.
-		return fmt.Errorf("%w: %s: %w: this kernel refuses overlayfs in a user namespace (it needs Linux 5.11 or newer, "+
-			"and a filesystem for the upper layer that stores user.* extended attributes), and ulxc has no "+
-			"fuse-overlayfs fallback: use a full copy instead (ulxc copy -B dir)", ErrOverlay, text, errno)
+	case m.kind == msgFuseDev && (errno == unix.EACCES || errno == unix.EPERM):
+		text += ": " + errno.Error() + ": container root may not open it; as root: chmod 0666 " + fuseDevice + ", as stock Debian has it"
+		return &ChildError{Msg: text, Errno: errno}
+	case m.kind == msgOverlay && overlayRefused(errno):
+		return fmt.Errorf("%w: %s: %w: %s", ErrOverlay, text, errno, overlayRefusal)
 	}
 	return &ChildError{Msg: text + ": " + errno.Error(), Errno: errno}
 }

@@ -26,8 +26,9 @@ type initPlan struct {
 	rawproc.Plan
 	filterProg seccomp.Program // what filter points to
 	cfg        *initConfig
-	msgs       []initMsg // by rawproc.Msg
-	stopKinds  []int     // the namespaces in StopNS, by their index in nsKinds
+	msgs       []initMsg   // by rawproc.Msg
+	stopKinds  []int       // the namespaces in StopNS, by their index in nsKinds
+	fuse       *fuseLayers // the layers fuse-overlayfs serves, with Overlay.Fuse
 }
 
 // compileInit works out init's steps for cfg. expose are LXC's rootfs
@@ -174,16 +175,23 @@ func prepareNSSend(s *rawproc.NSSend, names []string, text string, open, send ra
 	for _, n := range names {
 		s.Paths = append(s.Paths, cstr("/proc/self/ns/"+n))
 	}
+	prepareSend(s, len(names), text, send)
+	s.OpenMsg = open
+}
+
+// prepareSend prepares s, a message of n descriptors with text, in
+// place, for descriptors init opens itself.
+func prepareSend(s *rawproc.NSSend, n int, text string, send rawproc.Msg) {
 	s.Text = []byte(text)
-	s.Cmsg = unix.UnixRights(make([]int, len(names))...)
-	s.FDs = unsafe.Slice((*int32)(unsafe.Pointer(&s.Cmsg[unix.CmsgLen(0)])), len(names))
+	s.Cmsg = unix.UnixRights(make([]int, n)...)
+	s.FDs = unsafe.Slice((*int32)(unsafe.Pointer(&s.Cmsg[unix.CmsgLen(0)])), n)
 	s.Iov.Base = &s.Text[0]
 	s.Iov.SetLen(len(s.Text))
 	s.Msg.Iov = &s.Iov
 	s.Msg.SetIovlen(1)
 	s.Msg.Control = &s.Cmsg[0]
 	s.Msg.SetControllen(len(s.Cmsg))
-	s.OpenMsg, s.SendMsg = open, send
+	s.SendMsg = send
 }
 
 // compileMounts prepares the spec's mounts, in order.

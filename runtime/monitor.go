@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	osexec "os/exec"
 	"syscall"
@@ -98,6 +99,20 @@ func Daemon(ctx context.Context, opts DaemonOptions) (_ State, err error) {
 	// here is found here.
 	if err := preflightNetwork(opts.Spec); err != nil {
 		return State{}, err
+	}
+	if _, _, err := chooseOverlay(opts.Options); err != nil {
+		return State{}, err
+	}
+	if opts.Overlay != "" && opts.Overlay != OverlayAuto {
+		// The monitor has only the spec: a choice other than the
+		// default travels in it.
+		s := *opts.Spec
+		s.Annotations = maps.Clone(s.Annotations)
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
+		}
+		s.Annotations[annotationOverlayDriver] = string(opts.Overlay)
+		opts.Spec = &s
 	}
 	// A container with limits: leave the caller's cgroup before the
 	// monitor is born, so that both are out of it (cgroup.go).

@@ -61,6 +61,11 @@ type Options struct {
 	// when it stops. Default none.
 	PidFile string
 
+	// Overlay chooses what serves an overlay root filesystem (fuse.go).
+	// Default: the spec's annotation that Daemon leaves for its monitor,
+	// else OverlayAuto.
+	Overlay OverlayDriver
+
 	// input relays typed input from Stdin to the console of the current
 	// run, so that one reader of Stdin survives reboots (Restart).
 	input *consoleInput
@@ -83,6 +88,10 @@ type Container struct {
 	// namespaces for them.
 	stopHooks []specs.Hook
 	net       []netAttachment // what the network phase set up (network.go)
+	// fuseBin is fuse-overlayfs, when it serves the overlay root, and
+	// fuse the running daemon (fuse.go); stopped once init is gone.
+	fuseBin string
+	fuse    *fuseDaemon
 
 	// consoleDone is closed once the console's output has been drained
 	// (nil without a console).
@@ -119,8 +128,13 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 	ttys, _ := ttyCount(s)
 	flags, newNet, _ := namespaces(s)
 	ifaces, _ := netInterfaces(s)
+	driver, fuseBin, err := chooseOverlay(opts)
+	if err != nil {
+		return nil, err
+	}
 	ic := &initConfig{Spec: s, Name: opts.Name, ConfigPath: opts.ConfigPath,
-		Console: opts.Console, TTYs: ttys, NewNet: newNet, Unshare: flags & lateNamespaces, NetPhase: len(ifaces) > 0}
+		Console: opts.Console, TTYs: ttys, NewNet: newNet, Unshare: flags & lateNamespaces, NetPhase: len(ifaces) > 0,
+		Fuse: fuseBin != ""}
 	peer, err := openConsolePeer(opts)
 	if err != nil {
 		return nil, err
@@ -130,7 +144,7 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 			peer.Close()
 		}
 	}()
-	c = &Container{opts: opts, haltSig: halt, stopSig: stopSig, pidfd: -1, peer: peer}
+	c = &Container{opts: opts, haltSig: halt, stopSig: stopSig, pidfd: -1, peer: peer, fuseBin: fuseBin}
 	if t := cmp.Or(opts.Terminal, peer); opts.Console && t != nil {
 		if ws, err := unix.IoctlGetWinsize(int(t.Fd()), unix.TIOCGWINSZ); err == nil {
 			ic.ConsoleRows, ic.ConsoleCols = ws.Row, ws.Col
@@ -185,7 +199,20 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 			return nil, err
 		}
 	}
-	if err := c.spawn(ctx, plan, flags, ip, ifaces); err != nil {
+	err = c.spawn(ctx, plan, flags, ip, ifaces)
+	if fuseFallback(err, driver, ic.Fuse) {
+		// The kernel refused overlayfs in the user namespace: once more,
+		// with fuse-overlayfs, when there is one. (What the first try
+		// set up, init and the network phase, is gone with its error.)
+		if bin, lerr := lookFuseOverlayfs(); lerr == nil {
+			opts.Log.Warn("the kernel refuses overlayfs here; fuse-overlayfs serves the root", "err", err)
+			ic.Fuse, c.fuseBin = true, bin
+			if ip, err = compileInit(ic, exposeCandidates(s)); err == nil {
+				err = c.spawn(ctx, plan, flags, ip, ifaces)
+			}
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := c.record(); err != nil {
@@ -257,12 +284,20 @@ func (c *Container) spawn(ctx context.Context, plan userns.Plan, flags uintptr, 
 		if cerr := readChildError(ch.errors, ch.plan); cerr != nil && !errors.Is(cerr, errInitVanished) {
 			err = cerr
 		}
+		// A daemon that ended says better why init's requests failed.
+		if c.fuse != nil {
+			if derr := c.fuse.exited(100 * time.Millisecond); derr != nil {
+				err = fmt.Errorf("%w; so: %w", derr, err)
+			}
+		}
 		c.kill()
 		ps, _ := c.cmd.wait()
 		if errors.Is(err, errInitVanished) && ps != nil {
 			err = fmt.Errorf("%w: %s", err, ps)
 		}
 		c.detachNetwork()
+		c.fuse.stop()
+		c.fuse = nil
 		return fmt.Errorf("container init: %w", err)
 	}
 	// Init sends the stop hooks' namespaces first thing, before its
@@ -289,6 +324,19 @@ func (c *Container) spawn(ctx context.Context, plan userns.Plan, flags uintptr, 
 			// only say that none came.
 			c.kill()
 			c.cmd.wait()
+			return err
+		}
+	}
+	if p.fuse != nil {
+		if err := c.startFuse(ch.net, p.fuse); err != nil {
+			if errors.Is(err, errNoNamespaces) {
+				return fail(err)
+			}
+			// Ours is the error: init, whose requests fail once the
+			// connection is gone, would only say that.
+			c.kill()
+			c.cmd.wait()
+			c.detachNetwork()
 			return err
 		}
 	}
@@ -487,6 +535,11 @@ func (c *Container) Wait() (ExitStatus, error) {
 
 func (c *Container) wait() (ExitStatus, error) {
 	ps, _ := c.cmd.wait()
+	// Last: the stop hooks may still use the root in init's namespaces.
+	defer func() {
+		c.fuse.stop()
+		c.fuse = nil
+	}()
 	// The helpers hold the network namespace alive: they go at once.
 	c.detachNetwork()
 	st := ExitStatus{Time: time.Now().UTC()}

@@ -196,7 +196,11 @@ func (e *env) cloneHooks(srcName string) func(*store.Container) error {
 		if upper, _ := c.Ephemeral(); upper == store.EphemeralTmpfs {
 			spec.Annotations[ocispec.AnnotationOverlayTmpfs] = "true" // as start-ephemeral runs it
 		}
-		return runtime.CloneHooks(context.Background(), spec, c.Name, c.ConfigPath(), srcName, e.stderr)
+		overlay, err := overlayDriver()
+		if err != nil {
+			return err
+		}
+		return runtime.CloneHooks(context.Background(), spec, c.Name, c.ConfigPath(), srcName, overlay, e.stderr)
 	}
 }
 
@@ -234,3 +238,7 @@ var cloneChild = clone.ChildMain
 // cloneHookChild is runtime.CloneHookEntry: lxc.hook.clone with the copy's
 // root mounted, inside its user namespace.
 var cloneHookChild = runtime.CloneHookMain
+
+// fuseChild is runtime.FuseEntry: the fuse-overlayfs daemon of an overlay
+// root, in namespaces of its own.
+var fuseChild = runtime.FuseMain

@@ -120,6 +120,10 @@ func (e *env) copyEphemeral(f copyFlags, cmd []string) error {
 // ephemeral makes the copy under its run lock, starts it, and removes it
 // once it stops (the monitor does, for a daemon: afterMonitor).
 func (e *env) ephemeral(r ephemeralRequest) (err error) {
+	overlay, err := overlayDriver()
+	if err != nil {
+		return err
+	}
 	s, err := e.openStore()
 	if err != nil {
 		return err
@@ -223,7 +227,7 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 	if user != nil {
 		asUser(spec, *user, len(r.cmd) == 0)
 	}
-	ropts := runtime.Options{Name: c.Name, Spec: spec, ConfigPath: c.ConfigPath(), RuntimeDir: dir,
+	ropts := runtime.Options{Name: c.Name, Spec: spec, ConfigPath: c.ConfigPath(), RuntimeDir: dir, Overlay: overlay,
 		ConsoleLogPath: spec.Annotations[ocispec.AnnotationConsoleLog]}
 	if !r.daemon {
 		return e.foreground(c.Name, ropts, func(o runtime.Options) (*runtime.Container, error) {

@@ -61,8 +61,12 @@ func cmdExecute(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("execute %s: %w", *name, err)
 	}
+	overlay, err := overlayDriver()
+	if err != nil {
+		return err
+	}
 	opts := lifecycle.StartOptions{Options: lifecycle.Options{Source: src.Source, Command: rest, Execute: true},
-		Foreground: !*daemon, ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority)}
+		Foreground: !*daemon, Runtime: runtime.Options{Overlay: overlay}, ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority)}
 	fail := func(err error) error {
 		var nc *lifecycle.NoCommandError
 		if errors.As(err, &nc) {

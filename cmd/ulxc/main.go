@@ -112,6 +112,7 @@ var childEntries = map[string]func(args []string) int{
 	"[monitor]":       monitorChild,      // runtime.MonitorEntry: ps shows `ulxc [monitor] NAME`
 	"__du":            duChild,           // runtime.DiskUsageEntry
 	"__clonehook":     cloneHookChild,    // runtime.CloneHookEntry: lxc.hook.clone with the copy's root mounted
+	"__fuseoverlay":   fuseChild,         // runtime.FuseEntry: the fuse-overlayfs daemon of an overlay root
 }
 
 // usageError makes the command exit 2.

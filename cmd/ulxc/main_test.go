@@ -7,4 +7,11 @@ import (
 	"github.com/ulxc/ulxc/internal/testenv"
 )
 
-func TestMain(m *testing.M) { code := m.Run(); testenv.Cleanup(); os.Exit(code) }
+func TestMain(m *testing.M) {
+	if target := os.Getenv(ptraceProbeEnv); target != "" {
+		os.Exit(ptraceProbe(target))
+	}
+	code := m.Run()
+	testenv.Cleanup()
+	os.Exit(code)
+}

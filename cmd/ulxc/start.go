@@ -96,8 +96,12 @@ func cmdStart(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("start %s: %w", *name, err)
 	}
+	overlay, err := overlayDriver()
+	if err != nil {
+		return err
+	}
 	opts := lifecycle.StartOptions{Options: lifecycle.Options{Source: src.Source, Command: rest, Publish: *publish},
-		Foreground: *fg, Runtime: runtime.Options{PidFile: *pidFile},
+		Foreground: *fg, Runtime: runtime.Options{PidFile: *pidFile, Overlay: overlay},
 		ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority), Warn: func(s string) { e.warnf("%s", s) }}
 	if !*fg {
 		_, err := lifecycle.Start(context.Background(), s, *name, opts)
@@ -226,3 +230,16 @@ func (e *env) foreground(name string, opts runtime.Options, start func(runtime.O
 
 // monitorChild is runtime.MonitorEntry, "[monitor]", for main's childEntries.
 func monitorChild(args []string) int { return runtime.MonitorMain(args, afterMonitor) }
+
+// overlayEnv names the variable that chooses what serves an overlay root
+// (runtime.OverlayDriver): auto (the default), kernel or fuse.
+const overlayEnv = "ULXC_OVERLAY"
+
+// overlayDriver reads overlayEnv.
+func overlayDriver() (runtime.OverlayDriver, error) {
+	d, err := runtime.ParseOverlayDriver(os.Getenv(overlayEnv))
+	if err != nil {
+		return "", usagef("%s: %v", overlayEnv, err)
+	}
+	return d, nil
+}

@@ -71,6 +71,8 @@ func childMain(p *Plan) {
 	}
 	if p.Overlay == nil {
 		bindRootfs(p)
+	} else if p.Overlay.Fuse {
+		mountFuse(p)
 	} else {
 		if p.Overlay.Tmpfs {
 			tmpfsUpper(p)
@@ -1173,4 +1175,85 @@ func writeHostname(p *Plan) {
 		}
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
+}
+
+// mountFuse mounts the FUSE file system of an overlay that
+// fuse-overlayfs serves (Overlay.Fuse) on the mount point, and sends
+// the FUSE descriptor to the supervisor, which starts the daemon on it.
+// The kernel wants the descriptor opened by the mounter's user
+// namespace (fs/fuse/inode.c, fuse_fill_super: f_cred->user_ns ==
+// s_user_ns): init opens /dev/fuse itself, as container root. Its own
+// copy is closed once sent, so that the connection ends (and every
+// request fails with ENOTCONN) when the daemon's does. Init's first
+// request, the resolution of the first mount, waits for the daemon's
+// answer to FUSE_INIT.
+//
+//go:nosplit
+//go:norace
+func mountFuse(p *Plan) {
+	ov := p.Overlay
+	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(ov.FuseDev)), unix.O_RDWR|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		fail(p, MsgFuseOpen, 0, 0, e)
+	}
+	formatFD(&ov.FuseFDText, fd)
+	fs, _, e := syscall.RawSyscall6(unix.SYS_FSOPEN, uintptr(unsafe.Pointer(ov.FsFuse)), unix.FSOPEN_CLOEXEC, 0, 0, 0, 0)
+	if e != 0 {
+		fail(p, MsgFuseMount, 0, 0, e)
+	}
+	for i := 0; i < len(ov.FuseKeys); i++ {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_SET_STRING, uintptr(unsafe.Pointer(ov.FuseKeys[i])),
+			uintptr(unsafe.Pointer(ov.FuseValues[i])), 0, 0); e != 0 {
+			fail(p, MsgFuseMount, 0, 0, e)
+		}
+	}
+	for i := 0; i < len(ov.FuseFlags); i++ {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_SET_FLAG, uintptr(unsafe.Pointer(ov.FuseFlags[i])), 0, 0, 0); e != 0 {
+			fail(p, MsgFuseMount, 0, 0, e)
+		}
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0); e != 0 {
+		fail(p, MsgFuseMount, 0, 0, e)
+	}
+	mnt, _, e := syscall.RawSyscall6(unix.SYS_FSMOUNT, fs, unix.FSMOUNT_CLOEXEC, 0, 0, 0, 0)
+	if e != 0 {
+		fail(p, MsgFuseMount, 0, 0, e)
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE, fs, 0, 0, 0, 0, 0)
+	fds := ov.FuseSend.FDs
+	if len(fds) > 0 {
+		fds[0] = int32(fd)
+	}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_SENDMSG, initNetFD, uintptr(unsafe.Pointer(&ov.FuseSend.Msg)), 0, 0, 0, 0); e != 0 {
+		fail(p, MsgFuseSend, 0, 0, e)
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+	if e := moveMount(p, int(mnt), p.Rootfs); e != 0 {
+		fail(p, MsgFuseMount, 0, 0, e)
+	}
+	p.Root = int(mnt)
+	if ov.HostnameFile != nil {
+		writeHostname(p)
+	}
+}
+
+// formatFD writes fd in decimal, NUL-terminated, into buf.
+//
+//go:nosplit
+//go:norace
+func formatFD(buf *[12]byte, fd uintptr) {
+	digits := 1
+	for t := fd; t >= 10; t /= 10 {
+		digits++
+	}
+	if uint(digits) >= uint(len(buf)) {
+		return // more digits than a descriptor has: the mount fails on the empty option
+	}
+	buf[digits] = 0
+	for i := digits - 1; i >= 0; i-- {
+		if uint(i) < uint(len(buf)) {
+			buf[i] = '0' + byte(fd%10)
+		}
+		fd /= 10
+	}
 }

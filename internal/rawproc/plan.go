@@ -245,6 +245,23 @@ type Overlay struct {
 	Hostname     []byte
 	// LayerMsg is the step of opening Dirs[0]; Dirs[i]'s is LayerMsg+i.
 	LayerMsg Msg
+
+	// Fuse, when set, mounts a FUSE file system in place of overlayfs
+	// (mountFuse), which runtime's supervisor has fuse-overlayfs serve:
+	// init opens FuseDev as container root, writes its number into
+	// FuseFDText (FuseValues[0] points there), mounts with the options
+	// FuseKeys/FuseValues and the flags FuseFlags, and sends the
+	// descriptor on initNetFD (FuseSend, whose FDs[0] it fills). Dirs
+	// is then empty: the layers are the supervisor's to open, not
+	// init's.
+	Fuse       bool
+	FuseFDText [12]byte // written by init
+	FuseDev    *byte
+	FsFuse     *byte
+	FuseKeys   [6]*byte
+	FuseValues [6]*byte
+	FuseFlags  [2]*byte
+	FuseSend   NSSend
 }
 
 // ExecMarker is the byte init writes on its error pipe once it has done

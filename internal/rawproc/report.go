@@ -56,6 +56,9 @@ const (
 	MsgOverlayTmpfs
 	MsgOverlayMount
 	MsgOverlayHostname
+	MsgFuseOpen
+	MsgFuseMount
+	MsgFuseSend
 	// The exec steps (Exec), which init and nsenter's join share.
 	MsgBounding // Arg: the capability
 	MsgSeccomp
