@@ -175,7 +175,8 @@ func (j *job) openSource() (int, error) {
 		}
 		opts := "lowerdir=" + strings.Join(j.Source, ":") + ",userxattr"
 		if err := unix.Mount("overlay", dir, "overlay", unix.MS_RDONLY, opts); err != nil {
-			return -1, fmt.Errorf("mount a read-only overlay of %s: %w", strings.Join(j.Source, ":"), err)
+			return -1, ocispec.OverlayMountError(strings.Join(j.Source, ":")+" (read-only)", err,
+				"a snapshot is read through overlayfs; copy its original instead")
 		}
 	}
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -311,7 +312,7 @@ func mountOverlay(lower []string, upper, dir string) (string, error) {
 	work := filepath.Join(filepath.Dir(upper), ocispec.OverlayWorkName)
 	opts := "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + upper + ",workdir=" + work + ",userxattr"
 	if err := unix.Mount("overlay", target, "overlay", 0, opts); err != nil {
-		return "", fmt.Errorf("mount overlay of %s on %s: %w", strings.Join(lower, ":"), upper, err)
+		return "", ocispec.OverlayMountError(strings.Join(lower, ":")+" on "+upper, err, "make a full copy instead (-B dir)")
 	}
 	return target, nil
 }

@@ -1,9 +1,12 @@
 package ocispec
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -102,4 +105,24 @@ func (c *converter) setOverlay(o Overlay) {
 	c.ann[AnnotationOverlayLower] = strings.Join(o.Lower, ":")
 	c.ann[AnnotationOverlayUpper] = o.Upper
 	c.ann[AnnotationOverlayWork] = o.Work
+}
+
+// ErrOverlayRefused explains the kernel's refusal of overlayfs in a user
+// namespace; the kernel's own words are in its log.
+var ErrOverlayRefused = errors.New("this kernel refuses overlayfs in a user namespace " +
+	"(it needs Linux 5.11 or newer, and a filesystem for the upper layer that stores user.* extended attributes)")
+
+// OverlayRefused reports whether err, from the mount of an overlay in a
+// user namespace, is the kernel's refusal of it.
+func OverlayRefused(err error) bool {
+	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.EOPNOTSUPP)
+}
+
+// OverlayMountError is err, from the mount of an overlay of what, with
+// ErrOverlayRefused and fix when it is the kernel's refusal.
+func OverlayMountError(what string, err error, fix string) error {
+	if OverlayRefused(err) {
+		return fmt.Errorf("mount overlay of %s: %w: %w; %s", what, err, ErrOverlayRefused, fix)
+	}
+	return fmt.Errorf("mount overlay of %s: %w", what, err)
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ulxc/ulxc/image"
+	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/userns"
 )
 
@@ -117,7 +118,8 @@ func mountLayers(root string, layers []string) error {
 	}
 	opts := "lowerdir=" + strings.Join(layers, ":") + ",userxattr"
 	if err := unix.Mount("overlay", root, "overlay", unix.MS_RDONLY, opts); err != nil {
-		return fmt.Errorf("mount a read-only overlay of %s on %s: %w", strings.Join(layers, ":"), root, err)
+		return ocispec.OverlayMountError(strings.Join(layers, ":")+" on "+root+" (read-only)", err,
+			"pack the snapshot's original, or a full copy of it (ulxc copy -B dir)")
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/ulxc/ulxc/internal/rawproc"
 	"github.com/ulxc/ulxc/ocispec"
@@ -28,9 +27,7 @@ const overlayRefusal = "this kernel refuses overlayfs in a user namespace (it ne
 
 // overlayRefused reports whether err, from the mount of an overlay, is
 // the kernel's refusal of overlayfs in a user namespace.
-func overlayRefused(err error) bool {
-	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.EOPNOTSUPP)
-}
+func overlayRefused(err error) bool { return ocispec.OverlayRefused(err) }
 
 // compileOverlay prepares the overlay root of s, if it has one.
 func (p *initPlan) compileOverlay(s *specs.Spec) error {

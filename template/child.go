@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ulxc/ulxc/image"
+	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/userns"
 )
 
@@ -305,7 +306,7 @@ func (j *job) upper() error {
 	}
 	opts := "lowerdir=" + j.Lower + ",upperdir=" + upper + ",workdir=" + work + ",userxattr"
 	if err := unix.Mount("overlay", mountPoint, "overlay", 0, opts); err != nil {
-		return fmt.Errorf("mount overlay of %s on %s: %w", j.Lower, upper, err)
+		return ocispec.OverlayMountError(j.Lower+" on "+upper, err, "create the container with -B dir")
 	}
 	defer unix.Unmount(mountPoint, unix.MNT_DETACH)
 	return image.ApplyTemplates(mountPoint, j.Templates, j.Vars)
