@@ -17,7 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var hookKindTypes = [rawproc.HookKinds]HookType{HookPreMount, HookMount, HookStart}
+var hookKindTypes = [rawproc.HookKinds]HookType{HookPreMount, HookClone, HookMount, HookStart}
 
 // initPlan is init's plan and what the supervisor keeps beside it to
 // describe a failure and read what init sends; init never reads the
@@ -318,14 +318,19 @@ func (p *initPlan) compileConsole(cfg *initConfig) {
 }
 
 // compileHooks prepares the hook helper's runs for the hooks that run in
-// init: pre-mount, mount (CreateContainer) and start (StartContainer).
+// init: pre-mount, an ephemeral copy's clone hooks (cloneHooks), mount
+// (CreateContainer) and start (StartContainer).
 func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 	s := cfg.Spec
 	pre, err := preMountHooks(s)
 	if err != nil {
 		return err
 	}
-	lists := [rawproc.HookKinds][]specs.Hook{rawproc.HooksPreMount: pre}
+	clone, srcName, err := cloneHooks(s)
+	if err != nil {
+		return err
+	}
+	lists := [rawproc.HookKinds][]specs.Hook{rawproc.HooksPreMount: pre, rawproc.HooksClone: clone}
 	if s.Hooks != nil {
 		lists[rawproc.HooksMount], lists[rawproc.HooksStart] = s.Hooks.CreateContainer, s.Hooks.StartContainer
 	}
@@ -335,11 +340,21 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 		}
 		t := hookKindTypes[kind]
 		env := hookEnv{Name: cfg.Name, ConfigPath: cfg.ConfigPath, RootfsPath: s.Root.Path}
+		// Hooks that run inside get a clean environment, but for clone
+		// hooks, which get the caller's as on the host (CloneHooks).
+		base := []string{"PATH=" + DefaultPath}
 		switch kind {
 		case rawproc.HooksPreMount, rawproc.HooksMount:
 			// Container root may not walk the user's 0700 directories to
 			// the rootfs; it may walk from init's descriptor of it, fd 3.
 			env.RootfsMount = "/proc/self/fd/3"
+		case rawproc.HooksClone:
+			// Fd 3 is the mounted root here (forkHooks); LXC_ROOTFS_PATH
+			// is the root as the config names it, as CloneHooks has it.
+			env.RootfsMount, env.SrcName, base = "/proc/self/fd/3", srcName, hostEnv()
+			if o, ok := ocispec.SpecOverlay(s); ok {
+				env.RootfsPath = o.String()
+			}
 		case rawproc.HooksStart:
 			env.RootfsMount = "/"
 		}
@@ -352,13 +367,13 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 			if len(argv) == 0 {
 				argv = []string{hk.Path}
 			}
-			base := append(append([]string{"PATH=" + DefaultPath}, hk.Env...), env.vars(t)...)
-			for _, a := range append(append([]string{}, argv...), base...) {
+			envp := append(append(append([]string{}, base...), hk.Env...), env.vars(t)...)
+			for _, a := range append(append([]string{}, argv...), envp...) {
 				if strings.IndexByte(a, 0) >= 0 {
 					return fmt.Errorf("%w: %s hook %s: NUL in %q", ErrInvalidSpec, t, hk.Path, a)
 				}
 			}
-			hp := rawproc.Hook{Paths: cstrs(execCandidates(hk.Path, nil)...), Argv: cstrs(argv...), Envp: cstrs(base...)}
+			hp := rawproc.Hook{Paths: cstrs(execCandidates(hk.Path, nil)...), Argv: cstrs(argv...), Envp: cstrs(envp...)}
 			hp.Paths = hp.Paths[:len(hp.Paths)-1]
 			if hk.Timeout != nil && *hk.Timeout > 0 {
 				hp.Limited, hp.Timeout = true, unix.NsecToTimespec(int64(*hk.Timeout)*1e9)
@@ -370,7 +385,7 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 					hp.ExposedEnvp = append(hp.ExposedEnvp, cstrs(append(append([]string{"PATH=" + DefaultPath}, hk.Env...), e.vars(t)...)...))
 				}
 			}
-			hp.Msg = p.addMsg(initMsg{text: fmt.Sprintf("%s hook %s", t, hk.Path)})
+			hp.Msg = p.addMsg(initMsg{text: fmt.Sprintf("%s hook %s", t, hk.Path), hook: t})
 			h.Progs = append(h.Progs, hp)
 		}
 		if kind == rawproc.HooksMount {
