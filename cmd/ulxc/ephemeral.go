@@ -132,8 +132,10 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 	if err != nil {
 		return fmt.Errorf("start-ephemeral: %w", err)
 	}
+	// No AfterCopy: the copy's clone hooks run inside its start
+	// (ocispec.AnnotationCloneSource, below).
 	opts := clone.Options{Snapshot: true, Tmpfs: r.tmpfs, Ephemeral: !r.keep, KeepName: r.keepName, KeepMAC: r.keepMAC,
-		Mounts: r.mounts, Warn: func(s string) { e.warnf("%s", s) }, AfterCopy: e.cloneHooks(r.orig)}
+		Mounts: r.mounts, Warn: func(s string) { e.warnf("%s", s) }}
 	var user *clone.User
 	if r.user != "" {
 		u, err := src.LookupUser(r.user)
@@ -220,13 +222,17 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 	if r.tmpfs {
 		spec.Annotations[ocispec.AnnotationOverlayTmpfs] = "true"
 	}
+	// Init runs the clone hooks once the copy's root is mounted, before
+	// the container's process exists: a user namespace of their own
+	// before the start cost about as much as the start (runtime/doc.go).
+	spec.Annotations[ocispec.AnnotationCloneSource] = r.orig
 	if user != nil {
 		asUser(spec, *user, len(r.cmd) == 0)
 	}
 	ropts := runtime.Options{Name: c.Name, Spec: spec, ConfigPath: c.ConfigPath(), RuntimeDir: dir,
 		ConsoleLogPath: spec.Annotations[ocispec.AnnotationConsoleLog]}
 	if !r.daemon {
-		return e.foreground(c.Name, ropts, func(o runtime.Options) (*runtime.Container, error) {
+		err = e.foreground(c.Name, ropts, func(o runtime.Options) (*runtime.Container, error) {
 			ct, err := runtime.Start(context.Background(), o)
 			if err != nil {
 				return nil, fmt.Errorf("start %s: %w", c.Name, err)
@@ -234,14 +240,24 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 			unlock() // the state file says it runs now
 			return ct, nil
 		})
+	} else if _, err = runtime.Daemon(context.Background(), runtime.DaemonOptions{Options: ropts, LogPath: c.LogPath(),
+		ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority), RunLock: runLock}); err == nil {
+		c = nil // the monitor removes it when it stops (afterMonitor)
+		fmt.Fprintln(e.stdout, r.name)
+		return nil
+	} else {
+		err = fmt.Errorf("start-ephemeral %s: %w", c.Name, err)
 	}
-	if _, err := runtime.Daemon(context.Background(), runtime.DaemonOptions{Options: ropts, LogPath: c.LogPath(),
-		ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority), RunLock: runLock}); err != nil {
-		return fmt.Errorf("start-ephemeral %s: %w", c.Name, err)
+	if errors.Is(err, runtime.ErrCloneHook) {
+		// The copy never became whole: it goes as a copy whose clone
+		// hook failed goes (clone.Copy), -k or not, without its destroy
+		// hooks.
+		if rerr := destroy.Container(context.Background(), c, destroy.Options{Warn: func(s string) { e.warnf("%s", s) }}); rerr != nil {
+			e.warnf("%v", rerr)
+		}
+		c = nil
 	}
-	c = nil // the monitor removes it when it stops (afterMonitor)
-	fmt.Fprintln(e.stdout, r.name)
-	return nil
+	return err
 }
 
 // newOrReclaim makes the directory of name, first removing the remains
