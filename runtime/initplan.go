@@ -2,8 +2,8 @@ package runtime
 
 import (
 	"fmt"
+	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -527,8 +527,39 @@ func exposeCandidates(s *specs.Spec) []string {
 	}
 	var out []string
 	for _, pattern := range lxcRootfsMounts {
-		dirs, _ := filepath.Glob(pattern)
-		out = append(out, dirs...)
+		out = append(out, globOneStar(pattern)...)
+	}
+	return out
+}
+
+// globOneStar is filepath.Glob for a pattern whose only metacharacter is
+// one "*" that stands for a whole path component (lxcRootfsMounts): the
+// paths that exist (Lstat), in order. Only the star's directory is read.
+// Glob reads every directory the star matches too, to find the next
+// component in it, and /usr/lib/* holds the 1,100 entries of the
+// multiarch directory: that was 1.3 ms of every start with a mount hook
+// (Debian's config has lxcfs's).
+func globOneStar(pattern string) []string {
+	dir, rest, ok := strings.Cut(pattern, "/*/")
+	if !ok {
+		if _, err := os.Lstat(pattern); err != nil {
+			return nil
+		}
+		return []string{pattern}
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil
+	}
+	names, _ := f.Readdirnames(-1)
+	f.Close()
+	sort.Strings(names)
+	var out []string
+	for _, n := range names {
+		p := dir + "/" + n + "/" + rest
+		if _, err := os.Lstat(p); err == nil {
+			out = append(out, p)
+		}
 	}
 	return out
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unsafe"
@@ -334,6 +336,38 @@ func TestCompileCloneHooks(t *testing.T) {
 		}
 		if jerr != nil || errors.Is(&ce, ErrCloneHook) != tc.clone {
 			t.Errorf("%v from a monitor: %s, %v; want ErrCloneHook %v", err, b, jerr, tc.clone)
+		}
+	}
+}
+
+// TestGlobOneStar: globOneStar finds what filepath.Glob finds for
+// lxcRootfsMounts' kind of pattern (directories, a file, a symlink, a
+// hidden name, components missing at each level), reading less.
+func TestGlobOneStar(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"a/lxc/rootfs", ".h/lxc/rootfs", "b/lxc", "c/lxc", "e"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "c/lxc/rootfs"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("a", filepath.Join(root, "s")); err != nil {
+		t.Fatal(err)
+	}
+	for _, pattern := range []string{
+		root + "/*/lxc/rootfs", root + "/a/lxc/rootfs", root + "/b/lxc/rootfs", root + "/none/*/lxc/rootfs", root + "/*/lxc",
+	} {
+		want, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := globOneStar(pattern); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("globOneStar(%q) = %q, want %q (filepath.Glob)", pattern, got, want)
 		}
 	}
 }
