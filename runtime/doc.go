@@ -104,11 +104,14 @@
 //     as it runs the mount hooks, once the copy's root is mounted (the
 //     overlay, on its tmpfs upper layer if it has one) and before
 //     anything is mounted in it, the copy's name is written in or the
-//     container's process exists, with the same arguments, variables,
-//     environment and time limit, LXC_ROOTFS_MOUNT being /proc/self/fd/3,
-//     the mounted root. Their output shares the 1 MiB bound of init's
-//     hooks and goes where theirs goes (a daemon's log), and the state on
-//     their stdin says "creating". A user namespace of their own cost a
+//     container's process exists, with the same arguments, LXC
+//     variables and time limit, LXC_ROOTFS_MOUNT being /proc/self/fd/3,
+//     the mounted root. As for the other hooks inside, their environment
+//     is not the caller's (what they leave running is container root's
+//     to read) but PATH, lxc.environment.hooks and LXC's variables; their
+//     output shares the 1 MiB bound of init's hooks and goes where theirs
+//     goes (a daemon's log), and the state on their stdin says
+//     "creating". A user namespace of their own cost a
 //     second newuidmap round trip and Go start-up, about 8 ms, as much as
 //     a whole busybox start (Start-up cost). What they write lands in the
 //     copy, a tmpfs upper layer included. Their failure is ErrCloneHook,

@@ -340,9 +340,6 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 		}
 		t := hookKindTypes[kind]
 		env := hookEnv{Name: cfg.Name, ConfigPath: cfg.ConfigPath, RootfsPath: s.Root.Path}
-		// Hooks that run inside get a clean environment, but for clone
-		// hooks, which get the caller's as on the host (CloneHooks).
-		base := []string{"PATH=" + DefaultPath}
 		switch kind {
 		case rawproc.HooksPreMount, rawproc.HooksMount:
 			// Container root may not walk the user's 0700 directories to
@@ -351,7 +348,7 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 		case rawproc.HooksClone:
 			// Fd 3 is the mounted root here (forkHooks); LXC_ROOTFS_PATH
 			// is the root as the config names it, as CloneHooks has it.
-			env.RootfsMount, env.SrcName, base = "/proc/self/fd/3", srcName, hostEnv()
+			env.RootfsMount, env.SrcName = "/proc/self/fd/3", srcName
 			if o, ok := ocispec.SpecOverlay(s); ok {
 				env.RootfsPath = o.String()
 			}
@@ -367,13 +364,16 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 			if len(argv) == 0 {
 				argv = []string{hk.Path}
 			}
-			envp := append(append(append([]string{}, base...), hk.Env...), env.vars(t)...)
-			for _, a := range append(append([]string{}, argv...), envp...) {
+			// Not the caller's environment, which CloneHooks passes on
+			// the host: what a hook leaves running inside is container
+			// root's to read.
+			base := append(append([]string{"PATH=" + DefaultPath}, hk.Env...), env.vars(t)...)
+			for _, a := range append(append([]string{}, argv...), base...) {
 				if strings.IndexByte(a, 0) >= 0 {
 					return fmt.Errorf("%w: %s hook %s: NUL in %q", ErrInvalidSpec, t, hk.Path, a)
 				}
 			}
-			hp := rawproc.Hook{Paths: cstrs(execCandidates(hk.Path, nil)...), Argv: cstrs(argv...), Envp: cstrs(envp...)}
+			hp := rawproc.Hook{Paths: cstrs(execCandidates(hk.Path, nil)...), Argv: cstrs(argv...), Envp: cstrs(base...)}
 			hp.Paths = hp.Paths[:len(hp.Paths)-1]
 			if hk.Timeout != nil && *hk.Timeout > 0 {
 				hp.Limited, hp.Timeout = true, unix.NsecToTimespec(int64(*hk.Timeout)*1e9)

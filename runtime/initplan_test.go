@@ -266,8 +266,9 @@ func cstrings(a []*byte) []string {
 // TestCompileCloneHooks: the clone hooks of a spec run in init only in
 // the start of an ephemeral copy (AnnotationCloneSource), with clone
 // hooks' arguments and LXC's variables (LXC_SRC_NAME, the mounted root
-// as fd 3, the root as the config names it) and the caller's
-// environment, as CloneHooks gives them; their failure, and only
+// as fd 3, the root as the config names it) as CloneHooks gives them,
+// but not the caller's environment, which stays out of the container's
+// namespaces as for the other hooks that run inside; their failure, and only
 // theirs, is ErrCloneHook, also after the monitor flattened it.
 func TestCompileCloneHooks(t *testing.T) {
 	t.Setenv("ULXC_TEST_CALLER_VAR", "kept")
@@ -307,10 +308,13 @@ func TestCompileCloneHooks(t *testing.T) {
 	env := cstrings(h.Progs[0].Envp)
 	for _, want := range []string{"LXC_NAME=eph", "LXC_SRC_NAME=ct", "LXC_HOOK_TYPE=clone", "LXC_ROOTFS_MOUNT=/proc/self/fd/3",
 		"LXC_ROOTFS_PATH=overlay:/s/ct/rootfs:/s/eph/overlay/delta", "LXC_CONFIG_FILE=/s/eph/config", "LXC_HOOK_VERSION=0",
-		"ULXC_TEST_CALLER_VAR=kept"} {
+		"PATH=" + DefaultPath} {
 		if !strings.Contains("\n"+strings.Join(env, "\n")+"\n", "\n"+want+"\n") {
 			t.Errorf("clone hook environment %q has no %q", env, want)
 		}
+	}
+	if got := strings.Join(env, " "); strings.Contains(got, "ULXC_TEST_CALLER_VAR") {
+		t.Errorf("clone hook environment %q has the caller's ULXC_TEST_CALLER_VAR", got)
 	}
 	for _, tc := range []struct {
 		msg   rawproc.Msg
