@@ -29,7 +29,8 @@ be running) and whose upper layer is a tmpfs (-s tmpfs, the default) or a
 directory (-s dir). It starts at once whatever the size of ORIG. The copy is
 named ORIG-XXXXXXXX unless -n, runs in the foreground unless -d, and is
 removed with everything it wrote when it stops (also after 'ulxc stop' of a
--d one) unless -k, which keeps it as a snapshot (needs -s dir).
+-d one) unless -k, which keeps it as a snapshot (needs -s dir). A copy that
+fails to start is removed, -k or not, as lxc-copy does.
 
 With -- CMD the command replaces the container's init and its output and
 exit status are ulxc's. -u USER runs CMD (or USER's shell) as that user of
@@ -207,14 +208,19 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 		return fmt.Errorf("start-ephemeral: %w", err)
 	}
 	defer runLock.Close()
-	if !r.keep {
-		defer func() {
-			unlock() // removeEphemeral takes the lock anew
-			if rerr := e.removeEphemeral(c); rerr != nil {
-				e.warnf("%v", rerr)
-			}
-		}()
-	}
+	started := false // the container's process ran
+	defer func() {
+		// The copy goes once it stopped, unless -k; a kept one goes too
+		// if it never started (its clone hooks may not have run), as
+		// lxc-copy destroys a -D copy it could not start.
+		if c == nil || r.keep && (err == nil || started) {
+			return
+		}
+		unlock() // removeEphemeral takes the lock anew
+		if rerr := e.removeEphemeral(c); rerr != nil {
+			e.warnf("%v", rerr)
+		}
+	}()
 	spec, err := lifecycle.SpecOf(c, lifecycle.Options{Command: r.cmd})
 	if err != nil {
 		return fmt.Errorf("start-ephemeral %s: %w", c.Name, err)
@@ -237,6 +243,7 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 			if err != nil {
 				return nil, fmt.Errorf("start %s: %w", c.Name, err)
 			}
+			started = true
 			unlock() // the state file says it runs now
 			return ct, nil
 		})
@@ -250,8 +257,7 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 	}
 	if errors.Is(err, runtime.ErrCloneHook) {
 		// The copy never became whole: it goes as a copy whose clone
-		// hook failed goes (clone.Copy), -k or not, without its destroy
-		// hooks.
+		// hook failed goes (clone.Copy), without its destroy hooks.
 		if rerr := destroy.Container(context.Background(), c, destroy.Options{Warn: func(s string) { e.warnf("%s", s) }}); rerr != nil {
 			e.warnf("%v", rerr)
 		}
