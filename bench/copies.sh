@@ -22,8 +22,8 @@
 # appended to the configs), and once more with their network set to
 # empty, as busybox's is (the download template gives them pasta, whose
 # helper starts and stops with each run), and once more with
-# common.conf's clone hook cleared (clonehostname, which runs in a user
-# namespace of its own with the copy's root mounted, as LXC runs it).
+# common.conf's clone hook cleared (clonehostname, which the ephemeral
+# start's init runs once the copy's root is mounted: a shell's exec).
 # Last, bb's own config on the Debian dir container's root (its
 # lxc.rootfs lines): then only the root filesystems differ.
 # The minbase tree is bench/create.sh's ($ULXC_BENCH_DIR/minbase, made with
@@ -124,7 +124,7 @@ for name in deb debov; do
 	as sed -i 's/^lxc.net.0.type = .*/lxc.net.0.type = empty/' "$H/.local/share/ulxc/$name/config"
 done
 startstop
-echo "== the same, and common.conf's clone hook (clonehostname) cleared: it runs in a user namespace of its own"
+echo "== the same, and common.conf's clone hook (clonehostname) cleared: init runs it inside the ephemeral start"
 for name in deb debov; do
 	echo "lxc.hook.clone =" | as tee -a "$H/.local/share/ulxc/$name/config" >/dev/null
 done

@@ -35,7 +35,12 @@
 //     the original, ORIG/lxc_snapshots lists its snapshots (store.Origin,
 //     store.Snapshots), and `destroy` refuses an original that has some.
 //     A copy that fails after that (a clone hook) is taken out of the
-//     list again with its directory. A snapshot whose lower layers include
+//     list again with its directory.
+//  6. Options.AfterCopy runs the copy's lxc.hook.clone hooks for `ulxc
+//     copy` (runtime.CloneHooks, in a user namespace of their own). An
+//     ephemeral copy gets none: its clone hooks run inside its start, by
+//     the container's init (runtime's doc.go), which saves that user
+//     namespace, and start-ephemeral destroys the copy if one fails. A snapshot whose lower layers include
 //     a shared layer of `create -B overlay` records its use there too
 //     (package layer), before its config is written, so the layer
 //     outlives its original; Rename records the new directory before it

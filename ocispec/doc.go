@@ -131,7 +131,10 @@
 //     from the options likewise. Other runtimes fail instead.
 //   - ulxc.hook.TYPE.N: the N-th LXC hook of a TYPE that has no OCI
 //     equivalent (pre-mount, stop, clone, destroy), as a JSON specs.Hook with
-//     its env; AnnotatedHooks decodes them.
+//     its env; AnnotatedHooks decodes them. ulxc.clone.source = ORIG is
+//     never written from a config: start-ephemeral sets it on the spec of
+//     an ephemeral copy of ORIG, to have the runtime run the copy's clone
+//     hooks inside that start, with LXC_SRC_NAME=ORIG.
 //   - ulxc.net.N.KEY: every lxc.net.N.KEY of a veth interface N (type, link,
 //     name, hwaddr, ipv4.address, ...), list values joined with ",": the
 //     request for ulxc-netshim, recorded as written. The runtime checks

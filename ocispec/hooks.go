@@ -113,6 +113,12 @@ func isShellSpecial(r rune) bool {
 	return strings.ContainsRune("|&;<>()$`\\\"'*?[]#~{}!", r)
 }
 
+// AnnotationCloneSource, set to the original's name on the spec of an
+// ephemeral copy's start (never from a config key), has the runtime run
+// the copy's clone hooks (ulxc.hook.clone.N) inside that start, once the
+// copy's root is mounted, with LXC_SRC_NAME set to it.
+const AnnotationCloneSource = "ulxc.clone.source"
+
 // HookKey returns the annotation key of the n-th LXC hook of type typ
 // that has no OCI equivalent: ulxc.hook.TYPE.N.
 func HookKey(typ string, n int) string { return fmt.Sprintf("ulxc.hook.%s.%d", typ, n) }

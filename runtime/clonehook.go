@@ -35,13 +35,11 @@ type cloneHookJob struct {
 	// Mount is the empty private directory the root is mounted on.
 	Mount string `json:"mount"`
 	// Dir is a plain root filesystem, bound on Mount; otherwise Lower
-	// (top first), Upper and Work are an overlay's, or Lower alone under
-	// a tmpfs upper layer (Tmpfs).
+	// (top first), Upper and Work are an overlay's.
 	Dir   string   `json:"dir,omitempty"`
 	Lower []string `json:"lower,omitempty"`
 	Upper string   `json:"upper,omitempty"`
 	Work  string   `json:"work,omitempty"`
-	Tmpfs bool     `json:"tmpfs,omitempty"`
 	// Fuse: the overlay is a FUSE mount that fuse-overlayfs, started
 	// by the parent, serves (mountFuseAt), not the kernel's overlayfs.
 	Fuse bool `json:"fuse,omitempty"`
@@ -74,8 +72,10 @@ type cloneHookReply struct {
 // the copy's LXC_NAME and LXC_CONFIG_FILE, and LXC_ROOTFS_PATH, the root
 // as the config names it (overlay:LOWER:UPPER for a snapshot); output
 // goes to out. The first failure is returned, a *HookError. Without
-// clone hooks nothing is started. driver chooses what serves an overlay
-// root, as for a start (Options.Overlay; "" is OverlayAuto).
+// clone hooks nothing is started. (An ephemeral copy's clone hooks run
+// inside its start instead, by its init: ocispec.AnnotationCloneSource.)
+// driver chooses what serves an overlay root, as for a start
+// (Options.Overlay; "" is OverlayAuto).
 func CloneHooks(ctx context.Context, s *specs.Spec, name, configPath, srcName string, driver OverlayDriver, out io.Writer) error {
 	hooks, err := ocispec.AnnotatedHooks(s, string(HookClone))
 	if err != nil || len(hooks) == 0 {
@@ -90,14 +90,6 @@ func CloneHooks(ctx context.Context, s *specs.Spec, name, configPath, srcName st
 	if o, ok := ocispec.SpecOverlay(s); ok {
 		j.RootfsPath, j.Dir = o.String(), ""
 		j.Lower, j.Upper, j.Work = o.Lower, o.Upper, o.Work
-		if s.Annotations[ocispec.AnnotationOverlayTmpfs] == "true" {
-			// As init stacks it: the config's upper layer, when it was
-			// made, is the top lower layer under the tmpfs.
-			j.Tmpfs, j.Upper, j.Work = true, "", ""
-			if fi, err := os.Stat(o.Upper); err == nil && fi.IsDir() {
-				j.Lower = append([]string{o.Upper}, o.Lower...)
-			}
-		}
 	}
 	err = runCloneHooks(ctx, s, j, driver, out)
 	if err != nil {
@@ -168,7 +160,7 @@ func runCloneJob(ctx context.Context, s *specs.Spec, j cloneHookJob, bin string,
 		defer child.Close()
 		extra = []*os.File{child}
 		served = make(chan fuseServed, 1)
-		layers := &fuseLayers{Lower: j.Lower, Upper: j.Upper, Work: j.Work, Tmpfs: j.Tmpfs}
+		layers := &fuseLayers{Lower: j.Lower, Upper: j.Upper, Work: j.Work}
 		go func() {
 			var r fuseServed
 			dev, err := receiveFuse(parent)
@@ -293,55 +285,27 @@ func (j *cloneHookJob) mountRoot() (string, error) {
 	if len(lower) == 0 {
 		return "", errors.New("overlay root without a lower layer")
 	}
-	root := j.Mount
-	upper, work := "", ""
-	if j.Tmpfs {
-		// As init does: a tmpfs on the mount point holds the upper layer
-		// and the workdir, and the overlay goes on merged/ beside them.
-		// What the hooks write there is gone with this namespace, as an
-		// ephemeral copy's writes are when it stops.
-		tmp, err := attachTmpfs(target)
+	var upper, work string
+	for _, p := range []*string{&j.Upper, &j.Work} {
+		fd, err := openDir(unix.AT_FDCWD, *p, unix.O_PATH)
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("open overlay layer %s: %w", *p, err)
 		}
-		defer unix.Close(tmp)
-		for _, d := range []string{"upper", "work", "merged"} {
-			if err := unix.Mkdirat(tmp, d, 0o755); err != nil {
-				return "", fmt.Errorf("make the tmpfs upper layer: %s: %w", d, err)
-			}
-		}
-		merged, err := unix.Openat(tmp, "merged", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return "", fmt.Errorf("make the tmpfs upper layer: %w", err)
-		}
-		defer unix.Close(merged)
-		upper, work, target, root = fdPath(tmp)+"/upper", fdPath(tmp)+"/work", merged, j.Mount+"/merged"
-	} else {
-		for _, p := range []*string{&j.Upper, &j.Work} {
-			fd, err := openDir(unix.AT_FDCWD, *p, unix.O_PATH)
-			if err != nil {
-				return "", fmt.Errorf("open overlay layer %s: %w", *p, err)
-			}
-			defer unix.Close(fd)
-			if p == &j.Upper {
-				upper = fdPath(fd)
-			} else {
-				work = fdPath(fd)
-			}
+		defer unix.Close(fd)
+		if p == &j.Upper {
+			upper = fdPath(fd)
+		} else {
+			work = fdPath(fd)
 		}
 	}
 	if err := mountOverlayAt(lower, upper, work, target); err != nil {
-		what := j.Upper
-		if j.Tmpfs {
-			what = "a tmpfs"
-		}
-		text := fmt.Sprintf("mount overlay of %s (upper %s) with userxattr", strings.Join(j.Lower, ":"), what)
+		text := fmt.Sprintf("mount overlay of %s (upper %s) with userxattr", strings.Join(j.Lower, ":"), j.Upper)
 		if overlayRefused(err) {
 			return "", fmt.Errorf("%w: %s: %w: %s", ErrOverlay, text, err, overlayRefusal)
 		}
 		return "", fmt.Errorf("%s: %w", text, err)
 	}
-	return root, nil
+	return j.Mount, nil
 }
 
 // bindDir binds the directory dir (recursively, as a user namespace may)
@@ -361,31 +325,6 @@ func bindDir(dir string, target int) error {
 		return fmt.Errorf("bind %s: %w", dir, err)
 	}
 	return nil
-}
-
-// attachTmpfs mounts a new tmpfs (mode 0755) on target and returns a
-// descriptor of its root.
-func attachTmpfs(target int) (int, error) {
-	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("make the tmpfs upper layer: %w", err)
-	}
-	defer unix.Close(fs)
-	if err := unix.FsconfigSetString(fs, "mode", "0755"); err != nil {
-		return -1, fmt.Errorf("make the tmpfs upper layer: %w", err)
-	}
-	if err := unix.FsconfigCreate(fs); err != nil {
-		return -1, fmt.Errorf("make the tmpfs upper layer: %w", err)
-	}
-	m, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("make the tmpfs upper layer: %w", err)
-	}
-	if err := unix.MoveMount(m, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
-		unix.Close(m)
-		return -1, fmt.Errorf("make the tmpfs upper layer: %w", err)
-	}
-	return m, nil
 }
 
 // mountOverlayAt mounts an overlay of lower under upper, with work, on

@@ -35,7 +35,7 @@ const (
 	HookStart     HookType = "start"      // inside the container, just before its init runs
 	HookStartHost HookType = "start-host" // host, once the container's init runs
 	HookPostStop  HookType = "post-stop"  // host, after the container stopped and was torn down
-	HookClone     HookType = "clone"      // after a copy, as the copy's root in a user namespace, with its root mounted (clonehook.go)
+	HookClone     HookType = "clone"      // after a copy, as the copy's root in a user namespace, with its root mounted (clonehook.go); an ephemeral copy's in its start, by init
 	HookDestroy   HookType = "destroy"    // host, before a stopped container's files are removed
 	HookStop      HookType = "stop"       // host, once init exited, with references to its namespaces
 )

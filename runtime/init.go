@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -30,13 +31,24 @@ type initConfig struct {
 
 // ChildError is an error that init reported before it could exec the
 // container's process. It keeps the errno, so errors.Is(err, unix.EPERM)
-// works across the process boundary.
+// works across the process boundary, and the type of the hook whose
+// failure it is, if a hook's, so errors.Is(err, ErrCloneHook) does.
 type ChildError struct {
 	Msg   string
 	Errno syscall.Errno
+	Hook  HookType `json:",omitempty"`
 }
 
+// ErrCloneHook is the failure of a clone hook that init ran in the start
+// of an ephemeral copy (ocispec.AnnotationCloneSource): the copy never
+// became whole, and its caller removes it, as a copy whose clone hook
+// fails is removed.
+var ErrCloneHook = errors.New("clone hook failed")
+
 func (e *ChildError) Error() string { return e.Msg }
+
+// Is makes a clone hook's failure ErrCloneHook.
+func (e *ChildError) Is(target error) bool { return target == ErrCloneHook && e.Hook == HookClone }
 
 func (e *ChildError) Unwrap() error {
 	if e.Errno == 0 {

@@ -20,6 +20,7 @@ type initMsg struct {
 	path   []string // the prefixes of the path the step works on, for an Op on it
 	source string   // a bind's source, for OpSource
 	kind   msgKind
+	hook   HookType // the type of a hook's step (ChildError.Hook)
 }
 
 // msgKind is what describe does beyond text, op and errno.
@@ -94,8 +95,17 @@ var opTexts = [...]string{
 	rawproc.OpSize: "set window size", rawproc.OpFork: "fork", rawproc.OpExec: "exec", rawproc.OpWait: "wait",
 }
 
-// describe turns init's report into the error the user sees.
+// describe turns init's report into the error the user sees; a hook's
+// failure says which type of hook failed (ChildError.Hook).
 func (p *initPlan) describe(f rawproc.Failure) error {
+	err := p.describeStep(f)
+	if ce, ok := err.(*ChildError); ok && uint64(f.Msg) < uint64(len(p.msgs)) {
+		ce.Hook = p.msgs[f.Msg].hook
+	}
+	return err
+}
+
+func (p *initPlan) describeStep(f rawproc.Failure) error {
 	errno := syscall.Errno(f.Errno)
 	// The record comes from another process: a number that does not fit
 	// the plan is a malformed report, never a panic here.

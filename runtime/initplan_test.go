@@ -3,7 +3,11 @@ package runtime
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unsafe"
@@ -244,5 +248,130 @@ func TestReadChildError(t *testing.T) {
 	}
 	if err := readChildError(bytes.NewReader(rec(failure(rawproc.MsgChdir, 0, 0, unix.ENOENT))), nil); err == nil || !strings.Contains(err.Error(), "malformed") {
 		t.Errorf("a record without a plan (attach) = %v, want malformed", err)
+	}
+}
+
+// cstrings reads a NULL-terminated array of C strings (cstrs).
+func cstrings(a []*byte) []string {
+	var out []string
+	for _, p := range a {
+		if p == nil {
+			break
+		}
+		out = append(out, unix.BytePtrToString(p))
+	}
+	return out
+}
+
+// TestCompileCloneHooks: the clone hooks of a spec run in init only in
+// the start of an ephemeral copy (AnnotationCloneSource), with clone
+// hooks' arguments and LXC's variables (LXC_SRC_NAME, the mounted root
+// as fd 3, the root as the config names it) as CloneHooks gives them,
+// but not the caller's environment, which stays out of the container's
+// namespaces as for the other hooks that run inside; their failure, and only
+// theirs, is ErrCloneHook, also after the monitor flattened it.
+func TestCompileCloneHooks(t *testing.T) {
+	t.Setenv("ULXC_TEST_CALLER_VAR", "kept")
+	spec := func(src bool) *specs.Spec {
+		s := planSpec()
+		s.Annotations = map[string]string{
+			ocispec.HookKey("clone", 0):    `{"path":"/c","args":["/c","eph","lxc","clone"],"env":["LXC_HOOK_VERSION=0"]}`,
+			ocispec.AnnotationOverlayLower: "/s/ct/rootfs",
+			ocispec.AnnotationOverlayUpper: "/s/eph/overlay/delta",
+			ocispec.AnnotationOverlayWork:  "/s/eph/overlay/work",
+			ocispec.AnnotationOverlayTmpfs: "true",
+		}
+		if src {
+			s.Annotations[ocispec.AnnotationCloneSource] = "ct"
+		}
+		s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/m"}}}
+		return s
+	}
+	p, err := compileInit(&initConfig{Spec: spec(false), Name: "eph"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Hooks[rawproc.HooksClone].Run {
+		t.Errorf("a start without %s runs the clone hooks", ocispec.AnnotationCloneSource)
+	}
+	p, err = compileInit(&initConfig{Spec: spec(true), Name: "eph", ConfigPath: "/s/eph/config"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := p.Hooks[rawproc.HooksClone]
+	if !h.Run || len(h.Progs) != 1 {
+		t.Fatalf("clone hooks: run %v, %d programs; want 1", h.Run, len(h.Progs))
+	}
+	if got := strings.Join(cstrings(h.Progs[0].Argv), " "); got != "/c eph lxc clone" {
+		t.Errorf("clone hook argv %q, want /c eph lxc clone", got)
+	}
+	env := cstrings(h.Progs[0].Envp)
+	for _, want := range []string{"LXC_NAME=eph", "LXC_SRC_NAME=ct", "LXC_HOOK_TYPE=clone", "LXC_ROOTFS_MOUNT=/proc/self/fd/3",
+		"LXC_ROOTFS_PATH=overlay:/s/ct/rootfs:/s/eph/overlay/delta", "LXC_CONFIG_FILE=/s/eph/config", "LXC_HOOK_VERSION=0",
+		"PATH=" + DefaultPath} {
+		if !strings.Contains("\n"+strings.Join(env, "\n")+"\n", "\n"+want+"\n") {
+			t.Errorf("clone hook environment %q has no %q", env, want)
+		}
+	}
+	if got := strings.Join(env, " "); strings.Contains(got, "ULXC_TEST_CALLER_VAR") {
+		t.Errorf("clone hook environment %q has the caller's ULXC_TEST_CALLER_VAR", got)
+	}
+	for _, tc := range []struct {
+		msg   rawproc.Msg
+		want  string
+		clone bool
+	}{
+		{h.Progs[0].Msg, "clone hook /c: exit status 3", true},
+		{p.Hooks[rawproc.HooksMount].Progs[0].Msg, "mount hook /m: exit status 3", false},
+		{rawproc.MsgChdir, "chdir /: exit status 3", false},
+	} {
+		err := p.describe(failure(tc.msg, rawproc.OpWait, 3<<8, 0))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("describe(%d) = %v, want %q", tc.msg, err, tc.want)
+		}
+		if got := errors.Is(err, ErrCloneHook); got != tc.clone {
+			t.Errorf("errors.Is(%v, ErrCloneHook) = %v, want %v", err, got, tc.clone)
+		}
+		// On its way from a daemon's monitor (asChildError, as JSON).
+		b, jerr := json.Marshal(asChildError(fmt.Errorf("start eph: %w", err)))
+		var ce ChildError
+		if jerr == nil {
+			jerr = json.Unmarshal(b, &ce)
+		}
+		if jerr != nil || errors.Is(&ce, ErrCloneHook) != tc.clone {
+			t.Errorf("%v from a monitor: %s, %v; want ErrCloneHook %v", err, b, jerr, tc.clone)
+		}
+	}
+}
+
+// TestGlobOneStar: globOneStar finds what filepath.Glob finds for
+// lxcRootfsMounts' kind of pattern (directories, a file, a symlink, a
+// hidden name, components missing at each level), reading less.
+func TestGlobOneStar(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"a/lxc/rootfs", ".h/lxc/rootfs", "b/lxc", "c/lxc", "e"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "c/lxc/rootfs"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("a", filepath.Join(root, "s")); err != nil {
+		t.Fatal(err)
+	}
+	for _, pattern := range []string{
+		root + "/*/lxc/rootfs", root + "/a/lxc/rootfs", root + "/b/lxc/rootfs", root + "/none/*/lxc/rootfs", root + "/*/lxc",
+	} {
+		want, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := globOneStar(pattern); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("globOneStar(%q) = %q, want %q (filepath.Glob)", pattern, got, want)
+		}
 	}
 }

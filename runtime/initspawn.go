@@ -71,7 +71,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	closers = append(closers, devNull)
 	state, pty, hookOut := devNull, devNull, devNull
 	var hookR *os.File
-	if p.Hooks[rawproc.HooksPreMount].Run || p.Hooks[rawproc.HooksMount].Run || p.Hooks[rawproc.HooksStart].Run {
+	if p.runsHooks() {
 		if state, err = hookState(cfg); err != nil {
 			return nil, err
 		}
@@ -120,8 +120,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	// container's runs beside it before its exec (hooks run inside do),
 	// and when it sets no OOM score, which the kernel would set for every
 	// process sharing the memory, the supervisor included.
-	share := rawproc.SharedMemoryFork && len(p.OOM) == 0 &&
-		!p.Hooks[rawproc.HooksPreMount].Run && !p.Hooks[rawproc.HooksMount].Run && !p.Hooks[rawproc.HooksStart].Run
+	share := rawproc.SharedMemoryFork && len(p.OOM) == 0 && !p.runsHooks()
 	pid, release, err := forkInit(&p.Plan, flags|unix.CLONE_NEWUSER, c.cgroup.fd(), share)
 	goruntime.KeepAlive(files)
 	if err != nil {
@@ -257,6 +256,16 @@ func (c *Container) stdioFiles(console [3]bool, closers *[]io.Closer) (files []*
 		files = append(files, w)
 	}
 	return files, copiers, nil
+}
+
+// runsHooks reports whether init runs hooks of any kind.
+func (p *initPlan) runsHooks() bool {
+	for _, h := range p.Hooks {
+		if h.Run {
+			return true
+		}
+	}
+	return false
 }
 
 // hookState is what hooks that run inside read on stdin: the OCI state of

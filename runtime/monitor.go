@@ -275,12 +275,16 @@ func writeReport(w *os.File, r monitorReport) {
 	w.Close()
 }
 
-// asChildError flattens err for the trip to Daemon, keeping its errno.
+// asChildError flattens err for the trip to Daemon, keeping its errno
+// and the hook type of a hook's failure.
 func asChildError(err error) *ChildError {
 	ce := &ChildError{Msg: err.Error()}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		ce.Errno = errno
+	}
+	if init := (*ChildError)(nil); errors.As(err, &init) {
+		ce.Hook = init.Hook
 	}
 	return ce
 }

@@ -72,6 +72,21 @@ func preMountHooks(s *specs.Spec) ([]specs.Hook, error) {
 	return hs, nil
 }
 
+// cloneHooks returns the clone hooks that init runs in this start, and
+// the original's name (LXC_SRC_NAME): those of an ephemeral copy, whose
+// start says so (ocispec.AnnotationCloneSource); none otherwise.
+func cloneHooks(s *specs.Spec) ([]specs.Hook, string, error) {
+	src, ok := s.Annotations[ocispec.AnnotationCloneSource]
+	if !ok {
+		return nil, "", nil
+	}
+	hs, err := ocispec.AnnotatedHooks(s, string(HookClone))
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrInvalidSpec, err)
+	}
+	return hs, src, nil
+}
+
 // mountMarkers returns what the annotations say about Mounts[i]: the kind
 // of destination to create and whether a failure may be ignored.
 func mountMarkers(s *specs.Spec, i int) (createKind, bool, error) {

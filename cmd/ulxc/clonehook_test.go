@@ -31,14 +31,27 @@ exit 0
 	return p
 }
 
-// TestCloneHook: lxc.hook.clone runs on the host after copy, copy -s and
-// the ephemeral copy, on the new container with LXC's arguments (NAME lxc
+// sharedDir makes the directory rel of the home, writable by everyone:
+// where hooks that run as container root in the container's own user
+// namespace (an ephemeral copy's clone hooks, inside its start) can
+// write, since that namespace does not map the user's ids.
+func sharedDir(t *testing.T, h *testenv.Home, rel string) string {
+	t.Helper()
+	dir := filepath.Dir(h.WriteFile(t, filepath.Join(rel, ".keep"), ""))
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestCloneHook: lxc.hook.clone runs after copy and copy -s, and in the
+// start of an ephemeral copy, on the new container with LXC's arguments (NAME lxc
 // clone) and environment (LXC_SRC_NAME, the copy's config and root); a
 // failing clone hook fails the copy and leaves no container behind.
 func TestCloneHook(t *testing.T) {
 	u := testenv.SubIDUser(t)
 	h := u.NewHome(t)
-	rec := filepath.Join(h.Dir, "clone.rec")
+	rec := filepath.Join(sharedDir(t, h, "rec"), "clone.rec")
 	fail := filepath.Join(h.Dir, "fail")
 	hook := recordHook(t, h, "clone.sh", rec, fail)
 	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+hook)
@@ -407,4 +420,127 @@ func configRootfs(t *testing.T, name string) string {
 	}
 	t.Fatalf("%s has no lxc.rootfs.path", name)
 	return ""
+}
+
+// TestCloneHookEphemeralInStart: an ephemeral copy's clone hooks run
+// inside its start, by its init: in the very user, mount and pid
+// namespaces the container's process then runs in, as container root,
+// with the copy's root at LXC_ROOTFS_MOUNT. (They ran in a user and mount
+// namespace of their own before the start, which cost about as much as
+// the start itself.) A kept copy (-k) does not run them again when it is
+// started later: they ran once, after the copy.
+func TestCloneHookEphemeralInStart(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	rec := filepath.Join(sharedDir(t, h, "rec"), "clone.rec")
+	hook := h.WriteFile(t, "clone.sh", `#!/bin/sh
+{ for ns in user mnt pid; do echo "$ns=$(readlink /proc/self/ns/$ns)"; done
+  echo "uid=$(id -u) src=$LXC_SRC_NAME name=$LXC_NAME"
+  cat "$LXC_ROOTFS_MOUNT/etc/lowermark"
+} >> `+rec+`
+`)
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+hook)
+	root, _ := runtimetest.SubRange(t, h.User)
+	mark := filepath.Join(dir, "rootfs", "etc", "lowermark")
+	if err := os.WriteFile(mark, []byte("from the original\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(mark, int(root), int(root)); err != nil {
+		t.Fatal(err)
+	}
+	const nsScript = `for ns in user mnt pid; do echo "$ns=$(readlink /proc/self/ns/$ns)"; done`
+	for _, tc := range []struct {
+		copy string // the copy's name
+		args []string
+	}{
+		{"eph", []string{"start-ephemeral", "-o", "ct", "-n", "eph"}},
+		{"kept", []string{"start-ephemeral", "-o", "ct", "-n", "kept", "-s", "dir", "-k"}},
+		{"ecopy", []string{"copy", "-e", "-n", "ct", "-N", "ecopy"}},
+	} {
+		os.Remove(rec)
+		r := h.Run(t, append(tc.args, "--", "/bin/sh", "-c", nsScript)...)
+		if r.Code != 0 {
+			t.Errorf("%s: exit %d: %s", tc.args, r.Code, r.Stderr)
+			continue
+		}
+		b, err := os.ReadFile(rec)
+		if err != nil {
+			t.Errorf("%s: the clone hook did not run: %v", tc.args, err)
+			continue
+		}
+		want := r.Stdout + "uid=0 src=ct name=" + tc.copy + "\nfrom the original\n"
+		if !strings.HasPrefix(r.Stdout, "user=user:[") || string(b) != want {
+			t.Errorf("%s: the clone hook recorded\n%s\nwant the container's own namespaces and the copy's root\n%s", tc.args, b, want)
+		}
+	}
+	os.Remove(rec)
+	h.MustRun(t, "start", "-F", "kept", "--", "/bin/true")
+	if b, err := os.ReadFile(rec); !os.IsNotExist(err) {
+		t.Errorf("a start of the kept copy ran its clone hooks again: %q, %v", b, err)
+	}
+}
+
+// TestCloneHookEphemeralFails: an ephemeral start whose clone hook fails
+// fails with the hook named, before the container's process runs, and
+// leaves nothing, as a copy whose clone hook fails does: in the
+// foreground, as a daemon, and with -k, which would otherwise keep it.
+func TestCloneHookEphemeralFails(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	shared := sharedDir(t, h, "rec")
+	rec := filepath.Join(shared, "clone.rec")
+	fail := filepath.Join(h.Dir, "fail")
+	hook := recordHook(t, h, "clone.sh", rec, fail)
+	destroyRec := filepath.Join(h.Dir, "destroy.rec")
+	destroyHook := recordHook(t, h, "destroy.sh", destroyRec, filepath.Join(h.Dir, "nofail"))
+	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+hook, "lxc.hook.destroy = "+destroyHook)
+	store := runtimetest.StorePath(h)
+	h.WriteFile(t, "fail", "")
+	// The container's process would write here, through a bind.
+	ran := filepath.Join(shared, "ran")
+	for _, tc := range []struct {
+		name string // the copy's
+		args []string
+		cmd  bool // runs a command
+	}{
+		{"eph", []string{"start-ephemeral", "-o", "ct", "-n", "eph", "-b", shared}, true},
+		{"kept", []string{"start-ephemeral", "-o", "ct", "-n", "kept", "-s", "dir", "-k", "-b", shared}, true},
+		{"ephd", []string{"start-ephemeral", "-o", "ct", "-n", "ephd", "-d", "-b", shared}, false},
+		{"ecopy", []string{"copy", "-e", "-D", "-n", "ct", "-N", "ecopy", "-F", "-m", "bind=" + shared}, true},
+	} {
+		os.Remove(rec)
+		name, args := tc.name, tc.args
+		if tc.cmd {
+			args = append(args, "--", "/bin/sh", "-c", "echo ran > "+ran)
+		}
+		r := h.Run(t, args...)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "clone hook "+hook+": exit status 3") {
+			t.Errorf("%s: exit %d, stderr %q; want 1 and the clone hook named", args, r.Code, r.Stderr)
+		}
+		if b, err := os.ReadFile(rec); err != nil || !strings.Contains(string(b), "name="+name+" src=ct type=clone") {
+			t.Errorf("%s: the clone hook recorded %q, %v; want its run for %s", tc.name, b, err, name)
+		}
+		if _, err := os.Lstat(ran); !os.IsNotExist(err) {
+			t.Errorf("%s: the container's process ran after its clone hook failed: %v", tc.name, err)
+		}
+		if _, err := os.Lstat(filepath.Join(store, name)); !os.IsNotExist(err) {
+			t.Errorf("%s: a failed ephemeral start left %s: %v", tc.name, filepath.Join(store, name), err)
+		}
+		if r := h.MustRun(t, "ls"); strings.TrimSpace(r.Stdout) != "ct" {
+			t.Errorf("%s: ls after the failed start = %q, want ct alone", tc.name, r.Stdout)
+		}
+	}
+	if b, err := os.ReadFile(destroyRec); !os.IsNotExist(err) {
+		t.Errorf("copies whose clone hook failed ran their destroy hooks, as no failed copy does: %q, %v", b, err)
+	}
+	// The original is whole: a start after the failures works, and its
+	// process can write where the failed ones would have.
+	os.Remove(fail)
+	h.MustRun(t, "start-ephemeral", "-o", "ct", "-n", "eph", "-b", shared, "--", "/bin/sh", "-c", "echo ran > "+ran)
+	if b, err := os.ReadFile(ran); err != nil || string(b) != "ran\n" {
+		t.Errorf("the container's process of a start whose clone hook worked wrote %q, %v; want ran", b, err)
+	}
 }

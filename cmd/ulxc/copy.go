@@ -8,7 +8,6 @@ import (
 
 	"github.com/ulxc/ulxc/clone"
 	"github.com/ulxc/ulxc/lifecycle"
-	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
 )
@@ -186,15 +185,13 @@ func (f *copyFlags) options(e *env) (clone.Options, error) {
 }
 
 // cloneHooks returns the clone.Options.AfterCopy that runs the copy's
-// lxc.hook.clone hooks, as lxc-copy does, for a copy of srcName.
+// lxc.hook.clone hooks, as lxc-copy does, for a copy of srcName. (An
+// ephemeral copy's run inside its start instead: ephemeral.)
 func (e *env) cloneHooks(srcName string) func(*store.Container) error {
 	return func(c *store.Container) error {
 		spec, err := lifecycle.SpecOf(c, lifecycle.Options{})
 		if err != nil {
 			return err
-		}
-		if upper, _ := c.Ephemeral(); upper == store.EphemeralTmpfs {
-			spec.Annotations[ocispec.AnnotationOverlayTmpfs] = "true" // as start-ephemeral runs it
 		}
 		overlay, err := overlayDriver()
 		if err != nil {

@@ -29,7 +29,8 @@ be running) and whose upper layer is a tmpfs (-s tmpfs, the default) or a
 directory (-s dir). It starts at once whatever the size of ORIG. The copy is
 named ORIG-XXXXXXXX unless -n, runs in the foreground unless -d, and is
 removed with everything it wrote when it stops (also after 'ulxc stop' of a
--d one) unless -k, which keeps it as a snapshot (needs -s dir).
+-d one) unless -k, which keeps it as a snapshot (needs -s dir). A copy that
+fails to start is removed, -k or not, as lxc-copy does.
 
 With -- CMD the command replaces the container's init and its output and
 exit status are ulxc's. -u USER runs CMD (or USER's shell) as that user of
@@ -136,8 +137,10 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 	if err != nil {
 		return fmt.Errorf("start-ephemeral: %w", err)
 	}
+	// No AfterCopy: the copy's clone hooks run inside its start
+	// (ocispec.AnnotationCloneSource, below).
 	opts := clone.Options{Snapshot: true, Tmpfs: r.tmpfs, Ephemeral: !r.keep, KeepName: r.keepName, KeepMAC: r.keepMAC,
-		Mounts: r.mounts, Warn: func(s string) { e.warnf("%s", s) }, AfterCopy: e.cloneHooks(r.orig)}
+		Mounts: r.mounts, Warn: func(s string) { e.warnf("%s", s) }}
 	var user *clone.User
 	if r.user != "" {
 		u, err := src.LookupUser(r.user)
@@ -209,14 +212,19 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 		return fmt.Errorf("start-ephemeral: %w", err)
 	}
 	defer runLock.Close()
-	if !r.keep {
-		defer func() {
-			unlock() // removeEphemeral takes the lock anew
-			if rerr := e.removeEphemeral(c); rerr != nil {
-				e.warnf("%v", rerr)
-			}
-		}()
-	}
+	started := false // the container's process ran
+	defer func() {
+		// The copy goes once it stopped, unless -k; a kept one goes too
+		// if it never started (its clone hooks may not have run), as
+		// lxc-copy destroys a -D copy it could not start.
+		if c == nil || r.keep && (err == nil || started) {
+			return
+		}
+		unlock() // removeEphemeral takes the lock anew
+		if rerr := e.removeEphemeral(c); rerr != nil {
+			e.warnf("%v", rerr)
+		}
+	}()
 	spec, err := lifecycle.SpecOf(c, lifecycle.Options{Command: r.cmd})
 	if err != nil {
 		return fmt.Errorf("start-ephemeral %s: %w", c.Name, err)
@@ -224,28 +232,42 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 	if r.tmpfs {
 		spec.Annotations[ocispec.AnnotationOverlayTmpfs] = "true"
 	}
+	// Init runs the clone hooks once the copy's root is mounted, before
+	// the container's process exists: a user namespace of their own
+	// before the start cost about as much as the start (runtime/doc.go).
+	spec.Annotations[ocispec.AnnotationCloneSource] = r.orig
 	if user != nil {
 		asUser(spec, *user, len(r.cmd) == 0)
 	}
 	ropts := runtime.Options{Name: c.Name, Spec: spec, ConfigPath: c.ConfigPath(), RuntimeDir: dir, Overlay: overlay,
 		ConsoleLogPath: spec.Annotations[ocispec.AnnotationConsoleLog]}
 	if !r.daemon {
-		return e.foreground(c.Name, ropts, func(o runtime.Options) (*runtime.Container, error) {
+		err = e.foreground(c.Name, ropts, func(o runtime.Options) (*runtime.Container, error) {
 			ct, err := runtime.Start(context.Background(), o)
 			if err != nil {
 				return nil, fmt.Errorf("start %s: %w", c.Name, err)
 			}
+			started = true
 			unlock() // the state file says it runs now
 			return ct, nil
 		})
+	} else if _, err = runtime.Daemon(context.Background(), runtime.DaemonOptions{Options: ropts, LogPath: c.LogPath(),
+		ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority), RunLock: runLock}); err == nil {
+		c = nil // the monitor removes it when it stops (afterMonitor)
+		fmt.Fprintln(e.stdout, r.name)
+		return nil
+	} else {
+		err = fmt.Errorf("start-ephemeral %s: %w", c.Name, err)
 	}
-	if _, err := runtime.Daemon(context.Background(), runtime.DaemonOptions{Options: ropts, LogPath: c.LogPath(),
-		ExtraLogPath: e.logFile, LogLevel: logLevel(e.logPriority), RunLock: runLock}); err != nil {
-		return fmt.Errorf("start-ephemeral %s: %w", c.Name, err)
+	if errors.Is(err, runtime.ErrCloneHook) {
+		// The copy never became whole: it goes as a copy whose clone
+		// hook failed goes (clone.Copy), without its destroy hooks.
+		if rerr := destroy.Container(context.Background(), c, destroy.Options{Warn: func(s string) { e.warnf("%s", s) }}); rerr != nil {
+			e.warnf("%v", rerr)
+		}
+		c = nil
 	}
-	c = nil // the monitor removes it when it stops (afterMonitor)
-	fmt.Fprintln(e.stdout, r.name)
-	return nil
+	return err
 }
 
 // newOrReclaim makes the directory of name, first removing the remains

@@ -132,3 +132,35 @@ mkdir -p home/dev && chown 1000:1000 home/dev`, "sh", orig)
 	}
 	time.Sleep(0)
 }
+
+// TestStartEphemeralKeptFails: a kept copy (-k, copy -e -D) whose start
+// fails is removed, as lxc-copy removes a -D copy it could not start (its
+// clone hooks, which run inside the start, may not have run); one whose
+// process ran and failed is kept.
+func TestStartEphemeralKeptFails(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	runtimetest.NewBusybox(t, h, "ct")
+	store := runtimetest.StorePath(h)
+	for _, args := range [][]string{
+		{"start-ephemeral", "-o", "ct", "-n", "kept", "-s", "dir", "-k", "--", "/no/such/program"},
+		{"copy", "-e", "-D", "-n", "ct", "-N", "kept", "-F", "--", "/no/such/program"},
+	} {
+		r := h.Run(t, args...)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "/no/such/program") {
+			t.Errorf("%s: exit %d, stderr %q; want 1 and the program named", args, r.Code, r.Stderr)
+		}
+		if _, err := os.Lstat(filepath.Join(store, "kept")); !os.IsNotExist(err) {
+			t.Errorf("%s: a kept copy that never started is still there: %v", args, err)
+		}
+		if rows := lsJSON(t, h); len(rows) != 1 {
+			t.Errorf("%s: ls after the failed start: %v, want only ct", args, rows)
+		}
+	}
+	if r := h.Run(t, "start-ephemeral", "-o", "ct", "-n", "ran", "-s", "dir", "-k", "--", "/bin/sh", "-c", "exit 3"); r.Code != 3 {
+		t.Errorf("start-ephemeral -k -- exit 3: exit %d, want 3 (%s)", r.Code, r.Stderr)
+	}
+	if _, err := os.Stat(filepath.Join(store, "ran", "config")); err != nil {
+		t.Errorf("a kept copy whose process ran and failed is gone: %v", err)
+	}
+}

@@ -79,6 +79,15 @@ func childMain(p *Plan) {
 		}
 		mountOverlay(p)
 	}
+	// An ephemeral copy's clone hooks see its root as the copy was made,
+	// as they would right after the copy: before anything is mounted in
+	// it and before the copy's name is written in.
+	if p.Hooks[HooksClone].Run {
+		forkHooks(p, HooksClone, p.Root)
+	}
+	if p.Overlay != nil && p.Overlay.HostnameFile != nil {
+		writeHostname(p)
+	}
 	for i := 0; i < len(p.Mounts); i++ {
 		mountOne(p, i)
 	}
@@ -1147,9 +1156,6 @@ func mountOverlay(p *Plan) {
 		fail(p, MsgOverlayMount, 0, 0, e)
 	}
 	p.Root = int(mnt)
-	if ov.HostnameFile != nil {
-		writeHostname(p)
-	}
 }
 
 // writeHostname writes the copy's name into /etc/hostname of the new
@@ -1232,9 +1238,6 @@ func mountFuse(p *Plan) {
 		fail(p, MsgFuseMount, 0, 0, e)
 	}
 	p.Root = int(mnt)
-	if ov.HostnameFile != nil {
-		writeHostname(p)
-	}
 }
 
 // formatFD writes fd in decimal, NUL-terminated, into buf.

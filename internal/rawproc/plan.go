@@ -20,9 +20,12 @@ const (
 
 const atFDCWD = ^uintptr(99) // AT_FDCWD, -100
 
-// The hook kinds that run inside init, through the hook helper.
+// The hook kinds that run inside init, through the hook helper, in the
+// order init runs them. Clone hooks are an ephemeral copy's
+// lxc.hook.clone, run once its root is mounted (runtime's compileHooks).
 const (
 	HooksPreMount = iota
+	HooksClone
 	HooksMount
 	HooksStart
 	HookKinds
