@@ -544,3 +544,28 @@ func TestCloneHookEphemeralFails(t *testing.T) {
 		t.Errorf("the container's process of a start whose clone hook worked wrote %q, %v; want ran", b, err)
 	}
 }
+
+// TestCloneHookEphemeralPrivate: an ephemeral copy's clone hook runs as
+// container root, which may not enter the user's private directories:
+// a hook kept in one fails the start, naming the hook, with a hint that
+// says why and where to keep it; nothing is left.
+func TestCloneHookEphemeralPrivate(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	hook := h.WriteFile(t, "private/clone.sh", "#!/bin/sh\nexit 0\n")
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(hook), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+hook)
+	r := h.Run(t, "start-ephemeral", "-o", "ct", "-n", "eph", "--", "/bin/true")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "clone hook "+hook) || !strings.Contains(r.Stderr, "permission denied") ||
+		!strings.Contains(r.Stderr, "hint: this hook runs inside the container, as its root") {
+		t.Errorf("start-ephemeral with a clone hook in a 0700 directory: exit %d, stderr %q; want 1, the hook, EACCES and the hint", r.Code, r.Stderr)
+	}
+	if r := h.MustRun(t, "ls"); strings.TrimSpace(r.Stdout) != "ct" {
+		t.Errorf("ls after the failed start = %q, want ct alone", r.Stdout)
+	}
+}

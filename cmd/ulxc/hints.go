@@ -97,6 +97,11 @@ func hints(err error) []string {
 	if errors.Is(err, runtime.ErrFrozen) {
 		out = append(out, "thaw it first: ulxc unfreeze NAME")
 	}
+	var ce *runtime.ChildError
+	if errors.As(err, &ce) && ce.Hook != "" && ce.Errno == syscall.EACCES {
+		out = append(out, "this hook runs inside the container, as its root, which may not enter your private directories "+
+			"(a home of mode 0700): keep the hook where anyone may read it, e.g. /usr/local/share/lxc/hooks")
+	}
 	var je *nsenter.JoinError
 	if errors.As(err, &je) && je.Step == "setns" && je.Errno == syscall.EPERM {
 		out = append(out, "attach as the user who started the container (the owner of its user namespace)")
