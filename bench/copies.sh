@@ -21,9 +21,12 @@
 # well. The runs are repeated with that hook cleared (lxc.hook.post-stop =
 # appended to the configs), and once more with their network set to
 # empty, as busybox's is (the download template gives them pasta, whose
-# helper starts and stops with each run), and once more with
-# common.conf's clone hook cleared (clonehostname, which the ephemeral
-# start's init runs once the copy's root is mounted: a shell's exec).
+# helper starts and stops with each run), and once more with lxcfs's
+# mount hook cleared too (common.conf.d's lxc.mount.hook, a shell script
+# that a host without lxcfs does not have; it costs plain starts the
+# same): Debian's own config as such a host runs it. Then common.conf's
+# clone hook is cleared too (clonehostname, which the ephemeral start's
+# init runs once the copy's root is mounted: a shell's exec).
 # Last, bb's own config on the Debian dir container's root (its
 # lxc.rootfs lines): then only the root filesystems differ.
 # The minbase tree is bench/create.sh's ($ULXC_BENCH_DIR/minbase, made with
@@ -124,7 +127,12 @@ for name in deb debov; do
 	as sed -i 's/^lxc.net.0.type = .*/lxc.net.0.type = empty/' "$H/.local/share/ulxc/$name/config"
 done
 startstop
-echo "== the same, and common.conf's clone hook (clonehostname) cleared: init runs it inside the ephemeral start"
+echo "== the same, and lxcfs's mount hook cleared: Debian's own config as a host without lxcfs has it"
+for name in deb debov; do
+	echo "lxc.hook.mount =" | as tee -a "$H/.local/share/ulxc/$name/config" >/dev/null
+done
+startstop
+echo "== the same, and common.conf's clone hook too (clonehostname) cleared: init runs it inside the ephemeral start"
 for name in deb debov; do
 	echo "lxc.hook.clone =" | as tee -a "$H/.local/share/ulxc/$name/config" >/dev/null
 done

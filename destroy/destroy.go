@@ -23,6 +23,11 @@ type Options struct {
 	Maps []userns.Map
 	// Warn receives warnings; default: discarded.
 	Warn func(string)
+	// Config, when set, is c's config as the caller already loaded it
+	// (lxcconf.Load of c.ConfigPath()), which spares loading it again:
+	// with LXC's common.conf and its includes that is a few files and a
+	// few tenths of a millisecond.
+	Config *lxcconf.Config
 }
 
 func (o *Options) warn(format string, a ...any) {
@@ -66,11 +71,15 @@ func container(ctx context.Context, c *store.Container, opts *Options) error {
 	if err != nil {
 		opts.warn("%v", err)
 	}
+	cfg, cfgErr := opts.Config, error(nil)
+	if cfg == nil {
+		cfg, cfgErr = lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
+	}
 	var layers []*layer.Layer
-	if cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{}); err == nil {
+	if cfgErr == nil {
 		layers = layer.Lowers(cfg)
 	}
-	if err := remove(ctx, c, opts); err != nil {
+	if err := remove(ctx, c, opts, cfg, cfgErr); err != nil {
 		return err
 	}
 	for _, l := range layers {
@@ -88,8 +97,9 @@ func container(ctx context.Context, c *store.Container, opts *Options) error {
 	return nil
 }
 
-func remove(ctx context.Context, c *store.Container, opts *Options) error {
-	cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
+// remove removes c's files; cfg and err are what loading its config
+// gave.
+func remove(ctx context.Context, c *store.Container, opts *Options, cfg *lxcconf.Config, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !errors.As(err, new(*lxcconf.IncludeError)):
 		// The remains of an interrupted create or destroy have no config:

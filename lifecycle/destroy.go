@@ -25,6 +25,9 @@ type DestroyOptions struct {
 	// Warn receives what is worth telling but stops nothing; default
 	// none.
 	Warn func(string)
+	// Config, when set, is c's config as the caller already loaded it
+	// (lxcconf.Load of c.ConfigPath()); default: DestroyHooks loads it.
+	Config *lxcconf.Config
 }
 
 // Destroy removes the container c completely (destroy.Container) once it
@@ -71,7 +74,10 @@ func Destroy(ctx context.Context, c *store.Container, opts DestroyOptions) error
 // reason to keep a container: only one that names destroy hooks must
 // convert.
 func DestroyHooks(ctx context.Context, c *store.Container, opts DestroyOptions) error {
-	cfg, err := lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
+	cfg, err := opts.Config, error(nil)
+	if cfg == nil {
+		cfg, err = lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
+	}
 	if err != nil {
 		if opts.Warn != nil {
 			opts.Warn(fmt.Sprintf("destroy %s: no destroy hooks run: %v", c.Name, err))

@@ -16,6 +16,7 @@ import (
 	"github.com/ulxc/ulxc/clone"
 	"github.com/ulxc/ulxc/destroy"
 	"github.com/ulxc/ulxc/lifecycle"
+	"github.com/ulxc/ulxc/lxcconf"
 	"github.com/ulxc/ulxc/ocispec"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
@@ -323,12 +324,15 @@ func (e *env) removeEphemeral(c *store.Container) error {
 	defer unlock()
 	// LXC's ephemeral removal runs the destroy hooks too; a failing one
 	// is a warning here, since an ephemeral container never outlives its
-	// run.
+	// run. The config is loaded once for both (nil if it fails: each
+	// then says why in its own way).
+	cfg, _ := lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
+	warn := func(s string) { e.warnf("%s", s) }
 	if err := lifecycle.DestroyHooks(context.Background(), c, lifecycle.DestroyOptions{HookOutput: e.stderr,
-		Warn: func(s string) { e.warnf("%s", s) }}); err != nil {
+		Warn: warn, Config: cfg}); err != nil {
 		e.warnf("remove ephemeral %s: %v (removed all the same)", c.Name, err)
 	}
-	return destroy.Container(context.Background(), c, destroy.Options{Warn: func(s string) { e.warnf("%s", s) }})
+	return destroy.Container(context.Background(), c, destroy.Options{Warn: warn, Config: cfg})
 }
 
 // afterMonitor is what the monitor of a daemonized container does once it
