@@ -237,6 +237,23 @@ func TestAttachForwardsSignals(t *testing.T) {
 	}
 }
 
+// TestAttachSignalsFresh: the attached command starts with the signal
+// handling of a fresh exec, nothing of ulxc's Go runtime: no signal
+// blocked, ignored or caught. (The mask is restored before the exec; the
+// handlers, which the exec would reset anyway, are cleared by the kernel
+// at the clone, CLONE_CLEAR_SIGHAND, so that no signal before the exec
+// can reach a Go handler in a process without a Go runtime.)
+func TestAttachSignalsFresh(t *testing.T) {
+	h := testenv.SubIDUser(t).NewHome(t)
+	runningBusybox(t, h, "sigs")
+	r := h.MustRun(t, "attach", "sigs", "--", "/bin/cat", "/proc/self/status")
+	for _, field := range []string{"SigBlk", "SigIgn", "SigCgt"} {
+		if want := field + ":\t0000000000000000"; !strings.Contains(r.Stdout, want) {
+			t.Errorf("%s not clear in the attached process:\n%s", field, r.Stdout)
+		}
+	}
+}
+
 func TestAttachNotRunning(t *testing.T) {
 	u := testenv.SubIDUser(t)
 	h := u.NewHome(t)

@@ -75,7 +75,11 @@ func PrepareJoin(j *Join) {
 	j.First = CloneArgs{Flags: unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_SETTLS, ExitSignal: uint64(unix.SIGCHLD),
 		Stack: uint64(base), StackSize: joinStackSize, TLS: uint64(base + joinTLSOffset)}
 	j.Clone3 = true
-	j.Args.Flags |= unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_SETTLS
+	// CLONE_CLEAR_SIGHAND (Linux 5.5; joining by pidfd needs 5.8): the
+	// new process starts with the default handlers, an ignored signal
+	// staying ignored, as RestoreSignals would leave it.
+	j.Args.Flags |= unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_SETTLS | unix.CLONE_CLEAR_SIGHAND
+	j.HandlersCleared = true
 	j.Args.Stack, j.Args.StackSize = uint64(base+joinStackSize), joinStackSize
 	j.Args.TLS = uint64(base + joinStackSize + joinTLSOffset)
 }

@@ -17,6 +17,10 @@ type Join struct {
 	Stacks       []byte    // the children's stacks (PrepareJoin)
 	All, Old     uint64    // signal masks
 	sa           [4]uint64 // a struct sigaction, zero for SIG_DFL
+	// HandlersCleared: Args clones with CLONE_CLEAR_SIGHAND, so the new
+	// process starts with the default handlers and only its mask is left
+	// to restore (PrepareJoin).
+	HandlersCleared bool
 
 	Exec // the command, set up as init sets up the container's process
 

@@ -81,8 +81,14 @@ func joined(j *Join) {
 	}
 	placeStdio(j)
 	// The signal handling of a fresh exec, before any seccomp filter
-	// could refuse the rt_sigaction and rt_sigprocmask it takes.
-	RestoreSignals(&j.sa, &j.Old)
+	// could refuse the rt_sigaction and rt_sigprocmask it takes. With
+	// CLONE_CLEAR_SIGHAND the kernel reset the handlers at the clone,
+	// as RestoreSignals would with two system calls per signal.
+	if j.HandlersCleared {
+		syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&j.Old)), 0, 8, 0, 0)
+	} else {
+		RestoreSignals(&j.sa, &j.Old)
+	}
 	if j.Remount {
 		remount(j)
 	}
