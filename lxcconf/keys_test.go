@@ -89,7 +89,7 @@ func TestCanonical(t *testing.T) {
 // TestLegacyWarnings checks that each use of a legacy key gives one warning
 // naming the modern key.
 func TestLegacyWarnings(t *testing.T) {
-	for legacy, modern := range legacyKeys {
+	for legacy, modern := range legacyKeys() {
 		if legacy == "lxc.network" || legacy == "lxc.limit" {
 			continue // family roots: only an empty value is valid
 		}

@@ -140,7 +140,7 @@ func (v *view) live() []Entry {
 // roots returns the family roots whose empty value clears key.
 func roots(key string) []string {
 	var rs []string
-	for r := range clearRoots {
+	for r := range clearRoots() {
 		if r != key && clears(r, key) {
 			rs = append(rs, r)
 		}
