@@ -140,17 +140,7 @@ func exitStatusOf(ws unix.WaitStatus) ExitStatus {
 // returns once the command runs, or with the error that kept it from
 // doing so.
 func Attach(dir string, opts AttachOptions) (_ *Process, err error) {
-	st, err := Check(dir)
-	if err != nil {
-		return nil, err
-	}
-	if st.Status == Frozen {
-		return nil, ErrFrozen
-	}
-	if st.Status != Running {
-		return nil, fmt.Errorf("%w (%s)", ErrNotRunning, st.Status)
-	}
-	pidfd, err := pidfdOf(st.Pid, st.PidStart)
+	st, pidfd, err := runningInit(dir, false)
 	if err != nil {
 		return nil, err
 	}

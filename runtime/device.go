@@ -35,7 +35,7 @@ func AddDevice(dir, source, target string) (warning string, err error) {
 		return "", fmt.Errorf("%s: you may not open it (mode %04o, uid %d, gid %d): only a node you may open is bound",
 			source, fi.Mode&0o7777, fi.Uid, fi.Gid)
 	}
-	st, pidfd, err := runningInit(dir)
+	st, pidfd, err := runningInit(dir, true)
 	if err != nil {
 		return "", err
 	}
@@ -60,7 +60,7 @@ func AddDevice(dir, source, target string) (warning string, err error) {
 // this run of the container; the container's own nodes (/dev/null...)
 // are not AddDevice's and stay.
 func RemoveDevice(dir, target string) error {
-	st, pidfd, err := runningInit(dir)
+	st, pidfd, err := runningInit(dir, true)
 	if err != nil {
 		return err
 	}
@@ -116,20 +116,6 @@ func writeFileAtomic(dir, name string, b []byte) error {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(dir, name))
-}
-
-// runningInit checks that the container of dir runs and holds its init
-// through a pidfd.
-func runningInit(dir string) (State, int, error) {
-	st, err := Check(dir)
-	if err != nil {
-		return st, -1, err
-	}
-	if st.Status != Running && st.Status != Frozen {
-		return st, -1, fmt.Errorf("%w (%s)", ErrNotRunning, st.Status)
-	}
-	fd, err := pidfdOf(st.Pid, st.PidStart)
-	return st, fd, err
 }
 
 // hostID maps id of pid's user namespace to the host (uid_map or

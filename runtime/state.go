@@ -270,6 +270,44 @@ func pidfdOf(pid int, start uint64) (int, error) {
 	return fd, nil
 }
 
+// runningInit returns the state of the running container of dir and a
+// pidfd of its init; ErrNotRunning when it does not run, and ErrFrozen
+// when it is frozen, unless frozenOK. The pidfd is taken first and init's
+// start time checked after it, as pidfdOf does: that one look at
+// /proc/PID/stat is Check's liveness test too. Any other case (no state,
+// init gone, a stale state to clear, a container still starting) is
+// Check's to tell.
+func runningInit(dir string, frozenOK bool) (State, int, error) {
+	st, err := readState(dir)
+	if err == nil && st.Status != Starting && st.Pid > 0 {
+		if pidfd, err := pidfdOf(st.Pid, st.PidStart); err == nil {
+			st.Status = Running
+			if IsFrozen(st) {
+				st.Status = Frozen
+			}
+			if st.Status == Frozen && !frozenOK {
+				unix.Close(pidfd)
+				return State{}, -1, ErrFrozen
+			}
+			return st, pidfd, nil
+		}
+	}
+	if st, err = Check(dir); err != nil {
+		return State{}, -1, err
+	}
+	switch {
+	case st.Status == Frozen && !frozenOK:
+		return State{}, -1, ErrFrozen
+	case st.Status != Running && st.Status != Frozen:
+		return State{}, -1, fmt.Errorf("%w (%s)", ErrNotRunning, st.Status)
+	}
+	pidfd, err := pidfdOf(st.Pid, st.PidStart)
+	if err != nil {
+		return State{}, -1, err
+	}
+	return st, pidfd, nil
+}
+
 // pidfdExited reports whether the process of pidfd has exited (a zombie
 // included), without waiting.
 func pidfdExited(fd int) bool {

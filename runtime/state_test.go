@@ -3,11 +3,14 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestParseStat(t *testing.T) {
@@ -123,6 +126,53 @@ func TestCheck(t *testing.T) {
 		}
 		if st, _ := Check(dir); st.LastExit == nil || st.LastExit.Code != 3 {
 			t.Errorf("Check after CheckStatus = %+v, want the last exit 3 kept", st)
+		}
+	})
+}
+
+// TestRunningInit: the fast path (state, pidfd, one look at init's
+// start time) answers for a running init, and every other case is
+// Check's: a stale state is cleared, a stopping or starting container is
+// not running.
+func TestRunningInit(t *testing.T) {
+	self, err := startTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("running", func(t *testing.T) {
+		dir := t.TempDir()
+		writeState(t, dir, State{Name: "a", Status: Running, Pid: os.Getpid(), PidStart: self})
+		st, fd, err := runningInit(dir, false)
+		if err != nil || st.Status != Running || fd < 0 {
+			t.Fatalf("runningInit(live init) = %v, %d, %v; want RUNNING and a pidfd", st.Status, fd, err)
+		}
+		unix.Close(fd)
+	})
+	for _, tc := range []struct {
+		name  string
+		st    State
+		gone  bool // the state is cleared
+		state Status
+	}{
+		{"stale", State{Name: "a", Pid: os.Getpid(), PidStart: self + 1, Supervisor: os.Getpid(), SupervisorStart: self + 1}, true, Stopped},
+		{"stopping", State{Name: "a", Pid: os.Getpid(), PidStart: self + 1, Supervisor: os.Getpid(), SupervisorStart: self}, false, Stopping},
+		{"starting", State{Name: "a", Status: Starting, Pid: os.Getpid(), PidStart: self}, false, Starting},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeState(t, dir, tc.st)
+			_, fd, err := runningInit(dir, true)
+			if !errors.Is(err, ErrNotRunning) || !strings.Contains(fmt.Sprint(err), string(tc.state)) || fd != -1 {
+				t.Errorf("runningInit = %d, %v; want ErrNotRunning (%s) and no pidfd", fd, err, tc.state)
+			}
+			if _, err := os.Stat(filepath.Join(dir, stateFile)); errors.Is(err, os.ErrNotExist) != tc.gone {
+				t.Errorf("state.json after runningInit: %v; want gone = %v", err, tc.gone)
+			}
+		})
+	}
+	t.Run("no state", func(t *testing.T) {
+		if _, _, err := runningInit(t.TempDir(), false); !errors.Is(err, ErrNotRunning) {
+			t.Errorf("runningInit(no state) = %v, want ErrNotRunning", err)
 		}
 	})
 }
