@@ -331,7 +331,14 @@ func makeCopy(ctx context.Context, src *Source, c *store.Container, plan userns.
 			return fmt.Errorf("record the snapshot in %s: %w", origin, err)
 		}
 	}
-	if err := lxcconf.WriteFile(c.ConfigPath(), conf); err != nil {
+	// An ephemeral copy's config is not synced: the copy is marked
+	// ephemeral (store.EphemeralFile) before it is made, so after a crash
+	// it is no container, whatever its config holds.
+	write := lxcconf.WriteFile
+	if upper, _ := c.Ephemeral(); upper != "" {
+		write = lxcconf.WriteFileUnsynced
+	}
+	if err := write(c.ConfigPath(), conf); err != nil {
 		if origin != nil {
 			_ = store.RemoveSnapshot(*origin, c.Ref())
 		}

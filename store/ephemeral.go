@@ -47,7 +47,14 @@ func (c *Container) Ephemeral() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", c.Name, err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	// The mark is written unsynced, and so is the copy's config: after
+	// a crash the file may exist but be empty, and it still marks the
+	// copy. Its upper layer is then unknown; only removal needs the
+	// answer, and it removes a directory either way.
+	if upper := strings.TrimSpace(string(b)); upper != "" {
+		return upper, nil
+	}
+	return EphemeralDir, nil
 }
 
 // UnmarkEphemeral makes c a container that stays (start-ephemeral -k).

@@ -186,3 +186,29 @@ func TestFlockHolder(t *testing.T) {
 		t.Errorf("flockHolder of an unlocked inode = %d, want 0", got)
 	}
 }
+
+// TestEphemeralMark: the mark says how the upper layer is held; one that
+// a crash left empty (it is written unsynced) still marks the copy.
+func TestEphemeralMark(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	c, unlock, err := s.New("eph")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if upper, err := c.Ephemeral(); upper != "" || err != nil {
+		t.Errorf("Ephemeral() before the mark = %q, %v; want \"\"", upper, err)
+	}
+	if err := c.MarkEphemeral(EphemeralTmpfs); err != nil {
+		t.Fatal(err)
+	}
+	if upper, err := c.Ephemeral(); upper != EphemeralTmpfs || err != nil {
+		t.Errorf("Ephemeral() = %q, %v; want %q", upper, err, EphemeralTmpfs)
+	}
+	if err := os.WriteFile(filepath.Join(c.Dir, EphemeralFile), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if upper, err := c.Ephemeral(); upper == "" || err != nil {
+		t.Errorf("Ephemeral() with an empty mark = %q, %v; want it marked", upper, err)
+	}
+}

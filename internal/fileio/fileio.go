@@ -19,7 +19,20 @@ import (
 // old content or all of the new, and a crash leaves at most a temporary
 // ".NAME.tmp*" file beside it, never a partial name. On error the
 // temporary file is removed.
-func WriteAtomic(name string, data []byte, perm os.FileMode) (err error) {
+func WriteAtomic(name string, data []byte, perm os.FileMode) error {
+	return writeAtomic(name, data, perm, true)
+}
+
+// WriteAtomicUnsynced is WriteAtomic without the sync: readers still see
+// the old content or all of the new, but after a crash the new name may
+// hold an empty or partial file. It is for files that a crash makes moot
+// (an ephemeral container's, which is no container once its writer is
+// gone: store.EphemeralFile), where the sync is the slowest step.
+func WriteAtomicUnsynced(name string, data []byte, perm os.FileMode) error {
+	return writeAtomic(name, data, perm, false)
+}
+
+func writeAtomic(name string, data []byte, perm os.FileMode, sync bool) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp")
 	if err != nil {
 		return err
@@ -36,8 +49,10 @@ func WriteAtomic(name string, data []byte, perm os.FileMode) (err error) {
 	if err := f.Chmod(perm); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if sync {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err

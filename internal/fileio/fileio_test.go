@@ -10,7 +10,17 @@ import (
 	"time"
 )
 
+// TestWriteAtomic: both writers replace the content whole, set the mode,
+// and leave no temporary file when they fail.
 func TestWriteAtomic(t *testing.T) {
+	for name, write := range map[string]func(string, []byte, os.FileMode) error{
+		"synced": WriteAtomic, "unsynced": WriteAtomicUnsynced,
+	} {
+		t.Run(name, func(t *testing.T) { testWriteAtomic(t, write) })
+	}
+}
+
+func testWriteAtomic(t *testing.T, WriteAtomic func(string, []byte, os.FileMode) error) {
 	dir := t.TempDir()
 	name := filepath.Join(dir, "state")
 	if err := WriteAtomic(name, []byte("one\n"), 0o600); err != nil {
