@@ -87,33 +87,6 @@ if [ -n "${ULXC_BASE:-}" ]; then
 	cmds="$cmds
 base|$W/base attach bb -- /bin/true"
 fi
-sync
-sleep 1
-ROUNDS=10
-per=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
-for r in $(seq "$ROUNDS"); do
-	set --
-	while IFS='|' read -r name cmd; do
-		set -- "$@" -n "$name" "$cmd"
-	done <<EOT
-$(printf '%s\n' "$cmds" | awk -v r="$r" '{ line[NR] = $0 } END {
-	srand(r); for (i = NR; i > 1; i--) { j = int(rand() * i) + 1; t = line[i]; line[i] = line[j]; line[j] = t }
-	for (i = 1; i <= NR; i++) print line[i] }')
-EOT
-	as hyperfine -N --warmup 3 --runs "$per" --export-json "$H/attach-$r.json" --style basic "$@" \
-		>"$W/hyperfine.txt" 2>&1 || { cat "$W/hyperfine.txt"; exit 1; }
-done
+. bench/lib.sh
+interleave "$RUNS" nsenter attach as "$cmds"
 uptime
-python3 - "$(printf '%s\n' "$cmds" | cut -d'|' -f1 | tr '\n' ' ')" "$H"/attach-*.json <<'EOT'
-import json, statistics, sys
-times = {}
-for f in sys.argv[2:]:
-    for x in json.load(open(f))["results"]:
-        times.setdefault(x["command"], []).extend(x["times"])
-floor = statistics.median(times["nsenter"])
-print(f"{'command':8} {'median':>9} {'min':>9} {'vs nsenter':>10}  ({len(times['nsenter'])} runs each)")
-for name in sys.argv[1].split():
-    t = times[name]
-    m = statistics.median(t)
-    print(f"{name:8} {m*1e3:7.2f}ms {min(t)*1e3:7.2f}ms {m/floor:9.2f}x")
-EOT

@@ -145,44 +145,8 @@ else
 	echo "skip lxc-execute: $(echo "$why" | grep -m1 -i 'error\|fail' || echo "$why" | tail -1)"
 fi
 
-# hyperfine times one command after the other; in ROUNDS rounds the
-# commands alternate, so that load from elsewhere falls on all of them,
-# each round in its own order (a shuffle seeded by the round), so that
-# none always runs right after the same one: lxc-execute leaves the
-# machine slower for a while (the same ulxc binary measured 7.05 ms where
-# it always came right after it, 6.69 ms in the next place).
-# Setting up wrote a rootfs and ran crun and LXC once: let the writeback
-# finish first, which otherwise falls on the first command of round 1
-# (9.15 ms against 6.25-7.32 ms in the other rounds, once).
-sync
-sleep 1
-ROUNDS=10
-per=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
-for r in $(seq "$ROUNDS"); do
-	set --
-	while IFS='|' read -r name cmd; do
-		set -- "$@" -n "$name" "$cmd"
-	done <<EOT
-$(printf '%s\n' "$cmds" | awk -v r="$r" '{ line[NR] = $0 } END {
-	srand(r); for (i = NR; i > 1; i--) { j = int(rand() * i) + 1; t = line[i]; line[i] = line[j]; line[j] = t }
-	for (i = 1; i <= NR; i++) print line[i] }')
-EOT
-	hide "$W/as" hyperfine -N --warmup 3 --runs "$per" --export-json "$H/start-$r.json" --style basic "$@" \
-		>"$W/hyperfine.txt" 2>&1 || { cat "$W/hyperfine.txt"; exit 1; }
-done
-python3 - "$(printf '%s\n' "$cmds" | cut -d'|' -f1 | tr '\n' ' ')" "$H"/start-*.json <<'EOT'
-import json, statistics, sys
-times = {}
-for f in sys.argv[2:]:
-    for x in json.load(open(f))["results"]:
-        times.setdefault(x["command"], []).extend(x["times"])
-floor = statistics.median(times["floor"])
-print(f"{'command':8} {'median':>9} {'min':>9} {'vs floor':>9}  ({len(times['floor'])} runs each)")
-for name in sys.argv[1].split():
-    t = times[name]
-    m = statistics.median(t)
-    print(f"{name:8} {m*1e3:7.2f}ms {min(t)*1e3:7.2f}ms {m/floor:8.2f}x")
-EOT
+. bench/lib.sh
+interleave "$RUNS" floor start "hide $W/as" "$cmds"
 
 # Memory of the monitor, with 1 and 20 containers running.
 mem() { # mem: RSS, PSS and anonymous memory of the monitors, in KiB
