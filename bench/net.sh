@@ -108,35 +108,8 @@ uptime
 cmds="empty|$W/ulxc start -F bb -- /bin/true
 pasta|$W/ulxc start -F pasta -- /bin/true
 slirp4netns|$W/ulxc start -F slirp -- /bin/true"
-sync
-sleep 1
-ROUNDS=5
-per=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
-for r in $(seq "$ROUNDS"); do
-	set --
-	while IFS='|' read -r name cmd; do
-		set -- "$@" -n "$name" "$cmd"
-	done <<EOT
-$(printf '%s\n' "$cmds" | awk -v r="$r" '{ line[NR] = $0 } END {
-	srand(r); for (i = NR; i > 1; i--) { j = int(rand() * i) + 1; t = line[i]; line[i] = line[j]; line[j] = t }
-	for (i = 1; i <= NR; i++) print line[i] }')
-EOT
-	as hyperfine -N --warmup 3 --runs "$per" --export-json "$H/start-$r.json" --style basic "$@" \
-		>"$W/hyperfine.txt" 2>&1 || { cat "$W/hyperfine.txt"; exit 1; }
-done
-python3 - "$H"/start-*.json <<'EOT'
-import json, statistics, sys
-times = {}
-for f in sys.argv[1:]:
-    for x in json.load(open(f))["results"]:
-        times.setdefault(x["command"], []).extend(x["times"])
-base = statistics.median(times["empty"])
-print(f"{'network':12} {'median':>9} {'min':>9} {'vs empty':>9}")
-for name in ("empty", "pasta", "slirp4netns"):
-    t = times[name]
-    m = statistics.median(t)
-    print(f"{name:12} {m*1e3:7.2f}ms {min(t)*1e3:7.2f}ms {m/base:8.2f}x  (+{(m-base)*1e3:.2f} ms)")
-EOT
+. bench/lib.sh
+PAIRS="pasta:empty slirp4netns:empty" ROUNDS=5 interleave "$RUNS" empty start as "$cmds"
 
 echo "== TCP bulk transfer of $BYTES bytes, container to host ($REPS each, alternating)"
 uptime

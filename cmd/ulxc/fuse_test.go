@@ -66,40 +66,13 @@ func rootFstype(mountinfo []string) string {
 // whose parent is ppid (0: any) and whose real uid is uid.
 func fuseDaemons(t *testing.T, ppid int, uid uint32) []int {
 	t.Helper()
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
+	return hostPids(t, func(_ int, status string) bool {
+		if field(status, "Name:") != "fuse-overlayfs" || ppid != 0 && field(status, "PPid:") != strconv.Itoa(ppid) {
+			return false
 		}
-		status, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
-		if err != nil {
-			continue
-		}
-		var name, parent, uids string
-		for _, l := range strings.Split(string(status), "\n") {
-			k, v, _ := strings.Cut(l, ":")
-			switch k {
-			case "Name":
-				name = strings.TrimSpace(v)
-			case "PPid":
-				parent = strings.TrimSpace(v)
-			case "Uid":
-				uids = strings.TrimSpace(v)
-			}
-		}
-		if name != "fuse-overlayfs" || ppid != 0 && parent != strconv.Itoa(ppid) {
-			continue
-		}
-		if f := strings.Fields(uids); len(f) > 0 && f[0] == strconv.FormatUint(uint64(uid), 10) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+		f := strings.Fields(field(status, "Uid:"))
+		return len(f) > 0 && f[0] == strconv.FormatUint(uint64(uid), 10)
+	})
 }
 
 // hostOwner is the host uid:gid of path.

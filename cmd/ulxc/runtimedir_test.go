@@ -63,6 +63,21 @@ func initsOf(t *testing.T, rootfs string) []int {
 	if err := syscall.Stat(rootfs, &want); err != nil {
 		t.Fatal(err)
 	}
+	return hostPids(t, func(pid int, status string) bool {
+		var st syscall.Stat_t
+		if syscall.Stat("/proc/"+strconv.Itoa(pid)+"/root", &st) != nil || st.Dev != want.Dev || st.Ino != want.Ino {
+			return false
+		}
+		ns := strings.Fields(field(status, "NSpid:"))
+		return len(ns) > 1 && ns[len(ns)-1] == "1"
+	})
+}
+
+// hostPids returns the pids of the host's processes for which keep, given
+// the pid and its /proc/PID/status, holds. A process gone meanwhile is
+// left out.
+func hostPids(t *testing.T, keep func(pid int, status string) bool) []int {
+	t.Helper()
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatal(err)
@@ -73,15 +88,7 @@ func initsOf(t *testing.T, rootfs string) []int {
 		if err != nil {
 			continue
 		}
-		var st syscall.Stat_t
-		if syscall.Stat("/proc/"+e.Name()+"/root", &st) != nil || st.Dev != want.Dev || st.Ino != want.Ino {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/status")
-		if err != nil {
-			continue
-		}
-		if ns := strings.Fields(field(string(b), "NSpid:")); len(ns) > 1 && ns[len(ns)-1] == "1" {
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/status"); err == nil && keep(pid, string(b)) {
 			pids = append(pids, pid)
 		}
 	}
