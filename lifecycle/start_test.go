@@ -9,10 +9,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
+	"github.com/ulxc/ulxc/internal/testenv"
 	"github.com/ulxc/ulxc/runtime"
 	"github.com/ulxc/ulxc/store"
 )
@@ -75,58 +75,15 @@ func testStore(t *testing.T) (*store.Store, *store.Container) {
 	return s, c
 }
 
-// leaves flattens the JSON of v into "path = value" lines, sorted, so
-// that two specs are compared field by field.
+// leaves flattens the JSON of v into sorted "path = value" lines
+// (testenv.JSONLeaves), so that two specs are compared field by field.
 func leaves(t *testing.T, v any) []string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tree any
-	if err := json.Unmarshal(b, &tree); err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	var walk func(string, any)
-	walk = func(p string, v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, e := range v {
-				walk(p+"."+k, e)
-			}
-		case []any:
-			for i, e := range v {
-				walk(fmt.Sprintf("%s[%d]", p, i), e)
-			}
-		default:
-			j, _ := json.Marshal(v)
-			out = append(out, p+" = "+string(j))
-		}
-	}
-	walk("", tree)
-	sort.Strings(out)
-	return out
-}
-
-// diffLeaves returns the lines of want missing from got and those of got
-// not in want.
-func diffLeaves(want, got []string) (missing, extra []string) {
-	in := func(l []string, s string) bool {
-		i := sort.SearchStrings(l, s)
-		return i < len(l) && l[i] == s
-	}
-	for _, w := range want {
-		if !in(got, w) {
-			missing = append(missing, w)
-		}
-	}
-	for _, g := range got {
-		if !in(want, g) {
-			extra = append(extra, g)
-		}
-	}
-	return missing, extra
+	return testenv.JSONLeaves(t, b)
 }
 
 // TestStartRunsSpec holds `ulxc spec` and `ulxc start` to one model: what
@@ -199,7 +156,7 @@ func TestStartRunsSpec(t *testing.T) {
 				if got.Spec == nil {
 					t.Fatal("Start handed the runtime no spec")
 				}
-				if missing, extra := diffLeaves(leaves(t, want), leaves(t, got.Spec)); len(missing)+len(extra) > 0 {
+				if missing, extra := testenv.DiffLines(leaves(t, want), leaves(t, got.Spec)); len(missing)+len(extra) > 0 {
 					t.Errorf("the spec start runs differs from Spec's:\nonly in Spec:\n\t%s\nonly in what start runs:\n\t%s",
 						strings.Join(missing, "\n\t"), strings.Join(extra, "\n\t"))
 				}

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -230,36 +229,6 @@ lxc.selinux.context = system_u:system_r:lxc_t:s0
 	}
 }
 
-// jsonLeaves flattens a JSON document into sorted "path = value" lines,
-// so that two specs are compared field by field.
-func jsonLeaves(t *testing.T, doc []byte) []string {
-	t.Helper()
-	var tree any
-	if err := json.Unmarshal(doc, &tree); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, doc)
-	}
-	var out []string
-	var walk func(string, any)
-	walk = func(p string, v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, e := range v {
-				walk(p+"."+k, e)
-			}
-		case []any:
-			for i, e := range v {
-				walk(fmt.Sprintf("%s[%d]", p, i), e)
-			}
-		default:
-			j, _ := json.Marshal(v)
-			out = append(out, p+" = "+string(j))
-		}
-	}
-	walk("", tree)
-	sort.Strings(out)
-	return out
-}
-
 // monitorNotCarried are the JSON fields of this test's spec that the
 // monitor's copy does not carry: runtime reads none of them (its
 // notCarried, in wire_fields_test.go, says why for each). Without the
@@ -301,7 +270,7 @@ func TestSpecIsWhatStartRuns(t *testing.T) {
 	cmd := []string{"--", "/bin/true"}
 
 	spec := h.MustRun(t, append([]string{"spec", "sp"}, cmd...)...)
-	want := jsonLeaves(t, []byte(spec.Stdout))
+	want := testenv.JSONLeaves(t, []byte(spec.Stdout))
 	var s specs.Spec
 	if err := json.Unmarshal([]byte(spec.Stdout), &s); err != nil {
 		t.Fatal(err)
@@ -327,7 +296,7 @@ func TestSpecIsWhatStartRuns(t *testing.T) {
 				break
 			}
 		}
-		got := jsonLeaves(t, doc)
+		got := testenv.JSONLeaves(t, doc)
 		used := map[string]bool{}
 		skip := func(l string) bool {
 			for _, p := range ignore {
@@ -338,17 +307,8 @@ func TestSpecIsWhatStartRuns(t *testing.T) {
 			}
 			return false
 		}
-		var missing, extra []string
-		for _, w := range want {
-			if !slices.Contains(got, w) && !skip(w) {
-				missing = append(missing, w)
-			}
-		}
-		for _, g := range got {
-			if !slices.Contains(want, g) && !skip(g) {
-				extra = append(extra, g)
-			}
-		}
+		missing, extra := testenv.DiffLines(want, got)
+		missing, extra = slices.DeleteFunc(missing, skip), slices.DeleteFunc(extra, skip)
 		if len(missing)+len(extra) > 0 {
 			t.Errorf("the %s runs another spec than ulxc spec prints:\nonly in ulxc spec:\n\t%s\nonly in what runs:\n\t%s",
 				kind, strings.Join(missing, "\n\t"), strings.Join(extra, "\n\t"))
