@@ -42,7 +42,8 @@
 //     its exec closes the pipe. Hooks that run in the container's
 //     namespaces (pre-mount, an ephemeral copy's clone hooks, mount,
 //     start) are forks of init that exec the hook's program directly
-//     (forkHooks), with the OCI state on stdin
+//     (forkHooks; on amd64 they share init's memory until their exec, on
+//     a stack of their own in init's), with the OCI state on stdin
 //     (a read-only memfd) and their output in a pipe that the supervisor
 //     reads, at most 1 MiB of it, and closes once init has exec'd.
 //   - network helpers (network.go, usermode.go): for a spec with
@@ -102,11 +103,21 @@
 //     made only to be started at once, and its clone hooks run inside
 //     that start instead (ocispec.AnnotationCloneSource): init runs them
 //     as it runs the mount hooks, once the copy's root is mounted (the
-//     overlay, on its tmpfs upper layer if it has one) and before
-//     anything is mounted in it, the copy's name is written in or the
-//     container's process exists, with the same arguments, LXC
-//     variables and time limit, LXC_ROOTFS_MOUNT being /proc/self/fd/3,
-//     the mounted root. As for the other hooks inside, their environment
+//     overlay, on its tmpfs upper layer if it has one), with the same
+//     arguments, LXC variables and time limit, LXC_ROOTFS_MOUNT being
+//     /proc/self/fd/3, the mounted root. Each runs in the container's
+//     user and pid namespaces, in a mount namespace of its own that the
+//     clone copies from init's before init mounts anything in the root:
+//     it sees the copy's root as lxc-copy's hooks see it, with nothing
+//     mounted in it, and may mount there without touching the container.
+//     They run in order, and the last (the only one in LXC's configs,
+//     clonehostname) runs beside init's mounts: init waits for it before
+//     the mount hooks, the start hooks and the exec, and then writes the
+//     copy's name in (through a copy of the root's mount made before the
+//     hooks, without init's mounts), as LXC writes it after its hooks.
+//     Its time limit counts from that wait. A hook that removes or
+//     replaces a directory that the config mounts on races init's
+//     mounts; with LXC it would run first. As for the other hooks inside, their environment
 //     is not the caller's (what they leave running is container root's
 //     to read) but PATH, lxc.environment.hooks and LXC's variables; their
 //     output shares the 1 MiB bound of init's hooks and goes where theirs

@@ -379,6 +379,11 @@ func forkInit(p *rawproc.Plan, flags uintptr, cgroupFD int, shareMemory bool) (p
 		if shareMemory {
 			args.Flags |= unix.CLONE_VM
 		}
+		// Init's hooks share its memory until their exec, on a part of
+		// this stack that init's own use never reaches, with the same
+		// thread-local block (rawproc's forkHook).
+		p.HookArgs = rawproc.CloneArgs{Flags: unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_SETTLS,
+			ExitSignal: uint64(unix.SIGCHLD), Stack: args.Stack + hookStackLow, StackSize: hookStackSize, TLS: args.TLS}
 	}
 	goruntime.LockOSThread()
 	defer goruntime.UnlockOSThread()
@@ -404,6 +409,11 @@ func forkInit(p *rawproc.Plan, flags uintptr, cgroupFD int, shareMemory bool) (p
 const (
 	childStackSize = 64 << 10
 	initTLSOffset  = 2048
+	// A hook's stack is [hookStackLow, hookStackLow+hookStackSize) of
+	// init's: above the thread-local block, far below the top page init
+	// runs in.
+	hookStackLow  = 8 << 10
+	hookStackSize = 24 << 10
 )
 
 // errInitVanished is init's pipe closing without a report and before the

@@ -423,20 +423,23 @@ func configRootfs(t *testing.T, name string) string {
 }
 
 // TestCloneHookEphemeralInStart: an ephemeral copy's clone hooks run
-// inside its start, by its init: in the very user, mount and pid
-// namespaces the container's process then runs in, as container root,
-// with the copy's root at LXC_ROOTFS_MOUNT. (They ran in a user and mount
-// namespace of their own before the start, which cost about as much as
-// the start itself.) A kept copy (-k) does not run them again when it is
-// started later: they ran once, after the copy.
+// inside its start, by its init: in the very user and pid namespaces the
+// container's process then runs in, as container root, with the copy's
+// root at LXC_ROOTFS_MOUNT, in a mount namespace of their own, copied
+// before init mounted anything in the root (so they see no /proc there,
+// as lxc-copy's hooks see none), while init goes on mounting. (They ran
+// in a user and mount namespace of their own before the start, which
+// cost about as much as the start itself.) A kept copy (-k) does not run
+// them again when it is started later: they ran once, after the copy.
 func TestCloneHookEphemeralInStart(t *testing.T) {
 	u := testenv.SubIDUser(t)
 	h := u.NewHome(t)
 	rec := filepath.Join(sharedDir(t, h, "rec"), "clone.rec")
 	hook := h.WriteFile(t, "clone.sh", `#!/bin/sh
-{ for ns in user mnt pid; do echo "$ns=$(readlink /proc/self/ns/$ns)"; done
+{ for ns in user pid mnt; do echo "$ns=$(readlink /proc/self/ns/$ns)"; done
   echo "uid=$(id -u) src=$LXC_SRC_NAME name=$LXC_NAME"
   cat "$LXC_ROOTFS_MOUNT/etc/lowermark"
+  echo "proc entries: $(ls "$LXC_ROOTFS_MOUNT/proc" | wc -l)"
 } >> `+rec+`
 `)
 	if err := os.Chmod(hook, 0o755); err != nil {
@@ -451,7 +454,11 @@ func TestCloneHookEphemeralInStart(t *testing.T) {
 	if err := os.Chown(mark, int(root), int(root)); err != nil {
 		t.Fatal(err)
 	}
-	const nsScript = `for ns in user mnt pid; do echo "$ns=$(readlink /proc/self/ns/$ns)"; done`
+	const nsScript = `for ns in user pid mnt; do echo "$ns=$(readlink /proc/self/ns/$ns)"; done`
+	hostMnt, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		copy string // the copy's name
 		args []string
@@ -471,9 +478,23 @@ func TestCloneHookEphemeralInStart(t *testing.T) {
 			t.Errorf("%s: the clone hook did not run: %v", tc.args, err)
 			continue
 		}
-		want := r.Stdout + "uid=0 src=ct name=" + tc.copy + "\nfrom the original\n"
-		if !strings.HasPrefix(r.Stdout, "user=user:[") || string(b) != want {
-			t.Errorf("%s: the clone hook recorded\n%s\nwant the container's own namespaces and the copy's root\n%s", tc.args, b, want)
+		// The container's user and pid namespaces, then a mount
+		// namespace that is neither the container's nor the host's.
+		shared, ctMnt, _ := strings.Cut(r.Stdout, "mnt=")
+		want := shared + "mnt=HOOK\nuid=0 src=ct name=" + tc.copy + "\nfrom the original\nproc entries: 0\n"
+		got, hookMnt := string(b), ""
+		if i := strings.Index(got, "mnt="); i >= 0 {
+			j := strings.IndexByte(got[i:], '\n')
+			if j < 0 {
+				j = len(got) - i
+			}
+			hookMnt = got[i+len("mnt=") : i+j]
+			got = got[:i] + "mnt=HOOK" + got[i+j:]
+		}
+		if !strings.HasPrefix(r.Stdout, "user=user:[") || got != want || hookMnt == "" ||
+			hookMnt == strings.TrimSpace(ctMnt) || hookMnt == hostMnt {
+			t.Errorf("%s: the clone hook recorded\n%s\nwant the container's own user and pid namespaces, a mount namespace of its own (container %s, host %s) and the copy's root without init's mounts\n%s",
+				tc.args, b, strings.TrimSpace(ctMnt), hostMnt, want)
 		}
 	}
 	os.Remove(rec)

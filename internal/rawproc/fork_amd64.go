@@ -84,6 +84,21 @@ func PrepareJoin(j *Join) {
 	j.Args.TLS = uint64(base + joinStackSize + joinTLSOffset)
 }
 
+// A hook that init runs shares init's memory the same way, on a stack of
+// its own in init's (Plan.HookArgs): a plain fork copied the page tables
+// of the supervisor, whose memory init shares, and then faulted on every
+// page either wrote; with the exec of a copy that big, a hook as small
+// as /bin/true took 2-4 ms. Init waits (CLONE_VFORK) until the hook has
+// exec'd or failed, so that init's memory, which the hook's stack and
+// p.hook are part of, is not written by both at once.
+
+// forkHook is in fork_amd64.s: it starts the hook p.hook and returns
+// its pid once it has exec'd or failed (at once, without CLONE_VFORK in
+// p.HookArgs).
+func forkHook(p *Plan) (pid uintptr, errno syscall.Errno)
+
+var _ = hookEntry
+
 // forkIntermediate starts the intermediate, which joins the namespaces,
 // and returns its pid once it has exited (CLONE_VFORK).
 //

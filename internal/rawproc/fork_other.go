@@ -32,6 +32,20 @@ func StartChild(p *Plan, args *CloneArgs) (uintptr, syscall.Errno) {
 	return 0, 0 // not reached
 }
 
+// forkHook forks the hook p.hook, in a mount namespace of its own when
+// p.HookArgs asks for one: the child becomes the hook.
+//
+//go:nosplit
+//go:norace
+func forkHook(p *Plan) (uintptr, syscall.Errno) {
+	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD)|uintptr(p.HookArgs.Flags&unix.CLONE_NEWNS), 0, 0, 0, 0, 0)
+	if e != 0 || pid != 0 {
+		return pid, e
+	}
+	hookEntry(p)
+	return 0, 0 // not reached
+}
+
 // PrepareJoin has nothing to prepare for plain forks.
 func PrepareJoin(*Join) {}
 

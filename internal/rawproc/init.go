@@ -80,13 +80,15 @@ func childMain(p *Plan) {
 		mountOverlay(p)
 	}
 	// An ephemeral copy's clone hooks see its root as the copy was made,
-	// as they would right after the copy: before anything is mounted in
-	// it and before the copy's name is written in.
+	// as they would right after the copy: in a mount namespace of their
+	// own, taken before anything is mounted in the root, and before the
+	// copy's name is written in. The last one runs beside what init does
+	// next, until awaitCloneHook.
 	if p.Hooks[HooksClone].Run {
+		keepRootForName(p)
 		forkHooks(p, HooksClone, p.Root)
-	}
-	if p.Overlay != nil && p.Overlay.HostnameFile != nil {
-		writeHostname(p)
+	} else if p.Overlay != nil && p.Overlay.HostnameFile != nil {
+		writeHostname(p, p.Root)
 	}
 	for i := 0; i < len(p.Mounts); i++ {
 		mountOne(p, i)
@@ -101,7 +103,8 @@ func childMain(p *Plan) {
 		loopbackUp(p)
 	}
 	if p.Hooks[HooksMount].Run {
-		exposeAndHook(p)
+		awaitCloneHook(p)
+		forkHooks(p, HooksMount, expose(p))
 	}
 	for i := 0; i < len(p.Masked); i++ {
 		maskPath(p, i)
@@ -117,6 +120,7 @@ func childMain(p *Plan) {
 	if p.NetPhase {
 		awaitNetwork(p)
 	}
+	awaitCloneHook(p)
 	if p.Hooks[HooksStart].Run {
 		forkHooks(p, HooksStart, -1)
 	}
@@ -652,13 +656,14 @@ func awaitNetwork(p *Plan) {
 	}
 }
 
-// exposeAndHook runs the mount hooks with the root filesystem's mount
-// moved onto LXC's rootfs mount point when the host has one (see
-// Plan.Expose); the hooks are told which one worked.
+// expose moves the root filesystem's mount onto LXC's rootfs mount point
+// when the host has one (see Plan.Expose), for the mount hooks, and
+// returns the root's descriptor for their fd 3, or -1 when it was moved;
+// the hooks are told which one worked.
 //
 //go:nosplit
 //go:norace
-func exposeAndHook(p *Plan) {
+func expose(p *Plan) int {
 	p.Exposed = -1
 	for i := 0; i < len(p.Expose); i++ {
 		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.Expose[i])),
@@ -673,11 +678,10 @@ func exposeAndHook(p *Plan) {
 			break
 		}
 	}
-	rootfs := p.Root
 	if p.Exposed >= 0 {
-		rootfs = -1
+		return -1
 	}
-	forkHooks(p, HooksMount, rootfs)
+	return p.Root
 }
 
 // forkHooks runs the hooks of kind one after the other, in init's
@@ -698,37 +702,119 @@ func forkHooks(p *Plan, kind, rootfs int) {
 	h := &p.Hooks[kind]
 	for i := 0; i < len(h.Progs); i++ {
 		hp := &h.Progs[i]
-		envp := hp.Envp
-		if kind == HooksMount && p.Exposed >= 0 && p.Exposed < len(hp.ExposedEnvp) {
-			envp = hp.ExposedEnvp[p.Exposed]
+		p.hook = hookJob{kind: kind, prog: i, rootfs: rootfs}
+		last := kind == HooksClone && i == len(h.Progs)-1
+		flags := p.HookArgs.Flags
+		if kind == HooksClone {
+			// A mount namespace of the hook's own, made by the clone,
+			// before init goes on: its copy of the root's mount is
+			// its working directory (ownRoot).
+			e := enterRootFor(p)
+			if e != 0 {
+				fail(p, hp.Msg, OpFork, 0, e)
+			}
+			p.HookArgs.Flags |= unix.CLONE_NEWNS
 		}
-		pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+		if last {
+			// Init goes on at once, not once the hook has exec'd: the
+			// hook's stack is no longer init's to use until
+			// awaitCloneHook, nor are p.hook and p.sa.
+			p.HookArgs.Flags &^= unix.CLONE_VFORK
+		}
+		pid, e := forkHook(p)
+		p.HookArgs.Flags = flags
+		if kind == HooksClone {
+			leaveRoot(p)
+		}
 		if e != 0 {
 			fail(p, hp.Msg, OpFork, 0, e)
 		}
-		if pid == 0 {
-			hookChild(p, hp, envp, rootfs)
+		if last {
+			p.cloneHook = hookRun{pid: pid, prog: i}
+			return
 		}
-		op := OpWait
-		if hp.Limited && !waitLimited(p, pid, &hp.Timeout) {
-			op = OpTimeout
-			syscall.RawSyscall6(unix.SYS_KILL, pid, uintptr(unix.SIGKILL), 0, 0, 0, 0)
-		}
-		for {
-			_, _, e := syscall.RawSyscall6(unix.SYS_WAIT4, pid, uintptr(unsafe.Pointer(&p.hookStatus)), 0, 0, 0, 0)
-			if e != unix.EINTR {
-				if e != 0 {
-					fail(p, hp.Msg, OpWait, 0, e)
-				}
-				break
+		waitHook(p, hp, pid)
+	}
+}
+
+// waitHook waits for the hook hp, pid, up to its time limit, and fails
+// init if it failed.
+//
+//go:nosplit
+//go:norace
+func waitHook(p *Plan, hp *Hook, pid uintptr) {
+	op := OpWait
+	if hp.Limited && !waitLimited(p, pid, &hp.Timeout) {
+		op = OpTimeout
+		syscall.RawSyscall6(unix.SYS_KILL, pid, uintptr(unix.SIGKILL), 0, 0, 0, 0)
+	}
+	for {
+		_, _, e := syscall.RawSyscall6(unix.SYS_WAIT4, pid, uintptr(unsafe.Pointer(&p.hookStatus)), 0, 0, 0, 0)
+		if e != unix.EINTR {
+			if e != 0 {
+				fail(p, hp.Msg, OpWait, 0, e)
 			}
+			break
 		}
-		if op == OpTimeout {
-			fail(p, hp.Msg, op, uintptr(hp.Timeout.Sec), 0)
+	}
+	if op == OpTimeout {
+		fail(p, hp.Msg, op, uintptr(hp.Timeout.Sec), 0)
+	}
+	if p.hookStatus != 0 {
+		fail(p, hp.Msg, op, uintptr(uint32(p.hookStatus)), 0)
+	}
+}
+
+// An ephemeral copy's clone hooks (forkHooks' HooksClone) run in order
+// but the last (the only one, in LXC's configs: clonehostname), which
+// runs beside init's mounts, until awaitCloneHook: it was the whole of
+// an ephemeral start's extra cost on a Debian root. Each hook gets a
+// mount namespace of its own (enterRootFor), copied before init
+// mounts anything in the root, so that it sees none of init's mounts,
+// as lxc-copy's hooks see none, and init's pivot_root, which moves
+// every process of its namespace into the container's root, leaves it
+// where it was. The copy's name is written in after the hooks
+// (writeHostname, as LXC does), through a copy of the root's mount
+// made before them (keepRootForName), on which nothing of init's is
+// mounted either.
+
+// keepRootForName keeps a copy of the root's mount, without what init
+// mounts on it later, to write the copy's name through once the clone
+// hooks are done.
+//
+//go:nosplit
+//go:norace
+func keepRootForName(p *Plan) {
+	if p.Overlay != nil && p.Overlay.HostnameFile != nil {
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPEN_TREE, uintptr(p.Root), uintptr(unsafe.Pointer(p.Empty)),
+			unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH, 0, 0, 0)
+		if e != 0 {
+			fail(p, MsgOverlayHostname, 0, 0, e)
 		}
-		if p.hookStatus != 0 {
-			fail(p, hp.Msg, op, uintptr(uint32(p.hookStatus)), 0)
+		p.hostnameRoot = int(fd)
+	}
+}
+
+// awaitCloneHook waits for the clone hook that forkHooks left
+// running, and fails init as forkHooks does if it failed; then it
+// writes the copy's name in. Init calls it before anything it does
+// could see what the hook writes: the mount hooks, the start hooks, the
+// exec. Its time limit counts from the wait.
+//
+//go:nosplit
+//go:norace
+func awaitCloneHook(p *Plan) {
+	if run := p.cloneHook; run.pid != 0 {
+		p.cloneHook = hookRun{}
+		h := &p.Hooks[HooksClone]
+		if uint(run.prog) < uint(len(h.Progs)) {
+			waitHook(p, &h.Progs[run.prog], run.pid)
 		}
+	}
+	if p.hostnameRoot > 0 {
+		writeHostname(p, p.hostnameRoot)
+		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.hostnameRoot), 0, 0, 0, 0, 0)
+		p.hostnameRoot = 0
 	}
 }
 
@@ -754,6 +840,42 @@ func waitLimited(p *Plan, pid uintptr, timeout *unix.Timespec) bool {
 	return e != 0 || n > 0
 }
 
+// hookRun is a hook that runs: its pid and its index in Progs.
+type hookRun struct {
+	pid  uintptr
+	prog int
+}
+
+// hookJob is the hook that forkHook's child becomes: Progs[prog] of
+// Hooks[kind], with rootfs as its fd 3. Indexes, not pointers: init
+// writes it, and a pointer written to the heap takes the Go runtime's
+// write barrier.
+type hookJob struct {
+	kind, prog, rootfs int
+	cwd                int // init's working directory, for a clone hook (enterRootFor)
+}
+
+// hookEntry is where forkHook's child starts.
+//
+//go:nosplit
+//go:norace
+func hookEntry(p *Plan) {
+	j := p.hook
+	if uint(j.kind) >= uint(len(p.Hooks)) {
+		return
+	}
+	h := &p.Hooks[j.kind]
+	if uint(j.prog) >= uint(len(h.Progs)) {
+		return
+	}
+	hp := &h.Progs[j.prog]
+	envp := hp.Envp
+	if j.kind == HooksMount && p.Exposed >= 0 && p.Exposed < len(hp.ExposedEnvp) {
+		envp = hp.ExposedEnvp[p.Exposed]
+	}
+	hookChild(p, hp, envp, j.rootfs)
+}
+
 // hookChild becomes a hook: the OCI state on stdin, the hook output pipe
 // as stdout and stderr, rootfs (when not -1) as fd 3, and nothing else of
 // init's; then the exec, trying each candidate path.
@@ -761,6 +883,12 @@ func waitLimited(p *Plan, pid uintptr, timeout *unix.Timespec) bool {
 //go:nosplit
 //go:norace
 func hookChild(p *Plan, hp *Hook, envp []*byte, rootfs int) {
+	if p.hook.kind == HooksClone {
+		var e syscall.Errno
+		if rootfs, e = ownRoot(p); e != 0 {
+			fail(p, hp.Msg, OpNone, 0, e)
+		}
+	}
 	first := uintptr(3)
 	if rootfs >= 0 {
 		syscall.RawSyscall6(unix.SYS_DUP3, uintptr(rootfs), 3, 0, 0, 0, 0)
@@ -775,6 +903,51 @@ func hookChild(p *Plan, hp *Hook, envp []*byte, rootfs int) {
 	restoreSignals(p)
 	e, _ := tryExec(hp.Paths, hp.Argv, envp)
 	fail(p, hp.Msg, OpExec, 0, e)
+}
+
+// enterRootFor makes the root, p.hook's rootfs, init's working
+// directory for the clone of a clone hook in a mount namespace of its
+// own (CLONE_NEWNS): the clone moves the child's working directory to
+// its copy of that mount, which ownRoot opens. Init's own working
+// directory is kept in p.hook.cwd, for leaveRoot and the child.
+//
+//go:nosplit
+//go:norace
+func enterRootFor(p *Plan) syscall.Errno {
+	cwd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.Dot)), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	p.hook.cwd = int(cwd)
+	_, _, e = syscall.RawSyscall6(unix.SYS_FCHDIR, uintptr(p.hook.rootfs), 0, 0, 0, 0, 0)
+	return e
+}
+
+// leaveRoot takes init back to its working directory after the clone.
+//
+//go:nosplit
+//go:norace
+func leaveRoot(p *Plan) {
+	syscall.RawSyscall6(unix.SYS_FCHDIR, uintptr(p.hook.cwd), 0, 0, 0, 0, 0)
+	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.hook.cwd), 0, 0, 0, 0, 0)
+}
+
+// ownRoot is the clone hook's side of enterRootFor: it returns its copy
+// of the root (its working directory) and goes back to init's working
+// directory. The hook dies with init (its time limit may count only from
+// awaitCloneHook).
+//
+//go:nosplit
+//go:norace
+func ownRoot(p *Plan) (int, syscall.Errno) {
+	if e := rawPrctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL)); e != 0 {
+		return -1, e
+	}
+	root, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.Dot)), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+	if e == 0 {
+		_, _, e = syscall.RawSyscall6(unix.SYS_FCHDIR, uintptr(p.hook.cwd), 0, 0, 0, 0, 0)
+	}
+	return int(root), e
 }
 
 // maskPath hides masked path i: the host's /dev/null over a file, an
@@ -1165,9 +1338,9 @@ func mountOverlay(p *Plan) {
 //
 //go:nosplit
 //go:norace
-func writeHostname(p *Plan) {
+func writeHostname(p *Plan, root int) {
 	ov := p.Overlay
-	fd, e := openInRoot(p, p.Root, ov.HostnameFile, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW)
+	fd, e := openInRoot(p, root, ov.HostnameFile, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW)
 	if e != 0 {
 		return
 	}

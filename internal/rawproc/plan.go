@@ -107,6 +107,10 @@ type Plan struct {
 	Exec Exec
 
 	AllSignals, OldMask uint64
+	// HookArgs, where its Stack is set, clones each hook from init on
+	// that stack of its own, sharing init's memory until the hook's exec
+	// (forkHook); otherwise a hook is a plain fork.
+	HookArgs CloneArgs
 	// GoAhead is the byte the supervisor writes on the sync pipe once
 	// the id maps are written (userns.Release), and on the network
 	// socket once the network phase is done.
@@ -126,6 +130,9 @@ type Plan struct {
 	Report                              Report // where init reports a failure (on initErrorFD)
 	poll                                unix.PollFd
 	hookStatus                          int32
+	hook                                hookJob // the hook forkHook starts
+	cloneHook                           hookRun // the clone hook left running (awaitCloneHook)
+	hostnameRoot                        int     // the root's mount the copy's name is written through; 0 (stdin): none
 	marker                              [1]byte
 	noWait                              unix.Timespec
 	resOp                               Op // what failed, for failPath
