@@ -296,10 +296,15 @@
 //     exec'd inside the container: an exec'd binary's memory would belong
 //     to the container's user namespace, where container root may trace
 //     it, dumpable or not.
-//   - Init shares the supervisor's memory (CLONE_VM) only when nothing of
-//     the container's runs before init's exec: with in-container hooks, or
-//     an OOM score (which the kernel applies to every process sharing the
-//     memory), init is a plain fork.
+//   - Init shares the supervisor's memory (CLONE_VM) unless it sets an
+//     OOM score (which the kernel applies to every process sharing the
+//     memory): then it is a plain fork. Hooks that run beside it, as
+//     container root, are held off by its being non-dumpable, as the
+//     running container is from nsenter's forks (TestHostileHooks tries
+//     both ways). Until its exec a hook shares that memory too, equally
+//     non-dumpable; a clone hook left running beside init (below) is
+//     killed with init's pid namespace before the supervisor sees init
+//     end and unmaps the stack the hook started on.
 //   - No terminal of the caller's reaches the container: init and every
 //     attached process call setsid first (so /dev/tty inside is never the
 //     caller's terminal and TIOCSTI cannot type into the caller's shell),

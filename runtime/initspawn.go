@@ -116,11 +116,19 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 	}
 	p.Base = max(p.Base, rawproc.InitFDs)
 
-	// Init shares the supervisor's memory only when nothing of the
-	// container's runs beside it before its exec (hooks run inside do),
-	// and when it sets no OOM score, which the kernel would set for every
-	// process sharing the memory, the supervisor included.
-	share := rawproc.SharedMemoryFork && len(p.OOM) == 0 && !p.runsHooks()
+	// Init shares the supervisor's memory unless it sets an OOM score,
+	// which the kernel would set for every process sharing the memory,
+	// the supervisor included. Hooks that run beside it, as container
+	// root, reach nothing of it: init is not dumpable from enter() on,
+	// before any hook exists, and its memory belongs to the host's user
+	// namespace, where container root holds no capability; so no hook may
+	// ptrace it, open its /proc/PID/mem or take its descriptors, as
+	// nsenter's forks, which share the memory of ulxc attach, are safe
+	// from the running container (TestHostileHooks, both ways). A copy of
+	// the supervisor's memory for init cost a start with hooks 0.7-1 ms
+	// (Debian's config has lxcfs's mount hook, an ephemeral copy its
+	// clone hook).
+	share := rawproc.SharedMemoryFork && len(p.OOM) == 0
 	pid, release, err := forkInit(&p.Plan, flags|unix.CLONE_NEWUSER, c.cgroup.fd(), share)
 	goruntime.KeepAlive(files)
 	if err != nil {

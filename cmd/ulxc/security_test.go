@@ -271,20 +271,29 @@ func TestHostileTerminalStart(t *testing.T) {
 }
 
 // TestHostileHooks: hooks that run as container root beside init (before
-// its exec) try to write init's memory (which was the supervisor's, under
-// CLONE_VM), to seize init and the hook helper and take their
+// its exec) try to write init's memory (the supervisor's own under
+// CLONE_VM, which init uses unless it sets an OOM score; a copy of it
+// otherwise), to seize init and the hook helper and take their
 // descriptors; a start hook lists what it inherited and leaves a process
 // behind that floods stdout and stderr. Nothing may be reached, the hook
 // holds nothing of ulxc's, and the flood is cut short.
 func TestHostileHooks(t *testing.T) {
+	t.Run("shared", func(t *testing.T) { hostileHooks(t, false) })
+	t.Run("copied", func(t *testing.T) { hostileHooks(t, true) })
+}
+
+func hostileHooks(t *testing.T, oom bool) {
 	h := testenv.SubIDUser(t).NewHome(t)
 	hostile := hostileDir(t)
-	runtimetest.NewBusybox(t, h, "c3", hostileMount(hostile),
-		"lxc.proc.oom_score_adj = 500",
+	lines := []string{hostileMount(hostile),
 		// Before pivot_root, with the host's /proc: init's host pid.
 		fmt.Sprintf(`lxc.hook.pre-mount = /bin/sh -c 'exec %s/hostile mem "$LXC_ROOTFS_MOUNT/tmp/pre-mount.log"'`, hostile),
 		"lxc.hook.start = /opt/hostile/hostile mem /tmp/start.log",
-		"lxc.hook.start = /opt/hostile/hostile fds /tmp/fds.log")
+		"lxc.hook.start = /opt/hostile/hostile fds /tmp/fds.log"}
+	if oom {
+		lines = append(lines, "lxc.proc.oom_score_adj = 500")
+	}
+	runtimetest.NewBusybox(t, h, "c3", lines...)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := h.Command(t, nil, "start", "-F", "c3", "--", "sh", "-c",
@@ -303,7 +312,7 @@ func TestHostileHooks(t *testing.T) {
 	if n := strings.Count(res.Stdout, "mem: tried"); n != 2 {
 		t.Errorf("the mem attack ran %d times, want 2 (pre-mount and start)", n)
 	}
-	if !strings.Contains(res.Stdout, "\n500\n") {
+	if oom && !strings.Contains(res.Stdout, "\n500\n") {
 		t.Errorf("init's oom_score_adj is not 500 (lxc.proc.oom_score_adj):\n%s", res.Stdout)
 	}
 	// One hook's output may reach the terminal or log: 1 MiB and a note.

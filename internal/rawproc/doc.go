@@ -23,8 +23,9 @@
 // # The rule
 //
 // A forked process runs on the parent's memory (on amd64 init shares it
-// with CLONE_VM when no hook runs, and so do nsenter's two forks for
-// attach; the others have a copy), with
+// with CLONE_VM unless it sets an OOM score, its hooks share init's until
+// their exec, and so do nsenter's two forks for attach; the others have a
+// copy), with
 // only the forking thread copied: no thread of the Go runtime runs
 // there, and another may have held a runtime lock at the fork. So, like
 // the child half of package syscall's forkExec, the code here may not
