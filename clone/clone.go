@@ -1,7 +1,6 @@
 package clone
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -170,7 +169,7 @@ func Copy(ctx context.Context, src *Source, dst *store.Store, name string, opts 
 			}
 		}
 	}()
-	if err := makeCopy(ctx, src, c, plan, &opts); err != nil {
+	if _, err := makeCopy(ctx, src, c, plan, &opts); err != nil {
 		return nil, fmt.Errorf("copy %s to %s: %w", src.Container.Name, name, err)
 	}
 	if opts.AfterCopy != nil {
@@ -183,14 +182,15 @@ func Copy(ctx context.Context, src *Source, dst *store.Store, name string, opts 
 
 // Into is Copy into the container c that the caller has just made with
 // store.New and holds locked (start-ephemeral, which takes the run lock
-// before the copy exists). On error c's directory is removed.
-func Into(ctx context.Context, src *Source, c *store.Container, opts Options) (err error) {
+// before the copy exists), and returns the copy's config as Load would
+// read it. On error c's directory is removed.
+func Into(ctx context.Context, src *Source, c *store.Container, opts Options) (cfg *lxcconf.Config, err error) {
 	if err := opts.check(); err != nil {
-		return err
+		return nil, err
 	}
 	plan, _, err := destroy.PlanMaps(nil, src.Config)
 	if err != nil {
-		return fmt.Errorf("copy %s: %w", src.Container.Name, err)
+		return nil, fmt.Errorf("copy %s: %w", src.Container.Name, err)
 	}
 	defer func() {
 		if err != nil {
@@ -202,15 +202,15 @@ func Into(ctx context.Context, src *Source, c *store.Container, opts Options) (e
 			}
 		}
 	}()
-	if err := makeCopy(ctx, src, c, plan, &opts); err != nil {
-		return fmt.Errorf("copy %s to %s: %w", src.Container.Name, c.Name, err)
+	if cfg, err = makeCopy(ctx, src, c, plan, &opts); err != nil {
+		return nil, fmt.Errorf("copy %s to %s: %w", src.Container.Name, c.Name, err)
 	}
 	if opts.AfterCopy != nil {
 		if err := opts.AfterCopy(c); err != nil {
-			return fmt.Errorf("copy %s to %s: %w", src.Container.Name, c.Name, err)
+			return nil, fmt.Errorf("copy %s to %s: %w", src.Container.Name, c.Name, err)
 		}
 	}
-	return nil
+	return cfg, nil
 }
 
 // forgetOrigin takes the failed copy c out of the snapshot list of the
@@ -242,7 +242,7 @@ func (o *Options) check() error {
 	return nil
 }
 
-func makeCopy(ctx context.Context, src *Source, c *store.Container, plan userns.Plan, opts *Options) error {
+func makeCopy(ctx context.Context, src *Source, c *store.Container, plan userns.Plan, opts *Options) (*lxcconf.Config, error) {
 	j := job{Dir: c.Dir, Source: src.layers(), OldName: src.Container.Name}
 	if !opts.KeepName {
 		j.NewName = c.Name
@@ -275,7 +275,7 @@ func makeCopy(ctx context.Context, src *Source, c *store.Container, plan userns.
 		// upper layer, through the caller's own id in this namespace.
 		uid, gid, ok := selfIDs(plan.Maps)
 		if !ok {
-			return errors.New("keep-id: the user namespace does not map your own ids")
+			return nil, errors.New("keep-id: the user namespace does not map your own ids")
 		}
 		j.HomeOwner = &owner{User: u.Name, UID: uid, GID: gid}
 	}
@@ -300,16 +300,16 @@ func makeCopy(ctx context.Context, src *Source, c *store.Container, plan userns.
 		opts.warn("extended attributes the user namespace may not set were not copied: %s", strings.Join(r.Xattrs, ", "))
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if j.Op == opCopy {
 		if err := os.Rename(filepath.Join(c.Dir, partialName), c.RootfsPath()); err != nil {
-			return fmt.Errorf("commit rootfs: %w", err)
+			return nil, fmt.Errorf("commit rootfs: %w", err)
 		}
 	}
-	conf, err := editConfig(src, c, rootfs, opts)
+	cfg, err := editConfig(src, c, rootfs, opts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// A copy over a shared layer (a snapshot, an ephemeral copy) keeps
 	// it alive as its original does; the copy holds its lock and has no
@@ -318,42 +318,37 @@ func makeCopy(ctx context.Context, src *Source, c *store.Container, plan userns.
 		for _, lower := range strings.Split(strings.TrimPrefix(rootfs, "overlay:"), ":") {
 			if l, ok := layer.Of(lower); ok {
 				if err := l.Use(ctx, c.Dir); err != nil {
-					return fmt.Errorf("record the use of the shared layer: %w", err)
+					return nil, fmt.Errorf("record the use of the shared layer: %w", err)
 				}
 			}
 		}
 	}
 	if origin != nil {
 		if err := c.SetOrigin(*origin); err != nil {
-			return fmt.Errorf("record the origin: %w", err)
+			return nil, fmt.Errorf("record the origin: %w", err)
 		}
 		if err := store.AddSnapshot(*origin, c.Ref()); err != nil {
-			return fmt.Errorf("record the snapshot in %s: %w", origin, err)
+			return nil, fmt.Errorf("record the snapshot in %s: %w", origin, err)
 		}
 	}
 	// An ephemeral copy's config is not synced: the copy is marked
 	// ephemeral (store.EphemeralFile) before it is made, so after a crash
 	// it is no container, whatever its config holds.
-	write := lxcconf.WriteFile
-	if upper, _ := c.Ephemeral(); upper != "" {
-		write = lxcconf.WriteFileUnsynced
-	}
-	if err := write(c.ConfigPath(), conf); err != nil {
+	upper, _ := c.Ephemeral()
+	written, err := cfg.Write(c.ConfigPath(), upper == "")
+	if err != nil {
 		if origin != nil {
 			_ = store.RemoveSnapshot(*origin, c.Ref())
 		}
-		return err
+		return nil, err
 	}
-	return nil
+	return written, nil
 }
 
 // editConfig is the original's top config file as the copy's (see the
 // package documentation, step 4).
-func editConfig(src *Source, c *store.Container, rootfs string, opts *Options) ([]byte, error) {
-	cfg, err := lxcconf.Load(src.Container.ConfigPath(), lxcconf.Options{})
-	if err != nil {
-		return nil, err
-	}
+func editConfig(src *Source, c *store.Container, rootfs string, opts *Options) (*lxcconf.Config, error) {
+	cfg := src.Config.Clone()
 	oldDir, newDir := src.Container.Dir, c.Dir
 	for i, e := range cfg.Entries {
 		switch {
@@ -405,11 +400,7 @@ func editConfig(src *Source, c *store.Container, rootfs string, opts *Options) (
 		}
 		cfg.Add("lxc.mount.entry", fmt.Sprintf("%s %s none bind,%s,%s 0 0", m.Source, strings.TrimPrefix(m.Dest, "/"), rw, create))
 	}
-	var b bytes.Buffer
-	if _, err := cfg.WriteTo(&b); err != nil {
-		return nil, fmt.Errorf("edit config: %w", err)
-	}
-	return b.Bytes(), nil
+	return cfg, nil
 }
 
 // selfIDs are the namespace ids of the caller's own uid and gid in maps.

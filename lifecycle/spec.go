@@ -63,6 +63,10 @@ type Options struct {
 	Publish []string
 	// ConfigWarn receives the config parser's warnings; default none.
 	ConfigWarn func(lxcconf.Warning)
+	// Config is the config as Source.Load returns it, when the caller
+	// holds it already (the copy start-ephemeral has just written);
+	// default: Source.Load reads it.
+	Config *lxcconf.Config
 }
 
 // ErrNoCommand reports an Execute spec with no Command and no
@@ -104,14 +108,21 @@ func Spec(s *store.Store, name string, opts Options) (*store.Container, *specs.S
 // SpecOf is Spec of a container already found.
 func SpecOf(c *store.Container, opts Options) (*specs.Spec, error) {
 	src := opts.Source
-	cfg, err := src.Load(c, opts.ConfigWarn)
-	if err != nil {
-		return nil, err
+	cfg := opts.Config
+	if cfg == nil {
+		var err error
+		if cfg, err = src.Load(c, opts.ConfigWarn); err != nil {
+			return nil, err
+		}
 	}
 	cmd := opts.Command
 	if opts.Execute {
+		if opts.Config != nil {
+			cfg = cfg.Clone() // the caller's is not edited
+		}
 		if len(cmd) == 0 {
 			v, _ := cfg.Get("lxc.execute.cmd")
+			var err error
 			if cmd, err = ocispec.SplitCommand(v); err != nil || len(cmd) == 0 {
 				return nil, &NoCommandError{ConfigPath: src.Path(c)}
 			}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -75,6 +76,16 @@ func (c *Config) SetAt(i int, value string) {
 	}
 	c.Entries[i].Raw = replaceValue(c.Entries[i].Raw, value)
 	c.edited()
+}
+
+// Clone returns a copy of c whose edits c does not see, nor c's it. The
+// files c includes are not read again for it.
+func (c *Config) Clone() *Config {
+	d := *c
+	d.Entries = slices.Clone(c.Entries)
+	d.Warnings = slices.Clone(c.Warnings)
+	d.eff = slices.Clone(c.eff)
+	return &d
 }
 
 // WriteTo writes the top file: every line as read, in order, byte for byte,

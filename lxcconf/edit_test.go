@@ -2,6 +2,7 @@ package lxcconf
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -198,5 +199,86 @@ func TestSetAt(t *testing.T) {
 	c.SetAt(0, "x")
 	if _, err := c.WriteTo(&b); !errors.Is(err, ErrInvalidEdit) {
 		t.Errorf("SetAt(0) on a comment: WriteTo = %v, want ErrInvalidEdit", err)
+	}
+}
+
+// TestClone: a clone's edits do not reach the original, nor the
+// original's the clone, and both keep reading what they include.
+func TestClone(t *testing.T) {
+	dir := t.TempDir()
+	inc := filepath.Join(dir, "common.conf")
+	if err := os.WriteFile(inc, []byte("lxc.tty.max = 4\nlxc.mount.entry = a b none bind 0 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(strings.NewReader("lxc.include = "+inc+"\nlxc.uts.name = a\n"), filepath.Join(dir, "config"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Clone()
+	d.Set("lxc.uts.name", "b")
+	d.Add("lxc.mount.entry", "c d none bind 0 0")
+	c.Set("lxc.tty.max", "8")
+	if v, _ := c.Get("lxc.uts.name"); v != "a" {
+		t.Errorf("the original's lxc.uts.name = %q after the clone's Set, want a", v)
+	}
+	if got := c.Values("lxc.mount.entry"); len(got) != 1 {
+		t.Errorf("the original's mount entries = %q after the clone's Add, want one", got)
+	}
+	if v, _ := d.Get("lxc.tty.max"); v != "4" {
+		t.Errorf("the clone's lxc.tty.max = %q after the original's Set, want 4 (from the include)", v)
+	}
+	if got := written(t, d); got != "lxc.include = "+inc+"\nlxc.uts.name = b\nlxc.mount.entry = c d none bind 0 0\n" {
+		t.Errorf("the clone wrote %q", got)
+	}
+}
+
+// TestConfigWrite: Write writes the edited top file atomically and
+// returns what Load reads back from the new name (paths resolve against
+// it); a config that would not load is not written.
+func TestConfigWrite(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "common.conf"), []byte("lxc.tty.max = 4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	orig := filepath.Join(dir, "a", "config")
+	if err := os.MkdirAll(filepath.Dir(orig), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(strings.NewReader("lxc.include = "+filepath.Join(dir, "common.conf")+"\nlxc.mount.fstab = fstab\n"), orig, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Set("lxc.uts.name", "b")
+	name := filepath.Join(dir, "b", "config")
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, sync := range []bool{true, false} {
+		w, err := c.Write(name, sync)
+		if err != nil {
+			t.Fatalf("Write(sync %v): %v", sync, err)
+		}
+		loaded, err := Load(name, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"lxc.uts.name", "lxc.tty.max", "lxc.mount.fstab"} {
+			wv, _ := w.Get(k)
+			lv, _ := loaded.Get(k)
+			if wv != lv || wv == "" {
+				t.Errorf("Write(sync %v) returned %s = %q, Load reads %q", sync, k, wv, lv)
+			}
+		}
+		if p, _ := w.Path("lxc.mount.fstab"); p != filepath.Join(dir, "b", "fstab") {
+			t.Errorf("lxc.mount.fstab of the written config resolves to %q, want it next to %s", p, name)
+		}
+	}
+	before, _ := os.ReadFile(name)
+	c.Add("lxc.include", filepath.Join(dir, "missing.conf"))
+	if _, err := c.Write(name, true); err == nil {
+		t.Errorf("Write of a config that includes a missing file succeeded")
+	}
+	if after, _ := os.ReadFile(name); string(after) != string(before) {
+		t.Errorf("a failed Write changed %s:\n%s", name, after)
 	}
 }

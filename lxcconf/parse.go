@@ -120,6 +120,12 @@ func displayName(name string) string {
 }
 
 func parse(data []byte, name string, opts Options, fsys files) (*Config, error) {
+	return parseWith(data, name, opts, newSources(fsys))
+}
+
+// parseWith is parse with the included files read through src, which
+// may hold them already.
+func parseWith(data []byte, name string, opts Options, src *sources) (*Config, error) {
 	if name != "" {
 		abs, err := filepath.Abs(name)
 		if err != nil {
@@ -127,7 +133,7 @@ func parse(data []byte, name string, opts Options, fsys files) (*Config, error) 
 		}
 		name = abs
 	}
-	c := &Config{file: name, opts: opts, src: newSources(fsys)}
+	c := &Config{file: name, opts: opts, src: src}
 	raws, noEOL := splitLines(data)
 	c.noEOL = noEOL
 	c.Entries = make([]Entry, len(raws))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/ulxc/ulxc/internal/fileio"
 )
@@ -30,4 +31,36 @@ func writeFile(name string, conf []byte, write func(string, []byte, os.FileMode)
 		return fmt.Errorf("write config: %w", err)
 	}
 	return nil
+}
+
+// Write writes c's top file (WriteTo, with its edits) to name as
+// WriteFile does, or as WriteFileUnsynced does when sync is false, and
+// returns the config as Load would read it back from name: parsed as
+// name, the files c includes not read again. A copy's config is written
+// once and read back by the start that follows (clone.Into).
+func (c *Config) Write(name string, sync bool) (*Config, error) {
+	var b bytes.Buffer
+	if _, err := c.WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("write config: %w", err)
+	}
+	src := c.src
+	if src == nil {
+		src = newSources(osFiles{})
+	}
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return nil, err
+	}
+	written, err := parseWith(b.Bytes(), abs, Options{}, src)
+	if err != nil {
+		return nil, fmt.Errorf("check config: %w", err)
+	}
+	write := fileio.WriteAtomic
+	if !sync {
+		write = fileio.WriteAtomicUnsynced
+	}
+	if err := write(name, b.Bytes(), 0o644); err != nil {
+		return nil, fmt.Errorf("write config: %w", err)
+	}
+	return written, nil
 }

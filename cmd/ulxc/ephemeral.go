@@ -199,8 +199,9 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 		err = c.MarkEphemeral(upper)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	var cfg *lxcconf.Config // the copy's config, as written
 	if err == nil {
-		err = clone.Into(ctx, src, c, opts)
+		cfg, err = clone.Into(ctx, src, c, opts)
 	} else {
 		_ = os.RemoveAll(c.Dir)
 	}
@@ -222,11 +223,11 @@ func (e *env) ephemeral(r ephemeralRequest) (err error) {
 			return
 		}
 		unlock() // removeEphemeral takes the lock anew
-		if rerr := e.removeEphemeral(c); rerr != nil {
+		if rerr := e.removeEphemeral(c, cfg); rerr != nil {
 			e.warnf("%v", rerr)
 		}
 	}()
-	spec, err := lifecycle.SpecOf(c, lifecycle.Options{Command: r.cmd})
+	spec, err := lifecycle.SpecOf(c, lifecycle.Options{Command: r.cmd, Config: cfg})
 	if err != nil {
 		return fmt.Errorf("start-ephemeral %s: %w", c.Name, err)
 	}
@@ -312,8 +313,9 @@ func asUser(s *specs.Spec, u clone.User, shell bool) {
 	}
 }
 
-// removeEphemeral destroys the ephemeral container c once it stopped.
-func (e *env) removeEphemeral(c *store.Container) error {
+// removeEphemeral destroys the ephemeral container c once it stopped;
+// cfg is its config when the caller holds it (nil: it is loaded).
+func (e *env) removeEphemeral(c *store.Container, cfg *lxcconf.Config) error {
 	if c == nil {
 		return nil
 	}
@@ -326,7 +328,9 @@ func (e *env) removeEphemeral(c *store.Container) error {
 	// is a warning here, since an ephemeral container never outlives its
 	// run. The config is loaded once for both (nil if it fails: each
 	// then says why in its own way).
-	cfg, _ := lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
+	if cfg == nil {
+		cfg, _ = lxcconf.Load(c.ConfigPath(), lxcconf.Options{})
+	}
 	warn := func(s string) { e.warnf("%s", s) }
 	if err := lifecycle.DestroyHooks(context.Background(), c, lifecycle.DestroyOptions{HookOutput: e.stderr,
 		Warn: warn, Config: cfg}); err != nil {
@@ -350,7 +354,7 @@ func afterMonitor(o runtime.Options) {
 	}
 	c, err := s.Get(filepath.Base(dir))
 	if err == nil {
-		err = (&env{stderr: os.Stderr}).removeEphemeral(c)
+		err = (&env{stderr: os.Stderr}).removeEphemeral(c, nil)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ulxc: remove ephemeral %s: %v\n", o.Name, err)

@@ -135,7 +135,7 @@ func cmdStart(e *env, args []string) error {
 	defer run.Close() // after the removal, as the monitor's afterMonitor
 	if run.Spec.Annotations[ocispec.AnnotationEphemeral] == "1" {
 		// lxc.ephemeral: removed once it stopped, as LXC does.
-		if rerr := e.removeEphemeral(run.Container); rerr != nil {
+		if rerr := e.removeEphemeral(run.Container, nil); rerr != nil {
 			e.warnf("%v", rerr)
 		}
 	}
