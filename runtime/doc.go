@@ -493,6 +493,15 @@
 //     ephemeral start took 1.65-2.0x a plain one, and takes 1.35-1.56x
 //     (medians of interleaved rounds, load 1.2-2.6; the hook's shell is
 //     1.1-1.5 ms of it). lxcfs's mount hook, in both, is 3-6 ms.
+//   - Hooks inside share init's memory until their exec (CLONE_VM and
+//     CLONE_VFORK, on a stack of their own), and init shares the
+//     supervisor's with hooks too: a plain fork of init, a copy of the
+//     supervisor's page tables and then a fault on every page either
+//     wrote, cost each start with a hook 0.7-1 ms, and each hook some
+//     0.5 ms more. The last clone hook runs beside init's mounts (ftrace:
+//     init's mounts to pivot_root 1.97 ms with the hook waited for, 1.0
+//     ms beside it); on this two-CPU VM the kernel often runs it on
+//     init's CPU, after init, so about 1 ms of it remains.
 //   - LXC's rootfs mount points are found by reading /usr/lib once
 //     (globOneStar), not with filepath.Glob, which read every directory
 //     under /usr/lib: 1.3 ms of every start with a mount hook (lxcfs's,
@@ -502,12 +511,12 @@
 //     write the new file's data out first, 0.3 ms at the end of every run.
 //     Readers never miss it: the state file, removed after, still exists.
 //
-// What an ephemeral start adds to a start, beyond its hooks (perf trace,
-// /bin/true on busybox's config): about 3 ms before init is cloned (the
-// copy's directory, locks and records, its config written and fsynced,
-// the configs parsed again: Debian's with its includes is 0.2-0.3 ms a
-// parse, and the ephemeral path parses it some five times more than a
-// start) and 1 ms after the exit (its removal).
+// What an ephemeral start adds to a start, beyond its hooks (ftrace and
+// tmark, /bin/true): about 1.5 ms before init is cloned (the copy's
+// directory, locks, the origin's snapshot record, its config edited,
+// checked and written; the config is parsed once more than for a start,
+// where it was five times: Debian's with its includes is 0.2-0.3 ms a
+// parse) and 1 ms after the exit (its removal).
 //
 // Where the rest goes (perf, 100 starts): the two helpers are the largest
 // part (dynamic setuid binaries: ld.so, cpuid, four libraries), then the
