@@ -590,3 +590,48 @@ func TestCloneHookEphemeralPrivate(t *testing.T) {
 		t.Errorf("ls after the failed start = %q, want ct alone", r.Stdout)
 	}
 }
+
+// TestCloneHooksEphemeralOrder: an ephemeral copy's clone hooks run one
+// after the other, the last beside init's mounts, and the container's
+// process runs only once the last is done (however slow), after the
+// copy's name is written in: the hooks see the original's /etc/hostname,
+// the process sees every hook's work and the copy's name.
+func TestCloneHooksEphemeralOrder(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	rec := filepath.Join(sharedDir(t, h, "rec"), "order.rec")
+	hook := func(name, body string) string {
+		p := h.WriteFile(t, name, "#!/bin/sh\n"+body)
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	first := hook("first.sh", `echo "first saw $(cat "$LXC_ROOTFS_MOUNT/etc/hostname")" >> `+rec+`
+echo 1 >> "$LXC_ROOTFS_MOUNT/etc/order"
+`)
+	last := hook("last.sh", `grep -q 1 "$LXC_ROOTFS_MOUNT/etc/order" || exit 5
+sleep 1
+echo "last saw $(cat "$LXC_ROOTFS_MOUNT/etc/hostname")" >> `+rec+`
+echo 2 >> "$LXC_ROOTFS_MOUNT/etc/order"
+`)
+	dir := runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+first, "lxc.hook.clone = "+last)
+	root, _ := runtimetest.SubRange(t, h.User)
+	name := filepath.Join(dir, "rootfs", "etc", "hostname")
+	if err := os.WriteFile(name, []byte("ct\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(name, int(root), int(root)); err != nil {
+		t.Fatal(err)
+	}
+	r := h.MustRun(t, "start-ephemeral", "-o", "ct", "-n", "eph", "--", "/bin/sh", "-c", "cat /etc/order /etc/hostname")
+	if r.Stdout != "1\n2\neph\n" {
+		t.Errorf("the container's process saw %q, want both hooks' lines and the copy's name", r.Stdout)
+	}
+	if b, err := os.ReadFile(rec); err != nil || string(b) != "first saw ct\nlast saw ct\n" {
+		t.Errorf("the hooks recorded %q, %v; want each to see the original's /etc/hostname", b, err)
+	}
+	if b, err := os.ReadFile(name); err != nil || string(b) != "ct\n" {
+		t.Errorf("the original's /etc/hostname is %q, %v after the ephemeral start", b, err)
+	}
+}
