@@ -45,6 +45,8 @@ if [ -n "${ULXC_BASE:-}" ]; then
 	cp "$ULXC_BASE" "$W/base"
 	chmod 755 "$W/base"
 fi
+. bench/lib.sh
+settle "$W/ulxc" ${ULXC_BASE:+"$W/base"}
 sub=$(awk -F: -v u="$U" '$1 == u { print $2 ":" $3; exit }' /etc/subuid)
 start=${sub%%:*}
 count=${sub##*:}
@@ -87,6 +89,5 @@ if [ -n "${ULXC_BASE:-}" ]; then
 	cmds="$cmds
 base|$W/base attach bb -- /bin/true"
 fi
-. bench/lib.sh
 interleave "$RUNS" nsenter attach as "$cmds"
 uptime

@@ -69,6 +69,8 @@ CGO_ENABLED=0 go build -trimpath -tags ulxc_lean -o "$W/build/ulxc" ./cmd/ulxc
 CGO_ENABLED=0 go build -trimpath -o "$W/build/ulxc-image" ./cmd/ulxc
 cp "$W/build/ulxc" "$W/build/ulxc-image" "$W/"
 chmod 755 "$W/ulxc" "$W/ulxc-image"
+. bench/lib.sh
+settle "$W/ulxc" "$W/ulxc-image"
 sub=$(awk -F: -v u="$U" '$1 == u { print $2 ":" $3; exit }' /etc/subuid)
 start=${sub%%:*}
 count=${sub##*:}
@@ -109,7 +111,6 @@ for b in dir overlay; do
 done
 du -sh "$H/.local/share/ulxc/deb" "$H/.local/share/ulxc/debov" | sed 's/^/container: /'
 
-. bench/lib.sh
 export PAIRS="ephemeral-bb:start-bb ephemeral-deb:start-deb ephemeral-debov:start-debov ephemeral-deb:ephemeral-bb"
 startstop() {
 	interleave "$RUNS" start-bb copies "$W/as" "start-bb|$U_ start -F bb -- /bin/true

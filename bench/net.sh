@@ -69,6 +69,8 @@ CGO_ENABLED=0 go build -trimpath -tags ulxc_lean -o "$W/build/ulxc" ./cmd/ulxc
 CGO_ENABLED=0 go build -trimpath -o "$W/probe/netprobe" ./cmd/ulxc/testdata/netprobe
 cp "$W/build/ulxc" "$W/ulxc"
 chmod 755 "$W/ulxc" "$W/probe" "$W/probe/netprobe"
+. bench/lib.sh
+settle "$W/ulxc" "$W/probe/netprobe"
 if ! as sh -c 'exec 3<>/dev/net/tun' 2>/dev/null; then
 	echo "bench/net.sh: $U may not open /dev/net/tun: chmod 0666 /dev/net/tun (scripts/setup does)" >&2
 	exit 1
@@ -108,7 +110,6 @@ uptime
 cmds="empty|$W/ulxc start -F bb -- /bin/true
 pasta|$W/ulxc start -F pasta -- /bin/true
 slirp4netns|$W/ulxc start -F slirp -- /bin/true"
-. bench/lib.sh
 PAIRS="pasta:empty slirp4netns:empty" ROUNDS=5 interleave "$RUNS" empty start as "$cmds"
 
 echo "== TCP bulk transfer of $BYTES bytes, container to host ($REPS each, alternating)"

@@ -64,10 +64,10 @@ chmod 755 "$W/as"
 as() { "$W/as" "$@"; }
 
 # As scripts/setup and internal/testenv build them. Built elsewhere and
-# copied in, as the base binary is: a file the linker has just written
-# sits in the page cache in a way that made the same binary start about
-# 0.2 ms slower than its copy (until the cache was dropped, after which
-# both ran alike), and the two should be measured alike.
+# copied in, as the base binary is, then settled (bench/lib.sh): a file
+# the linker has just written sits in the page cache in small folios,
+# which made the same binary start about 0.2 ms slower than its copy, and
+# all should be measured alike.
 mkdir "$W/build"
 CGO_ENABLED=0 go build -trimpath -tags ulxc_lean -o "$W/build/ulxc" ./cmd/ulxc
 CGO_ENABLED=0 go build -trimpath -o "$W/build/ulxc-image" ./cmd/ulxc
@@ -77,6 +77,8 @@ if [ -n "${ULXC_BASE:-}" ]; then
 	cp "$ULXC_BASE" "$W/base"
 	chmod 755 "$W/base"
 fi
+. bench/lib.sh
+settle "$W/ulxc" "$W/ulxc-image" ${ULXC_BASE:+"$W/base"}
 sub=$(awk -F: -v u="$U" '$1 == u { print $2 ":" $3; exit }' /etc/subuid)
 start=${sub%%:*}
 count=${sub##*:}
@@ -145,7 +147,6 @@ else
 	echo "skip lxc-execute: $(echo "$why" | grep -m1 -i 'error\|fail' || echo "$why" | tail -1)"
 fi
 
-. bench/lib.sh
 interleave "$RUNS" floor start "hide $W/as" "$cmds"
 
 # Memory of the monitor, with 1 and 20 containers running.
