@@ -718,7 +718,10 @@ func forkHooks(p *Plan, kind, rootfs int) {
 		if last {
 			// Init goes on at once, not once the hook has exec'd: the
 			// hook's stack is no longer init's to use until
-			// awaitCloneHook, nor are p.hook and p.sa.
+			// awaitCloneHook, nor are p.hook and p.sa. Should the hook
+			// fail before its exec while init fails too, the two write
+			// p.Report's record at once: the supervisor may then read a
+			// torn one, which it reports as malformed.
 			p.HookArgs.Flags &^= unix.CLONE_VFORK
 		}
 		pid, e := forkHook(p)
