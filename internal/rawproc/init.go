@@ -703,6 +703,7 @@ func forkHooks(p *Plan, kind, rootfs int) {
 	for i := 0; i < len(h.Progs); i++ {
 		hp := &h.Progs[i]
 		p.hook = hookJob{kind: kind, prog: i, rootfs: rootfs}
+		p.hookReport = Report{FD: p.Report.FD, Status: p.Report.Status}
 		last := kind == HooksClone && i == len(h.Progs)-1
 		flags := p.HookArgs.Flags
 		if kind == HooksClone {
@@ -718,10 +719,7 @@ func forkHooks(p *Plan, kind, rootfs int) {
 		if last {
 			// Init goes on at once, not once the hook has exec'd: the
 			// hook's stack is no longer init's to use until
-			// awaitCloneHook, nor are p.hook and p.sa. Should the hook
-			// fail before its exec while init fails too, the two write
-			// p.Report's record at once: the supervisor may then read a
-			// torn one, which it reports as malformed.
+			// awaitCloneHook, nor are p.hook, p.hookReport and p.sa.
 			p.HookArgs.Flags &^= unix.CLONE_VFORK
 		}
 		pid, e := forkHook(p)
@@ -889,7 +887,7 @@ func hookChild(p *Plan, hp *Hook, envp []*byte, rootfs int) {
 	if p.hook.kind == HooksClone {
 		var e syscall.Errno
 		if rootfs, e = ownRoot(p); e != 0 {
-			fail(p, hp.Msg, OpNone, 0, e)
+			p.hookReport.fail(hp.Msg, OpNone, 0, e)
 		}
 	}
 	first := uintptr(3)
@@ -905,7 +903,7 @@ func hookChild(p *Plan, hp *Hook, envp []*byte, rootfs int) {
 	syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, first, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC, 0, 0, 0)
 	restoreSignals(p)
 	e, _ := tryExec(hp.Paths, hp.Argv, envp)
-	fail(p, hp.Msg, OpExec, 0, e)
+	p.hookReport.fail(hp.Msg, OpExec, 0, e)
 }
 
 // enterRootFor makes the root, p.hook's rootfs, init's working

@@ -131,6 +131,7 @@ type Plan struct {
 	poll                                unix.PollFd
 	hookStatus                          int32
 	hook                                hookJob // the hook forkHook starts
+	hookReport                          Report  // where it reports, beside init's own Report
 	cloneHook                           hookRun // the clone hook left running (awaitCloneHook)
 	hostnameRoot                        int     // the root's mount the copy's name is written through; 0 (stdin): none
 	marker                              [1]byte
