@@ -19,11 +19,16 @@ func (c *Config) rebuild(lenient bool) error {
 	}
 	var stack []string
 	if c.file != "" {
-		real, err := c.src.fsys.realpath(c.file)
-		if err != nil {
-			real = c.file // Parse of a reader whose name is not a file
+		if c.real == "" {
+			// Once: an edit rebuilds, and resolving the path took a
+			// quarter of each rebuild (an lstat per component).
+			real, err := c.src.fsys.realpath(c.file)
+			if err != nil {
+				real = c.file // Parse of a reader whose name is not a file
+			}
+			c.real = real
 		}
-		stack = []string{real}
+		stack = []string{c.real}
 	}
 	var stream []item
 	if err := c.expand(top, stack, &stream, lenient); err != nil {

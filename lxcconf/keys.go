@@ -304,7 +304,7 @@ func clears(root, key string) bool {
 	if _, sub, ok := netIndex(root); !clearRoots()[root] && (!ok || sub != "") {
 		return false
 	}
-	if !strings.HasPrefix(key, root+".") {
+	if len(key) <= len(root) || key[len(root)] != '.' || !strings.HasPrefix(key, root) {
 		return false
 	}
 	// lxc.cgroup clears the controller settings, not lxc.cgroup.dir*;

@@ -2,6 +2,7 @@ package lxcconf
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -246,5 +247,42 @@ func TestKeysAndLookupPrefix(t *testing.T) {
 	}
 	if want := []string{"deny a", "allow c 1:3 rwm", "allow c 1:5 rwm"}; !slices.Equal(rules, want) {
 		t.Errorf("LookupPrefix(lxc.cgroup2.devices.) = %q, want %q", rules, want)
+	}
+}
+
+// TestRoots: roots, which looks only at a key's first two components,
+// finds what a look at every root of clearRoots finds, for every known
+// key and for network keys.
+func TestRoots(t *testing.T) {
+	every := func(key string) []string {
+		var rs []string
+		for r := range clearRoots() {
+			if r != key && clears(r, key) {
+				rs = append(rs, r)
+			}
+		}
+		if n, sub, ok := netIndex(key); ok && sub != "" {
+			rs = append(rs, "lxc.net."+strconv.Itoa(n))
+		}
+		return rs
+	}
+	keys := []string{"lxc", "lxc.net", "lxc.net.0", "lxc.net.0.type", "lxc.net.12.ipv4.address", "lxc.cgroup.dir",
+		"lxc.cgroup.devices.allow", "lxc.cgroup2.memory.max", "lxc.hook.version", "lxc.hook.start", "lxc.prlimit.nofile",
+		"lxc.sysctl.net.ipv4.ip_forward", "lxc.proc.oom_score_adj", "lxc.cgroup", "lxc.hookx.start", "x.y.z"}
+	for k := range modernKeys() {
+		keys = append(keys, k)
+	}
+	for r := range clearRoots() {
+		if strings.Count(r, ".") != 1 {
+			t.Errorf("clear root %q is not lxc.X: roots would miss it", r)
+		}
+	}
+	for _, k := range keys {
+		got, want := roots(k), every(k)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("roots(%q) = %q, want %q", k, got, want)
+		}
 	}
 }

@@ -81,6 +81,7 @@ type Config struct {
 	// ...the effective view (top file + includes expanded in place) is what Get/Values read.
 
 	file  string // absolute path of the top file, "" for an unnamed reader
+	real  string // file with its symlinks resolved, once a rebuild needed it
 	noEOL bool   // the top file does not end with a newline
 	opts  Options
 	src   *sources

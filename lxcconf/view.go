@@ -1,6 +1,9 @@
 package lxcconf
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // evaluate applies the lines in LXC's order: legacy names translated,
 // single-valued keys replaced, lists appended, empty values clearing.
@@ -137,12 +140,17 @@ func (v *view) live() []Entry {
 	return out
 }
 
-// roots returns the family roots whose empty value clears key.
+// roots returns the family roots whose empty value clears key. Every
+// root of clearRoots is "lxc.X", so the only candidate is the key's own
+// first two components: looking at every root for every line was a
+// third of a rebuild, and a rebuild follows every edit (TestRoots).
 func roots(key string) []string {
 	var rs []string
-	for r := range clearRoots() {
-		if r != key && clears(r, key) {
-			rs = append(rs, r)
+	if i := strings.IndexByte(key, '.'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '.'); j >= 0 {
+			if r := key[:i+1+j]; clearRoots()[r] && clears(r, key) {
+				rs = append(rs, r)
+			}
 		}
 	}
 	if n, sub, ok := netIndex(key); ok && sub != "" {
