@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // The files LXC keeps about overlay snapshots, in its own format (pairs of
@@ -71,7 +73,13 @@ func (c *Container) SetOrigin(orig Ref) error {
 // AddSnapshot records in the directory of orig (a container of any store)
 // that snap depends on it.
 func AddSnapshot(orig, snap Ref) error {
-	file := filepath.Join(orig.Path, orig.Name, SnapshotsFile)
+	dir := filepath.Join(orig.Path, orig.Name)
+	unlock, err := lockRefs(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	file := filepath.Join(dir, SnapshotsFile)
 	refs, err := readRefs(file)
 	if err != nil {
 		return err
@@ -85,9 +93,18 @@ func AddSnapshot(orig, snap Ref) error {
 }
 
 // RemoveSnapshot drops snap from the snapshots of orig; a missing record
-// is no error.
+// (or original) is no error.
 func RemoveSnapshot(orig, snap Ref) error {
-	file := filepath.Join(orig.Path, orig.Name, SnapshotsFile)
+	dir := filepath.Join(orig.Path, orig.Name)
+	unlock, err := lockRefs(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	file := filepath.Join(dir, SnapshotsFile)
 	refs, err := readRefs(file)
 	if err != nil {
 		return err
@@ -105,6 +122,37 @@ func RemoveSnapshot(orig, snap Ref) error {
 		return nil
 	}
 	return writeRefs(file, out)
+}
+
+// snapshotsLock, in an original's directory, serializes the edits of its
+// SnapshotsFile. Copies being made add to it holding the original's lock,
+// but copies being removed (destroy, the end of an ephemeral run) hold
+// only their own, so a removal and an addition could both read the file
+// and one write lose the other's change: a copy that ran on the
+// original's root without a record, and the original's destroy allowed.
+// (The original's lock itself would order badly against destroy -s,
+// which holds it while it takes each snapshot's.) The lock is held for
+// nothing but the read, change and write of the records.
+const snapshotsLock = ".ulxc.snapshots.lock"
+
+// lockRefs takes the exclusive lock of the snapshot records of the
+// container directory dir; the returned function releases it.
+func lockRefs(dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, snapshotsLock), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock the snapshot records: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock the snapshot records %s: %w", f.Name(), err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // readRefs reads LXC's pairs of lines; a missing file is no reference.
