@@ -32,7 +32,9 @@
 // allocate, grow the stack, write a pointer (a write barrier may be on),
 // index a slice where the compiler cannot prove the index in range (the
 // bounds-check panic is the runtime's), or call anything but raw system
-// calls and other functions of this package, all of them nosplit.
+// calls and other functions of this package, all of them nosplit (but
+// for ForkJoin and StartChild, which the Go side calls to fork: their
+// stack check runs at their entry, in the caller, before any clone).
 // Everything it needs is prepared before the fork; what it learns
 // (descriptors, which mounts worked) goes into the data's non-pointer
 // fields. Copy a slice field to a local before a loop over it, so that
@@ -49,7 +51,9 @@
 //     and syscall.RawSyscall and RawSyscall6: an allocation, a bounds
 //     check, a write barrier. It also builds ulxc with the tag
 //     ulxc_initfault (fault_on.go: init allocates) and must find that
-//     call. It reads amd64's code only.
+//     call. It reads amd64's code only; TestLinksElsewhere links ulxc
+//     for arm64, whose chains (plain forks, on the caller's stack) are
+//     the longest.
 //   - On amd64 init runs on a stack and a thread-local block of its own,
 //     with the g register cleared (runtime's forkInit, fork_amd64.s): the
 //     Go runtime's first use of g faults, and with every signal blocked
@@ -66,5 +70,6 @@
 // fails the build with "nosplit stack over 792 byte limit" and the chain:
 // call it from childMain rather than from deeper down, keep its locals
 // few, and call syscall.RawSyscall6 directly (syscall.RawSyscall costs a
-// frame more).
+// frame more). A hook's chain counts from init's too, through forkHook,
+// which is assembly on amd64 so that it adds no frame.
 package rawproc

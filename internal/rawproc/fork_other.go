@@ -20,8 +20,10 @@ const SharedMemoryFork = false
 const OwnStack = false
 
 // StartChild clones init; the child runs childEntry and never returns.
+// It is not nosplit: its stack check runs at its entry, before the clone,
+// and its frame is then off the nosplit budget of init's chain, which
+// runs on the caller's stack here and did not fit (arm64).
 //
-//go:nosplit
 //go:norace
 func StartChild(p *Plan, args *CloneArgs) (uintptr, syscall.Errno) {
 	pid, _, e := syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(args)), unsafe.Sizeof(*args), 0)

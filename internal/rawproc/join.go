@@ -16,14 +16,16 @@ import (
 // ForkJoin starts the intermediate with every signal blocked, so that no
 // Go signal handler runs in a child that has no Go runtime, and returns
 // its pid; j.All must be the full mask. The mask is restored before it
-// returns, on the same thread: this function and all it calls are
-// nosplit and make raw system calls only, so the goroutine meets no
-// point where it could be preempted or moved to another thread (with
-// every signal blocked, not even asynchronously). runtime.LockOSThread
-// would buy nothing more, and its first use starts a thread, the
-// runtime's template thread, that every attach paid for.
+// returns, on the same thread: all this function calls is nosplit and
+// makes raw system calls only, and its own stack check runs at its entry,
+// before the mask, so the goroutine meets no point where it could be
+// preempted or moved to another thread (with every signal blocked, not
+// even asynchronously). runtime.LockOSThread would buy nothing more, and
+// its first use starts a thread, the runtime's template thread, that
+// every attach paid for. It is not nosplit itself so that its frame is
+// not counted in the children's nosplit budget (the objdump test's
+// callerSide).
 //
-//go:nosplit
 //go:norace
 func ForkJoin(j *Join) (uintptr, syscall.Errno) {
 	if _, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
