@@ -22,7 +22,12 @@ func dumpSpec(kind string, s *specs.Spec) {
 	}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err == nil {
-		err = os.WriteFile(p+"."+kind, b, 0o600)
+		// Whole or not at all: the test reads the file as soon as it
+		// exists, and once read half of one (a loaded CI run).
+		tmp := p + "." + kind + ".tmp"
+		if err = os.WriteFile(tmp, b, 0o600); err == nil {
+			err = os.Rename(tmp, p+"."+kind)
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ulxc: test hook: dump the spec: %v\n", err)
