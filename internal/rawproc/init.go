@@ -1314,14 +1314,7 @@ func mountOverlay(p *Plan) {
 	if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_SET_FLAG, uintptr(unsafe.Pointer(ov.KeyUserxattr)), 0, 0, 0); e != 0 {
 		fail(p, MsgOverlayMount, 0, 0, e)
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0); e != 0 {
-		fail(p, MsgOverlayMount, 0, 0, e)
-	}
-	mnt, _, e := syscall.RawSyscall6(unix.SYS_FSMOUNT, fs, unix.FSMOUNT_CLOEXEC, 0, 0, 0, 0)
-	if e != 0 {
-		fail(p, MsgOverlayMount, 0, 0, e)
-	}
-	syscall.RawSyscall6(unix.SYS_CLOSE, fs, 0, 0, 0, 0, 0)
+	mnt := createMount(p, fs, MsgOverlayMount)
 	target := p.Rootfs
 	if p.OvlTarget >= 0 {
 		target = p.OvlTarget
@@ -1330,6 +1323,24 @@ func mountOverlay(p *Plan) {
 		fail(p, MsgOverlayMount, 0, 0, e)
 	}
 	p.Root = int(mnt)
+}
+
+// createMount creates the configured file system context fs and returns
+// a mount of it, not attached anywhere yet; fs is closed. A failure is
+// reported as msg.
+//
+//go:nosplit
+//go:norace
+func createMount(p *Plan, fs uintptr, msg Msg) uintptr {
+	if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0); e != 0 {
+		fail(p, msg, 0, 0, e)
+	}
+	mnt, _, e := syscall.RawSyscall6(unix.SYS_FSMOUNT, fs, unix.FSMOUNT_CLOEXEC, 0, 0, 0, 0)
+	if e != 0 {
+		fail(p, msg, 0, 0, e)
+	}
+	syscall.RawSyscall6(unix.SYS_CLOSE, fs, 0, 0, 0, 0, 0)
+	return mnt
 }
 
 // writeHostname writes the copy's name into /etc/hostname of the new
@@ -1392,14 +1403,7 @@ func mountFuse(p *Plan) {
 			fail(p, MsgFuseMount, 0, 0, e)
 		}
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0); e != 0 {
-		fail(p, MsgFuseMount, 0, 0, e)
-	}
-	mnt, _, e := syscall.RawSyscall6(unix.SYS_FSMOUNT, fs, unix.FSMOUNT_CLOEXEC, 0, 0, 0, 0)
-	if e != 0 {
-		fail(p, MsgFuseMount, 0, 0, e)
-	}
-	syscall.RawSyscall6(unix.SYS_CLOSE, fs, 0, 0, 0, 0, 0)
+	mnt := createMount(p, fs, MsgFuseMount)
 	fds := ov.FuseSend.FDs
 	if len(fds) > 0 {
 		fds[0] = int32(fd)
