@@ -307,15 +307,8 @@ echo "hook of $LXC_NAME" > "$r/etc/hookmark"
 	}
 	dir := runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+hook)
 	root, _ := runtimetest.SubRange(t, h.User)
-	for name, content := range map[string]string{"hostname": "ct\n", "lowermark": "from the original\n"} {
-		p := filepath.Join(dir, "rootfs", "etc", name)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chown(p, int(root), int(root)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	runtimetest.WriteRootFile(t, h, dir, "etc/hostname", "ct\n")
+	runtimetest.WriteRootFile(t, h, dir, "etc/lowermark", "from the original\n")
 	store := runtimetest.StorePath(h)
 	for _, tc := range []struct {
 		args []string
@@ -446,14 +439,7 @@ func TestCloneHookEphemeralInStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+hook)
-	root, _ := runtimetest.SubRange(t, h.User)
-	mark := filepath.Join(dir, "rootfs", "etc", "lowermark")
-	if err := os.WriteFile(mark, []byte("from the original\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(mark, int(root), int(root)); err != nil {
-		t.Fatal(err)
-	}
+	runtimetest.WriteRootFile(t, h, dir, "etc/lowermark", "from the original\n")
 	const nsScript = `for ns in user pid mnt; do echo "$ns=$(readlink /proc/self/ns/$ns)"; done`
 	hostMnt, err := os.Readlink("/proc/self/ns/mnt")
 	if err != nil {
@@ -616,14 +602,8 @@ echo "last saw $(cat "$LXC_ROOTFS_MOUNT/etc/hostname")" >> `+rec+`
 echo 2 >> "$LXC_ROOTFS_MOUNT/etc/order"
 `)
 	dir := runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+first, "lxc.hook.clone = "+last)
-	root, _ := runtimetest.SubRange(t, h.User)
+	runtimetest.WriteRootFile(t, h, dir, "etc/hostname", "ct\n")
 	name := filepath.Join(dir, "rootfs", "etc", "hostname")
-	if err := os.WriteFile(name, []byte("ct\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(name, int(root), int(root)); err != nil {
-		t.Fatal(err)
-	}
 	r := h.MustRun(t, "start-ephemeral", "-o", "ct", "-n", "eph", "--", "/bin/sh", "-c", "cat /etc/order /etc/hostname")
 	if r.Stdout != "1\n2\neph\n" {
 		t.Errorf("the container's process saw %q, want both hooks' lines and the copy's name", r.Stdout)

@@ -77,6 +77,21 @@ func SubRange(t testing.TB, u *testenv.User) (start, count uint64) {
 	return 0, 0
 }
 
+// WriteRootFile writes content to rel in the root filesystem of the
+// container directory dir that NewBusybox made, owned by container root
+// (the first id of h's subordinate range), as an image's file would be.
+func WriteRootFile(t testing.TB, h *testenv.Home, dir, rel, content string) {
+	t.Helper()
+	root, _ := SubRange(t, h.User)
+	p := filepath.Join(dir, "rootfs", rel)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(p, int(root), int(root)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // StorePath is the default store of h: $HOME/.local/share/ulxc.
 func StorePath(h *testenv.Home) string { return filepath.Join(h.Dir, ".local/share/ulxc") }
 
