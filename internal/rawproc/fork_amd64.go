@@ -96,10 +96,10 @@ func PrepareJoin(j *Join) {
 // its stack, p.hook and p.hookReport until init has waited for it
 // (awaitCloneHook).
 
-// forkHook is in fork_amd64.s: it starts the hook p.hook and returns
-// its pid once it has exec'd or failed (at once, without CLONE_VFORK in
-// p.HookArgs).
-func forkHook(p *Plan) (pid uintptr, errno syscall.Errno)
+// forkHook is in fork_amd64.s: clone3 with args, p.HookArgs, whose
+// child becomes the hook p.hook; it returns the pid once the hook has
+// exec'd or failed (at once, without CLONE_VFORK in args).
+func forkHook(args *CloneArgs, size uintptr, j *Plan) (pid uintptr, errno uintptr)
 
 var _ = hookEntry
 

@@ -1,4 +1,3 @@
-#include "go_asm.h"
 #include "textflag.h"
 
 // nsenter's two forks (fork_amd64.go): the same clone, whose child calls
@@ -80,45 +79,11 @@ TEXT ·cloneIntermediate(SB),NOSPLIT|NOFRAME,$0-40
 TEXT ·cloneJoined(SB),NOSPLIT|NOFRAME,$0-40
 	CLONE_AND_CALL(·joined)
 
-// func forkHook(p *Plan) (pid uintptr, errno uintptr)
+// func forkHook(args *CloneArgs, size uintptr, j *Plan) (pid uintptr, errno uintptr)
 //
-// clone3 with p.HookArgs (a stack of the hook's own, sharing init's
-// memory until the exec; runtime's forkInit always sets it here, and
-// without a stack this fails with EINVAL); the child calls hookEntry(p)
-// and never returns. No Go frame between init's forkHooks and the clone:
-// the hook's chain of calls follows init's on the linker's nosplit
-// budget.
-TEXT ·forkHook(SB),NOSPLIT|NOFRAME,$0-24
-	MOVQ	p+0(FP), R12
-	LEAQ	Plan_HookArgs(R12), DI
-	CMPQ	CloneArgs_Stack(DI), $0
-	JEQ	nostack
-	MOVQ	$CloneArgs__size, SI
-	MOVQ	$435, AX // SYS_clone3
-	SYSCALL
-	JMP	forked
-nostack:
-	MOVQ	$-22, AX // EINVAL
-forked:
-	CMPQ	AX, $0
-	JEQ	child
-	CMPQ	AX, $0xfffffffffffff001
-	JLS	ok
-	MOVQ	$0, pid+8(FP)
-	NEGQ	AX
-	MOVQ	AX, errno+16(FP)
-	RET
-ok:
-	MOVQ	AX, pid+8(FP)
-	MOVQ	$0, errno+16(FP)
-	RET
-child:
-	ANDQ	$-16, SP
-	SUBQ	$16, SP
-	MOVQ	R12, 0(SP)
-	XORQ	R14, R14
-	CALL	·hookEntry(SB)
-	MOVL	$127, DI
-	MOVL	$231, AX // SYS_exit_group
-	SYSCALL
-	INT	$3
+// clone3 with args (Plan.HookArgs: a stack of the hook's own, sharing
+// init's memory until the exec); the child calls hookEntry(j). Called
+// straight from init's forkHooks, with no Go frame between: the hook's
+// chain of calls follows init's on the linker's nosplit budget.
+TEXT ·forkHook(SB),NOSPLIT|NOFRAME,$0-40
+	CLONE_AND_CALL(·hookEntry)

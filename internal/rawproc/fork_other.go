@@ -35,14 +35,15 @@ func StartChild(p *Plan, args *CloneArgs) (uintptr, syscall.Errno) {
 }
 
 // forkHook forks the hook p.hook, in a mount namespace of its own when
-// p.HookArgs asks for one: the child becomes the hook.
+// args asks for one: the child becomes the hook. Of args only that flag
+// counts here; the signature is amd64's.
 //
 //go:nosplit
 //go:norace
-func forkHook(p *Plan) (uintptr, syscall.Errno) {
-	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD)|uintptr(p.HookArgs.Flags&unix.CLONE_NEWNS), 0, 0, 0, 0, 0)
+func forkHook(args *CloneArgs, _ uintptr, p *Plan) (uintptr, uintptr) {
+	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD)|uintptr(args.Flags&unix.CLONE_NEWNS), 0, 0, 0, 0, 0)
 	if e != 0 || pid != 0 {
-		return pid, e
+		return pid, uintptr(e)
 	}
 	hookEntry(p)
 	return 0, 0 // not reached

@@ -702,6 +702,11 @@ func forkHooks(p *Plan, kind, rootfs int) {
 	h := &p.Hooks[kind]
 	for i := 0; i < len(h.Progs); i++ {
 		hp := &h.Progs[i]
+		if OwnStack && p.HookArgs.Stack == 0 {
+			// The hook would run on init's own stack (runtime's
+			// forkInit gives it one).
+			fail(p, hp.Msg, OpFork, 0, unix.EINVAL)
+		}
 		p.hook = hookJob{kind: kind, prog: i, rootfs: rootfs}
 		p.hookReport = Report{FD: p.Report.FD, Status: p.Report.Status}
 		last := kind == HooksClone && i == len(h.Progs)-1
@@ -722,13 +727,13 @@ func forkHooks(p *Plan, kind, rootfs int) {
 			// awaitCloneHook, nor are p.hook, p.hookReport and p.sa.
 			p.HookArgs.Flags &^= unix.CLONE_VFORK
 		}
-		pid, e := forkHook(p)
+		pid, e := forkHook(&p.HookArgs, unsafe.Sizeof(p.HookArgs), p)
 		p.HookArgs.Flags = flags
 		if kind == HooksClone {
 			leaveRoot(p)
 		}
 		if e != 0 {
-			fail(p, hp.Msg, OpFork, 0, e)
+			fail(p, hp.Msg, OpFork, 0, syscall.Errno(e))
 		}
 		if last {
 			p.cloneHook = hookRun{pid: pid, prog: i}
