@@ -84,3 +84,27 @@ func TestAttachEnv(t *testing.T) {
 		})
 	}
 }
+
+// TestAttachLimitsBounding: the bounding set recorded in the state is the
+// attached process's, without a look at /proc (the pid here has none); a
+// state from before the field falls back to init's CapBnd in /proc.
+func TestAttachLimitsBounding(t *testing.T) {
+	mask := uint64(1)<<41 - 1&^(1<<25)
+	got, _, err := attachLimits(State{Pid: -1, Bounding: &mask}, AttachOptions{})
+	if err != nil || got != mask {
+		t.Errorf("recorded %#x: attachLimits = %#x, %v; want it unchanged", mask, got, err)
+	}
+	if got, _, err = attachLimits(State{Pid: -1, Bounding: &mask}, AttachOptions{KeepCaps: true}); err != nil || got != ^uint64(0) {
+		t.Errorf("with KeepCaps: attachLimits = %#x, %v; want every capability", got, err)
+	}
+	own, err := processBounding(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err = attachLimits(State{Pid: os.Getpid()}, AttachOptions{}); err != nil || got != own {
+		t.Errorf("no recorded set: attachLimits = %#x, %v; want this process's CapBnd %#x", got, err, own)
+	}
+	if _, _, err = attachLimits(State{Pid: -1}, AttachOptions{}); err == nil {
+		t.Error("no recorded set, no /proc entry: attachLimits gave no error")
+	}
+}

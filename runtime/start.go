@@ -401,6 +401,11 @@ func (c *Container) record() error {
 	if ns, _, err := namespaces(c.opts.Spec); err == nil {
 		c.state.Namespaces = uint64(ns | unix.CLONE_NEWUSER)
 	}
+	if p := c.opts.Spec.Process; p != nil {
+		if mask, ok, err := boundingMask(p.Capabilities); err == nil && ok {
+			c.state.Bounding = &mask
+		}
+	}
 	if err := os.MkdirAll(c.opts.RuntimeDir, 0o700); err != nil {
 		return fmt.Errorf("runtime dir: %w", err)
 	}

@@ -73,6 +73,11 @@ type State struct {
 	// (the others are the supervisor's): attach joins them without
 	// comparing them with its own. 0 in a state from before the field.
 	Namespaces uint64 `json:"namespaces,omitempty"`
+	// Bounding is the bounding set init was given (a mask of capability
+	// numbers), which attach gives the attached process; nil when the
+	// spec asked for none, and in a state from before the field, where
+	// attach reads init's from /proc.
+	Bounding *uint64 `json:"bounding,omitempty"`
 }
 
 // ExitStatus is how a container's init ended.

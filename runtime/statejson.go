@@ -61,6 +61,12 @@ func decodeState(b []byte) (State, error) {
 			st.Started, err = s.time()
 		case "namespaces":
 			st.Namespaces, err = s.uint()
+		case "bounding":
+			if !s.null() {
+				var v uint64
+				v, err = s.uint()
+				st.Bounding = &v
+			}
 		case "network":
 			st.Network, err = s.strs()
 		case "last_exit":
