@@ -92,7 +92,7 @@ func (e *env) logFileOnly(level slog.Level, msg string, args ...any) {
 // logCommand records the end of the command: in --logfile, and on stderr
 // with --debug.
 func (e *env) logCommand(args []string, code int, err error) {
-	if errors.Is(err, pflag.ErrHelp) {
+	if e.log.toFile == nil && !e.debug || errors.Is(err, pflag.ErrHelp) {
 		return
 	}
 	attrs := []any{"command", "ulxc " + strings.Join(args, " "), "status", code}

@@ -230,6 +230,12 @@ func (e *env) fail(err error) int {
 	if err == nil {
 		return 0
 	}
+	// A command's own status (attach, start -F, execute): the common
+	// end, spared errors.Is's and errors.As's walks, whose code a fresh
+	// process pages in for them alone.
+	if ee, ok := err.(*exitError); ok {
+		return ee.code
+	}
 	if errors.Is(err, pflag.ErrHelp) {
 		return 0
 	}
