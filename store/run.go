@@ -46,6 +46,8 @@ func (c *Container) FindRun() (Run, error) {
 	// file gains nothing from Go's poller, whose set-up (four fcntl, an
 	// epoll instance and its registration) was the costliest part of
 	// this look-up that every attach, stop and info makes.
+	// Nor an *os.File at all: wrapping the descriptor cost an fcntl and
+	// a finalizer, set and cleared, on the way.
 	path := filepath.Join(c.Dir, runFile)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENOENT) {
@@ -54,24 +56,23 @@ func (c *Container) FindRun() (Run, error) {
 	if err != nil {
 		return Run{}, fmt.Errorf("%s: run lock: open %s: %w", c.Name, path, err)
 	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
-	held, err := isLocked(f)
+	defer unix.Close(fd)
+	held, err := isLockedFD(fd)
 	if err != nil {
-		return Run{}, fmt.Errorf("%s: run lock %s: %w", c.Name, f.Name(), err)
+		return Run{}, fmt.Errorf("%s: run lock %s: %w", c.Name, path, err)
 	}
-	dir, rerr := c.readRecord(f)
+	dir, rerr := c.readRecordFD(fd)
 	// A supervisor writes its record just after it takes the lock: give
 	// one that is that far a moment.
 	for i := 0; held && errors.Is(rerr, errIncomplete) && i < 100; i++ {
 		time.Sleep(time.Millisecond)
-		dir, rerr = c.readRecord(f)
+		dir, rerr = c.readRecordFD(fd)
 	}
 	switch {
 	case rerr == nil:
 		return Run{Held: held, Dir: dir}, nil
 	case held:
-		return Run{Held: true}, fmt.Errorf("%s: %w, but %w: %s: %w", c.Name, ErrRunning, ErrUnreachable, f.Name(), rerr)
+		return Run{Held: true}, fmt.Errorf("%s: %w, but %w: %s: %w", c.Name, ErrRunning, ErrUnreachable, path, rerr)
 	}
 	return c.runHere()
 }
@@ -121,9 +122,11 @@ func (c *Container) LockRun(runtimeDir string) (*os.File, error) {
 }
 
 // isLocked reports whether some open file description holds a lock on f.
-func isLocked(f *os.File) (bool, error) {
+func isLocked(f *os.File) (bool, error) { return isLockedFD(int(f.Fd())) }
+
+func isLockedFD(fd int) (bool, error) {
 	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart}
-	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_GETLK, &lk); err != nil {
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk); err != nil {
 		return false, err
 	}
 	return lk.Type != unix.F_UNLCK, nil
@@ -132,12 +135,23 @@ func isLocked(f *os.File) (bool, error) {
 // errIncomplete reports a record being written.
 var errIncomplete = errors.New("record incomplete")
 
-// readRecord reads and checks the runtime directory recorded in f.
-func (c *Container) readRecord(f *os.File) (string, error) {
+// readRecordFD reads and checks the runtime directory recorded in the
+// run file open at fd.
+func (c *Container) readRecordFD(fd int) (string, error) {
 	b := make([]byte, maxRecord+1)
-	n, err := f.ReadAt(b, 0)
-	if err != nil && err != io.EOF {
-		return "", err
+	n := 0
+	for n < len(b) {
+		m, err := unix.Pread(fd, b[n:], int64(n))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return "", &os.PathError{Op: "read", Path: filepath.Join(c.Dir, runFile), Err: err}
+		}
+		if m == 0 {
+			break
+		}
+		n += m
 	}
 	return c.readRecordBytes(b[:n])
 }
@@ -181,8 +195,8 @@ func private(dir string) error {
 	if err := unix.Lstat(dir, &st); err != nil {
 		return &os.PathError{Op: "lstat", Path: dir, Err: err}
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Getuid() || st.Mode&0o077 != 0 {
-		return fmt.Errorf("%s: not a private directory owned by uid %d", dir, os.Getuid())
+	if uid := os.Getuid(); st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != uid || st.Mode&0o077 != 0 {
+		return fmt.Errorf("%s: not a private directory owned by uid %d", dir, uid)
 	}
 	return nil
 }
