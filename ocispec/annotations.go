@@ -55,21 +55,34 @@ func Unapplied(s *specs.Spec) []string {
 	return strings.Split(v, ",")
 }
 
-// copied are config keys carried verbatim into annotations.
-var copied = map[string]string{
-	"lxc.tty.dir":             AnnotationTTYDir,
-	"lxc.console.path":        AnnotationConsolePath,
-	"lxc.console.logfile":     AnnotationConsoleLog,
-	"lxc.console.size":        annotationConsoleSize,
-	"lxc.console.buffer.size": annotationConsoleBuffer,
-	"lxc.console.rotate":      annotationConsoleRotate,
-	"lxc.start.auto":          AnnotationStartAuto,
-	"lxc.start.delay":         AnnotationStartDelay,
-	"lxc.start.order":         AnnotationStartOrder,
-	"lxc.log.file":            AnnotationLogFile,
-	"lxc.log.level":           AnnotationLogLevel,
-	"lxc.ephemeral":           AnnotationEphemeral,
-	"lxc.apparmor.profile":    AnnotationApparmor,
+// copied are config keys carried verbatim into annotations. The lookup
+// tables of this package are slices and switches, not maps: a package map
+// is built when the program starts, by every ulxc command, attach included,
+// whether or not it converts a config.
+var copied = [...]struct{ key, ann string }{
+	{"lxc.tty.dir", AnnotationTTYDir},
+	{"lxc.console.path", AnnotationConsolePath},
+	{"lxc.console.logfile", AnnotationConsoleLog},
+	{"lxc.console.size", annotationConsoleSize},
+	{"lxc.console.buffer.size", annotationConsoleBuffer},
+	{"lxc.console.rotate", annotationConsoleRotate},
+	{"lxc.start.auto", AnnotationStartAuto},
+	{"lxc.start.delay", AnnotationStartDelay},
+	{"lxc.start.order", AnnotationStartOrder},
+	{"lxc.log.file", AnnotationLogFile},
+	{"lxc.log.level", AnnotationLogLevel},
+	{"lxc.ephemeral", AnnotationEphemeral},
+	{"lxc.apparmor.profile", AnnotationApparmor},
+}
+
+// isCopied reports whether key is one of copied.
+func isCopied(key string) bool {
+	for _, c := range copied {
+		if c.key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // annotations sets the annotations that come straight from one key.
@@ -98,9 +111,9 @@ func (c *converter) annotations() error {
 		}
 		c.ann[AnnotationTTYMax] = v
 	}
-	for key, ann := range copied {
-		if v, ok := c.get(key); ok {
-			c.ann[ann] = v
+	for _, cp := range copied {
+		if v, ok := c.get(cp.key); ok {
+			c.ann[cp.ann] = v
 		}
 	}
 	if v, ok := c.get("lxc.apparmor.profile"); ok && v != "unconfined" {
@@ -142,7 +155,7 @@ func matchKey(patterns []string, key string) bool {
 // and SELinux settings, time offsets, LXC keys ulxc has no use for.
 func (c *converter) leftovers() error {
 	for _, key := range c.cfg.Keys("lxc.") {
-		if _, ok := copied[key]; ok || matchKey(handled, key) || matchKey(ignoredKeys, key) {
+		if isCopied(key) || matchKey(handled, key) || matchKey(ignoredKeys, key) {
 			continue
 		}
 		if strings.TrimSpace(strings.Join(c.cfg.Values(key), "")) == "" {

@@ -52,11 +52,27 @@ func (c *converter) mapsGID(id uint32) bool {
 	return false
 }
 
-// namespaceNames maps LXC's namespace names to OCI's.
-var namespaceNames = map[string]specs.LinuxNamespaceType{
-	"user": specs.UserNamespace, "mnt": specs.MountNamespace, "pid": specs.PIDNamespace,
-	"uts": specs.UTSNamespace, "ipc": specs.IPCNamespace, "net": specs.NetworkNamespace,
-	"cgroup": specs.CgroupNamespace, "time": specs.TimeNamespace,
+// namespaceName maps LXC's namespace names to OCI's.
+func namespaceName(name string) (specs.LinuxNamespaceType, bool) {
+	switch name {
+	case "user":
+		return specs.UserNamespace, true
+	case "mnt":
+		return specs.MountNamespace, true
+	case "pid":
+		return specs.PIDNamespace, true
+	case "uts":
+		return specs.UTSNamespace, true
+	case "ipc":
+		return specs.IPCNamespace, true
+	case "net":
+		return specs.NetworkNamespace, true
+	case "cgroup":
+		return specs.CgroupNamespace, true
+	case "time":
+		return specs.TimeNamespace, true
+	}
+	return "", false
 }
 
 // namespaces sets linux.namespaces and the hostname.
@@ -70,7 +86,7 @@ func (c *converter) namespaces() error {
 	}
 	keep := map[specs.LinuxNamespaceType]bool{}
 	for _, w := range c.words("lxc.namespace.keep") {
-		t, ok := namespaceNames[w]
+		t, ok := namespaceName(w)
 		if !ok {
 			return keyErr("lxc.namespace.keep", w, ErrInvalidValue, "unknown namespace")
 		}

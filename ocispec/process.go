@@ -193,11 +193,15 @@ func parseBool(s string) (bool, error) {
 	return false, fmt.Errorf("%q is not 0 or 1", s)
 }
 
-// rlimitNames are the NAME of lxc.prlimit.NAME, as in setrlimit(2).
-var rlimitNames = map[string]bool{
-	"as": true, "core": true, "cpu": true, "data": true, "fsize": true, "locks": true,
-	"memlock": true, "msgqueue": true, "nice": true, "nofile": true, "nproc": true,
-	"rss": true, "rtprio": true, "rttime": true, "sigpending": true, "stack": true,
+// rlimitName reports whether name is a NAME of lxc.prlimit.NAME, as in
+// setrlimit(2).
+func rlimitName(name string) bool {
+	switch name {
+	case "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc",
+		"rss", "rtprio", "rttime", "sigpending", "stack":
+		return true
+	}
+	return false
 }
 
 // rlimits sets process.rlimits from lxc.prlimit.NAME = SOFT[:HARD], where
@@ -211,7 +215,7 @@ func (c *converter) rlimits() error {
 		if !ok {
 			continue
 		}
-		if !rlimitNames[name] {
+		if !rlimitName(name) {
 			return keyErr(key, v, ErrInvalidValue, "unknown resource %q", name)
 		}
 		soft, hard, err := ParseRlimit(v)

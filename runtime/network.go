@@ -31,7 +31,7 @@ import (
 //     /proc/self/ns/user and sends them on its network socket
 //     (initNetFD, sendNamespaces), then goes on setting the container up;
 //  2. the supervisor receives them (receiveNamespaces) and sets each
-//     interface up in turn with its type's attach (netTypes), while init
+//     interface up in turn with its type's attach (netTypeOf), while init
 //     works: a user-mode helper started on the namespace, say;
 //  3. it writes the go-ahead, and init, which waits for it before the
 //     start hooks and the exec (awaitNetwork), runs the container's
@@ -43,7 +43,7 @@ import (
 // such interfaces has no phase: init gets no socket and makes no extra
 // system call.
 //
-// A new kind of interface is one more entry in netTypes.
+// A new kind of interface is one more case in netTypeOf.
 
 // netType is how the supervisor sets up one kind of interface.
 type netType struct {
@@ -60,13 +60,25 @@ type netType struct {
 	attach func(ctx context.Context, ns *netNamespace, iface ocispec.Interface) (netAttachment, error)
 }
 
-// netTypes are the interface types with a network phase. The others need
+// netTypeOf gives the interface types with a network phase. The others need
 // none: empty has loopback only, which init brings up; none shares the
 // host's network namespace.
-var netTypes = map[string]netType{
-	ocispec.NetPasta:       {check: checkUserModeNet, preflight: preflightUserModeNet, attach: attachPasta},
-	ocispec.NetSlirp4netns: {check: checkUserModeNet, preflight: preflightUserModeNet, attach: attachSlirp4netns},
-	ocispec.NetVeth:        {check: checkVeth, preflight: preflightVeth, attach: attachVeth},
+func netTypeOf(typ string) (netType, bool) {
+	switch typ {
+	case ocispec.NetPasta:
+		return netType{check: checkUserModeNet, preflight: preflightUserModeNet, attach: attachPasta}, true
+	case ocispec.NetSlirp4netns:
+		return netType{check: checkUserModeNet, preflight: preflightUserModeNet, attach: attachSlirp4netns}, true
+	case ocispec.NetVeth:
+		return netType{check: checkVeth, preflight: preflightVeth, attach: attachVeth}, true
+	}
+	return netType{}, false
+}
+
+// netTypeFor is netTypeOf of a type known to have a network phase.
+func netTypeFor(typ string) netType {
+	t, _ := netTypeOf(typ)
+	return t
 }
 
 // netNamespace is the container's network namespace as the network phase
@@ -102,7 +114,7 @@ func netInterfaces(s *specs.Spec) ([]ocispec.Interface, error) {
 	}
 	var out []ocispec.Interface
 	for _, iface := range all {
-		if _, ok := netTypes[iface.Type]; !ok {
+		if _, ok := netTypeOf(iface.Type); !ok {
 			continue
 		}
 		out = append(out, iface)
@@ -111,7 +123,7 @@ func netInterfaces(s *specs.Spec) ([]ocispec.Interface, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
 	}
 	for _, iface := range out {
-		if err := netTypes[iface.Type].check(iface); err != nil {
+		if err := netTypeFor(iface.Type).check(iface); err != nil {
 			return nil, fmt.Errorf("%w: lxc.net.%d (%s): %w", ErrInvalidSpec, iface.Index, iface.Type, err)
 		}
 	}
@@ -158,7 +170,7 @@ func preflightNetwork(s *specs.Spec) error {
 		return err
 	}
 	for _, iface := range ifaces {
-		if pf := netTypes[iface.Type].preflight; pf != nil {
+		if pf := netTypeFor(iface.Type).preflight; pf != nil {
 			if err := pf(iface); err != nil {
 				return fmt.Errorf("network: lxc.net.%d (%s): %w", iface.Index, iface.Type, err)
 			}
@@ -186,7 +198,7 @@ func (c *Container) networkPhase(ctx context.Context, sock *os.File, ifaces []oc
 		}
 	}()
 	for _, iface := range ifaces {
-		a, err := netTypes[iface.Type].attach(ctx, ns, iface)
+		a, err := netTypeFor(iface.Type).attach(ctx, ns, iface)
 		if err != nil {
 			return fmt.Errorf("network: lxc.net.%d (%s): %w", iface.Index, iface.Type, err)
 		}

@@ -13,42 +13,70 @@ type mountFlag struct {
 	flag  uintptr
 }
 
-var mountFlags = map[string]mountFlag{
-	"ro":            {false, unix.MS_RDONLY},
-	"rw":            {true, unix.MS_RDONLY},
-	"nosuid":        {false, unix.MS_NOSUID},
-	"suid":          {true, unix.MS_NOSUID},
-	"nodev":         {false, unix.MS_NODEV},
-	"dev":           {true, unix.MS_NODEV},
-	"noexec":        {false, unix.MS_NOEXEC},
-	"exec":          {true, unix.MS_NOEXEC},
-	"sync":          {false, unix.MS_SYNCHRONOUS},
-	"async":         {true, unix.MS_SYNCHRONOUS},
-	"dirsync":       {false, unix.MS_DIRSYNC},
-	"noatime":       {false, unix.MS_NOATIME},
-	"atime":         {true, unix.MS_NOATIME},
-	"nodiratime":    {false, unix.MS_NODIRATIME},
-	"diratime":      {true, unix.MS_NODIRATIME},
-	"relatime":      {false, unix.MS_RELATIME},
-	"norelatime":    {true, unix.MS_RELATIME},
-	"strictatime":   {false, unix.MS_STRICTATIME},
-	"nostrictatime": {true, unix.MS_STRICTATIME},
-	"silent":        {false, unix.MS_SILENT},
-	"loud":          {true, unix.MS_SILENT},
-	"bind":          {false, unix.MS_BIND},
-	"rbind":         {false, unix.MS_BIND | unix.MS_REC},
-	"defaults":      {false, 0},
+// mountFlags are the mount options that are flags, in a slice rather than
+// a map (rlimitResource says why).
+var mountFlags = [...]struct {
+	name string
+	mountFlag
+}{
+	{"ro", mountFlag{false, unix.MS_RDONLY}},
+	{"rw", mountFlag{true, unix.MS_RDONLY}},
+	{"nosuid", mountFlag{false, unix.MS_NOSUID}},
+	{"suid", mountFlag{true, unix.MS_NOSUID}},
+	{"nodev", mountFlag{false, unix.MS_NODEV}},
+	{"dev", mountFlag{true, unix.MS_NODEV}},
+	{"noexec", mountFlag{false, unix.MS_NOEXEC}},
+	{"exec", mountFlag{true, unix.MS_NOEXEC}},
+	{"sync", mountFlag{false, unix.MS_SYNCHRONOUS}},
+	{"async", mountFlag{true, unix.MS_SYNCHRONOUS}},
+	{"dirsync", mountFlag{false, unix.MS_DIRSYNC}},
+	{"noatime", mountFlag{false, unix.MS_NOATIME}},
+	{"atime", mountFlag{true, unix.MS_NOATIME}},
+	{"nodiratime", mountFlag{false, unix.MS_NODIRATIME}},
+	{"diratime", mountFlag{true, unix.MS_NODIRATIME}},
+	{"relatime", mountFlag{false, unix.MS_RELATIME}},
+	{"norelatime", mountFlag{true, unix.MS_RELATIME}},
+	{"strictatime", mountFlag{false, unix.MS_STRICTATIME}},
+	{"nostrictatime", mountFlag{true, unix.MS_STRICTATIME}},
+	{"silent", mountFlag{false, unix.MS_SILENT}},
+	{"loud", mountFlag{true, unix.MS_SILENT}},
+	{"bind", mountFlag{false, unix.MS_BIND}},
+	{"rbind", mountFlag{false, unix.MS_BIND | unix.MS_REC}},
+	{"defaults", mountFlag{false, 0}},
 }
 
-var propagationFlags = map[string]uintptr{
-	"private":     unix.MS_PRIVATE,
-	"rprivate":    unix.MS_PRIVATE | unix.MS_REC,
-	"shared":      unix.MS_SHARED,
-	"rshared":     unix.MS_SHARED | unix.MS_REC,
-	"slave":       unix.MS_SLAVE,
-	"rslave":      unix.MS_SLAVE | unix.MS_REC,
-	"unbindable":  unix.MS_UNBINDABLE,
-	"runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+// mountFlagOf is the flag of the mount option opt, if it is one.
+func mountFlagOf(opt string) (mountFlag, bool) {
+	for _, f := range mountFlags {
+		if f.name == opt {
+			return f.mountFlag, true
+		}
+	}
+	return mountFlag{}, false
+}
+
+// propagationOf is the propagation flag of the mount option opt, if it is
+// one.
+func propagationOf(opt string) (uintptr, bool) {
+	switch opt {
+	case "private":
+		return unix.MS_PRIVATE, true
+	case "rprivate":
+		return unix.MS_PRIVATE | unix.MS_REC, true
+	case "shared":
+		return unix.MS_SHARED, true
+	case "rshared":
+		return unix.MS_SHARED | unix.MS_REC, true
+	case "slave":
+		return unix.MS_SLAVE, true
+	case "rslave":
+		return unix.MS_SLAVE | unix.MS_REC, true
+	case "unbindable":
+		return unix.MS_UNBINDABLE, true
+	case "runbindable":
+		return unix.MS_UNBINDABLE | unix.MS_REC, true
+	}
+	return 0, false
 }
 
 // createKind is what a missing mount target is made as.
@@ -72,7 +100,7 @@ type mountOptions struct {
 func parseMountOptions(opts []string) mountOptions {
 	var o mountOptions
 	for _, opt := range opts {
-		if f, ok := mountFlags[opt]; ok {
+		if f, ok := mountFlagOf(opt); ok {
 			if f.clear {
 				o.flags &^= f.flag
 			} else {
@@ -80,7 +108,7 @@ func parseMountOptions(opts []string) mountOptions {
 			}
 			continue
 		}
-		if p, ok := propagationFlags[opt]; ok {
+		if p, ok := propagationOf(opt); ok {
 			o.propagation = append(o.propagation, p)
 			continue
 		}
@@ -94,7 +122,7 @@ func parseMountOptions(opts []string) mountOptions {
 func describeFlags(f uintptr) string {
 	var out []string
 	for _, n := range []string{"ro", "nosuid", "nodev", "noexec", "noatime", "nodiratime", "relatime"} {
-		if f&mountFlags[n].flag != 0 {
+		if m, _ := mountFlagOf(n); f&m.flag != 0 {
 			out = append(out, n)
 		}
 	}

@@ -65,14 +65,19 @@ func checkTun() error {
 	return f.Close()
 }
 
-// helperPackages are the Debian packages of the helpers.
-var helperPackages = map[string]string{"pasta": "passt", "slirp4netns": "slirp4netns"}
+// helperPackage is the Debian package of a helper.
+func helperPackage(name string) string {
+	if name == "pasta" {
+		return "passt"
+	}
+	return name
+}
 
 // lookHelper finds a helper program in PATH.
 func lookHelper(name string) (string, error) {
 	p, err := exec.LookPath(name)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s is not in PATH (install it: apt-get install %s)", ErrHelperMissing, name, helperPackages[name])
+		return "", fmt.Errorf("%w: %s is not in PATH (install it: apt-get install %s)", ErrHelperMissing, name, helperPackage(name))
 	}
 	return p, nil
 }

@@ -193,7 +193,7 @@ func TestCheckconfigUsage(t *testing.T) {
 }
 
 func TestProbeOverlayEntryRegistered(t *testing.T) {
-	if childEntries[hostcheck.OverlayProbeEntry] == nil {
-		t.Errorf("childEntries[%q] = nil, want the overlay probe child", hostcheck.OverlayProbeEntry)
+	if childEntry(hostcheck.OverlayProbeEntry) == nil {
+		t.Errorf("childEntry(%q) = nil, want the overlay probe child", hostcheck.OverlayProbeEntry)
 	}
 }

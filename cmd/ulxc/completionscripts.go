@@ -71,7 +71,7 @@ _ulxc() {
 				values = append(values, flagWords(f)...)
 			}
 		}
-		words := operandWords[d.name]
+		words := operandWords(d.name)
 		if d.name == "help" || d.name == "man" {
 			words = names
 		}
@@ -157,8 +157,8 @@ _ulxc() {
 			}
 		}
 		switch {
-		case operandWords[d.name] != nil:
-			fmt.Fprintf(&b, " \\\n\t\t\t'1:%s:(%s)'", d.name, strings.Join(operandWords[d.name], " "))
+		case operandWords(d.name) != nil:
+			fmt.Fprintf(&b, " \\\n\t\t\t'1:%s:(%s)'", d.name, strings.Join(operandWords(d.name), " "))
 		case d.name == "man":
 			b.WriteString(" \\\n\t\t\t'1:command:_ulxc_verbs'")
 		case takesContainer(d):
@@ -228,7 +228,7 @@ complete -c ulxc -f
 			}
 			b.WriteString(line + " -d " + fishQuote(flagHelp(f)) + "\n")
 		}
-		if ws := operandWords[d.name]; ws != nil {
+		if ws := operandWords(d.name); ws != nil {
 			fmt.Fprintf(&b, "complete -c ulxc -n '__fish_seen_subcommand_from %s' -a %s\n", d.name, fishQuote(strings.Join(ws, " ")))
 		}
 		if takesContainer(d) {

@@ -59,16 +59,25 @@ func visibleFlags(fs *pflag.FlagSet) []*pflag.Flag {
 	return out
 }
 
-// globalValues name the values of the global flags, whose usage text
-// (main.go) names none.
-var globalValues = map[string]string{"lxcpath": "LXCPATH", "logpriority": "LEVEL"}
+// globalValue names the value of a global flag, whose usage text (main.go)
+// names none. Switches, not package maps, which every ulxc process would
+// build before main.
+func globalValue(flag string) (string, bool) {
+	switch flag {
+	case "lxcpath":
+		return "LXCPATH", true
+	case "logpriority":
+		return "LEVEL", true
+	}
+	return "", false
+}
 
 // flagValue is the name of a flag's value ("FILE"), "" for a switch.
 func flagValue(f *pflag.Flag) string {
 	if f.Value.Type() == "bool" {
 		return ""
 	}
-	if v, ok := globalValues[f.Name]; ok {
+	if v, ok := globalValue(f.Name); ok {
 		return v
 	}
 	name, _ := pflag.UnquoteUsage(f)
@@ -97,10 +106,16 @@ func takesContainer(d verbDoc) bool {
 }
 
 // operandWords are the fixed words some verbs take first.
-var operandWords = map[string][]string{
-	"completion": {"bash", "zsh", "fish"},
-	"keys":       {"add", "list"},
-	"device":     {"add", "del"},
+func operandWords(verb string) []string {
+	switch verb {
+	case "completion":
+		return []string{"bash", "zsh", "fish"}
+	case "keys":
+		return []string{"add", "list"}
+	case "device":
+		return []string{"add", "del"}
+	}
+	return nil
 }
 
 // usageParts splits a usage text into its synopsis (the "Usage:" lines),

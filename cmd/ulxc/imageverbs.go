@@ -21,8 +21,9 @@ import (
 // by exec'ing ulxc-image, this full build; see README, "Binaries".
 
 func init() {
-	childEntries["__template"] = templateChild // template.ChildEntry: create's unpack
-	childEntries["__pack"] = publish.ChildMain // publish.ChildEntry: image pack's read of a rootfs
+	childEntries = append(childEntries,
+		childVerb{"__template", templateChild}, // template.ChildEntry: create's unpack
+		childVerb{"__pack", publish.ChildMain}) // publish.ChildEntry: image pack's read of a rootfs
 }
 
 // buildCheck is checkconfig's line about this build: the full one carries

@@ -22,21 +22,27 @@ type commandLog struct {
 	log    *slog.Logger
 }
 
-// logLevels are LXC's log priorities, mapped onto slog's levels.
-var logLevels = map[string]slog.Level{
-	"TRACE": slog.LevelDebug, "DEBUG": slog.LevelDebug,
-	"INFO": slog.LevelInfo, "NOTICE": slog.LevelInfo,
-	"WARN": slog.LevelWarn, "WARNING": slog.LevelWarn,
-	"ERROR": slog.LevelError, "CRIT": slog.LevelError, "ALERT": slog.LevelError, "FATAL": slog.LevelError,
+// lxcLogLevel maps one of LXC's log priorities onto slog's levels. A
+// switch, not a package map, which every ulxc process would build.
+func lxcLogLevel(priority string) (slog.Level, bool) {
+	switch strings.ToUpper(priority) {
+	case "TRACE", "DEBUG":
+		return slog.LevelDebug, true
+	case "INFO", "NOTICE":
+		return slog.LevelInfo, true
+	case "WARN", "WARNING":
+		return slog.LevelWarn, true
+	case "ERROR", "CRIT", "ALERT", "FATAL":
+		return slog.LevelError, true
+	}
+	return slog.LevelInfo, false
 }
 
 // logLevel maps an LXC log priority onto slog's levels; "" is INFO. The
 // priority was checked by openLog.
 func logLevel(priority string) slog.Level {
-	if l, ok := logLevels[strings.ToUpper(priority)]; ok {
-		return l
-	}
-	return slog.LevelInfo
+	l, _ := lxcLogLevel(priority)
+	return l
 }
 
 // openLog opens --logfile once the verb's flags are parsed (its flags may
@@ -47,7 +53,7 @@ func (e *env) openLog() error {
 		return nil
 	}
 	if p := e.logPriority; p != "" {
-		if _, ok := logLevels[strings.ToUpper(p)]; !ok {
+		if _, ok := lxcLogLevel(p); !ok {
 			return usagef("--logpriority %q: want TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, CRIT, ALERT or FATAL", p)
 		}
 	}

@@ -103,16 +103,33 @@ var verbs = []verb{
 }
 
 // childEntries are the hidden verbs ulxc re-executes itself into inside a new
-// user namespace. They are never shown and take no global flags.
-var childEntries = map[string]func(args []string) int{
-	"__usernsexec":    usernsexecChild,
-	"__destroy":       destroyChild,      // destroy.ChildEntry: removal of subordinate ids' files
-	"__clone":         cloneChild,        // clone.ChildEntry: copies and snapshots
-	"__probe-overlay": probeOverlayChild, // hostcheck.OverlayProbeEntry
-	"[monitor]":       monitorChild,      // runtime.MonitorEntry: ps shows `ulxc [monitor] NAME`
-	"__du":            duChild,           // runtime.DiskUsageEntry
-	"__clonehook":     cloneHookChild,    // runtime.CloneHookEntry: lxc.hook.clone with the copy's root mounted
-	"__fuseoverlay":   fuseChild,         // runtime.FuseEntry: the fuse-overlayfs daemon of an overlay root
+// user namespace. They are never shown and take no global flags. A slice,
+// not a map, which every ulxc process would build before main.
+var childEntries = []childVerb{
+	{"__usernsexec", usernsexecChild},
+	{"__destroy", destroyChild},            // destroy.ChildEntry: removal of subordinate ids' files
+	{"__clone", cloneChild},                // clone.ChildEntry: copies and snapshots
+	{"__probe-overlay", probeOverlayChild}, // hostcheck.OverlayProbeEntry
+	{"[monitor]", monitorChild},            // runtime.MonitorEntry: ps shows `ulxc [monitor] NAME`
+	{"__du", duChild},                      // runtime.DiskUsageEntry
+	{"__clonehook", cloneHookChild},        // runtime.CloneHookEntry: lxc.hook.clone with the copy's root mounted
+	{"__fuseoverlay", fuseChild},           // runtime.FuseEntry: the fuse-overlayfs daemon of an overlay root
+}
+
+// childVerb is one of childEntries.
+type childVerb struct {
+	name string
+	run  func(args []string) int
+}
+
+// childEntry is the hidden verb name, or nil.
+func childEntry(name string) func(args []string) int {
+	for _, c := range childEntries {
+		if c.name == name {
+			return c.run
+		}
+	}
+	return nil
 }
 
 // usageError makes the command exit 2.
@@ -131,7 +148,7 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 func main() {
 	growStack(len(os.Args))
 	if len(os.Args) > 1 {
-		if child, ok := childEntries[os.Args[1]]; ok {
+		if child := childEntry(os.Args[1]); child != nil {
 			os.Exit(child(os.Args[2:]))
 		}
 	}
