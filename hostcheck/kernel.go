@@ -3,11 +3,11 @@ package hostcheck
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -76,20 +76,22 @@ func (v Version) String() string {
 // number or a quoted string; "n" for "# CONFIG_X is not set".
 type Config map[string]string
 
+// maxConfig bounds a kernel config, decompressed: Debian's is 0.3 MB.
+const maxConfig = 64 << 20
+
 // ParseConfig parses a kernel config, plain or gzip-compressed (as
 // /proc/config.gz is); it tells them apart by content, not by name.
 func ParseConfig(r io.Reader) (Config, error) {
 	br := bufio.NewReader(r)
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(br)
+		text, err := gunzip(br)
 		if err != nil {
 			return nil, fmt.Errorf("gunzip: %w", err)
 		}
-		defer zr.Close()
-		br = bufio.NewReader(zr)
+		br = bufio.NewReader(bytes.NewReader(text))
 	}
 	c := Config{}
-	sc := bufio.NewScanner(io.LimitReader(br, 64<<20))
+	sc := bufio.NewScanner(io.LimitReader(br, maxConfig))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -108,6 +110,49 @@ func ParseConfig(r io.Reader) (Config, error) {
 		return nil, fmt.Errorf("read kernel config: %w", err)
 	}
 	return c, nil
+}
+
+// gunzip decompresses r with gzip(1), which every system ulxc runs on has
+// (Debian: Essential). compress/gzip would put its package initialisation
+// (compress/flate's and hash/crc32's tables) in every ulxc process, attach
+// and start included, for checkconfig's one read of /proc/config.gz: 0.03
+// ms and eight fresh memory pages before main.
+func gunzip(r io.Reader) ([]byte, error) {
+	path, err := exec.LookPath("gzip")
+	if err != nil {
+		return nil, fmt.Errorf("%w (install gzip)", err)
+	}
+	out := &cappedBuffer{max: maxConfig}
+	var stderr bytes.Buffer
+	cmd := exec.Command(path, "-dc")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = r, out, &stderr
+	if err := cmd.Run(); err != nil {
+		if out.over {
+			return nil, fmt.Errorf("over %d bytes decompressed", maxConfig)
+		}
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return nil, fmt.Errorf("%s: %w: %s", path, err, msg)
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return out.buf.Bytes(), nil
+}
+
+// cappedBuffer keeps what is written to it up to max bytes, and refuses
+// more. The buffer is a field, not embedded: an embedded bytes.Buffer's
+// ReadFrom would let io.Copy around Write.
+type cappedBuffer struct {
+	buf  bytes.Buffer
+	max  int
+	over bool
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.buf.Len()+len(p) > b.max {
+		b.over = true
+		return 0, errors.New("too much output")
+	}
+	return b.buf.Write(p)
 }
 
 // loadConfig reads the first readable kernel config of candidates and

@@ -2,6 +2,7 @@ package hostcheck
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"os"
 	"path/filepath"
@@ -99,6 +100,32 @@ func TestParseConfigBadGzip(t *testing.T) {
 	_, err := ParseConfig(bytes.NewReader([]byte{0x1f, 0x8b, 0, 0}))
 	if err == nil || !strings.Contains(err.Error(), "gunzip") {
 		t.Errorf("ParseConfig(truncated gzip) = %v, want a gunzip error", err)
+	}
+}
+
+// TestParseConfigGzipLimits: a config that inflates past maxConfig is an
+// error, not memory; without gzip(1) the error says to install it.
+func TestParseConfigGzipLimits(t *testing.T) {
+	var bomb bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&bomb, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := make([]byte, 1<<20)
+	for i := 0; i <= maxConfig>>20; i++ {
+		zw.Write(zero)
+	}
+	zw.Close()
+	if _, err := ParseConfig(bytes.NewReader(bomb.Bytes())); err == nil || !strings.Contains(err.Error(), "over") {
+		t.Errorf("ParseConfig(%d bytes inflating past %d) = %v, want an error saying over", bomb.Len(), maxConfig, err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	gz, err := os.ReadFile(filepath.Join("testdata", "config-full.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseConfig(bytes.NewReader(gz)); err == nil || !strings.Contains(err.Error(), "install gzip") {
+		t.Errorf("ParseConfig(gzip) without gzip in PATH = %v, want an error saying to install it", err)
 	}
 }
 
