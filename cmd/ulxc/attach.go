@@ -60,8 +60,8 @@ func cmdAttach(e *env, args []string) error {
 	gid := fs.Uint32P("gid", "g", 0, "run as `GID` inside the container")
 	clearEnv := fs.Bool("clear-env", false, "start from a clean environment")
 	keepEnv := fs.Bool("keep-env", false, "keep the caller's environment (the default)")
-	vars := fs.StringArrayP("set-var", "v", nil, "set `VAR=VALUE` in the environment (repeatable)")
-	keepVars := fs.StringArray("keep-var", nil, "keep `VAR` of your environment with --clear-env (repeatable)")
+	vars := stringsP(fs, "set-var", "v", "set `VAR=VALUE` in the environment (repeatable)")
+	keepVars := stringsP(fs, "keep-var", "", "keep `VAR` of your environment with --clear-env (repeatable)")
 	elevated := fs.StringP("elevated-privileges", "e", "", "keep `PRIVILEGES` (CAP|CGROUP|LSM; all when given alone)")
 	fs.Lookup("elevated-privileges").NoOptDefVal = "CAP|CGROUP|LSM"
 	namespaces := fs.StringP("namespaces", "s", "", "join only `NAMESPACES` (MOUNT|PID|UTSNAME|IPC|USER|NETWORK|CGROUP); implies -e")

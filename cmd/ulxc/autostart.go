@@ -54,7 +54,7 @@ func cmdAutostart(e *env, args []string) error {
 	list := fs.BoolP("list", "L", false, "only list the containers and delays")
 	all := fs.BoolP("all", "a", false, "ignore lxc.group: select every group")
 	ignoreAuto := fs.BoolP("ignore-auto", "A", false, "ignore lxc.start.auto")
-	groups := fs.StringArrayP("groups", "g", nil, "comma-separated `GROUPS` to select (repeatable)")
+	groups := stringsP(fs, "groups", "g", "comma-separated `GROUPS` to select (repeatable)")
 	timeout := fs.IntP("timeout", "t", 60, "wait `SECONDS` for a shutdown before killing")
 	if err := e.parse(fs, autostartUsage, args); err != nil {
 		return err

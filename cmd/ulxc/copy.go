@@ -54,7 +54,7 @@ func cmdCopy(e *env, args []string) error {
 	fs.BoolVarP(&f.allowRunning, "allowrunning", "a", false, "copy ORIG even while it runs")
 	fs.BoolVarP(&f.keepName, "keepname", "K", false, "keep ORIG's host name")
 	fs.BoolVarP(&f.keepMAC, "keepmac", "M", false, "keep ORIG's MAC addresses")
-	fs.StringArrayVarP(&f.mounts, "mount", "m", nil, "bind mount `bind=SRC[:DEST][:ro]` in the copy (repeatable)")
+	stringsVarP(fs, &f.mounts, "mount", "m", "bind mount `bind=SRC[:DEST][:ro]` in the copy (repeatable)")
 	fs.BoolVarP(&f.ephemeral, "ephemeral", "e", false, "start an ephemeral copy, removed when it stops")
 	fs.BoolVarP(&f.foreground, "foreground", "F", false, "with -e: run in the foreground")
 	fs.BoolVarP(&f.daemon, "daemon", "d", false, "with -e: run in the background (lxc-copy's default)")

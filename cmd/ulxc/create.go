@@ -93,7 +93,7 @@ func cmdCreate(e *env, args []string) error {
 	fs := e.newFlagSet("create")
 	name := fs.StringP("name", "n", "", "container `NAME`")
 	tmpl := fs.StringP("template", "t", "download", "template: download or busybox")
-	mapFlags := fs.StringArrayP("map", "m", nil, "id map `u|g|b:NSID:HOSTID:RANGE` instead of default.conf's (repeatable)")
+	mapFlags := stringsP(fs, "map", "m", "id map `u|g|b:NSID:HOSTID:RANGE` instead of default.conf's (repeatable)")
 	confFile := fs.StringP("config", "f", "", "start from this config `FILE` instead of default.conf")
 	bdev := fs.StringP("bdev", "B", "dir", "backing store: dir or overlay")
 	var dl imageFlags

@@ -64,7 +64,7 @@ func cmdStartEphemeral(e *env, args []string) error {
 	fs.StringVarP(&r.orig, "orig", "o", "", "the original container `NAME`")
 	fs.StringVarP(&r.name, "name", "n", "", "the copy's `NAME`; default ORIG-XXXXXXXX")
 	fs.BoolVarP(&r.daemon, "daemon", "d", false, "run in the background")
-	fs.StringArrayVarP(&r.binds, "bdir", "b", nil, "bind the host `DIR` at the same path (repeatable)")
+	stringsVarP(fs, &r.binds, "bdir", "b", "bind the host `DIR` at the same path (repeatable)")
 	fs.StringVarP(&r.user, "user", "u", "", "run CMD or the shell as this `USER` of the container")
 	fs.StringVarP(&r.keyFile, "ssh-key", "S", "", "install the SSH public key in `KEYFILE` for USER")
 	fs.BoolVarP(&r.keep, "keep-data", "k", false, "keep the copy after it stops (needs -s dir)")

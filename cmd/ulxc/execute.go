@@ -36,7 +36,7 @@ func cmdExecute(e *env, args []string) error {
 	daemon := fs.BoolP("daemon", "d", false, "run in the background")
 	var src source
 	fs.StringVarP(&src.RCFile, "rcfile", "f", "", "read the config from `FILE`")
-	fs.StringArrayVarP(&src.Defines, "define", "s", nil, "set config `KEY=VAL` (repeatable)")
+	stringsVarP(fs, &src.Defines, "define", "s", "set config `KEY=VAL` (repeatable)")
 	uid := fs.Int64P("uid", "u", -1, "run CMD as `UID` inside")
 	gid := fs.Int64P("gid", "g", -1, "run CMD as `GID` inside")
 	if err := e.parse(fs, executeUsage, args); err != nil {

@@ -62,7 +62,7 @@ func cmdImagePack(e *env, args []string) error {
 	expiry := fs.String("expiry", "30d", "clients re-check for a newer build after `DURATION`")
 	message := fs.String("message", "", "create-message shown after each create (default: names the image)")
 	level := fs.Int("xz-level", 6, "xz compression `LEVEL`, 1 (fast) to 9 (small)")
-	mapFlags := fs.StringArrayP("map", "m", nil, "read a directory with id map `u|g|b:NSID:HOSTID:RANGE` (repeatable)")
+	mapFlags := stringsP(fs, "map", "m", "read a directory with id map `u|g|b:NSID:HOSTID:RANGE` (repeatable)")
 	if err := e.parse(fs, imagePackUsage, args); err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func cmdInfo(e *env, args []string) error {
 	fs.BoolVarP(&show.pid, "pid", "p", false, "print only the pid of init")
 	fs.BoolVarP(&show.ips, "ips", "i", false, "print only the IP addresses")
 	fs.BoolVarP(&show.stats, "stats", "S", false, "print only the statistics (CPU, block I/O, memory)")
-	fs.StringArrayVarP(&show.keys, "config", "c", nil, "print the config value of `KEY` (repeatable)")
+	stringsVarP(fs, &show.keys, "config", "c", "print the config value of `KEY` (repeatable)")
 	humanize := fs.BoolP("no-humanize", "H", false, "print raw numbers")
 	if err := e.parse(fs, infoUsage, args); err != nil {
 		return err

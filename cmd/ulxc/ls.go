@@ -75,7 +75,7 @@ func cmdLs(e *env, args []string) error {
 	fs.BoolVar(&f.frozen, "frozen", false, "only frozen containers")
 	fs.BoolVar(&f.stopped, "stopped", false, "only stopped containers")
 	fs.Bool("defined", false, "only defined containers (all are)")
-	groups := fs.StringArrayP("groups", "g", nil, "only containers in every one of `GROUPS` (comma separated)")
+	groups := stringsP(fs, "groups", "g", "only containers in every one of `GROUPS` (comma separated)")
 	filter := fs.String("filter", "", "only names that `REGEX` matches (POSIX extended)")
 	format := fs.String("format", "", "output `FORMAT`: json")
 	if err := e.parse(fs, lsUsage, args); err != nil {

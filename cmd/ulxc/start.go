@@ -55,13 +55,13 @@ func cmdStart(e *env, args []string) error {
 	daemon := fs.BoolP("daemon", "d", false, "run in the background (the default)")
 	var src source
 	fs.StringVarP(&src.RCFile, "rcfile", "f", "", "read the config from `FILE`")
-	fs.StringArrayVarP(&src.Defines, "define", "s", nil, "set config `KEY=VAL` (repeatable)")
+	stringsVarP(fs, &src.Defines, "define", "s", "set config `KEY=VAL` (repeatable)")
 	pidFile := fs.StringP("pidfile", "p", "", "write the supervisor's pid to `FILE`")
 	consolePath := fs.StringP("console", "c", "", "relay the console to the terminal `FILE`")
 	consoleLog := fs.StringP("console-log", "L", "", "append the console's output to `FILE`")
 	fs.BoolP("close-all-fds", "C", false, "close inherited descriptors (ulxc always does)")
 	// Not -p, which is lxc-start's pid file.
-	publish := fs.StringArray("publish", nil, "forward `[ADDR:]HOSTPORT:CTPORT` of this host to the container (default ADDR 127.0.0.1; repeatable)")
+	publish := stringsP(fs, "publish", "", "forward `[ADDR:]HOSTPORT:CTPORT` of this host to the container (default ADDR 127.0.0.1; repeatable)")
 	if err := e.parse(fs, startUsage, args); err != nil {
 		return err
 	}

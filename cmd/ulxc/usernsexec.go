@@ -32,7 +32,7 @@ Examples:
 func cmdUsernsexec(e *env, args []string) error {
 	fs := e.newFlagSet("usernsexec")
 	fs.SetInterspersed(false)
-	mapFlags := fs.StringArrayP("map", "m", nil, "id map `u|g|b:NSID:HOSTID:RANGE` (repeatable; b = both)")
+	mapFlags := stringsP(fs, "map", "m", "id map `u|g|b:NSID:HOSTID:RANGE` (repeatable; b = both)")
 	mapSelf := fs.BoolP("map-self", "s", false, "also map your own uid and gid, to the first unmapped id from 0")
 	if err := e.parse(fs, usernsexecUsage, args); err != nil {
 		return err
