@@ -39,7 +39,8 @@ func indexOf(list []string, s string) int {
 }
 
 // processBounding reads the bounding set of pid (CapBnd in
-// /proc/PID/status): attach gives the attached process its container's.
+// /proc/PID/status): attach gives the attached process its container's,
+// read here when the state does not record it (State.Bounding).
 func processBounding(pid int) (uint64, error) {
 	b, err := readSmall("/proc/"+strconv.Itoa(pid)+"/status", 64<<10)
 	if err != nil {

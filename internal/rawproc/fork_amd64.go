@@ -50,9 +50,12 @@ var _ = childEntry
 // needs well under a page of it. The thread-local block sits
 // joinTLSOffset bytes into the stack's low end, where the stack never
 // reaches: its g is nil, so any use of the Go runtime faults in the child
-// instead of running on the caller's memory.
+// instead of running on the caller's memory. Two of them, 16 bytes short
+// of 32 KiB, are one small object for the allocator: 32 KiB would be a
+// large one, whose first allocation in a process (attach's, every time)
+// faulted in three pages of the runtime's span bookkeeping.
 const (
-	joinStackSize = 16 << 10
+	joinStackSize = 16<<10 - 16
 	joinTLSOffset = 2048
 )
 
