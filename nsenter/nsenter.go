@@ -246,22 +246,30 @@ func Start(opts Options) (_ *Process, err error) {
 		}
 		files[i] = f
 	}
-	// The report pipe, both ends close-on-exec. Not os.Pipe: its ends
-	// would be set up for Go's poller, which a pipe read once, when all
-	// it will hold is written (fork_amd64.go's forks have ended by then),
-	// does not need.
+	// The report pipe, both ends close-on-exec, as bare descriptors. Not
+	// os.Pipe: its ends would be set up for Go's poller, which a pipe read
+	// once, when all it will hold is written (fork_amd64.go's forks have
+	// ended by then), does not need; nor os.NewFile, whose fcntl and
+	// finalizer (set, then cleared at the close) every attach paid twice.
 	var rep [2]int
 	if err := unix.Pipe2(rep[:], unix.O_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("nsenter: report pipe: %w", err)
 	}
-	repR, repW := os.NewFile(uintptr(rep[0]), "report"), os.NewFile(uintptr(rep[1]), "report")
-	defer repR.Close()
+	repR := rep[0]
+	defer unix.Close(repR)
 	// The report pipe and the pty socket must stay clear of 0-2, which
 	// the new process fills.
-	if repW, err = above(repW, 3); err != nil {
+	repW, err := aboveFD(rep[1], 3)
+	if err != nil {
 		return nil, err
 	}
-	defer func() { repW.Close() }()
+	closeW := func() {
+		if repW >= 0 {
+			unix.Close(repW)
+			repW = -1
+		}
+	}
+	defer closeW()
 	var ptyParent, ptyChild *os.File
 	if opts.Terminal {
 		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
@@ -280,7 +288,7 @@ func Start(opts Options) (_ *Process, err error) {
 		return nil, err
 	}
 	mid, err := j.fork()
-	repW.Close()
+	closeW()
 	if ptyChild != nil {
 		ptyChild.Close()
 	}
@@ -289,7 +297,7 @@ func Start(opts Options) (_ *Process, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("nsenter: fork: %w", err)
 	}
-	pid, jerr := readReport(repR, j)
+	pid, jerr := readReport(fdReader(repR), j)
 	if jerr != nil {
 		// The intermediate has exited or is about to; the new process,
 		// forked but failed at a later step, exits on its own.
@@ -311,6 +319,38 @@ func Start(opts Options) (_ *Process, err error) {
 		}
 	}
 	return p, nil
+}
+
+// aboveFD returns fd if it is n or more, or else a close-on-exec duplicate
+// that is, closing fd (also on failure).
+func aboveFD(fd, n int) (int, error) {
+	if fd >= n {
+		return fd, nil
+	}
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, n)
+	unix.Close(fd)
+	if err != nil {
+		return -1, fmt.Errorf("nsenter: %w", err)
+	}
+	return dup, nil
+}
+
+// fdReader reads a descriptor by plain system calls.
+type fdReader int
+
+func (fd fdReader) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(fd), p)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
 }
 
 // above returns f if its descriptor is n or more, or else a close-on-exec
@@ -458,9 +498,9 @@ func readReport(r io.Reader, j *join) (int, error) {
 	}
 }
 
-func newJoin(opts Options, files [3]*os.File, report, ptySock *os.File) (*join, error) {
+func newJoin(opts Options, files [3]*os.File, report int, ptySock *os.File) (*join, error) {
 	j := &join{opts: opts, Join: rawproc.Join{Pidfd: uintptr(opts.Pidfd), Flags: opts.Namespaces,
-		Report: rawproc.Report{FD: report.Fd(), Status: 127}, All: ^uint64(0), Terminal: opts.Terminal,
+		Report: rawproc.Report{FD: uintptr(report), Status: 127}, All: ^uint64(0), Terminal: opts.Terminal,
 		Exec: rawproc.Exec{Bounding: true, Keep: opts.Bounding, UID: opts.UID, GID: opts.GID, SetGroups: opts.ClearGroups}}}
 	maxFD := 2
 	for i, f := range files {
