@@ -1128,12 +1128,17 @@ func execProcess(p *Plan) {
 }
 
 // restoreSignals gives the process the signal handling of a fresh exec
-// from the supervisor (RestoreSignals).
+// from the supervisor: with the handlers cleared at init's clone, the
+// mask alone; else RestoreSignals, two system calls a signal.
 //
 //go:nosplit
 //go:norace
 func restoreSignals(p *Plan) {
-	RestoreSignals(&p.sa, &p.OldMask)
+	sa := &p.sa
+	if p.HandlersCleared {
+		sa = nil
+	}
+	RestoreSignals(sa, &p.OldMask)
 }
 
 //go:nosplit

@@ -218,7 +218,8 @@ func terminal(j *Join) {
 // fresh exec: Go's handlers back to the defaults (an ignored signal stays
 // ignored, as across an exec), then mask as the signal mask. sa is
 // scratch space for a struct sigaction, which must not be on the stack of
-// a caller that may not grow it. The handler is the first word of the
+// a caller that may not grow it; nil when the handlers are the defaults
+// already (CLONE_CLEAR_SIGHAND), and only the mask is set. The handler is the first word of the
 // kernel's struct sigaction on every architecture but MIPS, where an
 // ignored signal is reset too. Raw system calls only: safe between a
 // fork and an exec.
@@ -226,7 +227,7 @@ func terminal(j *Join) {
 //go:nosplit
 //go:norace
 func RestoreSignals(sa *[4]uint64, mask *uint64) {
-	for sig := uintptr(1); sig <= 64; sig++ {
+	for sig := uintptr(1); sa != nil && sig <= 64; sig++ {
 		if sig == uintptr(unix.SIGKILL) || sig == uintptr(unix.SIGSTOP) {
 			continue
 		}

@@ -107,6 +107,10 @@ type Plan struct {
 	Exec Exec
 
 	AllSignals, OldMask uint64
+	// HandlersCleared: init was cloned with CLONE_CLEAR_SIGHAND, so it and
+	// its hooks have the default handlers, an ignored signal staying
+	// ignored, and only the mask is left to restore before an exec.
+	HandlersCleared bool
 	// HookArgs, where its Stack is set, clones each hook from init on
 	// that stack of its own, sharing init's memory until the hook's exec
 	// (forkHook); otherwise a hook is a plain fork.
