@@ -479,6 +479,10 @@
 //   - The spec reaches the monitor in a hand-written
 //     binary encoding (wire.go), not JSON of specs.Spec, whose first use
 //     walks some hundred types: that was 0.7 ms of CPU on each side.
+//   - Init is cloned with CLONE_CLEAR_SIGHAND: the kernel gives it the
+//     default handlers, so it and its hooks restore only the signal mask
+//     before an exec, not each of the Go supervisor's 64 handlers (124
+//     rt_sigaction calls on the way to the exec, about 0.045 ms).
 //   - Init makes the network, IPC, UTS and cgroup namespaces itself
 //     (lateNamespaces), while the helpers run.
 //   - A container without networking beyond loopback has no network
