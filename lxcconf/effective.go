@@ -17,18 +17,18 @@ func (c *Config) rebuild(lenient bool) error {
 		}
 		top[i] = item{file: c.file, line: i + 1, raw: e.Raw, key: k, value: v, kv: kv, top: i}
 	}
-	var stack []string
+	var stack []fileID
 	if c.file != "" {
-		if c.real == "" {
-			// Once: an edit rebuilds, and resolving the path took a
-			// quarter of each rebuild (an lstat per component).
-			real, err := c.src.fsys.realpath(c.file)
+		if c.id == (fileID{}) {
+			// Once: an edit rebuilds. Not through c.src, whose
+			// answers for the top file would outlive its writing.
+			_, id, err := c.src.fsys.stat(c.file)
 			if err != nil {
-				real = c.file // Parse of a reader whose name is not a file
+				id = fileID{name: c.file} // Parse of a reader whose name is not a file
 			}
-			c.real = real
+			c.id = id
 		}
-		stack = []string{c.real}
+		stack = []fileID{c.id}
 	}
 	var stream []item
 	if err := c.expand(top, stack, &stream, lenient); err != nil {

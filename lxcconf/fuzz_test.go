@@ -21,7 +21,7 @@ func (m mapFiles) readFile(path string) ([]byte, error) {
 }
 
 func (m mapFiles) readDir(path string) ([]string, error) {
-	if ok, err := m.isDir(path); err != nil || !ok {
+	if ok, _, err := m.stat(path); err != nil || !ok {
 		return nil, &fs.PathError{Op: "readdir", Path: path, Err: fs.ErrNotExist}
 	}
 	var names []string
@@ -34,20 +34,18 @@ func (m mapFiles) readDir(path string) ([]string, error) {
 	return names, nil
 }
 
-func (m mapFiles) isDir(path string) (bool, error) {
+func (m mapFiles) stat(path string) (bool, fileID, error) {
 	path = filepath.Clean(path)
 	if _, ok := m[path]; ok {
-		return false, nil
+		return false, fileID{name: path}, nil
 	}
 	for p := range m {
 		if strings.HasPrefix(p, path+"/") {
-			return true, nil
+			return true, fileID{name: path}, nil
 		}
 	}
-	return false, &fs.PathError{Op: "stat", Path: path, Err: fs.ErrNotExist}
+	return false, fileID{}, &fs.PathError{Op: "stat", Path: path, Err: fs.ErrNotExist}
 }
-
-func (m mapFiles) realpath(path string) (string, error) { return filepath.Clean(path), nil }
 
 var fuzzFiles = mapFiles{
 	"/inc/a.conf":        "lxc.idmap = u 0 1 1\nlxc.include = /inc/d/\n",

@@ -68,27 +68,24 @@ type sources struct {
 }
 
 type stat struct {
-	dir  bool
-	real string
-	err  error
+	dir bool
+	id  fileID
+	err error
 }
 
 func newSources(fsys files) *sources {
 	return &sources{fsys: fsys, files: map[string][]item{}, dirs: map[string][]string{}, stats: map[string]stat{}}
 }
 
-// stat returns whether path is a directory and its path with symlinks
-// resolved.
-func (s *sources) stat(path string) (dir bool, real string, err error) {
+// stat returns whether path is a directory and the identity of what it
+// names.
+func (s *sources) stat(path string) (dir bool, id fileID, err error) {
 	st, ok := s.stats[path]
 	if !ok {
-		st.dir, st.err = s.fsys.isDir(path)
-		if st.err == nil {
-			st.real, st.err = s.fsys.realpath(path)
-		}
+		st.dir, st.id, st.err = s.fsys.stat(path)
 		s.stats[path] = st
 	}
-	return st.dir, st.real, st.err
+	return st.dir, st.id, st.err
 }
 
 func (s *sources) lines(path string) ([]item, error) {
@@ -135,8 +132,8 @@ func (s *sources) confFiles(dir string) ([]string, error) {
 }
 
 // expand appends items to out, each lxc.include followed by the lines it
-// includes; stack holds the real paths of the files being included.
-func (c *Config) expand(items []item, stack []string, out *[]item, lenient bool) error {
+// includes; stack holds the identities of the files being included.
+func (c *Config) expand(items []item, stack []fileID, out *[]item, lenient bool) error {
 	for _, it := range items {
 		if len(*out) >= maxLines {
 			return fmt.Errorf("more than %d lines with includes expanded: %w", maxLines, ErrTooLarge)
@@ -159,7 +156,7 @@ func (c *Config) expand(items []item, stack []string, out *[]item, lenient bool)
 }
 
 // include expands one lxc.include line and returns the path it included.
-func (c *Config) include(it item, stack []string, out *[]item) (string, error) {
+func (c *Config) include(it item, stack []fileID, out *[]item) (string, error) {
 	path := substitute(it.value, c.opts.Vars)
 	standard := strings.Contains(it.value, "LXC_TEMPLATE_CONFIG") || within(path, standardDir)
 	if !filepath.IsAbs(path) {
@@ -201,19 +198,19 @@ func (c *Config) include(it item, stack []string, out *[]item) (string, error) {
 	return path, nil
 }
 
-func (c *Config) includeFile(path string, stack []string, out *[]item) error {
-	_, real, err := c.src.stat(path)
+func (c *Config) includeFile(path string, stack []fileID, out *[]item) error {
+	_, id, err := c.src.stat(path)
 	if err != nil {
 		return bareError(err)
 	}
-	if slices.Contains(stack, real) {
+	if slices.Contains(stack, id) {
 		return ErrIncludeCycle
 	}
 	items, err := c.src.lines(path)
 	if err != nil {
 		return bareError(err)
 	}
-	return c.expand(items, append(stack[:len(stack):len(stack)], real), out, false)
+	return c.expand(items, append(stack[:len(stack):len(stack)], id), out, false)
 }
 
 // bareError drops the path of a *fs.PathError: IncludeError names it already.

@@ -197,6 +197,25 @@ func TestIncludeSymlinkCycle(t *testing.T) {
 	}
 }
 
+// A hard link is the same file under another name: files are told apart
+// by device and inode, not by their resolved paths, which differ here.
+func TestIncludeHardlinkCycle(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"config": "lxc.include = a.conf\n", "a.conf": "lxc.include = twin.conf\n"})
+	if err := os.Link(filepath.Join(dir, "a.conf"), filepath.Join(dir, "twin.conf")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(filepath.Join(dir, "config"), Options{})
+	if !errors.Is(err, ErrIncludeCycle) {
+		t.Fatalf("Load(a.conf including its hard link) = %v, want ErrIncludeCycle", err)
+	}
+	// Found at a.conf's line, not one include deeper, where twin.conf
+	// includes itself by name.
+	if want := filepath.Join(dir, "a.conf") + ":1: include " + filepath.Join(dir, "twin.conf") + ": " + ErrIncludeCycle.Error(); !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("Load error %q does not end with %q", err, want)
+	}
+}
+
 func TestIncludeDepth(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{"config": "lxc.include = 0.conf\n"}
@@ -345,5 +364,32 @@ func TestTemplateVarNotSubstituted(t *testing.T) {
 	want := "/home/u/ct/config:1: include LXC_TEMPLATE_CONFIG/ulxc-test.common.conf: LXC_TEMPLATE_CONFIG not substituted, skipped"
 	if len(c.Warnings) != 1 || c.Warnings[0].String() != want {
 		t.Errorf("Warnings = %q, want [%q]", c.Warnings, want)
+	}
+}
+
+// BenchmarkLoadIncludes loads a config shaped like a Debian container's
+// from the download template: two standard includes, deep in the tree,
+// each including a directory of conf files.
+func BenchmarkLoadIncludes(b *testing.B) {
+	dir := b.TempDir()
+	std := filepath.Join(dir, "usr/share/lxc/config")
+	var common strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&common, "lxc.cgroup2.devices.allow = c 1:%d rwm\n", i)
+	}
+	common.WriteString("lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed\nlxc.include = " + std + "/common.conf.d/\n")
+	writeFiles(b, dir, map[string]string{
+		"usr/share/lxc/config/common.conf":             common.String(),
+		"usr/share/lxc/config/common.conf.d/00-x.conf": "lxc.hook.mount = /usr/share/x/mount.hook\n",
+		"usr/share/lxc/config/userns.conf":             "lxc.cap.drop =\nlxc.mount.auto = sys:rw\nlxc.include = " + std + "/userns.conf.d/\n",
+		"usr/share/lxc/config/userns.conf.d/00-y.conf": "lxc.tty.max = 4\n",
+		"home/user/.local/share/ulxc/ct/config": "lxc.include = " + std + "/common.conf\nlxc.include = " + std +
+			"/userns.conf\nlxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\nlxc.uts.name = ct\n",
+	})
+	path := filepath.Join(dir, "home/user/.local/share/ulxc/ct/config")
+	for b.Loop() {
+		if _, err := Load(path, Options{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
