@@ -615,3 +615,33 @@ echo 2 >> "$LXC_ROOTFS_MOUNT/etc/order"
 		t.Errorf("the original's /etc/hostname is %q, %v after the ephemeral start", b, err)
 	}
 }
+
+// TestCloneHookEphemeralNameUnderMount: the copy's name goes into the
+// copy's own /etc/hostname after its clone hooks also when a mount of
+// the container's config covers that file (init cannot write it through
+// the root then, and writes it through a copy of the root's mount
+// alone). The container's process sees the mount, and under it (through
+// a bind of the root alone) the name.
+func TestCloneHookEphemeralNameUnderMount(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	hook := h.WriteFile(t, "clone.sh", "#!/bin/sh\nexit 0\n")
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cover := h.WriteFile(t, "cover", "covered\n")
+	if err := os.Chmod(cover, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+hook,
+		"lxc.mount.entry = "+cover+" etc/hostname none bind,ro,create=file 0 0")
+	runtimetest.WriteRootFile(t, h, dir, "etc/hostname", "ct\n")
+	r := h.MustRun(t, "start-ephemeral", "-o", "ct", "-n", "eph", "--", "/bin/sh", "-c",
+		"cat /etc/hostname; mkdir /under && mount --bind / /under && cat /under/etc/hostname")
+	if r.Stdout != "covered\neph\n" {
+		t.Errorf("the container's process saw /etc/hostname, then under the mount: %q; want covered, then the copy's name", r.Stdout)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "rootfs", "etc", "hostname")); err != nil || string(b) != "ct\n" {
+		t.Errorf("the original's /etc/hostname is %q, %v after the ephemeral start", b, err)
+	}
+}

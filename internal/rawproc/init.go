@@ -85,10 +85,10 @@ func childMain(p *Plan) {
 	// copy's name is written in. The last one runs beside what init does
 	// next, until awaitCloneHook.
 	if p.Hooks[HooksClone].Run {
-		keepRootForName(p)
+		p.nameAfterHooks = p.Overlay != nil && p.Overlay.HostnameFile != nil
 		forkHooks(p, HooksClone, p.Root)
 	} else if p.Overlay != nil && p.Overlay.HostnameFile != nil {
-		writeHostname(p, p.Root)
+		writeHostname(p, p.Root, 0)
 	}
 	for i := 0; i < len(p.Mounts); i++ {
 		mountOne(p, i)
@@ -780,47 +780,48 @@ func waitHook(p *Plan, hp *Hook, pid uintptr) {
 // as lxc-copy's hooks see none, and init's pivot_root, which moves
 // every process of its namespace into the container's root, leaves it
 // where it was. The copy's name is written in after the hooks
-// (writeHostname, as LXC does), through a copy of the root's mount
-// made before them (keepRootForName), on which nothing of init's is
-// mounted either.
-
-// keepRootForName keeps a copy of the root's mount, without what init
-// mounts on it later, to write the copy's name through once the clone
-// hooks are done.
-//
-//go:nosplit
-//go:norace
-func keepRootForName(p *Plan) {
-	if p.Overlay != nil && p.Overlay.HostnameFile != nil {
-		fd, _, e := syscall.RawSyscall6(unix.SYS_OPEN_TREE, uintptr(p.Root), uintptr(unsafe.Pointer(p.Empty)),
-			unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH, 0, 0, 0)
-		if e != 0 {
-			fail(p, MsgOverlayHostname, 0, 0, e)
-		}
-		p.hostnameRoot = int(fd)
-	}
-}
+// (writeHostname, as LXC does): through the root itself when no mount
+// of init's is on the way (RESOLVE_NO_XDEV), else through a copy of
+// the root's mount alone, on which nothing of init's is mounted. That
+// copy was once made for every start with a clone hook; its removal
+// (an expedited RCU grace period) cost 0.07 ms before the exec.
 
 // awaitCloneHook waits for the clone hook that forkHooks left
 // running, and fails init as forkHooks does if it failed; then it
 // writes the copy's name in. Init calls it before anything it does
 // could see what the hook writes: the mount hooks, the start hooks, the
-// exec. Its time limit counts from the wait.
+// exec. Its time limit counts from the wait. While the hook runs, init
+// opens /etc/hostname for writing, which copies it up into the upper
+// layer (0.07 ms on a Debian root), so that the write after the hook
+// only writes. The copy-up changes nothing the hook could see but the
+// layer the file is in.
 //
 //go:nosplit
 //go:norace
 func awaitCloneHook(p *Plan) {
 	if run := p.cloneHook; run.pid != 0 {
 		p.cloneHook = hookRun{}
+		if p.nameAfterHooks {
+			if fd, e := openHostname(p, p.Root, unix.RESOLVE_NO_XDEV); e == 0 {
+				syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
+			}
+		}
 		h := &p.Hooks[HooksClone]
 		if uint(run.prog) < uint(len(h.Progs)) {
 			waitHook(p, &h.Progs[run.prog], run.pid)
 		}
 	}
-	if p.hostnameRoot > 0 {
-		writeHostname(p, p.hostnameRoot)
-		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.hostnameRoot), 0, 0, 0, 0, 0)
-		p.hostnameRoot = 0
+	if p.nameAfterHooks {
+		p.nameAfterHooks = false
+		if writeHostname(p, p.Root, unix.RESOLVE_NO_XDEV) == unix.EXDEV {
+			fd, _, e := syscall.RawSyscall6(unix.SYS_OPEN_TREE, uintptr(p.Root), uintptr(unsafe.Pointer(p.Empty)),
+				unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH, 0, 0, 0)
+			if e != 0 {
+				fail(p, MsgOverlayHostname, 0, 0, e)
+			}
+			writeHostname(p, int(fd), 0)
+			syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+		}
 	}
 }
 
@@ -1356,15 +1357,17 @@ func createMount(p *Plan, fs uintptr, msg Msg) uintptr {
 // writeHostname writes the copy's name into /etc/hostname of the new
 // root, when that is a regular file (a FIFO or a symlink the container
 // planted is left alone). The write copies the file up into the upper
-// layer; the lower one is never written.
+// layer; the lower one is never written. resolve adds to the open's
+// RESOLVE_ flags; what the open failed with is returned (a file that is
+// not there is no failure of init's).
 //
 //go:nosplit
 //go:norace
-func writeHostname(p *Plan, root int) {
+func writeHostname(p *Plan, root int, resolve uint64) syscall.Errno {
 	ov := p.Overlay
-	fd, e := openInRoot(p, root, ov.HostnameFile, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW)
+	fd, e := openHostname(p, root, resolve)
 	if e != 0 {
-		return
+		return e
 	}
 	if e := rawFstat(p, fd); e == 0 && p.st.Mode&unix.S_IFMT == unix.S_IFREG && len(ov.Hostname) > 0 {
 		_, _, e = syscall.RawSyscall6(unix.SYS_FTRUNCATE, uintptr(fd), 0, 0, 0, 0, 0)
@@ -1376,6 +1379,19 @@ func writeHostname(p *Plan, root int) {
 		}
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
+	return 0
+}
+
+// openHostname opens /etc/hostname of root for writing, as writeHostname
+// does, with resolve added to the open's RESOLVE_ flags.
+//
+//go:nosplit
+//go:norace
+func openHostname(p *Plan, root int, resolve uint64) (int, syscall.Errno) {
+	p.how = unix.OpenHow{Flags: unix.O_WRONLY | unix.O_NONBLOCK | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: inRoot | resolve}
+	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(root), uintptr(unsafe.Pointer(p.Overlay.HostnameFile)),
+		uintptr(unsafe.Pointer(&p.how)), unsafe.Sizeof(p.how), 0, 0)
+	return int(fd), e
 }
 
 // mountFuse mounts the FUSE file system of an overlay that

@@ -137,7 +137,7 @@ type Plan struct {
 	hook                                hookJob // the hook forkHook starts
 	hookReport                          Report  // where it reports, beside init's own Report
 	cloneHook                           hookRun // the clone hook left running (awaitCloneHook)
-	hostnameRoot                        int     // the root's mount the copy's name is written through; 0 (stdin): none
+	nameAfterHooks                      bool    // the copy's name is written once the clone hooks are done
 	marker                              [1]byte
 	noWait                              unix.Timespec
 	resOp                               Op // what failed, for failPath
