@@ -113,8 +113,9 @@
 //     They run in order, and the last (the only one in LXC's configs,
 //     clonehostname) runs beside init's mounts: init waits for it before
 //     the mount hooks, the start hooks and the exec, and then writes the
-//     copy's name in (through a copy of the root's mount made before the
-//     hooks, without init's mounts), as LXC writes it after its hooks.
+//     copy's name in (through the root, or when one of init's mounts
+//     covers the file, through a copy of the root's mount alone), as LXC
+//     writes it after its hooks.
 //     Its time limit counts from that wait. A hook that removes or
 //     replaces a directory that the config mounts on races init's
 //     mounts; with LXC it would run first. As for the other hooks inside, their environment
