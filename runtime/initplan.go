@@ -73,6 +73,10 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 	if cfg.NetPhase {
 		p.compileNetPhase(s)
 	}
+	if hs, _, err := cloneHooks(s); err == nil && len(hs) > 0 {
+		// The message's failures are never reported (sendCloneNS).
+		prepareNSSend(&p.CloneNS, []string{"mnt"}, "clone", rawproc.MsgNone, rawproc.MsgNone)
+	}
 
 	if err := p.compileMounts(s); err != nil {
 		return nil, err

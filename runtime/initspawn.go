@@ -95,7 +95,7 @@ func (c *Container) spawnInit(plan userns.Plan, flags uintptr, p *initPlan) (*in
 		closers = append(closers, pty)
 	}
 	files := append(stdio, syncR, state, errW, pty, hookOut)
-	if cfg.NetPhase || len(p.StopNS.Paths) > 0 || p.fuse != nil {
+	if cfg.NetPhase || len(p.StopNS.Paths) > 0 || p.fuse != nil || len(p.CloneNS.Paths) > 0 {
 		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			if hookR != nil {

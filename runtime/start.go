@@ -276,7 +276,17 @@ func (c *Container) spawn(ctx context.Context, plan userns.Plan, flags uintptr, 
 		defer ch.pty.Close()
 	}
 	if ch.net != nil {
-		defer ch.net.Close()
+		defer func() {
+			if len(p.CloneNS.Paths) > 0 {
+				// The clone hooks' mount namespaces wait in its queue
+				// (rawproc's sendCloneNS), never received: closing it
+				// tears them down, beside the container rather than
+				// before its state is written.
+				go ch.net.Close()
+				return
+			}
+			ch.net.Close()
+		}()
 	}
 	c.cmd = ch.proc
 	fail := func(err error) error {

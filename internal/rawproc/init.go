@@ -895,6 +895,9 @@ func hookChild(p *Plan, hp *Hook, envp []*byte, rootfs int) {
 		if rootfs, e = ownRoot(p); e != 0 {
 			p.hookReport.fail(hp.Msg, OpNone, 0, e)
 		}
+		if len(p.CloneNS.Paths) > 0 {
+			sendCloneNS(&p.CloneNS)
+		}
 	}
 	first := uintptr(3)
 	if rootfs >= 0 {
@@ -910,6 +913,31 @@ func hookChild(p *Plan, hp *Hook, envp []*byte, rootfs int) {
 	restoreSignals(p)
 	e, _ := tryExec(hp.Paths, hp.Argv, envp)
 	p.hookReport.fail(hp.Msg, OpExec, 0, e)
+}
+
+// sendCloneNS sends the clone hook's own mount namespace to the
+// supervisor (Plan.CloneNS). The namespace holds a copy of every mount
+// of init's: its last user tears them all down (an expedited RCU grace
+// period among them), which took 0.12-0.18 ms from the hook's exit to
+// init's wake on this VM. In the socket's queue, the descriptor keeps
+// the namespace until the supervisor closes the socket, once init has
+// exec'd; the supervisor never receives it (which woke it while the
+// hook started, and cost the hook 0.13 ms). Nothing fails when it cannot
+// be sent: the hook's exit tears the namespace down, as before.
+//
+//go:nosplit
+//go:norace
+func sendCloneNS(s *NSSend) {
+	if len(s.Paths) == 0 || len(s.FDs) == 0 {
+		return
+	}
+	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(s.Paths[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		return
+	}
+	s.FDs[0] = int32(fd)
+	syscall.RawSyscall6(unix.SYS_SENDMSG, initNetFD, uintptr(unsafe.Pointer(&s.Msg)), unix.MSG_DONTWAIT, 0, 0, 0)
+	syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 }
 
 // enterRootFor makes the root, p.hook's rootfs, init's working

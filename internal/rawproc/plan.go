@@ -85,6 +85,11 @@ type Plan struct {
 	// initNetFD before NetNS, for the stop hooks: the supervisor keeps
 	// them until init has exited.
 	StopNS NSSend
+	// CloneNS, unless it has no Paths, is the mount namespace of a clone
+	// hook, which the hook sends on initNetFD before its exec
+	// (sendCloneNS): the supervisor keeps it until init has exec'd, so
+	// that the hook's exit does not tear it down while init waits.
+	CloneNS NSSend
 
 	Hooks    [HookKinds]Hooks
 	Expose   []*byte // LXC's rootfs mount points on the host, for mount hooks
