@@ -359,11 +359,15 @@ func editConfig(src *Source, c *store.Container, rootfs string, opts *Options) (
 			cfg.SetAt(i, replacePathPrefix(e.Value, oldDir, newDir))
 		}
 	}
+	// Read before the edits below: a read after an edit rebuilds the
+	// config's effective view (lxcconf's Config.sync), which the edits,
+	// each of another key, do not need.
+	withXattr, withoutXattr := withOption(cfg, "userxattr"), withoutOption(cfg, "userxattr")
 	cfg.Set("lxc.rootfs.path", rootfs)
 	if opts.Snapshot {
 		// LXC mounts an overlay in a user namespace only when told.
-		cfg.Set("lxc.rootfs.options", withOption(cfg, "userxattr"))
-	} else if v := withoutOption(cfg, "userxattr"); v == "" {
+		cfg.Set("lxc.rootfs.options", withXattr)
+	} else if v := withoutXattr; v == "" {
 		// A full copy of an overlay is a plain directory, which the
 		// option does not apply to (ocispec refuses it there).
 		cfg.Unset("lxc.rootfs.options")

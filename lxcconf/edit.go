@@ -23,12 +23,15 @@ func (c *Config) Set(key, value string) {
 		return
 	}
 	k, _ := canonical(key, 0)
-	es := c.Lookup(k)
+	if c.tangled || slices.Contains(c.pending, k) {
+		c.sync()
+	}
+	es := c.lookup(k)
 	if n := len(es); n > 0 && es[n-1].File == c.file {
 		i := es[n-1].Line - 1
 		if i >= 0 && i < len(c.Entries) && c.Entries[i].Key == k {
 			c.Entries[i].Raw = replaceValue(c.Entries[i].Raw, value)
-			c.edited()
+			c.edited(key, value)
 			return
 		}
 	}
@@ -49,6 +52,7 @@ func (c *Config) Add(key, value string) {
 // included files stay in effect; Add(key, "") appends a line that clears
 // them, for list keys.
 func (c *Config) Unset(key string) {
+	c.sync() // the keys of lines added since
 	k, _ := canonical(key, 0)
 	out := c.Entries[:0]
 	for _, e := range c.Entries {
@@ -57,7 +61,7 @@ func (c *Config) Unset(key string) {
 		}
 	}
 	c.Entries = out
-	c.edited()
+	c.edited(key, "") // the lines after move up
 }
 
 // SetAt replaces the value of Entries[i], a key = value line of the top
@@ -65,6 +69,9 @@ func (c *Config) Unset(key string) {
 // list key (one lxc.mount.entry of several). An index that is no such
 // line, or an invalid value, is reported by WriteTo.
 func (c *Config) SetAt(i int, value string) {
+	if i >= 0 && i < len(c.Entries) && c.Entries[i].Key == "" {
+		c.sync() // a line added since has no key yet
+	}
 	if i < 0 || i >= len(c.Entries) || c.Entries[i].Key == "" {
 		if c.err == nil {
 			c.err = fmt.Errorf("set line %d: %w: no key = value line there", i+1, ErrInvalidEdit)
@@ -75,13 +82,15 @@ func (c *Config) SetAt(i int, value string) {
 		return
 	}
 	c.Entries[i].Raw = replaceValue(c.Entries[i].Raw, value)
-	c.edited()
+	c.edited(c.Entries[i].Key, value)
 }
 
 // Clone returns a copy of c whose edits c does not see, nor c's it. The
 // files c includes are not read again for it.
 func (c *Config) Clone() *Config {
+	c.sync()
 	d := *c
+	d.pending = nil
 	d.Entries = slices.Clone(c.Entries)
 	d.Warnings = slices.Clone(c.Warnings)
 	d.eff = slices.Clone(c.eff)
@@ -91,6 +100,13 @@ func (c *Config) Clone() *Config {
 // WriteTo writes the top file: every line as read, in order, byte for byte,
 // with the edits of Set, Add and Unset. Includes are not inlined.
 func (c *Config) WriteTo(w io.Writer) (int64, error) {
+	c.sync()
+	return c.writeTo(w)
+}
+
+// writeTo is WriteTo without the rebuild of a stale view, for Write,
+// which parses what it writes.
+func (c *Config) writeTo(w io.Writer) (int64, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
@@ -115,12 +131,41 @@ func (c *Config) appendLine(key, value string) {
 	}
 	c.Entries = append(c.Entries, Entry{Raw: raw})
 	c.noEOL = false
-	c.edited()
+	c.edited(key, value)
 }
 
-// edited recomputes the effective view after an edit. Include errors become
-// warnings: an edit cannot fail, and the file to include may not exist yet.
-func (c *Config) edited() {
+// edited marks the effective view stale after an edit of key to value,
+// and records whether the edit leaves every other key's entries and
+// every line's position as they were (Set relies on it).
+func (c *Config) edited(key, value string) {
+	c.stale = true
+	if c.tangled {
+		return
+	}
+	if k, ok := independent(key, value); ok {
+		c.pending = append(c.pending, k)
+	} else {
+		c.tangled = true
+	}
+}
+
+// independent reports whether setting key to value changes the effective
+// entries of that key alone: a known modern key that includes nothing,
+// opens no interface and clears nothing, with a value. It returns the
+// key's canonical name.
+func independent(key, value string) (string, bool) {
+	k, class := canonical(key, -1)
+	return k, value != "" && class == classModern && k != "lxc.include" && !strings.HasPrefix(k, "lxc.net") && !clearRoots()[k]
+}
+
+// sync rebuilds the effective view if an edit made it stale. Include
+// errors become warnings: an edit cannot fail, and the file to include
+// may not exist yet.
+func (c *Config) sync() {
+	if !c.stale {
+		return
+	}
+	c.stale, c.pending, c.tangled = false, c.pending[:0], false
 	if c.src == nil {
 		c.src = newSources(osFiles{})
 	}

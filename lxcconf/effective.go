@@ -41,7 +41,13 @@ func (c *Config) rebuild(lenient bool) error {
 // the file and line of each: one at most for a single-valued key, every value
 // in order for a list.
 func (c *Config) Lookup(key string) []Entry {
+	c.sync()
 	k, _ := canonical(key, 0)
+	return c.lookup(k)
+}
+
+// lookup is Lookup of a canonical key in the view as it is.
+func (c *Config) lookup(k string) []Entry {
 	var out []Entry
 	for _, e := range c.eff {
 		if e.Key == k {
@@ -55,6 +61,7 @@ func (c *Config) Lookup(key string) []Entry {
 // the order LXC applies them; for example "lxc.cgroup2.devices." gives the
 // device rules with deny and allow interleaved as written.
 func (c *Config) LookupPrefix(prefix string) []Entry {
+	c.sync()
 	var out []Entry
 	for _, e := range c.eff {
 		if strings.HasPrefix(e.Key, prefix) {
@@ -104,6 +111,7 @@ func (c *Config) Path(key string) (string, bool) {
 // Keys returns the distinct effective keys that start with prefix, in the
 // order they first take effect, e.g. "lxc.net.", "lxc.cgroup2.", "lxc.prlimit.".
 func (c *Config) Keys(prefix string) []string {
+	c.sync()
 	var keys []string
 	seen := map[string]bool{}
 	for _, e := range c.eff {

@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -111,6 +112,57 @@ func FuzzParse(f *testing.F) {
 		}
 		if got, _ := c2.Get("lxc.uts.name"); got != v {
 			t.Fatalf("Get(lxc.uts.name) after Set and reparse of %q = %q, want %q", out, got, v)
+		}
+	})
+}
+
+// FuzzEdits holds edits that rebuild the effective view only when it is
+// next read (Config.sync) to edits that rebuild it after each: a run of
+// Set, Add, Unset and SetAt drawn from ops, applied to two copies of a
+// config, one of which is read after every edit, writes the same file
+// and ends with the same effective view, entries and warnings.
+func FuzzEdits(f *testing.F) {
+	f.Add([]byte("lxc.uts.name = a\nlxc.include = /inc/a.conf\n"), []byte{0, 1, 2, 0, 3, 4, 5, 1, 6, 7})
+	f.Add([]byte("lxc.network.type = veth\nlxc.network.link = br0\n"), []byte{8, 9, 10, 11, 12, 13, 14, 15})
+	f.Add([]byte("lxc.cgroup2.devices.allow = a\nlxc.include = /inc/d/\n"), []byte{16, 17, 18, 19, 20, 21, 22, 23, 24, 25})
+	keys := []string{"lxc.uts.name", "lxc.rootfs.path", "lxc.cap.drop", "lxc.include", "lxc.net.0.type",
+		"lxc.network.type", "lxc.cgroup2", "lxc.cgroup2.devices.allow", "lxc.utsname", "lxc.hook.clone",
+		"lxc.ephemeral", "lxc.network.link", "lxc.net", "lxc.bogus"}
+	values := []string{"", "x", "/inc/a.conf", "veth", "a b", "/inc/d/"}
+	f.Fuzz(func(t *testing.T, data, ops []byte) {
+		lazy, err := parse(data, "", Options{}, fuzzFiles)
+		if err != nil {
+			return
+		}
+		eager := lazy.Clone()
+		for i := 0; i+2 < len(ops) && i < 60; i += 3 {
+			op, key, value := ops[i]%4, keys[int(ops[i+1])%len(keys)], values[int(ops[i+2])%len(values)]
+			for _, c := range []*Config{lazy, eager} {
+				switch op {
+				case 0:
+					c.Set(key, value)
+				case 1:
+					c.Add(key, value)
+				case 2:
+					c.Unset(key)
+				case 3:
+					c.SetAt(int(ops[i+2])%(len(c.Entries)+1), value)
+				}
+			}
+			eager.Keys("") // a read: the view is rebuilt now
+		}
+		var lw, ew strings.Builder
+		_, lerr := lazy.WriteTo(&lw)
+		_, eerr := eager.WriteTo(&ew)
+		if (lerr == nil) != (eerr == nil) || lw.String() != ew.String() {
+			t.Fatalf("after %v on %q: lazy wrote %q (%v), eager %q (%v)", ops, data, lw.String(), lerr, ew.String(), eerr)
+		}
+		if lerr != nil {
+			return // an edit made the config invalid: its view is the last valid one's, whichever that was
+		}
+		if !reflect.DeepEqual(lazy.Entries, eager.Entries) || !reflect.DeepEqual(lazy.Warnings, eager.Warnings) ||
+			!reflect.DeepEqual(lazy.LookupPrefix(""), eager.LookupPrefix("")) {
+			t.Fatalf("after %v on %q: lazy and eager views differ:\n%+v\n%+v", ops, data, lazy.LookupPrefix(""), eager.LookupPrefix(""))
 		}
 	})
 }

@@ -367,10 +367,40 @@ func TestTemplateVarNotSubstituted(t *testing.T) {
 	}
 }
 
-// BenchmarkLoadIncludes loads a config shaped like a Debian container's
-// from the download template: two standard includes, deep in the tree,
-// each including a directory of conf files.
+// BenchmarkLoadIncludes loads a Debian-shaped config (debianShaped).
 func BenchmarkLoadIncludes(b *testing.B) {
+	path := debianShaped(b)
+	for b.Loop() {
+		if _, err := Load(path, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEditIncludes makes the edits of an ephemeral copy's config
+// (clone's editConfig) to a Debian-shaped one, and writes it.
+func BenchmarkEditIncludes(b *testing.B) {
+	c, err := Load(debianShaped(b), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := filepath.Join(b.TempDir(), "config")
+	for b.Loop() {
+		d := c.Clone()
+		d.Set("lxc.rootfs.path", "overlay:/lower:/upper")
+		d.Set("lxc.rootfs.options", "userxattr")
+		d.Set("lxc.uts.name", "ct-12345678")
+		d.Set("lxc.ephemeral", "1")
+		if _, err := d.Write(out, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// debianShaped writes a config shaped like a Debian container's from the
+// download template, and returns its path: two standard includes, deep in
+// the tree, each including a directory of conf files.
+func debianShaped(b *testing.B) string {
 	dir := b.TempDir()
 	std := filepath.Join(dir, "usr/share/lxc/config")
 	var common strings.Builder
@@ -386,10 +416,5 @@ func BenchmarkLoadIncludes(b *testing.B) {
 		"home/user/.local/share/ulxc/ct/config": "lxc.include = " + std + "/common.conf\nlxc.include = " + std +
 			"/userns.conf\nlxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\nlxc.uts.name = ct\n",
 	})
-	path := filepath.Join(dir, "home/user/.local/share/ulxc/ct/config")
-	for b.Loop() {
-		if _, err := Load(path, Options{}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	return filepath.Join(dir, "home/user/.local/share/ulxc/ct/config")
 }

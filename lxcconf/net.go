@@ -17,6 +17,7 @@ type Net struct {
 // Networks returns the effective interfaces sorted by index. An interface
 // exists as soon as one of its keys is set, as in LXC.
 func (c *Config) Networks() []Net {
+	c.sync()
 	byIndex := map[int]*Net{}
 	for _, e := range c.eff {
 		n, sub, ok := netIndex(e.Key)

@@ -81,6 +81,10 @@ type Options struct {
 type Config struct {
 	Entries  []Entry   // every line of the top file, in order; includes are NOT inlined here...
 	Warnings []Warning // warnings of the top file and its includes, in file order, without duplicates
+	// After Set, Add, Unset or SetAt, the Key, Value, File and Line of
+	// Entries and the Warnings are brought up to date by the next method
+	// that reads the effective view (Lookup, Get, Values, Path, Keys,
+	// Networks, WriteTo, Clone).
 	// ...the effective view (top file + includes expanded in place) is what Get/Values read.
 
 	file  string // absolute path of the top file, "" for an unnamed reader
@@ -90,6 +94,15 @@ type Config struct {
 	src   *sources
 	eff   []Entry
 	err   error // first invalid edit, reported by WriteTo
+
+	// An edit marks the effective view stale; the next read rebuilds it
+	// (sync). A rebuild re-evaluates every line with the includes, 0.03
+	// ms for a Debian container's config: a copy made four edits in a
+	// row. Set reads the stale view when the edits since touched only
+	// other keys, each of which leaves every other key alone (pending).
+	stale   bool
+	pending []string // the keys edited since the view was built, when all are independent
+	tangled bool     // an edit since may have changed other keys or the lines' positions
 }
 
 // Load reads the config file at path and the files it includes.

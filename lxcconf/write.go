@@ -40,7 +40,7 @@ func writeFile(name string, conf []byte, write func(string, []byte, os.FileMode)
 // once and read back by the start that follows (clone.Into).
 func (c *Config) Write(name string, sync bool) (*Config, error) {
 	var b bytes.Buffer
-	if _, err := c.WriteTo(&b); err != nil {
+	if _, err := c.writeTo(&b); err != nil {
 		return nil, fmt.Errorf("write config: %w", err)
 	}
 	src := c.src
