@@ -99,6 +99,11 @@ type Container struct {
 	// peer is the terminal of lxc.console.path the console is relayed
 	// to (console.go); nil without one.
 	peer *os.File
+	// cloneNS is init's socket, in whose queue the mount namespaces of
+	// the clone hooks wait (rawproc's sendCloneNS): Start closes it last,
+	// in a goroutine, so that their teardown runs beside the container
+	// and the caller's wait, not before the state is written.
+	cloneNS *os.File
 
 	waitOnce sync.Once
 	exit     ExitStatus
@@ -215,6 +220,12 @@ func Start(ctx context.Context, opts Options) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if c.cloneNS != nil {
+			go c.cloneNS.Close()
+			c.cloneNS = nil
+		}
+	}()
 	if err := c.record(); err != nil {
 		c.kill()
 		c.Wait()
@@ -256,7 +267,7 @@ func specMaps(s *specs.Spec) []userns.Map {
 
 // spawn starts init, runs the network phase for ifaces and waits until
 // init has exec'd or failed.
-func (c *Container) spawn(ctx context.Context, plan userns.Plan, flags uintptr, p *initPlan, ifaces []ocispec.Interface) error {
+func (c *Container) spawn(ctx context.Context, plan userns.Plan, flags uintptr, p *initPlan, ifaces []ocispec.Interface) (err error) {
 	cfg := p.cfg
 	ch, err := c.spawnInit(plan, flags&^cfg.Unshare, p)
 	if err != nil {
@@ -277,12 +288,10 @@ func (c *Container) spawn(ctx context.Context, plan userns.Plan, flags uintptr, 
 	}
 	if ch.net != nil {
 		defer func() {
-			if len(p.CloneNS.Paths) > 0 {
-				// The clone hooks' mount namespaces wait in its queue
-				// (rawproc's sendCloneNS), never received: closing it
-				// tears them down, beside the container rather than
-				// before its state is written.
-				go ch.net.Close()
+			if len(p.CloneNS.Paths) > 0 && err == nil {
+				// The clone hooks' mount namespaces wait in its queue,
+				// never received: Start closes it last (cloneNS).
+				c.cloneNS = ch.net
 				return
 			}
 			ch.net.Close()
