@@ -76,6 +76,9 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 	if hs, _, err := cloneHooks(s); err == nil && len(hs) > 0 {
 		// The message's failures are never reported (sendCloneNS).
 		prepareNSSend(&p.CloneNS, []string{"mnt"}, "clone", rawproc.MsgNone, rawproc.MsgNone)
+		if dir, err := os.Getwd(); err == nil && strings.IndexByte(dir, 0) < 0 {
+			p.CloneDir = cstr(dir)
+		}
 	}
 
 	if err := p.compileMounts(s); err != nil {

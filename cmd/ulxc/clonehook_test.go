@@ -577,6 +577,38 @@ func TestCloneHookEphemeralPrivate(t *testing.T) {
 	}
 }
 
+// TestCloneHookEphemeralDir: an ephemeral copy's clone hook runs in the
+// caller's working directory, as lxc-copy's do, reachable from its own
+// root (pwd names it); when container root may not enter it (mode 0700)
+// the hook runs in / and the start works.
+func TestCloneHookEphemeralDir(t *testing.T) {
+	u := testenv.SubIDUser(t)
+	h := u.NewHome(t)
+	rec := filepath.Join(sharedDir(t, h, "rec"), "dir.rec")
+	hook := h.WriteFile(t, "clone.sh", "#!/bin/sh\npwd >> "+rec+"\n")
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runtimetest.NewBusybox(t, h, "ct", "lxc.hook.clone = "+hook)
+	open := sharedDir(t, h, "open")
+	private := filepath.Dir(h.WriteFile(t, "private/.keep", ""))
+	if err := os.Chmod(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ dir, want string }{{open, open}, {private, "/"}} {
+		os.Remove(rec)
+		cmd := h.Command(t, nil, "start-ephemeral", "-o", "ct", "--", "/bin/true")
+		cmd.Dir = tc.dir
+		if r := testenv.RunCmd(t, cmd); r.Code != 0 {
+			t.Errorf("start-ephemeral in %s: exit %d: %s", tc.dir, r.Code, r.Stderr)
+			continue
+		}
+		if b, err := os.ReadFile(rec); err != nil || string(b) != tc.want+"\n" {
+			t.Errorf("start-ephemeral in %s: the clone hook's pwd was %q, %v; want %s", tc.dir, b, err, tc.want)
+		}
+	}
+}
+
 // TestCloneHooksEphemeralOrder: an ephemeral copy's clone hooks run one
 // after the other, the last beside init's mounts, and the container's
 // process runs only once the last is done (however slow), after the

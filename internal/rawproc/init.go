@@ -944,16 +944,18 @@ func sendCloneNS(s *NSSend) {
 // directory for the clone of a clone hook in a mount namespace of its
 // own (CLONE_NEWNS): the clone moves the child's working directory to
 // its copy of that mount, which ownRoot opens. Init's own working
-// directory is kept in p.hook.cwd, for leaveRoot and the child.
+// directory is kept in p.hook.cwd, for leaveRoot, unless container root
+// may not enter it (a private directory of the caller's, which init
+// leaves for the root then, as the mount hooks after it see).
 //
 //go:nosplit
 //go:norace
 func enterRootFor(p *Plan) syscall.Errno {
 	cwd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.Dot)), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
-	if e != 0 {
-		return e
+	p.hook.cwd = -1
+	if e == 0 {
+		p.hook.cwd = int(cwd)
 	}
-	p.hook.cwd = int(cwd)
 	_, _, e = syscall.RawSyscall6(unix.SYS_FCHDIR, uintptr(p.hook.rootfs), 0, 0, 0, 0, 0)
 	return e
 }
@@ -963,13 +965,21 @@ func enterRootFor(p *Plan) syscall.Errno {
 //go:nosplit
 //go:norace
 func leaveRoot(p *Plan) {
-	syscall.RawSyscall6(unix.SYS_FCHDIR, uintptr(p.hook.cwd), 0, 0, 0, 0, 0)
-	syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.hook.cwd), 0, 0, 0, 0, 0)
+	if p.hook.cwd >= 0 {
+		syscall.RawSyscall6(unix.SYS_FCHDIR, uintptr(p.hook.cwd), 0, 0, 0, 0, 0)
+		syscall.RawSyscall6(unix.SYS_CLOSE, uintptr(p.hook.cwd), 0, 0, 0, 0, 0)
+	}
 }
 
 // ownRoot is the clone hook's side of enterRootFor: it returns its copy
-// of the root (its working directory) and goes back to init's working
-// directory. The hook dies with init (its time limit may count only from
+// of the root (its working directory) and enters the caller's working
+// directory, by its path in the hook's own mount namespace, or "/" when
+// container root may not enter it (a home of mode 0700). Init's own
+// working directory is no place for the hook: a directory of init's
+// mount namespace, which the hook's getcwd(2) cannot reach (dash then
+// walked up from it with getdents, 0.25 ms at every start), and which
+// fchdir(2) refused in a private directory, failing the start.
+// The hook dies with init (its time limit may count only from
 // awaitCloneHook).
 //
 //go:nosplit
@@ -979,8 +989,14 @@ func ownRoot(p *Plan) (int, syscall.Errno) {
 		return -1, e
 	}
 	root, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p.Dot)), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
-	if e == 0 {
-		_, _, e = syscall.RawSyscall6(unix.SYS_FCHDIR, uintptr(p.hook.cwd), 0, 0, 0, 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	if p.CloneDir != nil {
+		_, _, e = syscall.RawSyscall6(unix.SYS_CHDIR, uintptr(unsafe.Pointer(p.CloneDir)), 0, 0, 0, 0, 0)
+	}
+	if p.CloneDir == nil || e != 0 {
+		_, _, e = syscall.RawSyscall6(unix.SYS_CHDIR, uintptr(unsafe.Pointer(p.Slash)), 0, 0, 0, 0, 0)
 	}
 	return int(root), e
 }

@@ -90,6 +90,9 @@ type Plan struct {
 	// (sendCloneNS): the supervisor keeps it until init has exec'd, so
 	// that the hook's exit does not tear it down while init waits.
 	CloneNS NSSend
+	// CloneDir is the caller's working directory, which a clone hook
+	// enters by its path in its own mount namespace (ownRoot).
+	CloneDir *byte
 
 	Hooks    [HookKinds]Hooks
 	Expose   []*byte // LXC's rootfs mount points on the host, for mount hooks
