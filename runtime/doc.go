@@ -259,7 +259,9 @@
 // (An ephemeral copy's run inside its start, as the mount hooks do: as
 // container root without the user's ids, so they reach the user's files
 // only where anyone may, and a hook in a 0700 home fails to exec, which
-// fails the start naming it.) The child
+// fails the start naming it. They run in the caller's working directory,
+// entered by its path in their own mount namespace, or in / when
+// container root may not enter it.) The child
 // places the root without walking anything inside it: it opens each layer
 // (paths of the copy's config, under the user's container directory)
 // once, O_PATH|O_DIRECTORY, in its own mount namespace (a descriptor the
