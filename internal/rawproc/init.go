@@ -928,14 +928,15 @@ func hookChild(p *Plan, hp *Hook, envp []*byte, rootfs int) {
 //go:nosplit
 //go:norace
 func sendCloneNS(s *NSSend) {
-	if len(s.Paths) == 0 || len(s.FDs) == 0 {
+	paths, fds := s.Paths, s.FDs
+	if len(paths) == 0 || len(fds) == 0 {
 		return
 	}
-	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(s.Paths[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(paths[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
 	if e != 0 {
 		return
 	}
-	s.FDs[0] = int32(fd)
+	fds[0] = int32(fd)
 	syscall.RawSyscall6(unix.SYS_SENDMSG, initNetFD, uintptr(unsafe.Pointer(&s.Msg)), unix.MSG_DONTWAIT, 0, 0, 0)
 	syscall.RawSyscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 }
