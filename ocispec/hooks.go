@@ -1,7 +1,6 @@
 package ocispec
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -51,11 +50,7 @@ func (c *converter) hooks() error {
 			}
 			h := c.hook(t.lxc, v, version, e.Resolve)
 			if t.oci == nil {
-				b, err := json.Marshal(h)
-				if err != nil {
-					return &KeyError{Key: key, Value: v, Err: err}
-				}
-				c.ann[HookKey(t.lxc, n)] = string(b)
+				c.ann[HookKey(t.lxc, n)] = string(appendHook(nil, h))
 				n++
 				continue
 			}
@@ -146,8 +141,8 @@ func AnnotatedHooks(s *specs.Spec, typ string) ([]specs.Hook, error) {
 	sort.Ints(ns)
 	out := make([]specs.Hook, 0, len(ns))
 	for _, n := range ns {
-		var h specs.Hook
-		if err := json.Unmarshal([]byte(idx[n]), &h); err != nil {
+		h, err := decodeHook(idx[n])
+		if err != nil {
 			return nil, fmt.Errorf("annotation %s: %w", HookKey(typ, n), err)
 		}
 		if h.Path == "" {

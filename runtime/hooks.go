@@ -3,7 +3,6 @@ package runtime
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -201,10 +200,7 @@ func runHooks(ctx context.Context, t HookType, hooks []specs.Hook, e hookEnv, ba
 	if len(hooks) == 0 {
 		return nil
 	}
-	state, err := json.Marshal(e.State)
-	if err != nil {
-		return err
-	}
+	state := appendOCIState(nil, e.State)
 	for _, h := range hooks {
 		if err := runHook(ctx, t, h, e, base, state, out); err != nil {
 			return err

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -281,11 +280,8 @@ func (p *initPlan) runsHooks() bool {
 // in a memfd that is read-only for them.
 func hookState(cfg *initConfig) (*os.File, error) {
 	s := cfg.Spec
-	b, err := json.Marshal(specs.State{Version: specs.Version, ID: cfg.Name, Status: specs.StateCreating, Pid: 1,
+	b := appendOCIState(nil, specs.State{Version: specs.Version, ID: cfg.Name, Status: specs.StateCreating, Pid: 1,
 		Annotations: s.Annotations})
-	if err != nil {
-		return nil, err
-	}
 	rw, err := memfdWith("ulxc-hook-state", b)
 	if err != nil {
 		return nil, err
