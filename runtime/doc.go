@@ -497,9 +497,9 @@
 //   - An ephemeral copy's clone hooks run inside its start, by init
 //     (Processes, above), not in a user namespace of their own before
 //     it: with Debian's config (common.conf's clonehostname) an
-//     ephemeral start took 1.65-2.0x a plain one, and takes 1.35-1.56x
-//     (medians of interleaved rounds, load 1.2-2.6; the hook's shell is
-//     1.1-1.5 ms of it). lxcfs's mount hook, in both, is 3-6 ms.
+//     ephemeral start took 1.65-2.0x a plain one, and takes 1.32-1.35x
+//     (bench/copies.sh; the hook's shell was 1.1-1.5 ms of it, 0.14 ms
+//     now, below). lxcfs's mount hook, in both, is 3-6 ms.
 //   - Hooks inside share init's memory until their exec (CLONE_VM and
 //     CLONE_VFORK, on a stack of their own), and init shares the
 //     supervisor's with hooks too: a plain fork of init, a copy of the
@@ -507,8 +507,23 @@
 //     wrote, cost each start with a hook 0.7-1 ms, and each hook some
 //     0.5 ms more. The last clone hook runs beside init's mounts (ftrace:
 //     init's mounts to pivot_root 1.97 ms with the hook waited for, 1.0
-//     ms beside it); on this two-CPU VM the kernel often runs it on
-//     init's CPU, after init, so about 1 ms of it remains.
+//     ms beside it). What init did for it after the hook ended went
+//     beside it too, or away: the copy's /etc/hostname is copied up
+//     while the hook runs and written through the root (no copy of the
+//     root's mount to remove, an RCU grace period), and the hook's mount
+//     namespace waits in init's socket until the supervisor's state is
+//     written (rawproc's sendCloneNS), so that its teardown, 0.12-0.18
+//     ms, is not between the hook's exit and the exec. The hook enters
+//     the caller's directory in its own namespace, where dash's getcwd
+//     finds it (from init's, it walked up with getdents). Its JSON (the
+//     hook's annotation, the state on its stdin) is written and read by
+//     package jsonscan, not encoding/json, whose first use of a type is
+//     0.05 ms. With all of it, Debian's ephemeral start takes 0.64-0.93
+//     ms more than busybox's, 0.14 ms of it for the hook (bench/copies.sh,
+//     two runs; 1.65-2.17 ms before). On this two-CPU VM the kernel runs
+//     the hook on init's CPU in a quarter of the starts; moving it off
+//     (sched_setaffinity in the hook before its exec) was no faster
+//     (ftrace, 60 interleaved starts each).
 //   - LXC's rootfs mount points are found by reading /usr/lib once
 //     (globOneStar), not with filepath.Glob, which read every directory
 //     under /usr/lib: 1.3 ms of every start with a mount hook (lxcfs's,
