@@ -497,9 +497,9 @@
 //   - An ephemeral copy's clone hooks run inside its start, by init
 //     (Processes, above), not in a user namespace of their own before
 //     it: with Debian's config (common.conf's clonehostname) an
-//     ephemeral start took 1.65-2.0x a plain one, and takes 1.32-1.35x
-//     (bench/copies.sh; the hook's shell was 1.1-1.5 ms of it, 0.14 ms
-//     now, below). lxcfs's mount hook, in both, is 3-6 ms.
+//     ephemeral start took 1.65-2.0x a plain one, and takes 1.33-1.35x
+//     (bench/copies.sh; the hook's shell was 1.1-1.5 ms of it, about 0.14
+//     ms now, below). lxcfs's mount hook, in both, is 3-6 ms.
 //   - Hooks inside share init's memory until their exec (CLONE_VM and
 //     CLONE_VFORK, on a stack of their own), and init shares the
 //     supervisor's with hooks too: a plain fork of init, a copy of the
@@ -518,9 +518,9 @@
 //     finds it (from init's, it walked up with getdents). Its JSON (the
 //     hook's annotation, the state on its stdin) is written and read by
 //     package jsonscan, not encoding/json, whose first use of a type is
-//     0.05 ms. With all of it, Debian's ephemeral start takes 0.64-0.93
-//     ms more than busybox's, 0.14 ms of it for the hook (bench/copies.sh,
-//     two runs; 1.65-2.17 ms before). On this two-CPU VM the kernel runs
+//     0.05 ms. With all of it, Debian's ephemeral start takes 0.78-0.93
+//     ms more than busybox's (bench/copies.sh, two runs; 1.65-2.17 ms
+//     before), 0.64 ms with the hook cleared in the same run. On this two-CPU VM the kernel runs
 //     the hook on init's CPU in a quarter of the starts; moving it off
 //     (sched_setaffinity in the hook before its exec) was no faster
 //     (ftrace, 60 interleaved starts each).
