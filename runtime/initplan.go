@@ -73,13 +73,6 @@ func compileInit(cfg *initConfig, expose []string) (*initPlan, error) {
 	if cfg.NetPhase {
 		p.compileNetPhase(s)
 	}
-	if hs, _, err := cloneHooks(s); err == nil && len(hs) > 0 {
-		// The message's failures are never reported (sendCloneNS).
-		prepareNSSend(&p.CloneNS, []string{"mnt"}, "clone", rawproc.MsgNone, rawproc.MsgNone)
-		if dir, err := os.Getwd(); err == nil && strings.IndexByte(dir, 0) < 0 {
-			p.CloneDir = cstr(dir)
-		}
-	}
 
 	if err := p.compileMounts(s); err != nil {
 		return nil, err
@@ -344,6 +337,15 @@ func (p *initPlan) compileHooks(cfg *initConfig, expose []string) error {
 	clone, srcName, err := cloneHooks(s)
 	if err != nil {
 		return err
+	}
+	if len(clone) > 0 {
+		// The clone hooks' mount namespaces go to the supervisor (the
+		// message's failures are never reported: sendCloneNS), and the
+		// hooks enter the caller's directory by its path (ownRoot).
+		prepareNSSend(&p.CloneNS, []string{"mnt"}, "clone", rawproc.MsgNone, rawproc.MsgNone)
+		if dir, err := os.Getwd(); err == nil && strings.IndexByte(dir, 0) < 0 {
+			p.CloneDir = cstr(dir)
+		}
 	}
 	lists := [rawproc.HookKinds][]specs.Hook{rawproc.HooksPreMount: pre, rawproc.HooksClone: clone}
 	if s.Hooks != nil {
